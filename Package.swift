@@ -1,0 +1,84 @@
+// swift-tools-version: 6.1
+// pgarchive: small Unix tools that move PostgreSQL data to S3-compatible storage and back.
+//
+// Targets are grouped by area, one array each, so work on different areas merges cleanly.
+// Executables are lower-case (pg-extract), libraries CamelCase (PGAccess); the convention
+// tests find every executable by that rule.
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
+
+/// A thin executable: options and one library call.
+func tool(_ name: String, _ dependencies: [Target.Dependency]) -> Target {
+    .executableTarget(name: name, dependencies: ["ToolSupport", argumentParser] + dependencies, swiftSettings: swiftSettings)
+}
+
+/// One Swift library per concern.
+func library(_ name: String, _ dependencies: [Target.Dependency]) -> Target {
+    .target(name: name, dependencies: dependencies, swiftSettings: swiftSettings)
+}
+
+/// A unit or end-to-end test target (Swift Testing).
+func tests(_ name: String, _ dependencies: [Target.Dependency]) -> Target {
+    .testTarget(name: name, dependencies: ["TestSupport"] + dependencies, swiftSettings: swiftSettings)
+}
+
+// MARK: Foundation: C modules (system libraries, pass-through shims only), tool support, digests.
+let foundationTargets: [Target] = [
+    .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+    .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+    .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
+    .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+    .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+    .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+    library("ToolSupport", [argumentParser]),
+    library("Digest", ["CCrypto"]),
+    .target(name: "TestSupport", dependencies: ["ToolSupport"], path: "Tests/TestSupport", swiftSettings: swiftSettings),
+    tests("ToolSupportTests", ["ToolSupport"]),
+    tests("DigestTests", ["Digest"]),
+    tests("ConventionTests", []),
+    tests("ServicesTests", []),
+]
+
+// MARK: Compression: zcompress.
+let compressionTargets: [Target] = [
+]
+
+// MARK: PostgreSQL reading: rowstream, pg-partitions, pg-extract.
+let postgresTargets: [Target] = [
+]
+
+// MARK: Formats: rowfmt (JSONL, CSV, Parquet).
+let formatTargets: [Target] = [
+]
+
+// MARK: Object storage: s3put, s3get, the file:// store.
+let storageTargets: [Target] = [
+]
+
+// MARK: Cache and viewer: archive-cache.
+let cacheTargets: [Target] = [
+]
+
+// MARK: Loading: pg-load.
+let loadTargets: [Target] = [
+]
+
+// MARK: Orchestration: data-archiver.
+let orchestratorTargets: [Target] = [
+]
+
+let package = Package(
+    name: "pgarchive",
+    platforms: [.macOS(.v13)],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: foundationTargets + compressionTargets + postgresTargets + formatTargets + storageTargets
+        + cacheTargets + loadTargets + orchestratorTargets
+)

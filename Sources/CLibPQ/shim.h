@@ -1,0 +1,2 @@
+// Pass-through: libpq's public header.
+#include <libpq-fe.h>

@@ -1,0 +1,172 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A buffered writer on a file descriptor that fails loudly on any short or failed write.
+public final class FileSink {
+    /// The descriptor written to.
+    public let fd: Int32
+    /// A name for messages ("standard output", a path).
+    public var name: String
+    private var buffer: UnsafeMutableRawBufferPointer
+    private var used = 0
+    private let ownsDescriptor: Bool
+    /// Bytes handed to the kernel so far.
+    public private(set) var bytesWritten: UInt64 = 0
+
+    /// A sink on `fd`; `bufferSize` bytes are gathered before each write(2).
+    public init(fd: Int32, name: String, bufferSize: Int = 256 * 1024, ownsDescriptor: Bool = false) {
+        self.fd = fd
+        self.name = name
+        self.ownsDescriptor = ownsDescriptor
+        buffer = .allocate(byteCount: max(bufferSize, 1), alignment: 16)
+    }
+
+    /// Standard output.
+    public static func standardOutput(bufferSize: Int = 256 * 1024) -> FileSink {
+        FileSink(fd: 1, name: "standard output", bufferSize: bufferSize)
+    }
+
+    /// Opens (creates or truncates) a file for writing.
+    public static func create(path: String, mode: mode_t = 0o644) throws -> FileSink {
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
+        guard fd >= 0 else {
+            throw ToolError("could not create \"\(path)\": \(systemErrorText(errno))")
+        }
+        return FileSink(fd: fd, name: "\"\(path)\"", ownsDescriptor: true)
+    }
+
+    deinit {
+        if ownsDescriptor { _ = Glibc.close(fd) }
+        buffer.deallocate()
+    }
+
+    /// Appends bytes, writing through when the buffer fills.
+    public func write(_ bytes: UnsafeRawBufferPointer) throws {
+        guard bytes.count > 0 else { return }
+        if used + bytes.count <= buffer.count {
+            UnsafeMutableRawBufferPointer(rebasing: buffer[used..<(used + bytes.count)]).copyMemory(from: bytes)
+            used += bytes.count
+            return
+        }
+        try flush()
+        if bytes.count >= buffer.count {
+            try writeAll(bytes)
+        } else {
+            UnsafeMutableRawBufferPointer(rebasing: buffer[0..<bytes.count]).copyMemory(from: bytes)
+            used = bytes.count
+        }
+    }
+
+    /// Appends a byte array.
+    public func write(_ bytes: [UInt8]) throws {
+        try bytes.withUnsafeBytes { try write($0) }
+    }
+
+    /// Appends the UTF-8 bytes of a string.
+    public func write(_ text: String) throws {
+        var text = text
+        try text.withUTF8 { try write(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// Writes out everything buffered.
+    public func flush() throws {
+        guard used > 0 else { return }
+        let pending = UnsafeRawBufferPointer(rebasing: buffer[0..<used])
+        used = 0
+        try writeAll(pending)
+    }
+
+    /// Flushes and, for descriptors this sink opened, fsyncs and closes.
+    public func close(sync: Bool = false) throws {
+        try flush()
+        if sync, fsync(fd) != 0, errno != EINVAL {
+            throw ToolError("could not sync \(name): \(systemErrorText(errno))")
+        }
+    }
+
+    private func writeAll(_ bytes: UnsafeRawBufferPointer) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let n = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw ToolError("could not write to \(name): \(systemErrorText(errno))")
+            }
+            if n == 0 { throw ToolError("could not write to \(name): short write") }
+            offset += n
+            bytesWritten += UInt64(n)
+        }
+    }
+}
+
+/// A reader on a file descriptor.
+public final class FileSource {
+    /// The descriptor read from.
+    public let fd: Int32
+    /// A name for messages ("standard input", a path).
+    public let name: String
+    private let ownsDescriptor: Bool
+    /// Bytes read so far.
+    public private(set) var bytesRead: UInt64 = 0
+
+    /// A source on an open descriptor.
+    public init(fd: Int32, name: String, ownsDescriptor: Bool = false) {
+        self.fd = fd
+        self.name = name
+        self.ownsDescriptor = ownsDescriptor
+    }
+
+    /// Standard input.
+    public static var standardInput: FileSource { FileSource(fd: 0, name: "standard input") }
+
+    /// Opens `path` for reading; `-` is standard input.
+    public static func open(path: String) throws -> FileSource {
+        if path == "-" { return .standardInput }
+        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            throw ToolError("could not open \"\(path)\": \(systemErrorText(errno))")
+        }
+        return FileSource(fd: fd, name: "\"\(path)\"", ownsDescriptor: true)
+    }
+
+    deinit {
+        if ownsDescriptor { _ = Glibc.close(fd) }
+    }
+
+    /// Reads up to `buffer.count` bytes; 0 means end of input.
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        while true {
+            let n = Glibc.read(fd, buffer.baseAddress!, buffer.count)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw ToolError("could not read \(name): \(systemErrorText(errno))")
+            }
+            bytesRead += UInt64(n)
+            return n
+        }
+    }
+
+    /// Fills `buffer` completely unless the input ends first; returns the count read.
+    public func readFully(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        var total = 0
+        while total < buffer.count {
+            let n = try read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[total...]))
+            if n == 0 { break }
+            total += n
+        }
+        return total
+    }
+}
+
+/// Whether a descriptor is a terminal.
+public func isTerminal(_ fd: Int32) -> Bool { isatty(fd) == 1 }
+
+/// Refuses to write binary data to a terminal unless forced (zstd's rule).
+public func refuseBinaryToTerminal(fd: Int32 = 1, force: Bool, what: String) throws {
+    if !force && isTerminal(fd) {
+        throw ToolError.usage("refusing to write \(what) to a terminal (use -f to force, or redirect the output)")
+    }
+}

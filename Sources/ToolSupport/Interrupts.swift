@@ -1,0 +1,62 @@
+import Dispatch
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Process-wide handling of SIGINT/SIGTERM: run registered clean-ups, then exit 130.
+///
+/// Installed once at the top of a tool's `run()` by `Tool.main()`; libraries register
+/// clean-ups (remove a temp file, abort an upload) and unregister them when done.
+public final class Interrupts: Sendable {
+    /// The one instance of the process.
+    public static let shared = Interrupts()
+
+    private let state = Mutex<(next: Int, actions: [Int: @Sendable () -> Void], sources: [any DispatchSourceSignal])>((0, [:], []))
+
+    private init() {}
+
+    /// Ignores SIGPIPE (writes then fail with EPIPE) and routes SIGINT/SIGTERM to the clean-ups.
+    public func install() {
+        signal(SIGPIPE, SIG_IGN)
+        let queue = DispatchQueue(label: "pgarchive.signals")
+        var sources: [any DispatchSourceSignal] = []
+        for sig in [SIGINT, SIGTERM] {
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: queue)
+            source.setEventHandler { [self] in
+                self.runCleanups()
+                _exit(ExitStatus.interrupted.rawValue)
+            }
+            source.resume()
+            sources.append(source)
+        }
+        state.withLock { $0.sources = sources }
+    }
+
+    /// Registers a clean-up to run on interruption; returns a token for `remove`.
+    @discardableResult
+    public func add(_ action: @escaping @Sendable () -> Void) -> Int {
+        state.withLock { s in
+            s.next += 1
+            s.actions[s.next] = action
+            return s.next
+        }
+    }
+
+    /// Removes a clean-up that is no longer needed.
+    public func remove(_ token: Int) {
+        _ = state.withLock { $0.actions.removeValue(forKey: token) }
+    }
+
+    /// Runs every registered clean-up, newest first.
+    public func runCleanups() {
+        let actions = state.withLock { s -> [@Sendable () -> Void] in
+            let list = s.actions.sorted { $0.key > $1.key }.map(\.value)
+            s.actions = [:]
+            return list
+        }
+        for action in actions { action() }
+    }
+}

@@ -1,0 +1,146 @@
+import Foundation
+
+/// Locations in the package and of its built tools.
+public enum Package {
+    /// The package root (the folder holding Package.swift).
+    public static let root: URL = {
+        var url = URL(fileURLWithPath: #filePath)
+        while url.path != "/" {
+            url.deleteLastPathComponent()
+            if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) { return url }
+        }
+        fatalError("Package.swift not found above \(#filePath)")
+    }()
+
+    /// The folder with the built executables: `$PGARCHIVE_BIN`, else `.build/release`, else `.build/debug`.
+    public static let binDirectory: URL = {
+        if let dir = ProcessInfo.processInfo.environment["PGARCHIVE_BIN"], !dir.isEmpty {
+            return URL(fileURLWithPath: dir)
+        }
+        for config in ["release", "debug"] {
+            let url = root.appendingPathComponent(".build/\(config)")
+            if FileManager.default.fileExists(atPath: url.appendingPathComponent("zcompress").path) { return url }
+        }
+        return root.appendingPathComponent(".build/debug")
+    }()
+
+    /// The path of a built tool.
+    public static func tool(_ name: String) -> String {
+        binDirectory.appendingPathComponent(name).path
+    }
+
+    /// The executable targets: folders under Sources/ whose names start with a lower-case letter.
+    public static var executableNames: [String] {
+        let sources = root.appendingPathComponent("Sources")
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: sources.path)) ?? []
+        return names.filter { $0.first?.isLowercase == true }.sorted()
+    }
+}
+
+/// What a finished process left: status, output and error text.
+public struct ProcessResult: Sendable {
+    /// Exit status, or 128+N when killed by signal N.
+    public var status: Int32
+    /// Everything written to stdout.
+    public var stdout: Data
+    /// Everything written to stderr.
+    public var stderr: Data
+    /// stdout as UTF-8 text.
+    public var out: String { String(decoding: stdout, as: UTF8.self) }
+    /// stderr as UTF-8 text.
+    public var err: String { String(decoding: stderr, as: UTF8.self) }
+}
+
+/// Runs a program to completion, feeding `stdin` (bytes or a file) and collecting its output.
+///
+/// stdout and stderr are collected through temp files, so large outputs never block the child.
+@discardableResult
+public func run(
+    _ executable: String, _ arguments: [String], stdin: Data? = nil, stdinFile: String? = nil,
+    stdoutFile: String? = nil, environment: [String: String]? = nil, currentDirectory: String? = nil
+) throws -> ProcessResult {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable.contains("/") ? executable : try which(executable))
+    process.arguments = arguments
+    if let environment {
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    }
+    if let currentDirectory { process.currentDirectoryURL = URL(fileURLWithPath: currentDirectory) }
+    let scratch = try TemporaryDirectory()
+    let outPath = stdoutFile ?? scratch.path("stdout")
+    let errPath = scratch.path("stderr")
+    _ = FileManager.default.createFile(atPath: outPath, contents: nil)
+    _ = FileManager.default.createFile(atPath: errPath, contents: nil)
+    let outHandle = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
+    let errHandle = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
+    process.standardOutput = outHandle
+    process.standardError = errHandle
+    var inPipe: Pipe?
+    if let stdinFile {
+        process.standardInput = try FileHandle(forReadingFrom: URL(fileURLWithPath: stdinFile))
+    } else if stdin != nil {
+        let pipe = Pipe()
+        process.standardInput = pipe
+        inPipe = pipe
+    } else {
+        process.standardInput = FileHandle.nullDevice
+    }
+    try process.run()
+    if let inPipe, let stdin {
+        let writer = inPipe.fileHandleForWriting
+        let thread = Thread {
+            try? writer.write(contentsOf: stdin)
+            try? writer.close()
+        }
+        thread.start()
+    }
+    process.waitUntilExit()
+    try outHandle.close()
+    try errHandle.close()
+    let status = process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus
+    let out = stdoutFile == nil ? try Data(contentsOf: URL(fileURLWithPath: outPath)) : Data()
+    let err = try Data(contentsOf: URL(fileURLWithPath: errPath))
+    withExtendedLifetime(scratch) {}
+    return ProcessResult(status: status, stdout: out, stderr: err)
+}
+
+/// Runs a shell command line (for pipelines in tests), with `bash -o pipefail -c`.
+@discardableResult
+public func shell(_ command: String, environment: [String: String]? = nil, stdin: Data? = nil) throws -> ProcessResult {
+    try run("/bin/bash", ["-o", "pipefail", "-c", command], stdin: stdin, environment: environment)
+}
+
+/// The absolute path of a program on PATH.
+public func which(_ name: String) throws -> String {
+    for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":") {
+        let path = "\(dir)/\(name)"
+        if FileManager.default.isExecutableFile(atPath: path) { return path }
+    }
+    throw TestFailure("\(name) not found on PATH")
+}
+
+/// An error a test helper throws with a readable message.
+public struct TestFailure: Error, CustomStringConvertible {
+    /// What went wrong.
+    public var description: String
+    /// A failure with a message.
+    public init(_ description: String) { self.description = description }
+}
+
+/// A scratch folder removed when the value goes away.
+public final class TemporaryDirectory: @unchecked Sendable {
+    /// The folder.
+    public let url: URL
+
+    /// Creates a fresh folder under the system temp directory.
+    public init() throws {
+        let base = ProcessInfo.processInfo.environment["PGARCHIVE_TEST_TMP"] ?? NSTemporaryDirectory()
+        url = URL(fileURLWithPath: base).appendingPathComponent("pgarchive-test-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    }
+
+    /// A path inside the folder.
+    public func path(_ name: String) -> String { url.appendingPathComponent(name).path }
+
+    deinit { try? FileManager.default.removeItem(at: url) }
+}
