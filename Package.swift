@@ -47,6 +47,9 @@ let foundationTargets: [Target] = [
 
 // MARK: Compression: zcompress.
 let compressionTargets: [Target] = [
+    library("Codecs", ["ToolSupport", "CZstd", "CLZ4", "CZlib"]),
+    tool("zcompress", ["Codecs"]),
+    tests("CodecsTests", ["Codecs"]),
 ]
 
 // MARK: PostgreSQL reading: rowstream, pg-partitions, pg-extract.

@@ -1,0 +1,98 @@
+import CZstd
+
+/// The library's text for a zstd return code that is an error, else nil.
+private func zstdError(_ code: Int) -> String? {
+    ZSTD_isError(code) != 0 ? String(cString: ZSTD_getErrorName(code)) : nil
+}
+
+/// zstd compression through libzstd's streaming API, always in multi-threaded mode.
+///
+/// Multi-threaded mode even for one worker, and no pledged source size, so the same input
+/// gives the same bytes whatever the thread count.
+final class ZstdCompressor: Compressor {
+    private let context: OpaquePointer
+    private var output: UnsafeMutableRawBufferPointer
+
+    init(level: Int, threads: Int) throws(CodecError) {
+        guard let ctx = ZSTD_createCCtx() else { throw CodecError(.library, "zstd: could not allocate a compression context") }
+        context = ctx
+        output = .allocate(byteCount: ZSTD_CStreamOutSize() * 4, alignment: 16)
+        for (parameter, value) in [(ZSTD_c_compressionLevel, level), (ZSTD_c_nbWorkers, max(threads, 1))] {
+            if let text = zstdError(ZSTD_CCtx_setParameter(context, parameter, Int32(value))) {
+                throw CodecError(.library, "zstd: could not set parameter: \(text)")
+            }
+        }
+    }
+
+    deinit {
+        ZSTD_freeCCtx(context)
+        output.deallocate()
+    }
+
+    func compress(_ input: UnsafeRawBufferPointer, emit: (UnsafeRawBufferPointer) throws -> Void) throws {
+        var inBuf = ZSTD_inBuffer(src: input.baseAddress, size: input.count, pos: 0)
+        while inBuf.pos < inBuf.size {
+            try step(&inBuf, ZSTD_e_continue, emit: emit)
+        }
+    }
+
+    func finish(emit: (UnsafeRawBufferPointer) throws -> Void) throws {
+        var inBuf = ZSTD_inBuffer(src: nil, size: 0, pos: 0)
+        while try step(&inBuf, ZSTD_e_end, emit: emit) != 0 {}
+    }
+
+    @discardableResult
+    private func step(_ inBuf: inout ZSTD_inBuffer, _ mode: ZSTD_EndDirective, emit: (UnsafeRawBufferPointer) throws -> Void) throws -> Int {
+        var outBuf = ZSTD_outBuffer(dst: output.baseAddress, size: output.count, pos: 0)
+        let remaining = ZSTD_compressStream2(context, &outBuf, &inBuf, mode)
+        if let text = zstdError(remaining) { throw CodecError(.library, "zstd: \(text)") }
+        if outBuf.pos > 0 { try emit(UnsafeRawBufferPointer(rebasing: output[0..<outBuf.pos])) }
+        return remaining
+    }
+}
+
+/// zstd decompression of one or more concatenated frames (skippable frames included).
+final class ZstdDecompressor: Decompressor {
+    private let context: OpaquePointer
+    private var output: UnsafeMutableRawBufferPointer
+    /// What the last call returned: 0 at a frame boundary.
+    private var pending = 0
+    private var sawInput = false
+
+    init() throws(CodecError) {
+        guard let ctx = ZSTD_createDCtx() else { throw CodecError(.library, "zstd: could not allocate a decompression context") }
+        context = ctx
+        // Accept the windows of --ultra levels and long mode (up to 2 GiB).
+        _ = ZSTD_DCtx_setParameter(context, ZSTD_d_windowLogMax, 31)
+        output = .allocate(byteCount: ZSTD_DStreamOutSize() * 4, alignment: 16)
+    }
+
+    deinit {
+        ZSTD_freeDCtx(context)
+        output.deallocate()
+    }
+
+    func decompress(_ input: UnsafeRawBufferPointer, offset: UInt64, emit: (UnsafeRawBufferPointer) throws -> Void) throws {
+        if input.count > 0 { sawInput = true }
+        var inBuf = ZSTD_inBuffer(src: input.baseAddress, size: input.count, pos: 0)
+        while true {
+            var outBuf = ZSTD_outBuffer(dst: output.baseAddress, size: output.count, pos: 0)
+            let before = inBuf.pos
+            let result = ZSTD_decompressStream(context, &outBuf, &inBuf)
+            if let text = zstdError(result) {
+                throw CodecError(.corrupt, "corrupt zstd data near byte \(offset + UInt64(inBuf.pos)): \(text)")
+            }
+            // A call that moved nothing reports the next frame's header size: keep the real state.
+            if inBuf.pos > before || outBuf.pos > 0 { pending = result }
+            if outBuf.pos > 0 { try emit(UnsafeRawBufferPointer(rebasing: output[0..<outBuf.pos])) }
+            // Done with this chunk once all input is consumed and the output buffer was not filled.
+            if inBuf.pos == inBuf.size && outBuf.pos < outBuf.size { break }
+        }
+    }
+
+    func finish(offset: UInt64) throws {
+        if sawInput && pending != 0 {
+            throw CodecError(.truncated, "truncated zstd data: the input ends inside a frame at byte \(offset)")
+        }
+    }
+}
