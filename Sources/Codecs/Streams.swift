@@ -10,14 +10,16 @@ public enum CodecStreams {
     public static func compress(codec: Codec, level: Int, threads: Int, from source: FileSource, to sink: FileSink,
                                 progress: ProgressReporter? = nil) throws -> UInt64 {
         let compressor = try codec.makeCompressor(level: level, threads: threads)
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunkSize, alignment: 16)
+        // lz4 gets whole 4 MiB blocks, which LZ4F compresses without copying them first.
+        let wholeBlocks = codec == .lz4
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: wholeBlocks ? 4 << 20 : chunkSize, alignment: 16)
         defer { buffer.deallocate() }
         let emit: (UnsafeRawBufferPointer) throws -> Void = { bytes in
             try sink.write(bytes)
             progress?.update(bytes: sink.bytesWritten)
         }
         while true {
-            let n = try source.read(into: buffer)
+            let n = wholeBlocks ? try source.readFully(into: buffer) : try source.read(into: buffer)
             if n == 0 { break }
             try compressor.compress(UnsafeRawBufferPointer(rebasing: buffer[0..<n]), emit: emit)
         }

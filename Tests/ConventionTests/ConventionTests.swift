@@ -61,4 +61,17 @@ struct ConventionTests {
         #expect(result.status == 2)
         #expect(result.err.contains("terminal"), "stderr was: \(result.err)")
     }
+
+    @Test("every tool has a man page that documents each long option of its --help and the exit status", arguments: tools)
+    func manPage(tool: String) throws {
+        let path = Package.root.appendingPathComponent("man/\(tool).1").path
+        let page = try String(contentsOfFile: path, encoding: .utf8)
+        #expect(page.contains(".Sh EXIT STATUS"))
+        #expect(page.contains(".Sh EXAMPLES"))
+        let help = try run(Package.tool(tool), ["--help"]).out
+        let options = Set(help.matches(of: /--([a-z0-9][a-z0-9-]*)/).map { String($0.output.1) })
+        for option in options.sorted() {
+            #expect(page.contains("Fl -\(option)"), "man/\(tool).1 does not document --\(option)")
+        }
+    }
 }
