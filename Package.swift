@@ -74,6 +74,8 @@ let loadTargets: [Target] = [
 
 // MARK: Orchestration: data-archiver.
 let orchestratorTargets: [Target] = [
+    library("ArchiverConfig", [.product(name: "Yams", package: "Yams")]),
+    tests("ArchiverConfigTests", ["ArchiverConfig"]),
 ]
 
 let package = Package(
@@ -81,6 +83,8 @@ let package = Package(
     platforms: [.macOS(.v13)],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // YAML configuration files (data-archiver --config); ~13 s of a clean debug build.
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
     targets: foundationTargets + compressionTargets + postgresTargets + formatTargets + storageTargets
         + cacheTargets + loadTargets + orchestratorTargets

@@ -1,0 +1,69 @@
+/// What each command does, one line.
+public func archiverCommandSummary(_ command: ArchiverCommand) -> String {
+    switch command {
+    case .archive: "Archive table partitions (or date windows) to object storage as JSONL, CSV or Parquet"
+    case .dump: "Dump the database or a table with pg_dump -Fc, streamed to object storage"
+    case .dumpHybrid: "Dump a table's schema once, then one pg_dump per date window"
+    case .restore: "Restore archived files into PostgreSQL tables and partitions"
+    case .viewer: "Serve the cache viewer web page on its own"
+    }
+}
+
+/// The help text of data-archiver or one of its commands, generated from the settings table.
+public func archiverHelp(_ command: ArchiverCommand?, today: String) -> String {
+    var out = """
+        Data Archiver
+
+        A toolbox CLI to archive PostgreSQL data to object storage and restore it.
+        Formats JSONL/CSV/Parquet, compression zstd/lz4/gzip, S3-compatible or file:// destinations.
+        Precedence: flag > ARCHIVE_* environment variable > YAML config file > default.
+
+        USAGE:
+          data-archiver [command] [flags]
+
+        """
+    if command == nil {
+        out += "\nCOMMANDS:\n"
+        for c in ArchiverCommand.allCases {
+            out += "  " + c.rawValue.padding(13) + archiverCommandSummary(c) + "\n"
+        }
+        out += "\nWithout a command, data-archiver runs archive.\n"
+    } else {
+        out += "\n" + archiverCommandSummary(command!) + ".\n"
+    }
+    let shown = command ?? .archive
+    out += "\nFLAGS (\(shown.rawValue)):\n"
+    for s in archiverSettings where s.commands.contains(shown) {
+        let short = s.short.map { "-\($0), " } ?? "    "
+        let value = s.kind == .boolean ? "" : " " + (s.kind == .integer ? "int" : "string")
+        var line = "  " + short + ("--" + s.flag + value).padding(36) + s.help
+        if let d = s.defaultValue, s.kind != .boolean || d != "false" {
+            line += " (default \(s.kind == .string || s.kind == .date ? "\"\(d == "today" ? today : d)\"" : d))"
+        }
+        out += line + "\n"
+    }
+    out += "  -h, --help".padding(42) + "help for data-archiver\n"
+    out += "      --version".padding(42) + "print the version\n"
+    out += "\nEXIT STATUS: 0 ok, 1 a slice or file failed, 2 usage error, 130 interrupted.\n"
+    return out
+}
+
+/// The flag ↔ YAML key ↔ environment variable table, as Markdown (README and man page).
+public func archiverSettingsTable() -> String {
+    var out = "| flag | YAML key | environment variable | default | commands |\n|---|---|---|---|---|\n"
+    for s in archiverSettings where s.key != "config" {
+        let keys = ([s.key] + s.yamlAliases).map { "`\($0)`" }.joined(separator: ", ")
+        let vars = s.environmentNames.map { "`\($0)`" }.joined(separator: ", ")
+        let flags = (["--" + s.flag] + s.flagAliases.map { "--" + $0 } + (s.short.map { ["-\($0)"] } ?? [])).map { "`\($0)`" }
+        let commands = ArchiverCommand.allCases.filter { s.commands.contains($0) }.map(\.rawValue).joined(separator: ", ")
+        out += "| \(flags.joined(separator: ", ")) | \(keys) | \(vars) | \(s.defaultValue.map { "`\($0)`" } ?? "") | \(commands) |\n"
+    }
+    return out
+}
+
+extension String {
+    /// Pads with spaces to `width` (at least one space after).
+    func padding(_ width: Int) -> String {
+        count >= width ? self + " " : self + String(repeating: " ", count: width - count)
+    }
+}

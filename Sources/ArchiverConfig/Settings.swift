@@ -1,0 +1,140 @@
+/// The subcommands of data-archiver.
+public enum ArchiverCommand: String, CaseIterable, Sendable {
+    case archive, dump
+    case dumpHybrid = "dump-hybrid"
+    case restore, viewer
+}
+
+/// The type of a setting's value.
+public enum SettingKind: Sendable {
+    case string, integer, boolean, date
+}
+
+/// One setting: its flag, YAML key, environment variable, default and help — the one place
+/// each of these facts lives. Help text, the man page table and the README table come from here.
+public struct Setting: Sendable {
+    /// Dotted YAML path (`db.host`); the variable is `ARCHIVE_` + the path upper-cased with `_`.
+    public let key: String
+    /// The long flag without dashes (`db-host`).
+    public let flag: String
+    /// A one-letter flag, if any (`d` for `--debug`).
+    public let short: Character?
+    /// The value's type.
+    public let kind: SettingKind
+    /// The default as text (`today` for dates means the current UTC date), or nil for none.
+    public let defaultValue: String?
+    /// One line of help.
+    public let help: String
+    /// Never printed or passed on argv.
+    public let isSecret: Bool
+    /// The commands that take it.
+    public let commands: Set<ArchiverCommand>
+    /// Other YAML keys accepted for it (the seed uses both `viewer` and `cache_viewer`).
+    public let yamlAliases: [String]
+    /// Other long flags accepted for it (`viewer --port`).
+    public let flagAliases: [String]
+
+    /// The environment variable for this setting.
+    public var environmentName: String {
+        variableName(key)
+    }
+
+    /// Environment variables accepted for it, the canonical one first.
+    public var environmentNames: [String] {
+        [environmentName] + yamlAliases.map(variableName)
+    }
+
+    init(_ key: String, flag: String, short: Character? = nil, _ kind: SettingKind, default defaultValue: String? = nil,
+         secret: Bool = false, aliases: [String] = [], flagAliases: [String] = [], for commands: Set<ArchiverCommand>, _ help: String) {
+        self.key = key
+        self.flag = flag
+        self.short = short
+        self.kind = kind
+        self.defaultValue = defaultValue
+        self.help = help
+        self.isSecret = secret
+        self.commands = commands
+        self.yamlAliases = aliases
+        self.flagAliases = flagAliases
+    }
+}
+
+/// `ARCHIVE_` + the dotted key upper-cased, dots as underscores (`s3.path_template` → `ARCHIVE_S3_PATH_TEMPLATE`).
+func variableName(_ key: String) -> String {
+    "ARCHIVE_" + String(key.uppercased().map { $0 == "." ? "_" : $0 })
+}
+
+private let all = Set(ArchiverCommand.allCases)
+private let database: Set<ArchiverCommand> = [.archive, .dump, .dumpHybrid, .restore]
+private let storage: Set<ArchiverCommand> = [.archive, .dump, .dumpHybrid, .restore]
+private let windows: Set<ArchiverCommand> = [.archive, .dump, .dumpHybrid, .restore]
+
+/// Every setting of data-archiver, in help order.
+public let archiverSettings: [Setting] = [
+    Setting("config", flag: "config", .string, for: all, "config file (default is $HOME/.data-archiver.yaml)"),
+    Setting("db.host", flag: "db-host", .string, default: "localhost", for: database, "PostgreSQL host"),
+    Setting("db.port", flag: "db-port", .integer, default: "5432", for: database, "PostgreSQL port"),
+    Setting("db.user", flag: "db-user", .string, for: database, "PostgreSQL user"),
+    Setting("db.password", flag: "db-password", .string, secret: true, for: database, "PostgreSQL password"),
+    Setting("db.name", flag: "db-name", .string, for: database, "PostgreSQL database name"),
+    Setting("db.sslmode", flag: "db-sslmode", .string, default: "disable", for: database,
+            "PostgreSQL SSL mode (disable, allow, prefer, require, verify-ca, verify-full)"),
+    Setting("db.schema", flag: "db-schema", .string, default: "public", for: database, "schema of the table"),
+    Setting("db.statement_timeout", flag: "db-statement-timeout", .integer, default: "300", for: database,
+            "statement timeout in seconds for catalog and count queries (0 = none; never applies to data copies)"),
+    Setting("db.max_retries", flag: "db-max-retries", .integer, default: "3", for: database, "connection attempts after the first"),
+    Setting("db.retry_delay", flag: "db-retry-delay", .integer, default: "5", for: database, "seconds between connection attempts"),
+    Setting("s3.endpoint", flag: "s3-endpoint", .string, for: storage,
+            "S3-compatible endpoint URL (https://…), or file:///dir for a local directory"),
+    Setting("s3.bucket", flag: "s3-bucket", .string, for: storage.union([.viewer]), "S3 bucket name"),
+    Setting("s3.access_key", flag: "s3-access-key", .string, secret: true, for: storage, "S3 access key"),
+    Setting("s3.secret_key", flag: "s3-secret-key", .string, secret: true, for: storage, "S3 secret key"),
+    Setting("s3.region", flag: "s3-region", .string, default: "auto", for: storage, "S3 region"),
+    Setting("s3.path_template", flag: "path-template", .string, for: storage,
+            "S3 path template with placeholders: {table}, {YYYY}, {MM}, {DD}, {HH} (required)"),
+    Setting("table", flag: "table", .string, for: windows, "base table name"),
+    Setting("output_format", flag: "output-format", .string, default: "jsonl", for: [.archive, .restore],
+            "output format: jsonl, csv, parquet"),
+    Setting("compression", flag: "compression", .string, default: "zstd", for: [.archive, .restore],
+            "compression type: zstd, lz4, gzip, none"),
+    Setting("compression_level", flag: "compression-level", .integer, default: "3", for: [.archive, .dump, .dumpHybrid],
+            "compression level (zstd: 1-22, lz4/gzip: 1-9, none: 0); dumps default to pg_dump -Z 9"),
+    Setting("output_duration", flag: "output-duration", .string, default: "daily", for: [.archive, .dump, .dumpHybrid],
+            "output file duration: hourly, daily, weekly, monthly, yearly"),
+    Setting("date_column", flag: "date-column", .string, for: windows,
+            "timestamp column name for duration-based splitting (optional)"),
+    Setting("chunk_size", flag: "chunk-size", .integer, default: "10000", for: [.archive],
+            "rows per rendering batch and cap on rows per Parquet row group (100-1000000)"),
+    Setting("workers", flag: "workers", .integer, default: "4", for: windows, "number of parallel workers"),
+    Setting("start_date", flag: "start-date", .date, for: windows, "start date (YYYY-MM-DD)"),
+    Setting("end_date", flag: "end-date", .date, default: "today", for: windows, "end date (YYYY-MM-DD)"),
+    Setting("skip_count", flag: "skip-count", .boolean, default: "false", for: [.archive],
+            "skip counting rows (faster startup, no row progress bars)"),
+    Setting("include_non_partition_tables", flag: "include-non-partition-tables", .boolean, default: "false",
+            for: [.archive], "also archive standalone tables named TABLE_<date> that are not attached partitions"),
+    Setting("force", flag: "force", .boolean, default: "false", for: [.archive],
+            "overwrite objects even where a partial window would replace a wider one"),
+    Setting("dump_mode", flag: "dump-mode", .string, default: "schema-and-data", for: [.dump],
+            "dump mode: schema-only, data-only, schema-and-data"),
+    Setting("split_tables", flag: "split-tables", .boolean, default: "false", for: [.dump],
+            "dump each table to its own object, all under one snapshot"),
+    Setting("table_partition_range", flag: "table-partition-range", .string, for: [.restore],
+            "partition range: hourly, daily, monthly, quarterly, yearly"),
+    Setting("table_partition_template", flag: "table-partition-template", .string, for: [.restore],
+            "partition name template, e.g. {table}_{YYYY}{MM}"),
+    Setting("target_table", flag: "target-table", .string, for: [.restore], "restore into this table instead of --table"),
+    Setting("dry_run", flag: "dry-run", .boolean, default: "false", for: database, "perform a dry run without uploading or changing anything"),
+    Setting("debug", flag: "debug", short: "d", .boolean, default: "false", for: all, "enable debug output"),
+    Setting("log_format", flag: "log-format", .string, default: "text", for: all, "log format: text, logfmt, json"),
+    Setting("cache_viewer", flag: "viewer", .boolean, default: "false", aliases: ["viewer"], for: database,
+            "start embedded cache viewer web server"),
+    Setting("viewer_port", flag: "viewer-port", .integer, default: "8080", flagAliases: ["port"], for: all,
+            "port for cache viewer web server (viewer: --port)"),
+    Setting("viewer_bind", flag: "viewer-bind", .string, default: "127.0.0.1", flagAliases: ["bind"], for: all,
+            "address the cache viewer listens on (viewer: --bind)"),
+]
+
+/// Looks a setting up by its key.
+public func archiverSetting(_ key: String) -> Setting? {
+    archiverSettings.first { $0.key == key }
+}

@@ -1,0 +1,151 @@
+import Testing
+@testable import ArchiverConfig
+
+/// Resolves a configuration the way data-archiver does, from in-memory sources.
+func configure(_ arguments: [String], env: [String: String] = [:], yaml: String? = nil) throws -> ArchiverConfiguration {
+    let parsed = try parseArchiverCommandLine(arguments)
+    let file = try yaml.map { try ConfigFile(path: "test.yaml", text: $0) }
+    let values = resolveSettings(command: parsed.command, flags: parsed.flags, environment: env, file: file, today: "2024-06-30")
+    return try ArchiverConfiguration(command: parsed.command, values: values)
+}
+
+let required = ["--table", "flights", "--path-template", "a/{table}", "--s3-bucket", "b", "--s3-endpoint", "file:///tmp/x"]
+
+@Suite("data-archiver configuration")
+struct ArchiverConfigTests {
+    @Test("a flag beats the variable, which beats the file, which beats the default")
+    func precedence() throws {
+        let yaml = "workers: 6\ndb:\n  host: filehost\n  port: 6000\ncompression: lz4\n"
+        let env = ["ARCHIVE_WORKERS": "8", "ARCHIVE_DB_HOST": "envhost"]
+        let c = try configure(required + ["--workers", "4"], env: env, yaml: yaml)
+        #expect(c.workers == 4)
+        #expect(c.values["workers"]?.origin == .flag("workers"))
+        #expect(c.dbHost == "envhost")
+        #expect(c.dbPort == 6000)
+        #expect(c.values["db.port"]?.origin == .file(path: "test.yaml", line: 4, key: "db.port"))
+        #expect(c.compression == "lz4")
+        #expect(c.outputDuration == .daily)
+        #expect(c.endDate == "2024-06-30")
+    }
+
+    @Test("nested keys work as ARCHIVE_ variables, path template included")
+    func nestedVariables() throws {
+        let env = ["ARCHIVE_S3_PATH_TEMPLATE": "x/{table}/{YYYY}", "ARCHIVE_S3_BUCKET": "envbucket", "ARCHIVE_TABLE": "events",
+                   "ARCHIVE_S3_ENDPOINT": "http://127.0.0.1:9000", "ARCHIVE_CACHE_VIEWER": "true", "ARCHIVE_DB_PASSWORD": "pw"]
+        let c = try configure([], env: env)
+        #expect(c.pathTemplate == "x/{table}/{YYYY}")
+        #expect(c.s3Bucket == "envbucket")
+        #expect(c.table == "events")
+        #expect(c.viewer)
+        #expect(c.dbPassword == "pw")
+    }
+
+    @Test("the bare command runs archive, and flags may follow a command")
+    func bareCommand() throws {
+        #expect(try parseArchiverCommandLine(["--table", "t"]).command == .archive)
+        #expect(try parseArchiverCommandLine(["restore", "--table", "t"]).command == .restore)
+        #expect(try parseArchiverCommandLine(["--debug", "dump"]).command == .dump)
+        #expect(try parseArchiverCommandLine(["-d"]).flags["debug"] == "true")
+        #expect(try parseArchiverCommandLine(["--dry-run=false"]).flags["dry_run"] == "false")
+        #expect(try parseArchiverCommandLine(["viewer", "--port", "9090"]).flags["viewer_port"] == "9090")
+    }
+
+    @Test("YAML accepts the seed's structure with both viewer and cache_viewer")
+    func seedYAML() throws {
+        let yaml = """
+            db:
+              host: localhost
+              port: 5432
+              user: myuser
+              password: mypass
+              name: mydb
+              sslmode: disable
+            s3:
+              endpoint: https://objects.example
+              bucket: my-archive-bucket
+              access_key: your_access_key
+              secret_key: your_secret_key
+              region: auto
+              path_template: "archives/{table}/{YYYY}/{MM}"
+            table: flights
+            output_format: jsonl
+            compression: zstd
+            compression_level: 3
+            output_duration: daily
+            workers: 8
+            start_date: "2024-01-01"
+            end_date: "2024-12-31"
+            cache_viewer: false
+            viewer_port: 8080
+            """
+        let c = try configure([], yaml: yaml)
+        #expect(c.s3SecretKey == "your_secret_key")
+        #expect(c.startDate == "2024-01-01" && c.endDate == "2024-12-31")
+        #expect(!c.viewer)
+        let other = try configure(required, yaml: "viewer: true\n")
+        #expect(other.viewer)
+    }
+
+    @Test("invalid values name the flag, variable or file line they came from", arguments: [
+        (["--workers", "0"], [:], nil, "invalid --workers: 0 is out of range (1-1000)"),
+        ([], ["ARCHIVE_WORKERS": "2000"], nil, "invalid ARCHIVE_WORKERS: 2000 is out of range (1-1000)"),
+        ([], [:], "db:\n  port: 70000\n", "invalid db.port in test.yaml line 2: 70000 is out of range (1-65535)"),
+        (["--chunk-size", "99"], [:], nil, "invalid --chunk-size: 99 is out of range (100-1000000)"),
+        (["--compression", "lz4", "--compression-level", "10"], [:], nil, "invalid --compression-level: 10 is out of range (1-9)"),
+        (["--compression-level", "23"], [:], nil, "invalid --compression-level: 23 is out of range (1-22)"),
+        (["--table", "bad-name"], [:], nil, "invalid --table: \"bad-name\" must match ^[a-zA-Z_][a-zA-Z0-9_]*$ and be at most 63 characters"),
+        (["--path-template", "x/{YYYY}"], [:], nil, "invalid --path-template: \"x/{YYYY}\" must contain {table}"),
+        (["--s3-region", "eu west"], [:], nil, "invalid --s3-region: \"eu west\" (expected auto or letters, digits, - and _)"),
+        (["--start-date", "2024-02-30"], [:], nil, "invalid --start-date: \"2024-02-30\" is not a date (YYYY-MM-DD)"),
+        (["--start-date", "2024-03-01", "--end-date", "2024-02-01"], [:], nil,
+         "invalid --start-date: 2024-03-01 is after the end date 2024-02-01 (--end-date)"),
+        (["--output-format", "xml"], [:], nil, "invalid --output-format: \"xml\" (expected jsonl, csv, parquet)"),
+    ] as [([String], [String: String], String?, String)])
+    func invalid(arguments: [String], env: [String: String], yaml: String?, message: String) throws {
+        let error = #expect(throws: ConfigError.self) { try configure(required + arguments, env: env, yaml: yaml) }
+        #expect(error?.message == message)
+    }
+
+    @Test("command-line mistakes are usage errors with the seed's wording")
+    func commandLineErrors() {
+        #expect((#expect(throws: ConfigError.self) { try parseArchiverCommandLine(["--nope"]) })?.message == "unknown flag --nope")
+        #expect((#expect(throws: ConfigError.self) { try parseArchiverCommandLine(["--workers"]) })?.message == "flag needs an argument: --workers")
+        #expect((#expect(throws: ConfigError.self) { try parseArchiverCommandLine(["frobnicate"]) })?.message
+                == "unknown command \"frobnicate\" (expected archive, dump, dump-hybrid, restore or viewer)")
+        #expect((#expect(throws: ConfigError.self) { try parseArchiverCommandLine(["viewer", "--table", "t"]) })?.message
+                == "flag --table does not apply to viewer")
+    }
+
+    @Test("a missing required setting names its flag, variable and key")
+    func requiredSetting() {
+        let error = #expect(throws: ConfigError.self) { try configure(["--table", "t", "--s3-bucket", "b", "--s3-endpoint", "file:///x"]) }
+        #expect(error?.message == "required flag --path-template not set (or ARCHIVE_S3_PATH_TEMPLATE, or s3.path_template in the config file)")
+    }
+
+    @Test("an unknown or malformed YAML key is reported with its line")
+    func badYAML() {
+        let unknown = #expect(throws: ConfigError.self) { try ConfigFile(path: "c.yaml", text: "db:\n  hots: x\n") }
+        #expect(unknown?.message == "unknown setting \"db.hots\" in c.yaml line 2")
+        let list = #expect(throws: ConfigError.self) { try ConfigFile(path: "c.yaml", text: "workers: [1, 2]\n") }
+        #expect(list?.message == "workers in c.yaml line 1: expected a single value")
+        let broken = #expect(throws: ConfigError.self) { try ConfigFile(path: "c.yaml", text: "db: {host: x\n") }
+        #expect(broken?.message.hasPrefix("could not parse c.yaml") == true)
+    }
+
+    @Test("--debug output masks every secret")
+    func secretsMasked() throws {
+        let c = try configure(required + ["--db-password", "hunter2", "--s3-secret-key", "s3cr3t", "--s3-access-key", "AKIA"])
+        let text = c.debugDescription.joined(separator: "\n")
+        #expect(!text.contains("hunter2") && !text.contains("s3cr3t") && !text.contains("AKIA"))
+        #expect(text.contains("--db-password=********"))
+    }
+
+    @Test("help lists every flag of the command with its default")
+    func help() {
+        let text = archiverHelp(.archive, today: "2024-06-30")
+        for s in archiverSettings where s.commands.contains(.archive) {
+            #expect(text.contains("--\(s.flag)"))
+        }
+        #expect(text.contains("(default \"2024-06-30\")"))
+    }
+}
