@@ -75,6 +75,9 @@ let loadTargets: [Target] = [
 // MARK: Orchestration: data-archiver.
 let orchestratorTargets: [Target] = [
     library("ArchiverConfig", [.product(name: "Yams", package: "Yams")]),
+    .target(name: "CSpawn"),
+    library("Pipelines", ["ToolSupport", "CSpawn"]),
+    tests("PipelinesTests", ["Pipelines"]),
     tests("ArchiverConfigTests", ["ArchiverConfig"]),
 ]
 

@@ -1,0 +1,101 @@
+import Foundation
+import Testing
+import TestSupport
+@testable import Pipelines
+
+/// A stage running a bash script; extra arguments (`--progress-fd 3`, `--commit-fd 4`) land in "$@".
+func bash(_ name: String, _ script: String, env: [String: String] = [:], progress: Bool = false, gate: Bool = false) -> Stage {
+    Stage(name: name, command: Command(executable: "/bin/bash", arguments: ["-c", script, name],
+                                       environment: ["PATH": "/usr/bin:/bin"].merging(env) { $1 }),
+          reportsProgress: progress, commitGate: gate)
+}
+
+@Suite("pipelines of processes")
+struct PipelinesTests {
+    @Test("stages are joined by pipes and the last one's output is captured")
+    func joined() throws {
+        let result = try Pipeline(stages: [bash("produce", "printf 'b\\na\\nc\\n'"), bash("sort", "sort")]).run()
+        #expect(result.succeeded)
+        #expect(String(decoding: result.output, as: UTF8.self) == "a\nb\nc\n")
+    }
+
+    @Test("a failing stage is named with its status and last stderr line")
+    func failureNamed() throws {
+        let result = try Pipeline(stages: [
+            bash("produce", "seq 1 100000"),
+            bash("rowfmt", "head -c 100 >/dev/null; echo 'rowfmt: error: line 3: bad value' >&2; exit 1"),
+            bash("consume", "cat >/dev/null"),
+        ]).run()
+        #expect(!result.succeeded)
+        #expect(result.failure == "rowfmt (exit status 1): rowfmt: error: line 3: bad value")
+    }
+
+    @Test("the commit gate opens only when every earlier stage succeeded", arguments: [true, false])
+    func commitGate(earlierSucceeds: Bool) throws {
+        let dir = try TemporaryDirectory()
+        let marker = dir.path("object")
+        let upload = "cat > '\(marker).tmp'; read -r word <&4; if [ \"$word\" = commit ]; then mv '\(marker).tmp' '\(marker)'; else rm '\(marker).tmp'; echo 'aborted' >&2; exit 1; fi"
+        let result = try Pipeline(stages: [
+            bash("extract", earlierSucceeds ? "echo rows" : "echo partial; exit 3"),
+            bash("upload", upload, gate: true),
+        ]).run()
+        #expect(result.succeeded == earlierSucceeds)
+        #expect(FileManager.default.fileExists(atPath: marker) == earlierSucceeds)
+        if !earlierSucceeds { #expect(result.failure?.hasPrefix("extract (exit status 3)") == true) }
+    }
+
+    @Test("progress lines arrive decoded, the last one kept per stage")
+    func progress() throws {
+        let lines = LockedLines()
+        let pipeline = Pipeline(stages: [
+            bash("extract", "for i in 1 2 3; do echo \"{\\\"rows\\\":$i,\\\"bytes\\\":$((i*10))}\" >&3; done; echo '{\"rows\":3,\"bytes\":30,\"done\":true}' >&3", progress: true),
+        ])
+        pipeline.onProgress = { stage, fields in lines.append("\(stage):\(fields["rows"]?.integer ?? -1)") }
+        let result = try pipeline.run()
+        #expect(result.succeeded)
+        #expect(result.stages[0].lastProgress["done"] == .bool(true))
+        #expect(result.stages[0].lastProgress["bytes"]?.integer == 30)
+        #expect(lines.all == ["0:1", "0:2", "0:3", "0:3"])
+    }
+
+    @Test("children get default signal dispositions and only their own descriptors")
+    func childHygiene() throws {
+        let result = try Pipeline(stages: [
+            bash("yes", "yes"),
+            bash("head", "head -n 1 >/dev/null; ls /proc/self/fd | sort -n | tr '\\n' ' '"),
+        ]).run()
+        // `yes` must die of SIGPIPE (default disposition), not spin on EPIPE or inherit SIG_IGN.
+        #expect(result.stages[0].termination == .signaled(SIGPIPE))
+        // 0, 1, 2 and the fd `ls` opens for the directory; nothing inherited from the test process.
+        #expect(String(decoding: result.output, as: UTF8.self) == "0 1 2 3 ")
+    }
+
+    @Test("secrets travel in the environment, never in argv")
+    func environmentOnly() throws {
+        let result = try Pipeline(stages: [bash("show", "echo \"$PGPASSWORD\"; tr '\\0' ' ' < /proc/$$/cmdline", env: ["PGPASSWORD": "s3cret"])]).run()
+        let lines = String(decoding: result.output, as: UTF8.self).split(separator: "\n")
+        #expect(lines.first == "s3cret")
+        #expect(!lines.dropFirst().joined().contains("s3cret"))
+    }
+
+    @Test("a missing executable is an error naming it")
+    func missingExecutable() {
+        let stage = Stage(name: "nope", command: Command(executable: "/nonexistent/tool", arguments: [], environment: [:]))
+        let error = #expect(throws: (any Error).self) { try Pipeline(stages: [stage]).run() }
+        #expect("\(error!)" == "could not run /nonexistent/tool: No such file or directory")
+    }
+
+    @Test("shell lines quote arguments for --debug")
+    func shellLine() {
+        let command = Command(executable: "/usr/bin/s3put", arguments: ["--key", "a b/it's.jsonl.zst"], environment: ["SECRET": "x"])
+        #expect(command.shellLine() == "/usr/bin/s3put --key 'a b/it'\\''s.jsonl.zst'")
+    }
+}
+
+/// Lines appended from another thread.
+final class LockedLines: @unchecked Sendable {
+    private let lock = NSLock()
+    private var lines: [String] = []
+    func append(_ line: String) { lock.lock(); lines.append(line); lock.unlock() }
+    var all: [String] { lock.lock(); defer { lock.unlock() }; return lines }
+}
