@@ -75,6 +75,8 @@ let loadTargets: [Target] = [
 // MARK: Orchestration: data-archiver.
 let orchestratorTargets: [Target] = [
     library("ArchiverConfig", [.product(name: "Yams", package: "Yams")]),
+    library("ArchiveLayout", []),
+    tests("ArchiveLayoutTests", ["ArchiveLayout"]),
     .target(name: "CSpawn"),
     library("Pipelines", ["ToolSupport", "CSpawn"]),
     tests("PipelinesTests", ["Pipelines"]),
