@@ -76,6 +76,8 @@ let loadTargets: [Target] = [
 let orchestratorTargets: [Target] = [
     library("ArchiverConfig", [.product(name: "Yams", package: "Yams")]),
     library("ArchiveLayout", []),
+    library("RunDisplay", ["ToolSupport"]),
+    tests("RunDisplayTests", ["RunDisplay"]),
     tests("ArchiveLayoutTests", ["ArchiveLayout"]),
     .target(name: "CSpawn"),
     library("Pipelines", ["ToolSupport", "CSpawn"]),
