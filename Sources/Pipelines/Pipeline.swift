@@ -86,6 +86,11 @@ public final class Pipeline: @unchecked Sendable {
     public var onProgress: (@Sendable (Int, [String: JSONValue]) -> Void)?
     /// Called with (stage index, line) for every line a stage writes to stderr, from a reader thread.
     public var onErrorLine: (@Sendable (Int, String) -> Void)?
+    /// Decides, once every stage before the commit gate exited 0, whether to commit; given the
+    /// earlier stages' last progress lines (e.g. no object for a slice of zero rows). Default: yes.
+    public var commitCondition: (@Sendable ([[String: JSONValue]]) -> Bool)?
+    /// Set when the commit condition declined: the commit stage's abort is then expected.
+    public private(set) var commitDeclined = false
     private var children: [ChildProcess] = []
     private let lock = NSLock()
     private var cancelled = false
@@ -189,7 +194,13 @@ public final class Pipeline: @unchecked Sendable {
                 lock.lock()
                 let stop = cancelled
                 lock.unlock()
-                if earlierOK && !stop {
+                var wanted = true
+                if earlierOK && !stop, let commitCondition {
+                    collector.drainProgress(stages: 0..<index)
+                    wanted = commitCondition(Array(collector.lastProgress[0..<index]))
+                    commitDeclined = !wanted
+                }
+                if earlierOK && !stop && wanted {
                     _ = "commit\n".withCString { write(gate, $0, 7) }
                 }
                 // Closing without a word aborts the upload.

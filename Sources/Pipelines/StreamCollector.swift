@@ -14,8 +14,11 @@ final class StreamCollector: @unchecked Sendable {
     private var partial: [Int32: [UInt8]] = [:]
     /// The last lines of stderr of each stage.
     private(set) var errorLines: [[String]]
-    /// The last progress line of each stage.
-    private(set) var lastProgress: [[String: JSONValue]]
+    /// The last progress line of each stage (read under `condition` while running).
+    private var progressLines: [[String: JSONValue]]
+    /// Stages whose progress pipe reached end of file.
+    private var progressClosed: Set<Int> = []
+    private let condition = NSCondition()
     /// The last stage's stdout, when captured.
     private(set) var captured = Data()
     /// Signalled when every stream reached end of file.
@@ -30,7 +33,22 @@ final class StreamCollector: @unchecked Sendable {
         self.onProgress = onProgress
         self.onErrorLine = onErrorLine
         errorLines = Array(repeating: [], count: stageCount)
-        lastProgress = Array(repeating: [:], count: stageCount)
+        progressLines = Array(repeating: [:], count: stageCount)
+    }
+
+    /// The last progress line of each stage.
+    var lastProgress: [[String: JSONValue]] {
+        condition.lock()
+        defer { condition.unlock() }
+        return progressLines
+    }
+
+    /// Waits until the progress pipes of `stages` reached end of file (their stages exited).
+    func drainProgress(stages: Range<Int>) {
+        let watched = Set(readers.filter { $0.kind == .progress && stages.contains($0.stage) }.map(\.stage))
+        condition.lock()
+        while !watched.isSubset(of: progressClosed) { condition.wait() }
+        condition.unlock()
     }
 
     func run() {
@@ -48,6 +66,12 @@ final class StreamCollector: @unchecked Sendable {
                 if count < 0 && errno == EINTR { continue }
                 if count <= 0 {
                     flushPartial(p.fd)
+                    if let reader = readers.first(where: { $0.fd == p.fd }), reader.kind == .progress {
+                        condition.lock()
+                        progressClosed.insert(reader.stage)
+                        condition.broadcast()
+                        condition.unlock()
+                    }
                     close(p.fd)
                     open.removeAll { $0 == p.fd }
                     continue
@@ -86,7 +110,9 @@ final class StreamCollector: @unchecked Sendable {
             onErrorLine?(reader.stage, text)
         case .progress:
             guard let fields = try? JSONDecoder().decode([String: JSONValue].self, from: Data(text.utf8)) else { return }
-            lastProgress[reader.stage] = fields
+            condition.lock()
+            progressLines[reader.stage] = fields
+            condition.unlock()
             onProgress?(reader.stage, fields)
         }
     }

@@ -99,3 +99,24 @@ final class LockedLines: @unchecked Sendable {
     func append(_ line: String) { lock.lock(); lines.append(line); lock.unlock() }
     var all: [String] { lock.lock(); defer { lock.unlock() }; return lines }
 }
+
+@Suite("commit conditions")
+struct CommitConditionTests {
+    @Test("a declined commit condition keeps the gate shut even when every stage succeeded")
+    func declined() throws {
+        let dir = try TemporaryDirectory()
+        let marker = dir.path("object")
+        let upload = "cat >/dev/null; read -r word <&4; if [ \"$word\" = commit ]; then touch '\(marker)'; else exit 1; fi"
+        for rows in [0, 5] {
+            let pipeline = Pipeline(stages: [
+                bash("extract", "echo '{\"rows\":\(rows),\"bytes\":1,\"done\":true}' >&3; echo data", progress: true),
+                bash("upload", upload, gate: true),
+            ])
+            pipeline.commitCondition = { progress in (progress[0]["rows"]?.integer ?? 0) > 0 }
+            let result = try pipeline.run()
+            #expect(pipeline.commitDeclined == (rows == 0))
+            #expect(FileManager.default.fileExists(atPath: marker) == (rows > 0))
+            #expect(result.succeeded == (rows > 0))
+        }
+    }
+}

@@ -1,0 +1,53 @@
+import Foundation
+
+/// The fields of a pg-partitions plan line (docs/plan.md) the orchestrator reads. The line
+/// itself is passed on to pg-extract untouched.
+public struct PlanLine: Decodable, Sendable {
+    /// The base table.
+    public var table: String
+    /// The window label (`2024-01-05`).
+    public var label: String
+    /// The file stem (`flights-2024-01-05`), unique within a plan.
+    public var stem: String
+    /// Window start and exclusive end (RFC 3339 UTC).
+    public var start: String
+    public var end: String
+    /// Path-template parts from the calendar window's start.
+    public var parts: Parts
+    /// Row count or estimate.
+    public var rows: Int64?
+    /// Whether `rows` is exact.
+    public var rowsExact: Bool?
+    /// The window contains now.
+    public var open: Bool
+    /// The window was cut by the date range.
+    public var partial: Bool
+    /// Why the slice could not be fully planned.
+    public var error: String?
+    /// The original JSON line.
+    public var json: String = ""
+
+    /// Template parts.
+    public struct Parts: Decodable, Sendable {
+        public var YYYY: String
+        public var MM: String
+        public var DD: String
+        public var HH: String
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case table, label, stem, start, end, parts, rows, open, partial, error
+        case rowsExact = "rows_exact"
+    }
+
+    /// Parses one line of pg-partitions output.
+    public static func parse(_ line: String) throws -> PlanLine {
+        do {
+            var plan = try JSONDecoder().decode(PlanLine.self, from: Data(line.utf8))
+            plan.json = line
+            return plan
+        } catch {
+            throw OrchestratorError("pg-partitions printed a plan line that does not parse: \(error)")
+        }
+    }
+}
