@@ -10,7 +10,7 @@ public func archiverCommandSummary(_ command: ArchiverCommand) -> String {
 }
 
 /// The help text of data-archiver or one of its commands, generated from the settings table.
-public func archiverHelp(_ command: ArchiverCommand?, today: String) -> String {
+public func archiverHelp(_ command: ArchiverCommand?, today: String, commands: [ArchiverCommand] = ArchiverCommand.allCases) -> String {
     var out = """
         Data Archiver
 
@@ -24,7 +24,7 @@ public func archiverHelp(_ command: ArchiverCommand?, today: String) -> String {
         """
     if command == nil {
         out += "\nCOMMANDS:\n"
-        for c in ArchiverCommand.allCases {
+        for c in commands {
             out += "  " + c.rawValue.padding(13) + archiverCommandSummary(c) + "\n"
         }
         out += "\nWithout a command, data-archiver runs archive.\n"

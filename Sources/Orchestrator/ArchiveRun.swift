@@ -1,0 +1,381 @@
+import ArchiveCache
+import ArchiveLayout
+import ArchiverConfig
+import Digest
+import Foundation
+import Pipelines
+import RunDisplay
+import ToolSupport
+
+/// What happened to one slice.
+public enum SliceOutcome: Sendable, Equatable {
+    case uploaded, skipped, empty, failed, dryRun
+}
+
+/// The end of an archive run: counts for the summary and the exit status.
+public struct RunSummary: Sendable {
+    public var slices = 0, uploaded = 0, skipped = 0, empty = 0, failed = 0, dryRun = 0
+    public var rows: Int64 = 0, bytes: Int64 = 0
+    public var seconds = 0.0
+    /// `stem: stage (status): message` for each failed slice.
+    public var failures: [String] = []
+    /// Whether the run was stopped (signal or `q`).
+    public var interrupted = false
+
+    /// The summary as lines for the display.
+    public var lines: [String] {
+        let rate = seconds > 0 ? Double(bytes) / seconds / 1_000_000 : 0
+        var out = [String(format: "summary: %d slices: %d uploaded, %d skipped, %d empty, %d failed%@; %lld rows, %@ in %@ (%.1f MB/s)",
+                          slices, uploaded, skipped, empty, failed, dryRun > 0 ? ", \(dryRun) dry-run" : "", rows,
+                          formatBytes(bytes), formatDuration(seconds), rate)]
+        out += failures.map { "failed: " + $0 }
+        return out
+    }
+
+    /// 0 when every slice succeeded or was skipped, 1 when any failed, 130 when interrupted.
+    public var exitStatus: ExitStatus {
+        interrupted ? .interrupted : (failed > 0 ? .failure : .ok)
+    }
+}
+
+/// One slice to archive and how to treat an existing object.
+struct SliceWork: Sendable {
+    var plan: PlanLine
+    var key: String
+    /// Upload with `s3put --if-different` (the object exists but the cache does not know it).
+    var ifDifferent: Bool
+    var expectedRows: Int64?
+}
+
+/// `data-archiver archive`: plan, count, skip, run the pipelines, record, summarise.
+public final class ArchiveRun: @unchecked Sendable {
+    let invocation: ChildInvocation
+    let display: RunDisplay
+    let home: ArchiveHome
+    var config: ArchiverConfiguration { invocation.config }
+    let scope: CacheScope
+    let cache: CacheStore
+    let tasks: TaskStore
+    let started = Timestamp.now()
+    let startClock = Date()
+    private let lock = NSLock()
+    private var summary = RunSummary()
+    private var pipelines: [ObjectIdentifier: Pipeline] = [:]
+    private var stopping = false
+    private var processed = 0
+    private let cores = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+
+    /// A run of `invocation` reporting to `display`, keeping its state in `home`.
+    public init(invocation: ChildInvocation, display: RunDisplay, home: ArchiveHome) {
+        self.invocation = invocation
+        self.display = display
+        self.home = home
+        let c = invocation.config
+        scope = CacheScope(command: "archive", table: c.table ?? "", bucket: c.s3Bucket ?? "", pathTemplate: c.pathTemplate ?? "")
+        cache = CacheStore(home: home, warn: { [display] in display.log(.warn, $0) })
+        tasks = TaskStore(home: home)
+    }
+
+    /// Stops the run: no new slice starts, running pipelines are terminated (their uploads abort).
+    public func stop() {
+        lock.lock()
+        stopping = true
+        summary.interrupted = true
+        let running = Array(pipelines.values)
+        lock.unlock()
+        running.forEach { $0.cancel() }
+    }
+
+    /// Waits up to `seconds` for running pipelines to wind down (after `stop`).
+    public func waitForPipelines(seconds: Double) {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            lock.lock(); let empty = pipelines.isEmpty; lock.unlock()
+            if empty { return }
+            usleep(50_000)
+        }
+    }
+
+    var isStopping: Bool {
+        lock.lock(); defer { lock.unlock() }
+        return stopping
+    }
+
+    /// Runs the whole archive; returns the summary (its `exitStatus` is the process's).
+    public func run() throws -> RunSummary {
+        let table = config.table!
+        let template = config.pathTemplate!
+        let runLock: RunLock
+        do {
+            runLock = try RunLock(home: home, scope: scope, pid: Int64(getpid()))
+        } catch let busy as RunLock.Busy {
+            throw OrchestratorError("\(busy): one archive of table \(table) to this destination runs at a time")
+        }
+        defer {
+            runLock.release()
+            try? tasks.clearTask()
+        }
+        task { t in
+            t.pid = Int64(getpid())
+            t.startTime = self.started
+            t.table = table
+            t.startDate = self.config.startDate ?? ""
+            t.endDate = self.config.endDate ?? ""
+            t.currentTask = "planning"
+        }
+
+        let prefix = ArchiveLayout.fixedPrefix(template: template, table: table)
+        if !config.dryRun {
+            // Multipart uploads left open by a killed earlier run: abort them before starting.
+            let abort = try invocation.capture("s3put", invocation.storeArguments + ["--abort-incomplete", prefix])
+            if !abort.termination.succeeded {
+                throw OrchestratorError("could not clean up incomplete uploads: \(abort.failure("s3put"))")
+            }
+            abort.lines.forEach { display.log(.debug, "aborted an incomplete upload", [("upload", $0)]) }
+        }
+
+        display.log(.info, "planning", [("table", table), ("duration", config.outputDuration.rawValue)])
+        var plans = try plan()
+        summary.slices = plans.count
+        display.setTotals(slices: plans.count, rows: 0)
+        if !config.skipCount { plans = try count(plans) }
+        display.setTotals(slices: plans.count, rows: plans.reduce(0) { $0 + ($1.rows ?? 0) })
+
+        let schemaHash = try storeSchema(table: table, template: template)
+        task { $0.currentTask = "checking" }
+        let listing = try invocation.listObjects(prefix: prefix)
+        let entries = try cache.load(scope).entries
+        var work: [SliceWork] = []
+        for plan in plans {
+            if let error = plan.error {
+                fail(plan.stem, key: nil, stage: "planning", message: error)
+                continue
+            }
+            let key = objectKey(plan, template: template)
+            let existing = listing[key]
+            let entry = entries[key]
+            if !plan.open, let existing, let entry, entry.s3Uploaded, entry.fileSize == existing.size,
+               existing.etag == (entry.multipartETag.isEmpty ? entry.fileMD5 : entry.multipartETag), !entry.fileMD5.isEmpty || !entry.multipartETag.isEmpty {
+                skip(plan, key: key, reason: "cached size and ETag match the object")
+                continue
+            }
+            if plan.partial && existing != nil && !config.force {
+                display.log(.warn, "skipping a partial window: the object may cover the whole window; --force overwrites it",
+                            [("slice", plan.stem), ("key", key)])
+                skip(plan, key: key, reason: "partial window")
+                continue
+            }
+            work.append(SliceWork(plan: plan, key: key, ifDifferent: existing != nil, expectedRows: plan.rows))
+        }
+
+        task { $0.currentTask = "archiving"; $0.totalSlices = Int64(plans.count) }
+        let workerCount = min(config.workers, max(work.count, 1))
+        display.log(.info, "archiving", [("slices", "\(plans.count)"), ("to_process", "\(work.count)"), ("workers", "\(workerCount)")])
+        let queue = WorkQueue(work)
+        let threads = (0..<workerCount).map { index in
+            Thread { [self] in
+                while !self.isStopping, let item = queue.next() {
+                    self.process(item, worker: index, schemaHash: schemaHash)
+                }
+                queue.done()
+            }
+        }
+        threads.forEach { $0.stackSize = 1 << 20; $0.start() }
+        queue.waitForWorkers(workerCount)
+
+        lock.lock()
+        summary.seconds = Date().timeIntervalSince(startClock)
+        let result = summary
+        lock.unlock()
+        return result
+    }
+
+    /// Renders the object key of a slice.
+    func objectKey(_ plan: PlanLine, template: String) -> String {
+        let prefix = ArchiveLayout.render(template: template, table: plan.table, year: plan.parts.YYYY, month: plan.parts.MM,
+                                          day: plan.parts.DD, hour: plan.parts.HH)
+        let codecExtension = ["zstd": ".zst", "lz4": ".lz4", "gzip": ".gz", "none": ""][config.compression] ?? ""
+        return ArchiveLayout.key(prefix: prefix, fileName: plan.stem + ArchiveLayout.fileExtension(
+            format: config.outputFormat.rawValue, codecExtension: codecExtension))
+    }
+
+    /// Plans the slices with pg-partitions (errors on stderr are logged; planned slices are kept).
+    func plan() throws -> [PlanLine] {
+        var args = ["--table", config.table!, "--schema", config.dbSchema, "--output-duration", config.outputDuration.rawValue,
+                    "--count", "estimate"] + invocation.connectionArguments
+        if let start = config.startDate { args += ["--start-date", start] }
+        if let end = config.endDate { args += ["--end-date", end] }
+        if let column = config.dateColumn { args += ["--date-column", column] }
+        if config.includeNonPartitionTables { args.append("--include-non-partition-tables") }
+        display.log(.debug, "plan", [("command", invocation.mask(invocation.command("pg-partitions", args).shellLine()))])
+        let out = try invocation.capture("pg-partitions", args) { [display] line in display.log(.warn, line) }
+        let plans = try out.lines.map(PlanLine.parse)
+        if !out.termination.succeeded && plans.isEmpty {
+            throw OrchestratorError("planning failed: \(out.failure("pg-partitions"))")
+        }
+        return plans
+    }
+
+    /// Exact row counts for the slices the cache cannot answer (never cached for open windows).
+    func count(_ plans: [PlanLine]) throws -> [PlanLine] {
+        task { $0.currentTask = "counting" }
+        let now = Timestamp.now()
+        let entries = try cache.load(scope).entries
+        var counted = plans
+        var missing: [String] = []
+        for (i, plan) in plans.enumerated() where plan.error == nil {
+            let key = objectKey(plan, template: config.pathTemplate!)
+            if let end = Timestamp(rfc3339: plan.end), let rows = entries[key]?.trustedRowCount(windowEnd: end, now: now) {
+                counted[i].rows = rows
+                counted[i].rowsExact = true
+            } else {
+                missing.append(plan.stem)
+            }
+        }
+        display.setCounting(done: plans.count - missing.count, total: plans.count)
+        guard !missing.isEmpty else { return counted }
+        var args = ["--table", config.table!, "--schema", config.dbSchema, "--output-duration", config.outputDuration.rawValue,
+                    "--count", "exact"] + invocation.connectionArguments
+        if let start = config.startDate { args += ["--start-date", start] }
+        if let end = config.endDate { args += ["--end-date", end] }
+        if let column = config.dateColumn { args += ["--date-column", column] }
+        if config.includeNonPartitionTables { args.append("--include-non-partition-tables") }
+        args += ["--only"] + missing
+        let out = try invocation.capture("pg-partitions", args)
+        var done = plans.count - missing.count
+        for line in out.lines {
+            guard let plan = try? PlanLine.parse(line), let rows = plan.rows, let i = counted.firstIndex(where: { $0.stem == plan.stem }) else { continue }
+            counted[i].rows = rows
+            counted[i].rowsExact = true
+            done += 1
+            display.setCounting(done: done, total: plans.count)
+            if !plan.open {
+                let key = objectKey(plan, template: config.pathTemplate!)
+                _ = try? cache.updateEntry(scope, key: key) { entry in
+                    entry.rowCount = rows
+                    entry.countTime = now
+                    entry.s3Key = key
+                }
+            }
+        }
+        task { $0.partitionsCounted = Int64(done) }
+        if !out.termination.succeeded { display.log(.warn, "counting rows failed for some slices: \(out.failure("pg-partitions"))") }
+        return counted
+    }
+
+    /// Writes the table's schema beside the data (`_schema/<table>-<hash>.json`); returns the hash.
+    func storeSchema(table: String, template: String) throws -> String {
+        let out = try invocation.capture("pg-extract", ["--describe", "--relation", table, "--schema", config.dbSchema] + invocation.connectionArguments)
+        guard out.termination.succeeded else { throw OrchestratorError("could not read the table's schema: \(out.failure("pg-extract"))") }
+        let json = out.lines.joined(separator: "\n") + "\n"
+        let hash = String(hex(Digest.hash(.sha256, json)).prefix(16))
+        let key = ArchiveLayout.schemaKey(template: template, table: table, hash: hash)
+        if config.dryRun { return hash }
+        let pipeline = Pipeline(stages: [
+            Stage(name: "schema", command: Command(executable: "/bin/cat", arguments: [], environment: [:]), reportsProgress: false),
+            Stage(name: "s3put", command: invocation.command("s3put", invocation.storeArguments + ["--key", key, "--if-different",
+                                                                                                 "--content-type", "application/json"]),
+                  reportsProgress: false),
+        ])
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pgarchive-schema-\(getpid())-\(hash).json")
+        try Data(json.utf8).write(to: dir)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let input = open(dir.path, O_RDONLY | O_CLOEXEC)
+        defer { close(input) }
+        let result = try pipeline.run(stdin: input)
+        guard result.succeeded else { throw OrchestratorError("could not store the schema at \(key): \(result.failure ?? "")") }
+        display.log(.debug, "schema stored", [("key", key)])
+        return hash
+    }
+
+    /// Updates the task file (best effort: the viewer's view, never the run's outcome).
+    func task(_ change: (inout TaskInfo) -> Void) {
+        var t = ((try? tasks.readTask()) ?? nil) ?? TaskInfo()
+        if t.pid == 0 { t.pid = Int64(getpid()); t.startTime = started }
+        change(&t)
+        t.lastUpdate = .now()
+        try? tasks.writeTask(t)
+    }
+
+    func skip(_ plan: PlanLine, key: String, reason: String) {
+        lock.lock()
+        summary.skipped += 1
+        lock.unlock()
+        _ = try? cache.updateEntry(scope, key: key) { $0.lastSkipTime = .now() }
+        display.log(.info, "skipped", [("slice", plan.stem), ("reason", reason)])
+        display.completed("skipped   \(plan.stem)", bytes: 0, rows: 0)
+    }
+
+    func fail(_ stem: String, key: String?, stage: String, message: String) {
+        let text = invocation.mask(message)
+        lock.lock()
+        summary.failed += 1
+        summary.failures.append("\(stem): \(text)")
+        lock.unlock()
+        if let key {
+            _ = try? cache.updateEntry(scope, key: key) { entry in
+                entry.s3Key = key
+                entry.recordError(kind: stage, message: text, at: .now())
+            }
+        }
+        display.log(.error, "slice failed", [("slice", stem), ("error", text)])
+        display.completed("FAILED    \(stem)", bytes: 0, rows: 0)
+    }
+
+    func register(_ pipeline: Pipeline) -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        if stopping { return false }
+        pipelines[ObjectIdentifier(pipeline)] = pipeline
+        return true
+    }
+
+    func unregister(_ pipeline: Pipeline) {
+        lock.lock()
+        pipelines[ObjectIdentifier(pipeline)] = nil
+        lock.unlock()
+    }
+
+    func record(_ outcome: SliceOutcome, rows: Int64, bytes: Int64) {
+        lock.lock()
+        switch outcome {
+        case .uploaded: summary.uploaded += 1
+        case .skipped: summary.skipped += 1
+        case .empty: summary.empty += 1
+        case .dryRun: summary.dryRun += 1
+        case .failed: summary.failed += 1
+        }
+        summary.rows += rows
+        summary.bytes += bytes
+        processed += 1
+        let done = processed
+        lock.unlock()
+        task { $0.slicesProcessed = Int64(done); $0.partitionsProcessed = Int64(done); $0.completedItems = Int64(done) }
+    }
+
+    var coresPerWorker: Int { max(1, cores / max(config.workers, 1)) }
+}
+
+/// A queue of slices shared by the worker threads.
+final class WorkQueue: @unchecked Sendable {
+    private var items: [SliceWork]
+    private let condition = NSCondition()
+    private var finished = 0
+
+    init(_ items: [SliceWork]) { self.items = items.reversed() }
+
+    func next() -> SliceWork? {
+        condition.lock(); defer { condition.unlock() }
+        return items.popLast()
+    }
+
+    func done() {
+        condition.lock(); finished += 1; condition.broadcast(); condition.unlock()
+    }
+
+    func waitForWorkers(_ count: Int) {
+        condition.lock()
+        while finished < count { condition.wait() }
+        condition.unlock()
+    }
+}

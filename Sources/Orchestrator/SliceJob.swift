@@ -1,0 +1,132 @@
+import ArchiveCache
+import ArchiverConfig
+import Foundation
+import Pipelines
+import RunDisplay
+
+extension ArchiveRun {
+    /// The stages that turn one slice into one object.
+    func stages(for work: SliceWork, schemaHash: String) -> [Stage] {
+        let extract = Stage(name: "pg-extract", command: invocation.command("pg-extract", ["--plan", work.plan.json] + invocation.connectionArguments))
+        var stages = [extract]
+        let format = config.outputFormat
+        if format == .parquet {
+            var args = ["--from", "rowstream", "--to", "parquet", "--compression", config.compression == "none" ? "none" : config.compression,
+                        "--chunk-size", String(config.chunkSize)]
+            if config.compression != "none" { args += ["--compression-level", String(config.compressionLevel)] }
+            stages.append(Stage(name: "rowfmt", command: invocation.command("rowfmt", args)))
+        } else {
+            stages.append(Stage(name: "rowfmt", command: invocation.command("rowfmt", ["--from", "rowstream", "--to", format.rawValue])))
+            if config.compression != "none" {
+                stages.append(Stage(name: "zcompress", command: invocation.command("zcompress", [
+                    config.compression, "-l", String(config.compressionLevel), "-T", String(coresPerWorker)])))
+            }
+        }
+        var put = invocation.storeArguments + ["--key", work.key, "--metadata", "pgarchive-schema=\(schemaHash)"]
+        if work.ifDifferent || work.plan.open { put.append("--if-different") }
+        if config.dryRun { put.append("--dry-run") }
+        stages.append(Stage(name: "s3put", command: invocation.command("s3put", put), commitGate: !config.dryRun))
+        return stages
+    }
+
+    /// Runs one slice's pipeline and records what happened.
+    func process(_ work: SliceWork, worker: Int, schemaHash: String) {
+        let stem = work.plan.stem
+        let stages = stages(for: work, schemaHash: schemaHash)
+        if config.debug {
+            let line = stages.map { invocation.mask($0.command.shellLine()) + ($0.reportsProgress ? " --progress-fd 3" : "") }
+                .joined(separator: " | ")
+            display.log(.debug, "pipeline", [("slice", stem), ("command", line)])
+        }
+        let pipeline = Pipeline(stages: stages)
+        guard register(pipeline) else { return }
+        defer { unregister(pipeline) }
+        display.setWorker(worker, WorkerState(slice: stem, stage: "extracting", expectedRows: work.expectedRows,
+                                              started: Double(monotonicNanosecondsNow()) / 1e9))
+        task { t in
+            t.currentPartition = stem
+            t.currentStep = "extracting"
+            t.currentSliceDate = work.plan.label
+        }
+        let last = stages.count - 1
+        pipeline.onProgress = { [display] stage, fields in
+            if stage == 0 { display.updateWorker(worker, rows: fields["rows"]?.integer) }
+            if stage == last {
+                display.updateWorker(worker, stage: "uploading", uploadedBytes: fields["bytes"]?.integer)
+            } else if stage == 0, fields["done"] == .bool(true) {
+                display.updateWorker(worker, stage: "finishing")
+            }
+        }
+        pipeline.onErrorLine = { [display, invocation] stage, line in
+            display.log(.debug, invocation.mask(line), [("slice", stem), ("stage", stages[stage].name)])
+        }
+        // No object for a slice without rows.
+        pipeline.commitCondition = { progress in (progress[0]["rows"]?.integer ?? 1) > 0 }
+        let result: PipelineResult
+        do {
+            result = try pipeline.run()
+        } catch {
+            display.setWorker(worker, nil)
+            fail(stem, key: work.key, stage: "start", message: "\(error)")
+            record(.failed, rows: 0, bytes: 0)
+            return
+        }
+        display.setWorker(worker, nil)
+        let rows = result.stages[0].lastProgress["rows"]?.integer ?? 0
+        let uncompressed = result.stages[1].lastProgress["bytes"]?.integer
+        if isStopping && !result.succeeded { return }
+        if pipeline.commitDeclined && result.stages.dropLast().allSatisfy({ $0.termination.succeeded }) {
+            _ = try? cache.updateEntry(scope, key: work.key) { entry in
+                entry.s3Key = work.key
+                entry.rowCount = 0
+                entry.countTime = .now()
+            }
+            display.log(.info, "empty slice: no object written", [("slice", stem)])
+            display.completed("empty     \(stem)", bytes: 0, rows: 0)
+            record(.empty, rows: 0, bytes: 0)
+            return
+        }
+        guard result.succeeded else {
+            let failedStage = result.stages.first { !$0.termination.succeeded }?.name ?? "pipeline"
+            fail(stem, key: work.key, stage: failedStage, message: result.failure ?? "failed")
+            record(.failed, rows: 0, bytes: 0)
+            return
+        }
+        let line = String(decoding: result.output, as: UTF8.self).split(separator: "\n").last.map(String.init) ?? ""
+        let upload: UploadResult
+        do {
+            upload = try UploadResult.parse(Array(line.utf8), source: "s3put result for \(stem)")
+        } catch {
+            fail(stem, key: work.key, stage: "s3put", message: "\(error)")
+            record(.failed, rows: 0, bytes: 0)
+            return
+        }
+        if config.dryRun {
+            display.log(.info, "dry run: not uploaded", [("slice", stem), ("key", work.key), ("size", "\(upload.size)"),
+                                                         ("md5", upload.md5), ("etag", upload.etag), ("rows", "\(rows)")])
+            display.completed("dry-run   \(stem)  \(formatBytes(upload.size))", bytes: upload.size, rows: rows)
+            record(.dryRun, rows: rows, bytes: upload.size)
+            return
+        }
+        let exactRows = work.plan.open ? nil : rows
+        do {
+            _ = try cache.updateEntry(scope, key: work.key) { entry in
+                upload.apply(to: &entry, now: .now(), rowCount: exactRows, uncompressedSize: uncompressed, processStart: started)
+            }
+        } catch {
+            display.log(.warn, "could not record the result in the cache: \(error)", [("slice", stem)])
+        }
+        let verb = upload.skipped ? "unchanged" : "uploaded "
+        display.log(.info, upload.skipped ? "object already identical" : "uploaded",
+                    [("slice", stem), ("key", work.key), ("rows", "\(rows)"), ("size", "\(upload.size)"), ("etag", upload.etag)])
+        display.completed("\(verb) \(stem)  \(formatBytes(upload.size))  \(rows) rows", bytes: upload.size, rows: rows)
+        record(upload.skipped ? .skipped : .uploaded, rows: rows, bytes: upload.skipped ? 0 : upload.size)
+    }
+}
+
+/// Nanoseconds of the monotonic clock.
+func monotonicNanosecondsNow() -> UInt64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+}

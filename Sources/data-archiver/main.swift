@@ -1,0 +1,147 @@
+import ArchiveCache
+import ArchiverConfig
+import Foundation
+import Orchestrator
+import RunDisplay
+import ToolSupport
+
+// data-archiver: the orchestrator. Options come from one settings table (ArchiverConfig), so
+// flags, ARCHIVE_* variables, YAML keys and help never drift apart; the toolbox conventions
+// (--help/--version on stdout, usage errors exit 2, failed writes fail) are kept by hand here.
+
+let tool = "data-archiver"
+/// The commands this build runs (the settings table also knows those still to come).
+let available: [ArchiverCommand] = [.archive, .viewer]
+
+Interrupts.shared.install()
+let environment = ProcessInfo.processInfo.environment
+let today: String = {
+    var t = time(nil)
+    var parts = tm()
+    gmtime_r(&t, &parts)
+    return String(format: "%04d-%02d-%02d", parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday)
+}()
+
+func usageError(_ message: String) -> Never {
+    writeStandardError("\(tool): error: \(message)\n\(tool): see '\(tool) --help'\n")
+    exit(ExitStatus.usage.rawValue)
+}
+
+func printOut(_ text: String) {
+    let sink = FileSink.standardOutput()
+    do {
+        try sink.write(text)
+        try sink.flush()
+    } catch {
+        fail(tool, "\(error)", .failure)
+    }
+}
+
+let parsed: ParsedCommandLine
+do {
+    parsed = try parseArchiverCommandLine(Array(CommandLine.arguments.dropFirst()))
+} catch {
+    usageError(error.message)
+}
+if parsed.version {
+    printOut("\(tool) \(PGArchive.version)\n")
+    exit(0)
+}
+guard available.contains(parsed.command) else {
+    usageError("unknown command \"\(parsed.command.rawValue)\" (this build has \(available.map(\.rawValue).joined(separator: ", ")))")
+}
+if parsed.help {
+    printOut(archiverHelp(CommandLine.arguments.dropFirst().contains(parsed.command.rawValue) ? parsed.command : nil,
+                          today: today, commands: available))
+    exit(0)
+}
+
+// The YAML file: --config (must exist), else ARCHIVE_CONFIG, else ~/.data-archiver.yaml when present.
+let configFile: ConfigFile?
+do {
+    let explicit = parsed.flags["config"] ?? environment["ARCHIVE_CONFIG"]
+    let path = explicit ?? (environment["HOME"].map { $0 + "/.data-archiver.yaml" } ?? "")
+    if let data = FileManager.default.contents(atPath: path) {
+        configFile = try ConfigFile(path: path, text: String(decoding: data, as: UTF8.self))
+    } else if explicit != nil {
+        usageError("could not read config file \"\(path)\": \(FileManager.default.fileExists(atPath: path) ? "permission denied" : "no such file")")
+    } else {
+        configFile = nil
+    }
+} catch {
+    usageError(error.message)
+}
+
+let config: ArchiverConfiguration
+do {
+    let values = resolveSettings(command: parsed.command, flags: parsed.flags, environment: environment, file: configFile, today: today)
+    config = try ArchiverConfiguration(command: parsed.command, values: values)
+} catch {
+    usageError(error.message)
+}
+
+let binDirectory = environment["PGARCHIVE_BIN"] ?? URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent().path
+let tools = ToolBox(directory: binDirectory)
+let home = ArchiveHome.resolve(archiveHome: environment["ARCHIVE_HOME"], home: environment["HOME"])
+
+switch parsed.command {
+case .viewer:
+    // The viewer is archive-cache serve; replace this process with it.
+    let path = tools.path("archive-cache")
+    let args = [path, "serve", "--port", String(config.viewerPort), "--bind", config.viewerBind]
+    let cArgs = args.map { strdup($0) } + [nil]
+    execv(path, cArgs)
+    fail(tool, "could not run \(path): \(systemErrorText(errno))", .failure)
+default:
+    break
+}
+
+let display = RunDisplay(title: "data-archiver \(PGArchive.version) — archive \(config.table ?? "")",
+                         style: LogStyle(rawValue: config.logFormat.rawValue) ?? .text, debug: config.debug)
+let invocation = ChildInvocation(config: config, baseEnvironment: environment.merging(["ARCHIVE_HOME": home.path]) { $1 }, tools: tools)
+if config.debug {
+    config.debugDescription.forEach { display.log(.debug, "setting \($0)") }
+}
+do {
+    try tools.check(["pg-partitions", "pg-extract", "rowfmt", "zcompress", "s3put", "s3get", "archive-cache"])
+} catch {
+    fail(tool, "\(error)", .failure)
+}
+
+let run = ArchiveRun(invocation: invocation, display: display, home: home)
+Interrupts.shared.add {
+    run.stop()
+    run.waitForPipelines(seconds: 15)
+}
+display.onQuit = { run.stop() }
+
+// --viewer: the cache viewer runs alongside, in every mode, and stops with the run.
+var viewer: Process?
+if config.viewer {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: tools.path("archive-cache"))
+    p.arguments = ["serve", "--port", String(config.viewerPort), "--bind", config.viewerBind]
+    p.environment = invocation.baseEnvironment
+    do {
+        try p.run()
+        viewer = p
+        display.log(.info, "cache viewer listening", [("url", "http://\(config.viewerBind):\(config.viewerPort)/")])
+    } catch {
+        display.log(.warn, "could not start the cache viewer: \(error)")
+    }
+}
+let viewerProcess = viewer
+Interrupts.shared.add { viewerProcess?.terminate() }
+
+display.start()
+let summary: RunSummary
+do {
+    summary = try run.run()
+} catch {
+    display.finish(summary: [])
+    viewer?.terminate()
+    fail(tool, invocation.mask("\(error)"), .failure)
+}
+display.finish(summary: summary.lines)
+viewer?.terminate()
+exit(summary.exitStatus.rawValue)
