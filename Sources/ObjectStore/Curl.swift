@@ -114,11 +114,13 @@ private let headerCallback: @convention(c) (UnsafeMutablePointer<CChar>?, Int, I
 }
 
 extension Substring {
+    /// The text without leading and trailing spaces, tabs and line ends.
     func trimmingSpaces() -> String {
-        var s = self
-        while let f = s.first, f == " " || f == "\t" || f == "\r" || f == "\n" { s = s.dropFirst() }
-        while let l = s.last, l == " " || l == "\t" || l == "\r" || l == "\n" { s = s.dropLast() }
-        return String(s)
+        var s = unicodeScalars[...]
+        let space: (Unicode.Scalar) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\r" || $0 == "\n" }
+        while let f = s.first, space(f) { s = s.dropFirst() }
+        while let l = s.last, space(l) { s = s.dropLast() }
+        return String(String.UnicodeScalarView(s))
     }
 }
 

@@ -208,7 +208,7 @@ public final class S3Store: ObjectStore {
         return ObjectInfo(
             size: size ?? headers["content-length"].flatMap { UInt64($0) } ?? 0,
             etag: ETag.unquote(headers["etag"] ?? ""),
-            lastModified: headers["last-modified"] ?? "",
+            lastModified: headers["last-modified"].map(httpDateToRFC3339) ?? "",
             contentType: headers["content-type"],
             metadata: metadata,
             serverSideEncryption: headers["x-amz-server-side-encryption"],
@@ -365,4 +365,14 @@ public final class S3Store: ObjectStore {
 func splitScheme(_ url: String) -> (scheme: String, rest: Substring)? {
     guard let colon = url.firstIndex(of: ":"), url[colon...].hasPrefix("://") else { return nil }
     return (url[..<colon].lowercased(), url[url.index(colon, offsetBy: 3)...])
+}
+
+/// `Wed, 25 Nov 2026 09:46:59 GMT` (an HTTP date) as `2026-11-25T09:46:59Z`; other text unchanged.
+func httpDateToRFC3339(_ text: String) -> String {
+    let fields = text.split(separator: " ")
+    let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+    guard fields.count == 6, let day = Int(fields[1]), let month = months.firstIndex(of: String(fields[2])),
+          let year = Int(fields[3]), fields[4].count == 8 else { return text }
+    let two = { (n: Int) in n < 10 ? "0\(n)" : "\(n)" }
+    return "\(year)-\(two(month + 1))-\(two(day))T\(fields[4])Z"
 }
