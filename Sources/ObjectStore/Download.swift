@@ -19,6 +19,7 @@ public struct Downloader {
 
     /// Writes the object `key` to `sink`; returns its metadata.
     public func run(key: String, sink: FileSink) throws -> ObjectInfo {
+        try store.check(key: key)
         let md5 = Digest(.md5)
         var count: UInt64 = 0
         let info = try store.get(key: key) { bytes in

@@ -43,6 +43,8 @@ public final class FileStore: ObjectStore {
 
     public func describe(key: String) -> String { "file://\(root)/\(bucket)/\(key)" }
 
+    public func check(key: String) throws { try Self.validate(key: key) }
+
     /// Refuses keys the file system cannot hold faithfully: empty, `..`/`.` or empty segments, a leading `/`.
     public static func validate(key: String) throws {
         func refuse(_ why: String) -> ToolError { ToolError("key \"\(key)\" is refused by the file store: \(why)") }

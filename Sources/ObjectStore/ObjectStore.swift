@@ -9,13 +9,15 @@ public protocol ObjectStore: AnyObject {
     var bucket: String { get }
     /// A display form of the object's address (`s3://bucket/key`, `file:///dir/bucket/key`).
     func describe(key: String) -> String
+    /// Refuses a key this store cannot hold, before any byte moves.
+    func check(key: String) throws
     /// A fresh instance with the same settings and its own connection, for another thread.
     func clone() throws -> any ObjectStore
     /// The object's metadata, or nil when it does not exist (404). Any other failure throws.
     func head(key: String) throws -> ObjectInfo?
     /// The part size a multipart object was uploaded with (nil for a single-part object).
     func partSize(key: String, info: ObjectInfo) throws -> UInt64?
-    /// Streams the object from `offset` to `consumer`; returns its metadata (from the response).
+    /// Streams the object to `consumer`; returns its metadata (from the response).
     ///
     /// A retried transfer resumes where the consumer stopped, so no byte is delivered twice.
     func get(key: String, consumer: (UnsafeRawBufferPointer) throws -> Void) throws -> ObjectInfo

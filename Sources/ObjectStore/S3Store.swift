@@ -103,6 +103,12 @@ public final class S3Store: ObjectStore {
 
     public func describe(key: String) -> String { "s3://\(bucket)/\(key)" }
 
+    public func check(key: String) throws {
+        guard !key.isEmpty, key.utf8.count <= 1024 else {
+            throw ToolError("key \"\(key)\" is refused: S3 keys are 1 to 1024 bytes of UTF-8")
+        }
+    }
+
     // MARK: Requests
 
     /// The host and URI-encoded path a request for `key` (nil: the bucket) goes to.

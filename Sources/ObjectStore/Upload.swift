@@ -88,6 +88,7 @@ public struct Uploader {
 
     /// Reads `source` to its end and stores it; returns the result line's values.
     public func run(source: FileSource) throws -> UploadResult {
+        try store.check(key: request.key)
         var partSize = MultipartLimits.partSize(requested: request.partSize, forSize: request.sizeHint)
         let input = StreamInput(source: source, sha256: request.sha256, temporaryDirectory: request.temporaryDirectory)
         var head: UnsafeMutableRawBufferPointer?
