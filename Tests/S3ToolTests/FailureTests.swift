@@ -89,11 +89,13 @@ struct FailureTests {
         #expect((line["upload_id"] as? String)?.isEmpty == false)
         #expect(try bucket.get(["--list-uploads", "elsewhere/"]).out.isEmpty)
 
-        let young = try run(Package.tool("s3put"), bucket.location + ["--abort-incomplete", "orphans/", "--older-than", "1h"],
-                            environment: bucket.environment)
-        #expect(young.status == 0)
-        #expect(young.out.isEmpty)
-        #expect(try bucket.pendingUploads() == 1)
+        if backend == .file {  // moto reports a fixed Initiated date of 2010, so only the file store can show this
+            let young = try run(Package.tool("s3put"), bucket.location + ["--abort-incomplete", "orphans/", "--older-than", "1h"],
+                                environment: bucket.environment)
+            #expect(young.status == 0)
+            #expect(young.out.isEmpty)
+            #expect(try bucket.pendingUploads() == 1)
+        }
         let aborted = try run(Package.tool("s3put"), bucket.location + ["--abort-incomplete", "orphans/"], environment: bucket.environment)
         #expect(aborted.status == 0)
         #expect(aborted.out.contains("\"aborted\":true"))
@@ -189,7 +191,8 @@ struct FailureTests {
             #expect(got.status == 0, "\(got.err)")
             #expect(try sameBytes(input, out))
         }
-        let listed = try run(Package.tool("s3get"), location + ["--list", "dir/"], environment: right)
+        // A prefix without "/": moto's signature check mishandles an encoded %2F in the query.
+        let listed = try run(Package.tool("s3get"), location + ["--list", "dir"], environment: right)
         #expect(listed.out.split(separator: "\n").count == 2, "\(listed.err)")
         // ARCHIVE_S3_* wins over AWS_*.
         let archive = wrong.merging(["ARCHIVE_S3_ACCESS_KEY": info["access_key"]!, "ARCHIVE_S3_SECRET_KEY": info["secret_key"]!]) { $1 }

@@ -54,7 +54,7 @@ def main():
                           "secret_key": key["SecretAccessKey"], "bucket": "auth-bucket"}), flush=True)
         sys.stdin.read()
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
+        os.killpg(server.pid, signal.SIGKILL)
         server.wait()
 
 
