@@ -1,6 +1,10 @@
 import CCurl
 import ToolSupport
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Process-wide set-up of the HTTP client; call once at the top of a tool's `run()`.
 public func initializeObjectStores() {
     _ = curl_global_init(3)  // CURL_GLOBAL_ALL
@@ -68,6 +72,14 @@ private let readCallback: @convention(c) (UnsafeMutablePointer<CChar>?, Int, Int
         transfer.readError = error
         return Int(CURL_READFUNC_ABORT)
     }
+}
+
+private let seekCallback: @convention(c) (UnsafeMutableRawPointer?, curl_off_t, Int32) -> Int32 = { context, offset, origin in
+    // libcurl rewinds the body to resend it (a reused connection that turned out dead).
+    let transfer = Unmanaged<Transfer>.fromOpaque(context!).takeUnretainedValue()
+    guard origin == SEEK_SET, offset >= 0, UInt64(offset) <= transfer.body?.size ?? 0 else { return 1 }  // CURL_SEEKFUNC_FAIL
+    transfer.bodyOffset = UInt64(offset)
+    return 0  // CURL_SEEKFUNC_OK
 }
 
 private let writeCallback: @convention(c) (UnsafeMutablePointer<CChar>?, Int, Int, UnsafeMutableRawPointer?) -> Int = {
@@ -166,6 +178,8 @@ final class CurlHandle {
         pgarchive_curl_setopt_pointer(handle, CURLOPT_HEADERDATA, context)
         pgarchive_curl_setopt_read(handle, readCallback)
         pgarchive_curl_setopt_pointer(handle, CURLOPT_READDATA, context)
+        pgarchive_curl_setopt_seek(handle, seekCallback)
+        pgarchive_curl_setopt_pointer(handle, CURLOPT_SEEKDATA, context)
         switch request.method {
         case "HEAD":
             pgarchive_curl_setopt_long(handle, CURLOPT_NOBODY, 1)
