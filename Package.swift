@@ -62,6 +62,12 @@ let formatTargets: [Target] = [
 
 // MARK: Object storage: s3put, s3get, the file:// store.
 let storageTargets: [Target] = [
+    library("ObjectStore", ["CCurl", "Digest", "ToolSupport"]),
+    library("StorageOptions", ["ObjectStore", "ToolSupport", argumentParser]),
+    tool("s3put", ["ObjectStore", "StorageOptions"]),
+    tool("s3get", ["ObjectStore", "StorageOptions"]),
+    tests("ObjectStoreTests", ["ObjectStore"]),
+    .testTarget(name: "S3ToolTests", dependencies: ["TestSupport"], exclude: ["helpers"], swiftSettings: swiftSettings),
 ]
 
 // MARK: Cache and viewer: archive-cache.

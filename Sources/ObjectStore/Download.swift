@@ -1,0 +1,105 @@
+import Digest
+import ToolSupport
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Streams an object to a sink and checks it arrived whole: its length, and its MD5 when the
+/// ETag is one (single-part objects without SSE-KMS or SSE-C).
+public struct Downloader {
+    private let store: any ObjectStore
+    private let progress: ProgressReporter
+
+    /// A downloader from `store`, reporting bytes written to `progress`.
+    public init(store: any ObjectStore, progress: ProgressReporter) {
+        self.store = store
+        self.progress = progress
+    }
+
+    /// Writes the object `key` to `sink`; returns its metadata.
+    public func run(key: String, sink: FileSink) throws -> ObjectInfo {
+        try store.check(key: key)
+        let md5 = Digest(.md5)
+        var count: UInt64 = 0
+        let info = try store.get(key: key) { bytes in
+            md5.update(bytes)
+            try sink.write(bytes)
+            count += UInt64(bytes.count)
+            progress.update(bytes: count)
+        }
+        try sink.flush()
+        let name = store.describe(key: key)
+        guard count == info.size else {
+            throw ToolError("\(name): received \(count) of \(info.size) bytes")
+        }
+        if info.multipartCount == nil, info.etagIsContentDigest, info.etag.utf8.count == 32 {
+            let actual = hex(md5.finalize())
+            guard actual == info.etag else {
+                throw ToolError("\(name): the content's MD5 \(actual) does not match the ETag \(info.etag)")
+            }
+        }
+        progress.finish(bytes: count)
+        return info
+    }
+}
+
+/// The JSON lines `s3get` prints, in one place.
+public enum StoreJSON {
+    /// `--head`: the object's metadata.
+    public static func head(bucket: String, key: String, info: ObjectInfo, partSize: UInt64?) -> String {
+        var line = "{\"bucket\":\(JSON.quote(bucket)),\"key\":\(JSON.quote(key)),\"size\":\(info.size),"
+            + "\"etag\":\(JSON.quote(info.etag)),\"last_modified\":\(JSON.quote(info.lastModified))"
+        line += ",\"parts\":\(info.multipartCount ?? 0)"
+        if let partSize { line += ",\"part_size\":\(partSize)" }
+        if let type = info.contentType { line += ",\"content_type\":\(JSON.quote(type))" }
+        if let sse = info.serverSideEncryption { line += ",\"server_side_encryption\":\(JSON.quote(sse))" }
+        let pairs = info.metadata.sorted { $0.key < $1.key }.map { "\(JSON.quote($0.key)):\(JSON.quote($0.value))" }
+        return line + ",\"metadata\":{\(pairs.joined(separator: ","))}}"
+    }
+
+    /// `--list`: one object.
+    public static func listed(_ object: ListedObject) -> String {
+        "{\"key\":\(JSON.quote(object.key)),\"size\":\(object.size),\"etag\":\(JSON.quote(object.etag)),"
+            + "\"last_modified\":\(JSON.quote(object.lastModified))}"
+    }
+
+    /// `--list-uploads` and `--abort-incomplete`: one pending multipart upload.
+    public static func upload(_ upload: PendingUpload, aborted: Bool? = nil) -> String {
+        var line = "{\"key\":\(JSON.quote(upload.key)),\"upload_id\":\(JSON.quote(upload.uploadID)),"
+            + "\"initiated\":\(JSON.quote(upload.initiated))"
+        if let aborted { line += ",\"aborted\":\(aborted)" }
+        return line + "}"
+    }
+}
+
+/// Clean-up of multipart uploads a killed process left behind.
+public enum IncompleteUploads {
+    /// The uploads under `prefix` started at least `olderThan` seconds before `now`.
+    public static func find(store: any ObjectStore, prefix: String, olderThan: UInt64, now: Int = time(nil)) throws -> [PendingUpload] {
+        try store.listUploads(prefix: prefix).filter { upload in
+            guard olderThan > 0 else { return true }
+            guard let started = epochSeconds(rfc3339: upload.initiated) else { return false }
+            return now - started >= Int(olderThan)
+        }
+    }
+
+    /// Seconds since the epoch of an RFC 3339 UTC time (`2024-01-02T03:04:05[.123]Z`).
+    static func epochSeconds(rfc3339 text: String) -> Int? {
+        let bytes = Array(text.utf8)
+        func number(_ range: Range<Int>) -> Int32? {
+            guard bytes.count >= range.upperBound else { return nil }
+            return Int32(String(decoding: bytes[range], as: UTF8.self))
+        }
+        guard let year = number(0..<4), let month = number(5..<7), let day = number(8..<10),
+              let hour = number(11..<13), let minute = number(14..<16), let second = number(17..<19) else { return nil }
+        var parts = tm()
+        parts.tm_year = year - 1900
+        parts.tm_mon = month - 1
+        parts.tm_mday = day
+        parts.tm_hour = hour
+        parts.tm_min = minute
+        parts.tm_sec = second
+        return timegm(&parts)
+    }
+}

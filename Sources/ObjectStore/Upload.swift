@@ -1,0 +1,241 @@
+import Digest
+import ToolSupport
+
+/// What `s3put` was asked to do with its input stream.
+public struct UploadRequest: Sendable {
+    /// The object key.
+    public var key: String
+    /// Content type, encryption, storage class, user metadata.
+    public var options: PutOptions
+    /// The requested part size (grown to fit 10,000 parts when the size is known).
+    public var partSize: UInt64
+    /// Parts in flight at once.
+    public var concurrency: Int
+    /// Streams up to this size go as one PUT.
+    public var multipartThreshold: UInt64
+    /// Whether to report the SHA-256 too.
+    public var sha256: Bool
+    /// Skip the upload when the object exists with the same size and ETag.
+    public var ifDifferent: Bool
+    /// Complete only after `commit` arrives on this descriptor.
+    public var commitGate: CommitGate?
+    /// Read and digest everything, upload nothing.
+    public var dryRun: Bool
+    /// The input's size when known in advance (a regular file on stdin).
+    public var sizeHint: UInt64?
+    /// Where bytes read ahead are parked.
+    public var temporaryDirectory: String
+
+    /// A request with the toolbox defaults (16 MiB parts, 4 at a time, 100 MiB threshold).
+    public init(key: String, options: PutOptions = PutOptions(), partSize: UInt64 = 16 << 20, concurrency: Int = 4,
+                multipartThreshold: UInt64 = 100 << 20, sha256: Bool = false, ifDifferent: Bool = false,
+                commitGate: CommitGate? = nil, dryRun: Bool = false, sizeHint: UInt64? = nil, temporaryDirectory: String = "/tmp") {
+        self.key = key
+        self.options = options
+        self.partSize = partSize
+        self.concurrency = concurrency
+        self.multipartThreshold = multipartThreshold
+        self.sha256 = sha256
+        self.ifDifferent = ifDifferent
+        self.commitGate = commitGate
+        self.dryRun = dryRun
+        self.sizeHint = sizeHint
+        self.temporaryDirectory = temporaryDirectory
+    }
+}
+
+/// The one JSON line `s3put` prints (see man/s3put.1).
+public struct UploadResult: Sendable, Equatable {
+    public var bucket: String
+    public var key: String
+    /// Bytes in the object.
+    public var size: UInt64
+    /// Hex MD5 of the whole object.
+    public var md5: String
+    /// The object's ETag, unquoted.
+    public var etag: String
+    /// Parts of the multipart upload; 0 for a single PUT.
+    public var parts: Int
+    /// The part size of the multipart upload; 0 for a single PUT.
+    public var partSize: UInt64
+    /// Whether `--if-different` found the same object and uploaded nothing.
+    public var skipped: Bool
+    /// Hex SHA-256 of the object, when asked.
+    public var sha256: String?
+
+    /// The result line, fields in their documented order, without the newline.
+    public var jsonLine: String {
+        var line = "{\"bucket\":\(JSON.quote(bucket)),\"key\":\(JSON.quote(key)),\"size\":\(size),\"md5\":\"\(md5)\","
+            + "\"etag\":\(JSON.quote(etag)),\"parts\":\(parts),\"part_size\":\(partSize),\"skipped\":\(skipped)"
+        if let sha256 { line += ",\"sha256\":\"\(sha256)\"" }
+        return line + "}"
+    }
+}
+
+/// Uploads a stream as one object: a single PUT up to the threshold, else a streaming
+/// multipart upload; verifies the result with a HEAD; never leaves a partial object.
+public struct Uploader {
+    private let store: any ObjectStore
+    private let request: UploadRequest
+    private let progress: ProgressReporter
+
+    /// An uploader to `store`, reporting acknowledged bytes to `progress`.
+    public init(store: any ObjectStore, request: UploadRequest, progress: ProgressReporter) {
+        self.store = store
+        self.request = request
+        self.progress = progress
+    }
+
+    /// Reads `source` to its end and stores it; returns the result line's values.
+    public func run(source: FileSource) throws -> UploadResult {
+        try store.check(key: request.key)
+        var partSize = MultipartLimits.partSize(requested: request.partSize, forSize: request.sizeHint)
+        let input = StreamInput(source: source, sha256: request.sha256, temporaryDirectory: request.temporaryDirectory)
+        var head: UnsafeMutableRawBufferPointer?
+        var headCount = 0
+
+        if request.ifDifferent, !request.dryRun, let existing = try store.head(key: request.key), existing.etagIsContentDigest {
+            let existingPartSize = try store.partSize(key: request.key, info: existing)
+            if existing.multipartCount == nil || existingPartSize != nil {
+                if let existingPartSize { partSize = existingPartSize }
+                let calculator = ETagCalculator(partSize: existingPartSize)
+                input.observer = { calculator.update($0) }
+                try input.spool(until: existing.size)
+                input.observer = nil
+                if input.ended && input.total == existing.size, calculator.finish().etag == existing.etag {
+                    try awaitCommit(abort: nil)
+                    let digests = input.digests()
+                    progress.finish(bytes: 0)
+                    return UploadResult(bucket: store.bucket, key: request.key, size: existing.size, md5: hex(digests.md5),
+                                        etag: existing.etag, parts: existing.multipartCount ?? 0,
+                                        partSize: existing.multipartCount == nil ? 0 : partSize, skipped: true, sha256: digests.sha256)
+                }
+            }
+        }
+        if input.spooled == 0 {
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Int(partSize), alignment: 4096)
+            head = buffer
+            headCount = try input.readStream(into: buffer)
+        }
+        try input.spool(until: request.multipartThreshold)
+        if input.ended && input.total <= request.multipartThreshold {
+            defer { head?.deallocate() }
+            let body = head.map { UnsafeRawBufferPointer(rebasing: $0[0..<headCount]) } ?? UnsafeRawBufferPointer(start: nil, count: 0)
+            return try single(input: input, head: body)
+        }
+        return try multipart(input: input, partSize: partSize, head: head, headCount: headCount)
+    }
+
+    private func single(input: StreamInput, head: UnsafeRawBufferPointer) throws -> UploadResult {
+        let digests = input.digests()
+        let md5 = hex(digests.md5)
+        var result = UploadResult(bucket: store.bucket, key: request.key, size: input.total, md5: md5, etag: md5,
+                                  parts: 0, partSize: 0, skipped: false, sha256: digests.sha256)
+        try awaitCommit(abort: nil)
+        if request.dryRun {
+            progress.finish(bytes: input.total)
+            return result
+        }
+        _ = try store.put(key: request.key, body: SpooledBody(head: head, input: input), md5: digests.md5, options: request.options)
+        progress.update(bytes: input.total)
+        result.etag = try verify(size: input.total, etag: md5)
+        progress.finish(bytes: input.total)
+        return result
+    }
+
+    private func multipart(input: StreamInput, partSize: UInt64, head: UnsafeMutableRawBufferPointer?, headCount: Int) throws -> UploadResult {
+        let key = request.key
+        var uploadID = ""
+        var stores: [(any ObjectStore)?] = Array(repeating: nil, count: request.concurrency)
+        var cleanup: Int?
+        if !request.dryRun {
+            var options = request.options
+            options.partSize = partSize
+            uploadID = try store.createUpload(key: key, options: options)
+            let aborter = StoreBox(try store.clone())
+            let id = uploadID
+            cleanup = Interrupts.shared.add { try? aborter.store?.abortUpload(key: key, uploadID: id) }
+            stores = try (0..<request.concurrency).map { _ in try store.clone() }
+        }
+        defer { if let cleanup { Interrupts.shared.remove(cleanup) } }
+        let abort = { [store] in
+            if !request.dryRun { try? store.abortUpload(key: key, uploadID: uploadID) }
+        }
+        let pipeline = PartPipeline(partSize: Int(partSize), concurrency: request.concurrency, head: head, progress: progress)
+        pipeline.start(stores: stores, key: key, uploadID: uploadID)
+        var number = 0
+        var readError: (any Error)?
+        do {
+            if let head {
+                number = 1
+                pipeline.submit(PartJob(number: 1, buffer: head, count: headCount))
+            }
+            while !(head != nil && headCount < Int(partSize)) {
+                guard let buffer = pipeline.acquire() else { break }
+                let n = try input.next(into: buffer)
+                if n == 0 {
+                    pipeline.release(buffer)
+                    break
+                }
+                number += 1
+                guard number <= MultipartLimits.maximumParts else {
+                    pipeline.release(buffer)
+                    throw ToolError("\(store.describe(key: key)): the stream needs more than \(MultipartLimits.maximumParts) parts of \(partSize) bytes; use a larger --part-size")
+                }
+                pipeline.submit(PartJob(number: number, buffer: buffer, count: n))
+                if n < Int(partSize) { break }
+            }
+        } catch {
+            readError = error
+        }
+        let parts: (digests: [[UInt8]], parts: [CompletedPart])
+        do {
+            parts = try pipeline.finish()
+            if let readError { throw readError }
+            try awaitCommit(abort: abort)
+        } catch {
+            abort()
+            throw error
+        }
+        let digests = input.digests()
+        let etag = ETag.multipart(partDigests: parts.digests)
+        var result = UploadResult(bucket: store.bucket, key: key, size: input.total, md5: hex(digests.md5), etag: etag,
+                                  parts: parts.parts.count, partSize: partSize, skipped: false, sha256: digests.sha256)
+        if request.dryRun {
+            progress.finish(bytes: input.total)
+            return result
+        }
+        do {
+            try store.completeUpload(key: key, uploadID: uploadID, parts: parts.parts)
+        } catch {
+            abort()
+            throw error
+        }
+        result.etag = try verify(size: input.total, etag: etag)
+        progress.finish(bytes: input.total)
+        return result
+    }
+
+    /// Holds completion until the commit gate opens; a closed gate aborts.
+    private func awaitCommit(abort: (() -> Void)?) throws {
+        guard let gate = request.commitGate else { return }
+        if !gate.awaitCommit() {
+            abort?()
+            throw ToolError("\(store.describe(key: request.key)): not committed (no \"commit\" on descriptor \(gate.fd)); nothing was stored")
+        }
+    }
+
+    /// HEADs the new object and checks size and ETag; returns the ETag the store reports.
+    private func verify(size: UInt64, etag: String) throws -> String {
+        guard let info = try store.head(key: request.key) else {
+            throw ToolError("\(store.describe(key: request.key)): the object is missing right after the upload")
+        }
+        guard info.size == size else {
+            throw ToolError("\(store.describe(key: request.key)): the store reports \(info.size) bytes, \(size) were sent")
+        }
+        if info.etagIsContentDigest && info.etag != etag {
+            throw ToolError("\(store.describe(key: request.key)): the store reports ETag \(info.etag), expected \(etag)")
+        }
+        return info.etag
+    }
+}

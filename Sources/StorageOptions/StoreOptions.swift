@@ -1,0 +1,137 @@
+import ArgumentParser
+import ObjectStore
+import ToolSupport
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The command-line edge shared by s3put and s3get: where the bucket is and how to reach it.
+///
+/// Precedence: flag, then `ARCHIVE_S3_*`, then `AWS_*`. This is the one place that reads the
+/// process environment for the object-store tools; the library gets plain values.
+public struct StoreOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("S3 endpoint URL, or file:///DIR for a local store (default: $ARCHIVE_S3_ENDPOINT, $AWS_ENDPOINT_URL_S3, $AWS_ENDPOINT_URL, else AWS).", valueName: "url"))
+    public var endpoint: String?
+
+    @Option(help: ArgumentHelp("Bucket name (default: $ARCHIVE_S3_BUCKET).", valueName: "name"))
+    public var bucket: String?
+
+    @Option(help: ArgumentHelp("Signing region; auto signs as us-east-1 (default: $ARCHIVE_S3_REGION, $AWS_REGION, $AWS_DEFAULT_REGION, else auto).", valueName: "region"))
+    public var region: String?
+
+    @Flag(help: "Address objects as ENDPOINT/BUCKET/KEY (the default for a custom endpoint).")
+    public var pathStyle = false
+
+    @Flag(help: "Address objects as BUCKET.HOST/KEY (the default for AWS).")
+    public var virtualHost = false
+
+    @Option(help: ArgumentHelp("Trust the CA certificates in this PEM file.", valueName: "file"))
+    public var caBundle: String?
+
+    @Option(help: ArgumentHelp("Attempts per request before a transient failure is final.", valueName: "n"))
+    public var maxAttempts = 8
+
+    @Option(help: ArgumentHelp("Write progress JSON lines to this descriptor (see docs/progress.md).", valueName: "fd"))
+    public var progressFd: Int32?
+
+    public init() {}
+
+    public func validate() throws {
+        if pathStyle && virtualHost { throw ValidationError("--path-style and --virtual-host exclude each other") }
+        if maxAttempts < 1 || maxAttempts > 50 { throw ValidationError("--max-attempts must be between 1 and 50") }
+        if let region, region != "auto", region.isEmpty || !region.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) {
+            throw ValidationError("--region must be auto or letters, digits, - and _")
+        }
+    }
+
+    /// The environment variables these options consult.
+    static let variableNames = ["ARCHIVE_S3_ENDPOINT", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL", "ARCHIVE_S3_BUCKET",
+                                "ARCHIVE_S3_REGION", "AWS_REGION", "AWS_DEFAULT_REGION", "TMPDIR"]
+
+    /// The values of the variables the object-store tools consult (this process's environment).
+    public static func processEnvironment() -> [String: String] {
+        var values: [String: String] = [:]
+        for name in variableNames + CredentialSource.variableNames {
+            if let value = getenv(name) { values[name] = String(cString: value) }
+        }
+        return values
+    }
+
+    /// Opens the bucket these options name.
+    public func openStore(environment: [String: String]) throws -> any ObjectStore {
+        func first(_ names: String...) -> String? {
+            names.lazy.compactMap { environment[$0] }.first { !$0.isEmpty }
+        }
+        guard let bucket = bucket ?? first("ARCHIVE_S3_BUCKET") else {
+            throw ToolError.usage("no bucket: give --bucket or set ARCHIVE_S3_BUCKET")
+        }
+        let endpoint = endpoint ?? first("ARCHIVE_S3_ENDPOINT", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL")
+        if let endpoint, endpoint.lowercased().hasPrefix("file:") {
+            guard let root = FileStore.root(ofEndpoint: endpoint) else {
+                throw ToolError.usage("endpoint \"\(endpoint)\": a file endpoint is file:///absolute/dir")
+            }
+            return try FileStore(root: root, bucket: bucket)
+        }
+        let credentials = try CredentialSource.resolve(environment: environment, readFile: readTextFile)
+        let settings = S3Settings(
+            endpoint: endpoint, region: region ?? first("ARCHIVE_S3_REGION", "AWS_REGION", "AWS_DEFAULT_REGION") ?? "auto",
+            pathStyle: pathStyle ? true : virtualHost ? false : nil, credentials: credentials, caBundle: caBundle,
+            retry: RetryPolicy(maxAttempts: maxAttempts))
+        return try S3Store(bucket: bucket, settings: settings)
+    }
+
+    /// The progress reporter for `--progress-fd`.
+    public func progress(stage: String) -> ProgressReporter { ProgressReporter(fd: progressFd, stage: stage) }
+}
+
+/// A byte count on the command line: `16777216`, `16M`, `16MiB`, `1G`, `512k` (binary units).
+public struct ByteSize: ExpressibleByArgument, Sendable {
+    /// The count.
+    public var bytes: UInt64
+
+    /// A size of `bytes`.
+    public init(bytes: UInt64) { self.bytes = bytes }
+
+    public init?(argument: String) {
+        var text = Substring(argument.lowercased())
+        for suffix in ["ib", "b"] where text.hasSuffix(suffix) { text = text.dropLast(suffix.count); break }
+        var multiplier: UInt64 = 1
+        if let last = text.last, let power = ["k": 10, "m": 20, "g": 30, "t": 40][String(last)] {
+            multiplier = 1 << UInt64(power)
+            text = text.dropLast()
+        }
+        guard let value = UInt64(text) else { return nil }
+        let (product, overflow) = value.multipliedReportingOverflow(by: multiplier)
+        guard !overflow else { return nil }
+        bytes = product
+    }
+}
+
+/// A duration on the command line: seconds, or a number with `s`, `m`, `h` or `d`.
+public struct Duration: ExpressibleByArgument, Sendable {
+    /// The length in seconds.
+    public var seconds: UInt64
+
+    public init?(argument: String) {
+        var text = Substring(argument.lowercased())
+        var unit: UInt64 = 1
+        if let last = text.last, let scale = ["s": 1, "m": 60, "h": 3600, "d": 86400][String(last)] {
+            unit = UInt64(scale)
+            text = text.dropLast()
+        }
+        guard let value = UInt64(text) else { return nil }
+        seconds = value * unit
+    }
+}
+
+private func readTextFile(_ path: String) -> String? {
+    guard let source = try? FileSource.open(path: path) else { return nil }
+    var bytes: [UInt8] = []
+    let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 65536, alignment: 1)
+    defer { buffer.deallocate() }
+    while let n = try? source.read(into: buffer), n > 0, bytes.count < 1 << 20 {
+        bytes += buffer[0..<n]
+    }
+    return String(decoding: bytes, as: UTF8.self)
+}

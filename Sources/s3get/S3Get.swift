@@ -1,0 +1,76 @@
+import ArgumentParser
+import ObjectStore
+import StorageOptions
+import ToolSupport
+
+@main
+struct S3Get: Tool {
+    static let configuration = CommandConfiguration(
+        commandName: "s3get",
+        abstract: "Stream an object to standard output, or print its metadata or a listing as JSON lines.",
+        discussion: """
+            A download checks the length (and the MD5 of single-part objects) and resumes an interrupted \
+            transfer with a Range request. --head exits 3 when the object does not exist; any other failure \
+            (403, network, 5xx) exits 1. Credentials as for s3put(1).
+            """,
+        version: PGArchive.version)
+
+    @OptionGroup var store: StoreOptions
+
+    @Option(help: ArgumentHelp("The object key to download (or to --head).", valueName: "key"))
+    var key: String?
+
+    @Flag(help: "Print the object's metadata as one JSON line instead of its content; exit 3 if it does not exist.")
+    var head = false
+
+    @Option(help: ArgumentHelp("Print one JSON line per object whose key starts with this prefix (\"\" for all).", valueName: "prefix"))
+    var list: String?
+
+    @Option(help: ArgumentHelp("Print one JSON line per incomplete multipart upload under this key prefix.", valueName: "prefix"))
+    var listUploads: String?
+
+    @Option(name: [.short, .long], help: ArgumentHelp("Write the object to this file (atomically) instead of standard output.", valueName: "file"))
+    var output: String?
+
+    @Flag(name: [.short, .long], help: "Write object data to a terminal anyway.")
+    var force = false
+
+    func validate() throws {
+        let modes = [key != nil && !head, head, list != nil, listUploads != nil].filter { $0 }.count
+        if modes != 1 { throw ValidationError("give exactly one of --key, --head --key, --list or --list-uploads") }
+        if head && key == nil { throw ValidationError("--head needs --key") }
+        if key != nil && (list != nil || listUploads != nil) { throw ValidationError("--key and --list/--list-uploads exclude each other") }
+        if output != nil && (head || key == nil) { throw ValidationError("--output applies to downloads only") }
+    }
+
+    func run() throws {
+        if let key, !head, output == nil {
+            _ = key
+            try refuseBinaryToTerminal(force: force, what: "object data")
+        }
+        initializeObjectStores()
+        let bucket = try store.openStore(environment: StoreOptions.processEnvironment())
+        let out = FileSink.standardOutput()
+        if let prefix = list {
+            try bucket.list(prefix: prefix) { try out.write(StoreJSON.listed($0) + "\n") }
+        } else if let prefix = listUploads {
+            for upload in try bucket.listUploads(prefix: prefix) { try out.write(StoreJSON.upload(upload) + "\n") }
+        } else if let key, head {
+            guard let info = try bucket.head(key: key) else {
+                throw ToolError("\(bucket.describe(key: key)): not found", status: .notFound)
+            }
+            let partSize = try bucket.partSize(key: key, info: info)
+            try out.write(StoreJSON.head(bucket: bucket.bucket, key: key, info: info, partSize: partSize) + "\n")
+        } else if let key {
+            let downloader = Downloader(store: bucket, progress: store.progress(stage: "s3get"))
+            if let output {
+                let file = try AtomicOutput(path: output)
+                _ = try downloader.run(key: key, sink: file.sink)
+                try file.commit()
+            } else {
+                _ = try downloader.run(key: key, sink: out)
+            }
+        }
+        try out.flush()
+    }
+}

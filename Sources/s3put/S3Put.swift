@@ -1,0 +1,131 @@
+import ArgumentParser
+import ObjectStore
+import StorageOptions
+import ToolSupport
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@main
+struct S3Put: Tool {
+    static let configuration = CommandConfiguration(
+        commandName: "s3put",
+        abstract: "Upload standard input as one object and print one JSON result line.",
+        discussion: """
+            Streams up to --multipart-threshold go as one PUT with Content-MD5; larger ones as a multipart \
+            upload whose parts leave while the input still arrives. After completion a HEAD verifies size and \
+            ETag. On failure or interruption an open multipart upload is aborted. Credentials come from \
+            ARCHIVE_S3_ACCESS_KEY/ARCHIVE_S3_SECRET_KEY, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or the shared \
+            credentials file, never from the command line. The result line is documented in s3put(1).
+            """,
+        version: PGArchive.version)
+
+    @OptionGroup var store: StoreOptions
+
+    @Option(help: ArgumentHelp("The object key.", valueName: "key"))
+    var key: String?
+
+    @Option(help: ArgumentHelp("Multipart part size (5MiB to 5GiB; grown to fit 10,000 parts when stdin is a file).", valueName: "size"))
+    var partSize = ByteSize(bytes: 16 << 20)
+
+    @Option(help: ArgumentHelp("Parts uploaded at once (1 to 64).", valueName: "n"))
+    var concurrency = 4
+
+    @Option(help: ArgumentHelp("Streams up to this size go as a single PUT.", valueName: "size"))
+    var multipartThreshold = ByteSize(bytes: 100 << 20)
+
+    @Option(help: ArgumentHelp("Content type of the object (default application/octet-stream).", valueName: "type"))
+    var contentType: String?
+
+    @Option(help: ArgumentHelp("Server-side encryption: AES256 or aws:kms.", valueName: "mode"))
+    var sse: String?
+
+    @Option(help: ArgumentHelp("The KMS key for --sse aws:kms.", valueName: "id"))
+    var sseKmsKeyId: String?
+
+    @Option(help: ArgumentHelp("Storage class (STANDARD, STANDARD_IA, …).", valueName: "class"))
+    var storageClass: String?
+
+    @Option(help: ArgumentHelp("User metadata NAME=VALUE, sent as x-amz-meta-NAME (repeatable).", valueName: "name=value"))
+    var metadata: [String] = []
+
+    @Flag(help: "Also compute the SHA-256 of the object and report it.")
+    var sha256 = false
+
+    @Flag(help: "Skip the upload when the object exists with the same size and ETag.")
+    var ifDifferent = false
+
+    @Option(help: ArgumentHelp("After EOF, complete only once 'commit' is read from this descriptor; anything else aborts.", valueName: "fd"))
+    var commitFd: Int32?
+
+    @Flag(help: "Read and digest the input, upload nothing.")
+    var dryRun = false
+
+    @Option(help: ArgumentHelp("Instead of uploading: abort the incomplete multipart uploads under this key prefix.", valueName: "prefix"))
+    var abortIncomplete: String?
+
+    @Option(help: ArgumentHelp("With --abort-incomplete: only uploads started at least this long ago (e.g. 3600, 90m, 6h, 2d).", valueName: "duration"))
+    var olderThan: Duration?
+
+    func validate() throws {
+        if abortIncomplete == nil && key == nil { throw ValidationError("missing --key") }
+        if abortIncomplete != nil && key != nil { throw ValidationError("--abort-incomplete and --key exclude each other") }
+        if olderThan != nil && abortIncomplete == nil { throw ValidationError("--older-than needs --abort-incomplete") }
+        if key?.isEmpty == true { throw ValidationError("--key is empty") }
+        guard (MultipartLimits.minimumPartSize...MultipartLimits.maximumPartSize).contains(partSize.bytes) else {
+            throw ValidationError("--part-size must be between 5MiB and 5GiB")
+        }
+        guard (1...64).contains(concurrency) else { throw ValidationError("--concurrency must be between 1 and 64") }
+        if let sse, sse != "AES256" && sse != "aws:kms" { throw ValidationError("--sse must be AES256 or aws:kms") }
+        if sseKmsKeyId != nil && sse != "aws:kms" { throw ValidationError("--sse-kms-key-id needs --sse aws:kms") }
+        _ = try parsedMetadata()
+    }
+
+    func parsedMetadata() throws -> [String: String] {
+        var pairs: [String: String] = [:]
+        for item in metadata {
+            guard let eq = item.firstIndex(of: "="), eq != item.startIndex else {
+                throw ValidationError("--metadata \"\(item)\": expected NAME=VALUE")
+            }
+            let name = item[..<eq].lowercased()
+            let value = String(item[item.index(after: eq)...])
+            guard name.allSatisfy({ ($0.isASCII && ($0.isLetter || $0.isNumber)) || $0 == "-" || $0 == "_" || $0 == "." }) else {
+                throw ValidationError("--metadata \"\(item)\": names are letters, digits, -, _ and .")
+            }
+            guard value.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value < 0x7f }) else {
+                throw ValidationError("--metadata \"\(item)\": values are printable ASCII")
+            }
+            pairs[name] = value
+        }
+        return pairs
+    }
+
+    func run() throws {
+        initializeObjectStores()
+        let environment = StoreOptions.processEnvironment()
+        let bucket = try store.openStore(environment: environment)
+        let out = FileSink.standardOutput()
+        if let prefix = abortIncomplete {
+            for upload in try IncompleteUploads.find(store: bucket, prefix: prefix, olderThan: olderThan?.seconds ?? 0) {
+                try bucket.abortUpload(key: upload.key, uploadID: upload.uploadID)
+                try out.write(StoreJSON.upload(upload, aborted: true) + "\n")
+            }
+            try out.flush()
+            return
+        }
+        var st = stat()
+        let sizeHint = fstat(0, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG ? UInt64(st.st_size) : nil
+        let request = UploadRequest(
+            key: key!,
+            options: PutOptions(contentType: contentType, serverSideEncryption: sse, kmsKeyID: sseKmsKeyId,
+                                storageClass: storageClass, metadata: try parsedMetadata()),
+            partSize: partSize.bytes, concurrency: concurrency, multipartThreshold: multipartThreshold.bytes,
+            sha256: sha256, ifDifferent: ifDifferent, commitGate: commitFd.map(CommitGate.init), dryRun: dryRun,
+            sizeHint: sizeHint, temporaryDirectory: environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp")
+        let result = try Uploader(store: bucket, request: request, progress: store.progress(stage: "s3put"))
+            .run(source: .standardInput)
+        try out.write(result.jsonLine + "\n")
+        try out.flush()
+    }
+}

@@ -1,0 +1,110 @@
+import Foundation
+@testable import ObjectStore
+import Testing
+import TestSupport
+
+@Suite("object store pieces")
+struct ObjectStorePieceTests {
+    @Test("the multipart ETag is md5 of the concatenated part digests, suffixed with the part count")
+    func multipartETag() {
+        let data = [UInt8]((0..<(12 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 7) })
+        let calc = ETagCalculator(partSize: 5 << 20)
+        data.withUnsafeBytes { calc.update($0) }
+        let result = calc.finish()
+        let parts = stride(from: 0, to: data.count, by: 5 << 20).map { Array(data[$0..<min($0 + (5 << 20), data.count)]) }
+        let joined = parts.flatMap { Insecure.md5($0) }
+        #expect(result.etag == Insecure.hex(Insecure.md5(joined)) + "-3")
+        #expect(result.parts == 3)
+        #expect(Insecure.hex(result.md5) == Insecure.hex(Insecure.md5(data)))
+    }
+
+    @Test("a single-part ETag is the plain MD5")
+    func singleETag() {
+        let calc = ETagCalculator(partSize: nil)
+        Array("hello\n".utf8).withUnsafeBytes { calc.update($0) }
+        #expect(calc.finish().etag == "b1946ac92492d2347c6235b4d2611184")
+    }
+
+    @Test("part size grows in whole MiB so a known size fits in 10,000 parts")
+    func partSizeGrowth() {
+        #expect(MultipartLimits.partSize(requested: 16 << 20, forSize: 1 << 30) == 16 << 20)
+        let huge: UInt64 = 500 << 30
+        let grown = MultipartLimits.partSize(requested: 16 << 20, forSize: huge)
+        #expect(grown % (1 << 20) == 0)
+        #expect((huge + grown - 1) / grown <= 10_000)
+        #expect(MultipartLimits.partSize(requested: 16 << 20, forSize: nil) == 16 << 20)
+    }
+
+    @Test("ETags lose their quotes, also when XML-escaped")
+    func unquote() {
+        #expect(ETag.unquote("\"abc-2\"") == "abc-2")
+        #expect(ETag.unquote("&quot;abc&quot;") == "abc")
+        #expect(ETag.unquote("abc") == "abc")
+    }
+
+    @Test("the XML scanner reads listings with entities and skips nested names")
+    func xml() {
+        let text = "<ListBucketResult><IsTruncated>true</IsTruncated><Contents><Key>a &amp; b&lt;c&#x263A;</Key><Size>5</Size>"
+            + "<Owner><ID>x</ID></Owner></Contents><Contents><Key>z</Key></Contents><NextContinuationToken>t/=</NextContinuationToken></ListBucketResult>"
+        let xml = XMLScanner(Array(text.utf8))
+        let items = xml.elements("Contents")
+        #expect(items.count == 2)
+        #expect(xml.text("Key", in: items[0]) == "a & b<c\u{263A}")
+        #expect(xml.text("Size", in: items[0]) == "5")
+        #expect(xml.text("NextContinuationToken") == "t/=")
+        #expect(xml.elements("Key").count == 2)
+    }
+
+    @Test("ARCHIVE_S3_* credentials win over AWS_* ones, which win over the credentials file")
+    func credentialPrecedence() throws {
+        let file = "[default]\naws_access_key_id = FILEKEY\naws_secret_access_key = filesecret\n[profile other]\naws_access_key_id=O\naws_secret_access_key=o\naws_session_token=t\n"
+        let read: (String) -> String? = { $0 == "/home/u/.aws/credentials" ? file : nil }
+        var env = ["HOME": "/home/u", "AWS_ACCESS_KEY_ID": "AWSKEY", "AWS_SECRET_ACCESS_KEY": "awssecret",
+                   "ARCHIVE_S3_ACCESS_KEY": "ARCHKEY", "ARCHIVE_S3_SECRET_KEY": "archsecret"]
+        #expect(try CredentialSource.resolve(environment: env, readFile: read)?.accessKey == "ARCHKEY")
+        env["ARCHIVE_S3_ACCESS_KEY"] = nil
+        env["ARCHIVE_S3_SECRET_KEY"] = nil
+        #expect(try CredentialSource.resolve(environment: env, readFile: read)?.accessKey == "AWSKEY")
+        env["AWS_ACCESS_KEY_ID"] = nil
+        env["AWS_SECRET_ACCESS_KEY"] = nil
+        #expect(try CredentialSource.resolve(environment: env, readFile: read) == Credentials(accessKey: "FILEKEY", secretKey: "filesecret"))
+        env["AWS_PROFILE"] = "other"
+        #expect(try CredentialSource.resolve(environment: env, readFile: read) == Credentials(accessKey: "O", secretKey: "o", sessionToken: "t"))
+        env["AWS_PROFILE"] = "missing"
+        #expect(throws: (any Error).self) { try CredentialSource.resolve(environment: env, readFile: read) }
+        #expect(throws: (any Error).self) { try CredentialSource.resolve(environment: ["ARCHIVE_S3_ACCESS_KEY": "x"], readFile: read) }
+    }
+
+    @Test("the file store refuses keys with .., a leading /, or empty segments", arguments: ["../x", "a/../b", "/abs", "a//b", "a/", "", "./a"])
+    func refusedKeys(key: String) {
+        #expect(throws: (any Error).self) { try FileStore.validate(key: key) }
+    }
+
+    @Test("the file store accepts ordinary keys with odd characters", arguments: ["a", "a/b/c.txt", "a b/ü+=%.zst", "..a/b..", ".hidden/x"])
+    func acceptedKeys(key: String) throws {
+        try FileStore.validate(key: key)
+    }
+
+    @Test("RFC 3339 and HTTP dates convert")
+    func dates() {
+        #expect(IncompleteUploads.epochSeconds(rfc3339: "1970-01-02T00:00:01.000Z") == 86401)
+        #expect(httpDateToRFC3339("Wed, 25 Nov 2026 09:46:59 GMT") == "2026-11-25T09:46:59Z")
+    }
+}
+
+/// Reference digests from Foundation-free CryptoKit-like helpers: the `md5sum`/`python` of tests.
+enum Insecure {
+    static func md5(_ bytes: [UInt8]) -> [UInt8] {
+        let url = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("md5-\(UUID().uuidString)")
+        try! Data(bytes).write(to: url)
+        defer { try? FileManager.default.removeItem(at: url) }
+        let out = try! run("python3", ["-c", "import hashlib,sys; print(hashlib.md5(open(sys.argv[1],'rb').read()).hexdigest())", url.path]).out
+        let hexText = out.trimmingCharacters(in: .whitespacesAndNewlines)
+        return stride(from: 0, to: hexText.count, by: 2).map {
+            let i = hexText.index(hexText.startIndex, offsetBy: $0)
+            return UInt8(hexText[i..<hexText.index(i, offsetBy: 2)], radix: 16)!
+        }
+    }
+
+    static func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
+}

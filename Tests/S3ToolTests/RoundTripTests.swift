@@ -1,0 +1,199 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// s3put and s3get against moto and the file:// store, judged by boto3, md5sum and cmp.
+@Suite("s3put and s3get round trips")
+struct RoundTripTests {
+    static let MiB = 1 << 20
+    static let sizes = [0, 1, 5 * MiB - 1, 5 * MiB, 5 * MiB + 1, 100 * MiB + 1]
+    static let cases: [(Backend, Int)] = Backend.available.flatMap { b in sizes.map { (b, $0) } }
+
+    /// Uploads `input`, checks the result line, and fetches it back with boto3 and with s3get.
+    func roundTrip(_ bucket: Bucket, input: String, key: String, size: Int, arguments: [String] = [], pipe: Bool = false,
+                   expectedPartSize: Int) throws {
+        let result: ProcessResult
+        if pipe {
+            result = try shell("cat '\(input)' | '\(Package.tool("s3put"))' \(bucket.location.map { "'\($0)'" }.joined(separator: " ")) --key '\(key)' \(arguments.joined(separator: " "))",
+                               environment: bucket.environment)
+        } else {
+            result = try bucket.put(["--key", key] + arguments, input: input)
+        }
+        let line = try resultLine(result)
+        let expectedETag = try referenceETag(file: input, partSize: expectedPartSize)
+        #expect(line["bucket"] as? String == bucket.name)
+        #expect(line["key"] as? String == key)
+        #expect(line["size"] as? Int == size)
+        #expect(line["md5"] as? String == (try md5sum(input)))
+        #expect(line["etag"] as? String == expectedETag)
+        #expect(line["part_size"] as? Int == expectedPartSize)
+        #expect(line["parts"] as? Int == (expectedPartSize == 0 ? 0 : max(1, (size + expectedPartSize - 1) / expectedPartSize)))
+        #expect(line["skipped"] as? Bool == false)
+        #expect(line["sha256"] == nil)
+
+        let copy = bucket.scratch.path("independent-\(UUID().uuidString)")
+        let fetched = try bucket.independentFetch(key: key, to: copy, partSize: expectedPartSize)
+        #expect(fetched.etag == expectedETag)
+        #expect(try sameBytes(input, copy))
+
+        let ours = bucket.scratch.path("s3get-\(UUID().uuidString)")
+        let got = try bucket.get(["--key", key], stdoutFile: ours)
+        #expect(got.status == 0, "s3get: \(got.err)")
+        #expect(try sameBytes(input, ours))
+        try? FileManager.default.removeItem(atPath: copy)
+        try? FileManager.default.removeItem(atPath: ours)
+    }
+
+    @Test("sizes around the part and threshold limits arrive intact with the ETag S3 reports", arguments: cases)
+    func sizes(backend: Backend, size: Int) throws {
+        let bucket = try Bucket(backend)
+        let input = try randomFile(bucket.scratch, "input", size: size)
+        let threshold = 100 * Self.MiB
+        try roundTrip(bucket, input: input, key: "sizes/\(size).bin", size: size,
+                      expectedPartSize: size > threshold ? 16 * Self.MiB : 0)
+        bucket.delete("sizes/\(size).bin")
+    }
+
+    @Test("a 300 MiB stream from a pipe goes up in 16 MiB parts", arguments: Backend.available)
+    func large(backend: Backend) throws {
+        let bucket = try Bucket(backend)
+        let size = 300 * Self.MiB
+        let input = try randomFile(bucket.scratch, "input", size: size)
+        try roundTrip(bucket, input: input, key: "large/300.bin", size: size, arguments: ["--part-size", "16MiB"], pipe: true,
+                      expectedPartSize: 16 * Self.MiB)
+        bucket.delete("large/300.bin")
+    }
+
+    static let specialKeys = ["a b/c d.txt", "ünïcödé/ключ/日本.bin", "plus+equals=percent%25%.zst",
+                              "semi;colon,comma&amp'quote!(paren)*star~tilde", "deep/a/b/c/d/e/f/g.jsonl"]
+
+    @Test("keys with spaces, unicode, +, = and % are stored under exactly that name", arguments: Backend.available)
+    func specialKeys(backend: Backend) throws {
+        let bucket = try Bucket(backend)
+        let input = try randomFile(bucket.scratch, "input", size: 1000)
+        for key in Self.specialKeys {
+            let line = try resultLine(try bucket.put(["--key", key], input: input))
+            #expect(line["key"] as? String == key)
+            let copy = bucket.scratch.path("copy")
+            try? FileManager.default.removeItem(atPath: copy)
+            _ = try bucket.independentFetch(key: key, to: copy, partSize: 0)
+            #expect(try sameBytes(input, copy))
+        }
+        let listing = try bucket.get(["--list", ""])
+        #expect(listing.status == 0)
+        let keys = try listing.out.split(separator: "\n").map {
+            (try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any])["key"] as! String
+        }
+        #expect(keys == Self.specialKeys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) })
+    }
+
+    @Test("user metadata travels with the object and --head shows it", arguments: Backend.available)
+    func metadata(backend: Backend) throws {
+        let bucket = try Bucket(backend)
+        let input = try randomFile(bucket.scratch, "input", size: 100)
+        _ = try resultLine(try bucket.put(["--key", "m/x", "--metadata", "pgarchive-schema=abc123", "--metadata", "Other=v w",
+                                           "--content-type", "application/zstd"], input: input))
+        let fetched = try bucket.independentFetch(key: "m/x", to: bucket.scratch.path("copy"), partSize: 0)
+        #expect(fetched.metadata == ["pgarchive-schema": "abc123", "other": "v w"])
+        let head = try resultLine(try bucket.get(["--head", "--key", "m/x"]))
+        #expect(head["metadata"] as? [String: String] == ["pgarchive-schema": "abc123", "other": "v w"])
+        #expect(head["content_type"] as? String == "application/zstd")
+        #expect(head["size"] as? Int == 100)
+        #expect(head["etag"] as? String == (try md5sum(input)))
+    }
+
+    @Test("--head of a missing key exits 3 with 'not found' and prints nothing", arguments: Backend.available)
+    func headMissing(backend: Backend) throws {
+        let bucket = try Bucket(backend)
+        let result = try bucket.get(["--head", "--key", "no/such/key"])
+        #expect(result.status == 3)
+        #expect(result.out.isEmpty)
+        #expect(result.err.contains("not found"))
+        let download = try bucket.get(["--key", "no/such/key"], stdoutFile: bucket.scratch.path("out"))
+        #expect(download.status == 3)
+    }
+
+    @Test("--sha256 adds the object's SHA-256 to the result line", arguments: Backend.available)
+    func sha256(backend: Backend) throws {
+        let bucket = try Bucket(backend)
+        let input = try randomFile(bucket.scratch, "input", size: 12 * Self.MiB + 3)
+        let line = try resultLine(try bucket.put(["--key", "h", "--sha256", "--multipart-threshold", "5MiB", "--part-size", "5MiB"], input: input))
+        let expected = String(try run("sha256sum", [input]).out.prefix(64))
+        #expect(line["sha256"] as? String == expected)
+        #expect(line["parts"] as? Int == 3)
+    }
+
+    @Test("--dry-run computes the same line an upload would and stores nothing", arguments: Backend.available)
+    func dryRun(backend: Backend) throws {
+        let bucket = try Bucket(backend)
+        let input = try randomFile(bucket.scratch, "input", size: 11 * Self.MiB)
+        let args = ["--key", "d", "--multipart-threshold", "5MiB", "--part-size", "5MiB"]
+        let dry = try resultLine(try bucket.put(args + ["--dry-run"], input: input))
+        #expect(try !bucket.exists("d"))
+        let real = try resultLine(try bucket.put(args, input: input))
+        #expect(dry["etag"] as? String == real["etag"] as? String)
+        #expect(dry["md5"] as? String == real["md5"] as? String)
+        #expect(dry["parts"] as? Int == 3)
+    }
+
+    @Test("--if-different skips an identical stream and uploads a changed one", arguments: Backend.available)
+    func ifDifferent(backend: Backend) throws {
+        let bucket = try Bucket(backend)
+        let input = try randomFile(bucket.scratch, "input", size: 11 * Self.MiB)
+        // Uploaded with 5 MiB parts; the later runs ask for 8 MiB but must compare with 5.
+        let first = try resultLine(try bucket.put(["--key", "k", "--multipart-threshold", "5MiB", "--part-size", "5MiB"], input: input))
+        let args = ["--key", "k", "--multipart-threshold", "5MiB", "--part-size", "8MiB", "--if-different"]
+        let again = try resultLine(try bucket.put(args, input: input))
+        #expect(again["skipped"] as? Bool == true)
+        #expect(again["etag"] as? String == first["etag"] as? String)
+        #expect(again["part_size"] as? Int == 5 * Self.MiB)
+        let changed = try randomFile(bucket.scratch, "changed", size: 11 * Self.MiB)
+        let third = try resultLine(try bucket.put(args, input: changed))
+        #expect(third["skipped"] as? Bool == false)
+        let copy = bucket.scratch.path("copy")
+        _ = try bucket.independentFetch(key: "k", to: copy, partSize: 5 * Self.MiB)
+        #expect(try sameBytes(changed, copy))
+        // A small single-PUT object compares by MD5.
+        let small = try randomFile(bucket.scratch, "small", size: 1000)
+        _ = try resultLine(try bucket.put(["--key", "s"], input: small))
+        #expect(try resultLine(try bucket.put(["--key", "s", "--if-different"], input: small))["skipped"] as? Bool == true)
+    }
+
+    @Test("a listing of 2,500 keys follows pagination and is in key order", .enabled(if: Services.s3Enabled))
+    func listing() throws {
+        let bucket = try Bucket(.s3)
+        let made = try run("python3", [helper("s3helper.py"), "put-many", bucket.endpoint, bucket.name, "many/k", "2500"],
+                           environment: bucket.environment)
+        #expect(made.status == 0, "\(made.err)")
+        let result = try bucket.get(["--list", "many/"])
+        #expect(result.status == 0, "\(result.err)")
+        let lines = result.out.split(separator: "\n")
+        #expect(lines.count == 2500)
+        let keys = lines.map { (try! JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any])["key"] as! String }
+        #expect(keys == (0..<2500).map { String(format: "many/k%05d", $0) })
+        let first = try JSONSerialization.jsonObject(with: Data(lines[3].utf8)) as! [String: Any]
+        #expect(first["size"] as? Int == 3)
+        #expect(first["etag"] as? String == "f561aaf6ef0bf14d4208bb46a4ccb3ad")  // md5("xxx")
+    }
+
+    @Test("the file store lists files put there by hand, by prefix, with their MD5 as ETag, hiding its own files")
+    func fileListing() throws {
+        let bucket = try Bucket(.file)
+        let root = bucket.scratch.path("store") + "/bucket"
+        for dir in ["p/a", "p/b", "q"] {
+            try FileManager.default.createDirectory(atPath: "\(root)/\(dir)", withIntermediateDirectories: true)
+        }
+        for (name, text) in [("p/a/1", "one"), ("p/a/2", "two"), ("p/b/3", "three"), ("q/4", "four"), ("p0", "x")] {
+            try Data(text.utf8).write(to: URL(fileURLWithPath: "\(root)/\(name)"))
+        }
+        let input = try randomFile(bucket.scratch, "input", size: 6 * (1 << 20))
+        _ = try resultLine(try bucket.put(["--key", "p/c", "--multipart-threshold", "5MiB", "--part-size", "5MiB"], input: input))
+        let result = try bucket.get(["--list", "p"])
+        let keys = result.out.split(separator: "\n").map {
+            (try! JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any])["key"] as! String
+        }
+        #expect(keys == ["p/a/1", "p/a/2", "p/b/3", "p/c", "p0"])
+        #expect(result.out.contains("\"etag\":\"b8a9f715dbb64fd5c56e7783c6820a61\""))  // md5("two")
+        #expect(try bucket.get(["--list", "p/a/"]).out.split(separator: "\n").count == 2)
+    }
+}

@@ -1,0 +1,93 @@
+#!/usr/bin/env python3
+"""A fault-injecting HTTP proxy on 127.0.0.1 in front of an S3 endpoint (tests only).
+
+  faultproxy.py UPSTREAM RATE LOG
+
+Forwards each request to UPSTREAM (http://host:port). A share RATE (0..1) of requests fails:
+answered 500 InternalError or 503 SlowDown without forwarding, the connection dropped before
+forwarding, or forwarded and then the connection dropped (the response is lost). Every request
+is logged to LOG as a JSON line {"time", "method", "path", "fault"}. Prints the port on its
+first output line and runs until stdin closes.
+"""
+import http.client
+import json
+import random
+import socketserver
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler
+from urllib.parse import urlsplit
+
+UPSTREAM = urlsplit(sys.argv[1])
+RATE = float(sys.argv[2])
+LOG = open(sys.argv[3], "a", buffering=1)
+LOCK = threading.Lock()
+FAULTS = ["500", "503", "drop-before", "drop-after"]
+
+
+class Proxy(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def handle_any(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        fault = random.choice(FAULTS) if random.random() < RATE else None
+        with LOCK:
+            LOG.write(json.dumps({"time": time.time(), "method": self.command, "path": self.path, "fault": fault}) + "\n")
+        if fault == "drop-before":
+            self.close_connection = True
+            self.connection.close()
+            return
+        if fault in ("500", "503"):
+            code = "InternalError" if fault == "500" else "SlowDown"
+            payload = ("<?xml version=\"1.0\"?><Error><Code>%s</Code><Message>injected</Message></Error>" % code).encode()
+            self.send_response(int(fault))
+            self.send_header("Content-Type", "application/xml")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(payload)
+            return
+        conn = http.client.HTTPConnection(UPSTREAM.hostname, UPSTREAM.port, timeout=300)
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in ("connection", "expect")}
+        conn.request(self.command, self.path, body=body if body or self.command in ("PUT", "POST") else None, headers=headers)
+        response = conn.getresponse()
+        data = response.read()
+        conn.close()
+        if fault == "drop-after":
+            self.close_connection = True
+            self.connection.close()
+            return
+        self.send_response(response.status)
+        for k, v in response.getheaders():
+            if k.lower() not in ("connection", "transfer-encoding", "content-length", "server", "date"):
+                self.send_header(k, v)
+        # A HEAD answer carries the object's length, not that of its (empty) body.
+        length = response.getheader("Content-Length") if self.command == "HEAD" else None
+        self.send_header("Content-Length", length or str(len(data)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+
+    do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = handle_any
+
+
+class Server(socketserver.ThreadingMixIn, socketserver.TCPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+def main():
+    server = Server(("127.0.0.1", 0), Proxy)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    print(server.server_address[1], flush=True)
+    sys.stdin.read()
+    server.shutdown()
+
+
+if __name__ == "__main__":
+    main()
