@@ -54,12 +54,23 @@ public final class RunLock {
         interruptToken = Interrupts.shared.add { Self.removePIDFile(pidFile, ifItHolds: pid) }
     }
 
-    /// Removes `archiver.pid` (if it still names this run) and drops the lock.
+    /// Drops the lock; `archiver.pid` then names another live run, or is removed.
+    ///
+    /// The lock file is emptied first, so PIDs left in lock files name current holders
+    /// (or crashed runs, whose PIDs are dead).
     public func release() {
         guard !released else { return }
         released = true
         if let interruptToken { Interrupts.shared.remove(interruptToken) }
-        Self.removePIDFile(home.pidFile, ifItHolds: pid)
+        _ = ftruncate(lock.fd, 0)
+        let others = listDirectory(home.lockDirectory).filter { $0.hasSuffix(".lock") }.compactMap { name -> Int64? in
+            (try? readFileIfPresent(home.lockDirectory + "/" + name)).flatMap { $0 }.flatMap { Int64(trimmedText($0)) }
+        }.filter { $0 != pid && processIsAlive($0) }
+        if let next = others.first, (try? readFileIfPresent(home.pidFile)).flatMap({ $0 }).flatMap({ Int64(trimmedText($0)) }) == pid {
+            try? writeFileAtomically(home.pidFile, "\(next)\n")
+        } else {
+            Self.removePIDFile(home.pidFile, ifItHolds: pid)
+        }
         lock.unlock()
     }
 

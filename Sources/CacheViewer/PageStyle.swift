@@ -5,6 +5,7 @@ extension ViewerPage {
         --accent: #0b5cad; --ok: #126b2f; --ok-bg: #e3f4e8; --bad: #a3161b; --bad-bg: #fbe7e8;
         --warn: #7a4b00; --hl: #fff0a8; }
 * { box-sizing: border-box; }
+[hidden] { display: none !important; }
 body { margin: 0; font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; background: var(--bg); color: var(--text); }
 header { display: flex; align-items: center; justify-content: space-between; padding: 12px 20px; background: #15202b; color: #f4f6f8; }
 h1 { font-size: 18px; margin: 0; font-weight: 600; }
