@@ -5,7 +5,7 @@ extension ViewerPage {
 (function () {
   const $ = (id) => document.getElementById(id);
   const rows = new Map();          // row id -> {tr, cells, data}
-  const state = { sortKey: "partition", sortDir: 1, tableFilter: "", search: "", entries: [], status: null };
+  const state = { cacheSeen: false, sortKey: "partition", sortDir: 1, tableFilter: "", search: "", entries: [], status: null };
   let socket = null, backoff = 1000, reconnectTimer = null, connectedOnce = false;
 
   // ---- formatting (all results are plain strings put into textContent) ----
@@ -79,22 +79,23 @@ extension ViewerPage {
 
   // ---- status panel ----
   function applyStatus(s) {
+    const hl = state.status !== null;   // no highlight on the first picture
     state.status = s;
     const running = !!s.archiverRunning;
     const badge = $("run-state");
     badge.className = "badge " + (running ? "running" : "idle");
-    setText(badge, running ? "running" : "idle", true);
+    setText(badge, running ? "running" : "idle", hl);
     setText($("run-pid"), s.pid != null && running ? "PID " + s.pid : "", false);
     $("run-stale").hidden = !s.stalePidFile;
     const t = s.currentTask;
     $("task").hidden = !t;
     if (t) {
-      setText($("task-table"), String(t.table || ""), true);
-      setText($("task-name"), String(t.current_task || ""), true);
+      setText($("task-table"), String(t.table || ""), hl);
+      setText($("task-name"), String(t.current_task || ""), hl);
       const link = $("task-partition");
-      setText(link, String(t.current_partition || "–"), true);
+      setText(link, String(t.current_partition || "–"), hl);
       link.dataset.partition = String(t.current_partition || "");
-      setText($("task-step"), String(t.current_step || "–"), true);
+      setText($("task-step"), String(t.current_step || "–"), hl);
       let done = 0, total = 0;
       if (s.isSlicing && t.total_slices > 0) { done = t.slices_processed; total = t.total_slices; }
       else if (t.total_items > 0) { done = t.completed_items; total = t.total_items; }
@@ -102,7 +103,7 @@ extension ViewerPage {
       const pct = total > 0 ? Math.min(100, Math.round(done * 1000 / total) / 10) : (Number(t.progress) || 0);
       $("progress-bar").style.width = pct + "%";
       $("progress").setAttribute("aria-valuenow", String(pct));
-      setText($("progress-text"), total > 0 ? count(done) + " / " + count(total) + " (" + pct + "%)" : pct + "%", true);
+      setText($("progress-text"), total > 0 ? count(done) + " / " + count(total) + " (" + pct + "%)" : pct + "%", hl);
     } else {
       $("progress-bar").style.width = "0%";
       $("progress").setAttribute("aria-valuenow", "0");
@@ -191,7 +192,7 @@ extension ViewerPage {
         const fresh = !r;
         if (fresh) { r = makeRow(id); rows.set(id, r); }
         fillRow(r, e, !fresh);
-        if (fresh && rows.size > 0 && connectedOnce) flash(r.tr);
+        if (fresh && state.cacheSeen) flash(r.tr);
       }
     }
     for (const [id, r] of rows) if (!seen.has(id)) { r.tr.remove(); rows.delete(id); }
@@ -199,6 +200,7 @@ extension ViewerPage {
     updateTableFilter(tables);
     order();
     applyFilter();
+    state.cacheSeen = true;
   }
   function updateTableFilter(tables) {
     const select = $("table-filter");
@@ -256,15 +258,15 @@ extension ViewerPage {
       rowsTotal += d.rowCount || 0;
       if (d.uncompressedSize > 0 && d.fileSize > 0) { uncomp += d.uncompressedSize; compWithU += d.fileSize; }
     }
-    setText($("stat-total"), count(list.length), true);
-    setText($("stat-processed"), count(processed), true);
-    setText($("stat-uploaded"), count(uploaded), true);
-    setText($("stat-errors"), count(errors), true);
+    setText($("stat-total"), count(list.length), state.cacheSeen);
+    setText($("stat-processed"), count(processed), state.cacheSeen);
+    setText($("stat-uploaded"), count(uploaded), state.cacheSeen);
+    setText($("stat-errors"), count(errors), state.cacheSeen);
     $("stat-errors").parentElement.classList.toggle("bad", errors > 0);
-    setText($("stat-compressed"), bytes(comp), true);
-    setText($("stat-uncompressed"), bytes(uncomp), true);
-    setText($("stat-ratio"), compWithU > 0 ? (uncomp / compWithU).toFixed(2) + "×" : "–", true);
-    setText($("stat-rows"), count(rowsTotal), true);
+    setText($("stat-compressed"), bytes(comp), state.cacheSeen);
+    setText($("stat-uncompressed"), bytes(uncomp), state.cacheSeen);
+    setText($("stat-ratio"), compWithU > 0 ? (uncomp / compWithU).toFixed(2) + "×" : "–", state.cacheSeen);
+    setText($("stat-rows"), count(rowsTotal), state.cacheSeen);
   }
 
   // ---- controls ----
