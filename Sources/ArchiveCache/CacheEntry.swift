@@ -5,7 +5,7 @@ import ToolSupport
 ///
 /// Field names and meaning follow the original's cache files, so its users' files load:
 /// unset times are Go's zero time, missing fields take their zero values.
-public struct CacheEntry: Decodable, Sendable, Equatable {
+public struct CacheEntry: Sendable, Equatable {
     /// Rows counted in the source (valid 24 h, see `trustedRowCount`).
     public var rowCount: Int64 = 0
     /// When `rowCount` was counted.
@@ -47,26 +47,30 @@ public struct CacheEntry: Decodable, Sendable, Equatable {
         case lastSkipTime = "last_skip_time"
     }
 
-    /// Decodes leniently: absent fields and `null` take their zero values.
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        func get<T: Decodable>(_ key: CodingKeys, _ fallback: T) throws -> T {
-            try c.decodeIfPresent(T.self, forKey: key) ?? fallback
+    /// Reads an entry leniently: absent fields and `null` take their zero values; a field of
+    /// the wrong type is an error naming `path`.
+    public init(json: JSONValue, path: String) throws(CacheFormatError) {
+        guard case .object(let members) = json else { throw CacheFormatError("\(path): expected an object") }
+        for (name, value) in members {
+            guard let key = CodingKeys(rawValue: name) else { continue }
+            let at = "\(path).\(name)"
+            switch key {
+            case .rowCount: rowCount = try value.integer(at)
+            case .countTime: countTime = try value.timestamp(at)
+            case .fileSize: fileSize = try value.integer(at)
+            case .uncompressedSize: uncompressedSize = try value.integer(at)
+            case .fileMD5: fileMD5 = try value.text(at)
+            case .multipartETag: multipartETag = try value.text(at)
+            case .fileTime: fileTime = try value.timestamp(at)
+            case .s3Key: s3Key = try value.text(at)
+            case .s3Uploaded: s3Uploaded = try value.flag(at)
+            case .s3UploadTime: s3UploadTime = try value.timestamp(at)
+            case .lastError: lastError = try value.text(at)
+            case .errorTime: errorTime = try value.timestamp(at)
+            case .processStartTime: processStartTime = try value.timestamp(at)
+            case .lastSkipTime: lastSkipTime = try value.timestamp(at)
+            }
         }
-        rowCount = try get(.rowCount, 0)
-        countTime = try get(.countTime, .zero)
-        fileSize = try get(.fileSize, 0)
-        uncompressedSize = try get(.uncompressedSize, 0)
-        fileMD5 = try get(.fileMD5, "")
-        multipartETag = try get(.multipartETag, "")
-        fileTime = try get(.fileTime, .zero)
-        s3Key = try get(.s3Key, "")
-        s3Uploaded = try get(.s3Uploaded, false)
-        s3UploadTime = try get(.s3UploadTime, .zero)
-        lastError = try get(.lastError, "")
-        errorTime = try get(.errorTime, .zero)
-        processStartTime = try get(.processStartTime, .zero)
-        lastSkipTime = try get(.lastSkipTime, .zero)
     }
 
     /// The entry as the cache file writes it (the original's field order; zero times included).
@@ -110,19 +114,26 @@ public struct CacheEntry: Decodable, Sendable, Equatable {
 }
 
 /// One cache file: entries by key (object key for archive slices, `table:window` for dumps).
-public struct CacheFile: Decodable, Sendable, Equatable {
+public struct CacheFile: Sendable, Equatable {
     /// The entries by key.
     public var entries: [String: CacheEntry] = [:]
 
     /// An empty cache.
     public init(entries: [String: CacheEntry] = [:]) { self.entries = entries }
 
-    enum CodingKeys: String, CodingKey { case entries }
-
-    /// Decodes a cache file; a missing or `null` `entries` is an empty cache.
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        entries = try c.decodeIfPresent([String: CacheEntry].self, forKey: .entries) ?? [:]
+    /// Reads a cache file's JSON; a missing or `null` `entries` is an empty cache.
+    public init(json: JSONValue) throws(CacheFormatError) {
+        guard case .object = json else { throw CacheFormatError("expected a JSON object") }
+        switch json["entries"] {
+        case nil, .null?:
+            break
+        case .object(let members)?:
+            for (key, value) in members {
+                entries[key] = try CacheEntry(json: value, path: "entries.\(JSON.quote(key))")
+            }
+        default:
+            throw CacheFormatError("entries: expected an object")
+        }
     }
 
     /// The file's JSON (entries sorted by key).
@@ -183,5 +194,49 @@ public struct CacheEntryPatch: Decodable, Sendable {
         }
         if let v = processStartTime { entry.processStartTime = v }
         if let v = lastSkipTime { entry.lastSkipTime = v }
+    }
+}
+
+/// A cache file whose JSON parses but has the wrong shape.
+public struct CacheFormatError: Error, CustomStringConvertible, Sendable {
+    /// Where and what.
+    public var description: String
+    init(_ description: String) { self.description = description }
+}
+
+extension JSONValue {
+    func integer(_ path: String) throws(CacheFormatError) -> Int64 {
+        switch self {
+        case .null: return 0
+        case .int(let i): return i
+        case .double(let d) where d == d.rounded() && abs(d) < 9e18: return Int64(d)
+        default: throw CacheFormatError("\(path): expected an integer")
+        }
+    }
+
+    func text(_ path: String) throws(CacheFormatError) -> String {
+        switch self {
+        case .null: return ""
+        case .string(let s): return s
+        default: throw CacheFormatError("\(path): expected a string")
+        }
+    }
+
+    func flag(_ path: String) throws(CacheFormatError) -> Bool {
+        switch self {
+        case .null: return false
+        case .bool(let b): return b
+        default: throw CacheFormatError("\(path): expected true or false")
+        }
+    }
+
+    func timestamp(_ path: String) throws(CacheFormatError) -> Timestamp {
+        switch self {
+        case .null: return .zero
+        case .string(let s):
+            guard let t = Timestamp(rfc3339: s) else { throw CacheFormatError("\(path): not an RFC 3339 time: \(JSON.quote(s))") }
+            return t
+        default: throw CacheFormatError("\(path): expected an RFC 3339 time")
+        }
     }
 }

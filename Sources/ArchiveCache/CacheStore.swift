@@ -34,9 +34,9 @@ public struct CacheStore: Sendable {
 
     static func decode(_ bytes: [UInt8], path: String) throws -> CacheFile {
         do {
-            return try JSONDecoder().decode(CacheFile.self, from: Data(bytes))
+            return try CacheFile(json: JSONValue.parse(bytes))
         } catch {
-            throw ToolError("\"\(path)\": \(describe(error))")
+            throw ToolError("\"\(path)\": \(error)")
         }
     }
 

@@ -183,3 +183,44 @@ final class Warnings: @unchecked Sendable {
     func add(_ text: String) { lock.withLock { items.append(text) } }
     var all: [String] { lock.withLock { items } }
 }
+
+@Suite("JSON reading and writing")
+struct JSONTests {
+    @Test("parses escapes and surrogate pairs, and writes them back as JSON that Python reads the same")
+    func roundTrip() throws {
+        let text = #"{"a":"x\"y\\z\/\n\t\u00e9\ud83d\ude00","b":[1,-2.5e3,true,false,null],"c":{}}"#
+        let value = try JSONValue.parse(Array(text.utf8))
+        #expect(value["a"] == .string("x\"y\\z/\n\té😀"))
+        #expect(value["b"] == .array([.int(1), .double(-2500), .bool(true), .bool(false), .null]))
+        let written = value.compact
+        let python = try run("python3", ["-c", "import json,sys; a=json.loads(sys.argv[1]); b=json.loads(sys.argv[2]); sys.exit(0 if a==b else 1)", text, written])
+        #expect(python.status == 0, "\(written)")
+        let control = JSONValue.string("\u{1}\u{1f}").compact
+        #expect(control == #""\u0001\u001f""#)
+    }
+
+    @Test("malformed JSON is reported with line and column")
+    func errors() {
+        for (text, expected) in [("{\n  \"a\": tru }", "invalid literal at line 2, column 8"), ("{\"a\": 1,}", "expected a member name at line 1, column 9"),
+                                 ("[1 2]", "expected ',' or ']' at line 1, column 4"), ("\"\\ud800\"", "unpaired surrogate"),
+                                 ("{\"a\": \"x", "unterminated string"), ("01", "leading zero"), ("{} x", "unexpected text")] {
+            do {
+                _ = try JSONValue.parse(Array(text.utf8))
+                Issue.record("accepted \(text)")
+            } catch {
+                #expect(error.description.contains(expected), "\(text): \(error.description)")
+            }
+        }
+    }
+
+    @Test("a cache entry field of the wrong type is an error naming the entry and field")
+    func wrongType() throws {
+        let json = try JSONValue.parse(Array(#"{"entries":{"k1":{"row_count":"many"}}}"#.utf8))
+        #expect(throws: CacheFormatError.self) { try CacheFile(json: json) }
+        do {
+            _ = try CacheFile(json: json)
+        } catch {
+            #expect(error.description == #"entries."k1".row_count: expected an integer"#)
+        }
+    }
+}
