@@ -1,4 +1,3 @@
-import FoundationEssentials
 import ToolSupport
 
 /// What the cache knows about one slice (an object key) or one dump window.
@@ -39,7 +38,7 @@ public struct CacheEntry: Sendable, Equatable {
     /// An empty entry.
     public init() {}
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String {
         case rowCount = "row_count", countTime = "count_time", fileSize = "file_size"
         case uncompressedSize = "uncompressed_size", fileMD5 = "file_md5", multipartETag = "multipart_etag"
         case fileTime = "file_time", s3Key = "s3_key", s3Uploaded = "s3_uploaded", s3UploadTime = "s3_upload_time"
@@ -49,11 +48,24 @@ public struct CacheEntry: Sendable, Equatable {
 
     /// Reads an entry leniently: absent fields and `null` take their zero values; a field of
     /// the wrong type is an error naming `path`.
-    public init(json: JSONValue, path: String) throws(CacheFormatError) {
-        guard case .object(let members) = json else { throw CacheFormatError("\(path): expected an object") }
+    public init(json: JSONValue, path: String) throws(JSONShapeError) {
+        self.init()
+        try apply(json: json, path: path)
+    }
+
+    /// Sets the fields present in `json` (a cache file's entry, or a `put` patch).
+    ///
+    /// With `stamp`, a `row_count` without `count_time` and a `last_error` without
+    /// `error_time` get that time (an empty error clears the time).
+    public mutating func apply(json: JSONValue, path: String, stamp: Timestamp? = nil) throws(JSONShapeError) {
+        guard case .object(let members) = json else {
+            throw JSONShapeError(path.isEmpty ? "expected a JSON object" : "\(path.dropLast()): expected an object")
+        }
+        var present: Set<CodingKeys> = []
         for (name, value) in members {
             guard let key = CodingKeys(rawValue: name) else { continue }
-            let at = "\(path).\(name)"
+            present.insert(key)
+            let at = path + name
             switch key {
             case .rowCount: rowCount = try value.integer(at)
             case .countTime: countTime = try value.timestamp(at)
@@ -70,6 +82,10 @@ public struct CacheEntry: Sendable, Equatable {
             case .processStartTime: processStartTime = try value.timestamp(at)
             case .lastSkipTime: lastSkipTime = try value.timestamp(at)
             }
+        }
+        if let stamp {
+            if present.contains(.rowCount) && !present.contains(.countTime) { countTime = stamp }
+            if present.contains(.lastError) && !present.contains(.errorTime) { errorTime = lastError.isEmpty ? .zero : stamp }
         }
     }
 
@@ -122,121 +138,22 @@ public struct CacheFile: Sendable, Equatable {
     public init(entries: [String: CacheEntry] = [:]) { self.entries = entries }
 
     /// Reads a cache file's JSON; a missing or `null` `entries` is an empty cache.
-    public init(json: JSONValue) throws(CacheFormatError) {
-        guard case .object = json else { throw CacheFormatError("expected a JSON object") }
+    public init(json: JSONValue) throws(JSONShapeError) {
+        guard case .object = json else { throw JSONShapeError("expected a JSON object") }
         switch json["entries"] {
         case nil, .null?:
             break
         case .object(let members)?:
             for (key, value) in members {
-                entries[key] = try CacheEntry(json: value, path: "entries.\(JSON.quote(key))")
+                entries[key] = try CacheEntry(json: value, path: "entries.\(JSON.quote(key)).")
             }
         default:
-            throw CacheFormatError("entries: expected an object")
+            throw JSONShapeError("entries: expected an object")
         }
     }
 
     /// The file's JSON (entries sorted by key).
     public var json: JSONValue {
         .object([("entries", .object(entries.sorted { $0.key < $1.key }.map { ($0.key, $0.value.json) }))])
-    }
-}
-
-/// A partial entry (`archive-cache put`): fields present replace those stored.
-public struct CacheEntryPatch: Decodable, Sendable {
-    var rowCount: Int64?
-    var countTime: Timestamp?
-    var fileSize: Int64?
-    var uncompressedSize: Int64?
-    var fileMD5: String?
-    var multipartETag: String?
-    var fileTime: Timestamp?
-    var s3Key: String?
-    var s3Uploaded: Bool?
-    var s3UploadTime: Timestamp?
-    var lastError: String?
-    var errorTime: Timestamp?
-    var processStartTime: Timestamp?
-    var lastSkipTime: Timestamp?
-
-    typealias CodingKeys = CacheEntry.CodingKeys
-
-    /// Parses a JSON object of entry fields; errors name `source`.
-    public static func decode(_ bytes: [UInt8], source: String) throws -> CacheEntryPatch {
-        do {
-            return try JSONDecoder().decode(CacheEntryPatch.self, from: Data(bytes))
-        } catch {
-            throw ToolError("\(source): \(describe(error))")
-        }
-    }
-
-    /// Applies the fields present; a row count without a count time is stamped `now`.
-    public func apply(to entry: inout CacheEntry, now: Timestamp) {
-        if let v = rowCount {
-            entry.rowCount = v
-            entry.countTime = countTime ?? now
-        } else if let v = countTime {
-            entry.countTime = v
-        }
-        if let v = fileSize { entry.fileSize = v }
-        if let v = uncompressedSize { entry.uncompressedSize = v }
-        if let v = fileMD5 { entry.fileMD5 = v }
-        if let v = multipartETag { entry.multipartETag = v }
-        if let v = fileTime { entry.fileTime = v }
-        if let v = s3Key { entry.s3Key = v }
-        if let v = s3Uploaded { entry.s3Uploaded = v }
-        if let v = s3UploadTime { entry.s3UploadTime = v }
-        if let v = lastError {
-            entry.lastError = v
-            entry.errorTime = errorTime ?? (v.isEmpty ? .zero : now)
-        } else if let v = errorTime {
-            entry.errorTime = v
-        }
-        if let v = processStartTime { entry.processStartTime = v }
-        if let v = lastSkipTime { entry.lastSkipTime = v }
-    }
-}
-
-/// A cache file whose JSON parses but has the wrong shape.
-public struct CacheFormatError: Error, CustomStringConvertible, Sendable {
-    /// Where and what.
-    public var description: String
-    init(_ description: String) { self.description = description }
-}
-
-extension JSONValue {
-    func integer(_ path: String) throws(CacheFormatError) -> Int64 {
-        switch self {
-        case .null: return 0
-        case .int(let i): return i
-        case .double(let d) where d == d.rounded() && abs(d) < 9e18: return Int64(d)
-        default: throw CacheFormatError("\(path): expected an integer")
-        }
-    }
-
-    func text(_ path: String) throws(CacheFormatError) -> String {
-        switch self {
-        case .null: return ""
-        case .string(let s): return s
-        default: throw CacheFormatError("\(path): expected a string")
-        }
-    }
-
-    func flag(_ path: String) throws(CacheFormatError) -> Bool {
-        switch self {
-        case .null: return false
-        case .bool(let b): return b
-        default: throw CacheFormatError("\(path): expected true or false")
-        }
-    }
-
-    func timestamp(_ path: String) throws(CacheFormatError) -> Timestamp {
-        switch self {
-        case .null: return .zero
-        case .string(let s):
-            guard let t = Timestamp(rfc3339: s) else { throw CacheFormatError("\(path): not an RFC 3339 time: \(JSON.quote(s))") }
-            return t
-        default: throw CacheFormatError("\(path): expected an RFC 3339 time")
-        }
     }
 }

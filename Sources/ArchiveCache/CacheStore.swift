@@ -1,4 +1,3 @@
-import FoundationEssentials
 import ToolSupport
 
 #if canImport(Glibc)
@@ -95,26 +94,5 @@ public struct CacheStore: Sendable {
                 return (name, nil, "\(error)")
             }
         }
-    }
-}
-
-/// A short, one-line account of a JSON decoding failure.
-public func describe(_ error: any Error) -> String {
-    guard let error = error as? DecodingError else { return "\(error)" }
-    func path(_ codingPath: [any CodingKey]) -> String {
-        codingPath.isEmpty ? "" : " at " + codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
-    }
-    switch error {
-    case .dataCorrupted(let c):
-        let underlying = c.underlyingError.map { " (\($0))" } ?? ""
-        return "not valid JSON\(path(c.codingPath)): \(c.debugDescription)\(underlying)"
-    case .keyNotFound(let key, let c):
-        return "missing field \"\(key.stringValue)\"\(path(c.codingPath))"
-    case .typeMismatch(let type, let c):
-        return "wrong type\(path(c.codingPath)): expected \(type)"
-    case .valueNotFound(let type, let c):
-        return "null value\(path(c.codingPath)): expected \(type)"
-    @unknown default:
-        return "\(error)"
     }
 }

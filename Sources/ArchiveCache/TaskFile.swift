@@ -1,4 +1,3 @@
-import FoundationEssentials
 import ToolSupport
 
 #if canImport(Glibc)
@@ -6,7 +5,7 @@ import Glibc
 #endif
 
 /// What the running archiver is doing: `current_task.json`, field names as the original's.
-public struct TaskInfo: Decodable, Sendable, Equatable {
+public struct TaskInfo: Sendable, Equatable {
     /// The archiver's PID.
     public var pid: Int64 = 0
     /// When the run started.
@@ -49,7 +48,7 @@ public struct TaskInfo: Decodable, Sendable, Equatable {
     /// An empty task.
     public init() {}
 
-    enum CodingKeys: String, CodingKey, CaseIterable {
+    enum CodingKeys: String {
         case pid, startTime = "start_time", table, startDate = "start_date", endDate = "end_date"
         case currentTask = "current_task", currentPartition = "current_partition", currentStep = "current_step"
         case progress, totalItems = "total_items", completedItems = "completed_items", lastUpdate = "last_update"
@@ -59,45 +58,44 @@ public struct TaskInfo: Decodable, Sendable, Equatable {
         case slicesProcessed = "slices_processed"
     }
 
-    static let baseKey = CodingUserInfoKey(rawValue: "pgarchive.task.base")!
-
-    /// Decodes leniently; absent fields keep the values of the decoder's base task (or zero).
-    public init(from decoder: any Decoder) throws {
-        self = decoder.userInfo[Self.baseKey] as? TaskInfo ?? TaskInfo()
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        func get<T: Decodable>(_ key: CodingKeys, _ value: inout T) throws {
-            if let v = try c.decodeIfPresent(T.self, forKey: key) { value = v }
+    /// Sets the fields present in a JSON object; a field of the wrong type is an error.
+    public mutating func apply(json: JSONValue) throws(JSONShapeError) {
+        guard case .object(let members) = json else { throw JSONShapeError("expected a JSON object") }
+        for (name, value) in members {
+            guard let key = CodingKeys(rawValue: name) else { continue }
+            switch key {
+            case .pid: pid = try value.integer(name)
+            case .startTime: startTime = try value.timestamp(name)
+            case .table: table = try value.text(name)
+            case .startDate: startDate = try value.text(name)
+            case .endDate: endDate = try value.text(name)
+            case .currentTask: currentTask = try value.text(name)
+            case .currentPartition: currentPartition = try value.text(name)
+            case .currentStep: currentStep = try value.text(name)
+            case .progress: progress = try value.number(name)
+            case .totalItems: totalItems = try value.integer(name)
+            case .completedItems: completedItems = try value.integer(name)
+            case .lastUpdate: lastUpdate = try value.timestamp(name)
+            case .currentSliceIndex: currentSliceIndex = try value.integer(name)
+            case .totalSlices: totalSlices = try value.integer(name)
+            case .currentSliceDate: currentSliceDate = try value.text(name)
+            case .totalPartitions: totalPartitions = try value.integer(name)
+            case .partitionsCounted: partitionsCounted = try value.integer(name)
+            case .partitionsProcessed: partitionsProcessed = try value.integer(name)
+            case .slicesProcessed: slicesProcessed = try value.integer(name)
+            }
         }
-        try get(.pid, &pid)
-        try get(.startTime, &startTime)
-        try get(.table, &table)
-        try get(.startDate, &startDate)
-        try get(.endDate, &endDate)
-        try get(.currentTask, &currentTask)
-        try get(.currentPartition, &currentPartition)
-        try get(.currentStep, &currentStep)
-        try get(.progress, &progress)
-        try get(.totalItems, &totalItems)
-        try get(.completedItems, &completedItems)
-        try get(.lastUpdate, &lastUpdate)
-        try get(.currentSliceIndex, &currentSliceIndex)
-        try get(.totalSlices, &totalSlices)
-        try get(.currentSliceDate, &currentSliceDate)
-        try get(.totalPartitions, &totalPartitions)
-        try get(.partitionsCounted, &partitionsCounted)
-        try get(.partitionsProcessed, &partitionsProcessed)
-        try get(.slicesProcessed, &slicesProcessed)
     }
 
-    /// Decodes JSON text whose absent fields keep `base`'s values.
+    /// Decodes JSON text whose absent fields keep `base`'s values; errors name `source`.
     public static func decode(_ bytes: [UInt8], over base: TaskInfo = TaskInfo(), source: String) throws -> TaskInfo {
-        let decoder = JSONDecoder()
-        decoder.userInfo[baseKey] = base
+        var task = base
         do {
-            return try decoder.decode(TaskInfo.self, from: Data(bytes))
+            try task.apply(json: JSONValue.parse(bytes))
         } catch {
-            throw ToolError("\(source): \(describe(error))")
+            throw ToolError("\(source): \(error)")
         }
+        return task
     }
 
     /// The task as `current_task.json` writes it.

@@ -7,7 +7,7 @@ import Glibc
 /// Go's zero time `0001-01-01T00:00:00Z` (written by the original for unset times) is `zero`;
 /// it round-trips unchanged. Output is UTC with trailing fractional zeros trimmed (Go's
 /// RFC3339Nano), so files stay readable by the original.
-public struct Timestamp: Hashable, Comparable, Sendable, Codable, CustomStringConvertible {
+public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible {
     /// Seconds since 1970-01-01T00:00:00Z.
     public var seconds: Int64
     /// Nanoseconds within the second, 0..<1e9.
@@ -117,26 +117,6 @@ public struct Timestamp: Hashable, Comparable, Sendable, Codable, CustomStringCo
     public var dateUTC: String { String(rfc3339.prefix(10)) }
 
     public var description: String { rfc3339 }
-
-    /// Decodes from an RFC 3339 string; `null` decodes as zero.
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        if container.decodeNil() {
-            self = .zero
-            return
-        }
-        let text = try container.decode(String.self)
-        guard let value = Timestamp(rfc3339: text) else {
-            throw DecodingError.dataCorruptedError(in: container, debugDescription: "not an RFC 3339 time: \"\(text)\"")
-        }
-        self = value
-    }
-
-    /// Encodes as RFC 3339 text.
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(rfc3339)
-    }
 
     /// Parses `YYYY-MM-DD` as midnight UTC.
     public init?(date text: String) {

@@ -1,8 +1,7 @@
-import FoundationEssentials
 import ToolSupport
 
 /// One s3put result line (see man/s3put.1): what was uploaded, or found already there.
-public struct UploadResult: Decodable, Sendable, Equatable {
+public struct UploadResult: Sendable, Equatable {
     /// The bucket.
     public var bucket: String
     /// The object key.
@@ -22,17 +21,27 @@ public struct UploadResult: Decodable, Sendable, Equatable {
     /// Hex SHA-256, when s3put was asked for it.
     public var sha256: String?
 
-    enum CodingKeys: String, CodingKey {
-        case bucket, key, size, md5, etag, parts, partSize = "part_size", skipped, sha256
+    /// Reads a result object; every field but `sha256` is required.
+    public init(json: JSONValue) throws(JSONShapeError) {
+        guard case .object = json else { throw JSONShapeError("expected a JSON object") }
+        bucket = try json.member("bucket", "").text("bucket")
+        key = try json.member("key", "").text("key")
+        size = try json.member("size", "").integer("size")
+        md5 = try json.member("md5", "").text("md5")
+        etag = try json.member("etag", "").text("etag")
+        parts = try json.member("parts", "").integer("parts")
+        partSize = try json.member("part_size", "").integer("part_size")
+        skipped = try json.member("skipped", "").flag("skipped")
+        sha256 = try json["sha256"].map { value throws(JSONShapeError) in try value.text("sha256") }
     }
 
     /// Parses and checks one line; errors name the line's source.
     public static func parse(_ line: [UInt8], source: String) throws -> UploadResult {
         let result: UploadResult
         do {
-            result = try JSONDecoder().decode(UploadResult.self, from: Data(line))
+            result = try UploadResult(json: JSONValue.parse(line))
         } catch {
-            throw ToolError("\(source): \(describe(error))")
+            throw ToolError("\(source): \(error)")
         }
         if let problem = result.problem { throw ToolError("\(source): \(problem)") }
         return result

@@ -132,9 +132,20 @@ struct Put: ParsableCommand {
 
     func run() throws {
         let input = try readStandardInput()
-        let patch = try CacheEntryPatch.decode(input, source: "standard input")
+        let patch: JSONValue
+        do {
+            patch = try JSONValue.parse(input)
+        } catch {
+            throw ToolError("standard input: \(error)")
+        }
         let now = Timestamp.now()
-        let entry = try store().updateEntry(scope.scope, key: key) { patch.apply(to: &$0, now: now) }
+        let entry = try store().updateEntry(scope.scope, key: key) { entry in
+            do {
+                try entry.apply(json: patch, path: "", stamp: now)
+            } catch {
+                throw ToolError("standard input: \(error)")
+            }
+        }
         try output([entryLine(key: key, entry)])
     }
 }

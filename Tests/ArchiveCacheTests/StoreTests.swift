@@ -216,7 +216,7 @@ struct JSONTests {
     @Test("a cache entry field of the wrong type is an error naming the entry and field")
     func wrongType() throws {
         let json = try JSONValue.parse(Array(#"{"entries":{"k1":{"row_count":"many"}}}"#.utf8))
-        #expect(throws: CacheFormatError.self) { try CacheFile(json: json) }
+        #expect(throws: JSONShapeError.self) { try CacheFile(json: json) }
         do {
             _ = try CacheFile(json: json)
         } catch {
