@@ -72,6 +72,12 @@ let storageTargets: [Target] = [
 
 // MARK: Cache and viewer: archive-cache.
 let cacheTargets: [Target] = [
+    library("ArchiveCache", ["ToolSupport", "Digest"]),
+    library("WebServer", ["Digest"]),
+    library("CacheViewer", ["ArchiveCache", "WebServer", "ToolSupport"]),
+    tool("archive-cache", ["ArchiveCache", "CacheViewer"]),
+    tests("ArchiveCacheTests", ["ArchiveCache"]),
+    tests("CacheViewerTests", ["ArchiveCache", "CacheViewer", "WebServer"]),
 ]
 
 // MARK: Loading: pg-load.

@@ -72,22 +72,35 @@ public func monotonicNanoseconds() -> UInt64 {
 public enum JSON {
     /// A JSON string literal for `text`, escaping quotes, backslashes and control characters.
     public static func quote(_ text: String) -> String {
-        var out = "\""
+        var out: [UInt8] = []
         out.reserveCapacity(text.utf8.count + 2)
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
+        appendQuoted(text, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Appends the JSON string literal for `text` as UTF-8 bytes (the fast path of `quote`).
+    public static func appendQuoted(_ text: String, to out: inout [UInt8]) {
+        let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
+        out.append(UInt8(ascii: "\""))
+        var text = text
+        text.withUTF8 { bytes in
+            var start = 0
+            for i in 0..<bytes.count {
+                let b = bytes[i]
+                guard b < 0x20 || b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") else { continue }
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<i]))
+                start = i + 1
+                switch b {
+                case UInt8(ascii: "\""): out += [92, UInt8(ascii: "\"")]
+                case UInt8(ascii: "\\"): out += [92, 92]
+                case UInt8(ascii: "\n"): out += [92, UInt8(ascii: "n")]
+                case UInt8(ascii: "\r"): out += [92, UInt8(ascii: "r")]
+                case UInt8(ascii: "\t"): out += [92, UInt8(ascii: "t")]
+                default: out += [92, UInt8(ascii: "u"), 48, 48, hexDigits[Int(b >> 4)], hexDigits[Int(b & 15)]]
+                }
             }
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<bytes.count]))
         }
-        out += "\""
-        return out
+        out.append(UInt8(ascii: "\""))
     }
 }

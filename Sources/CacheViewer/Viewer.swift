@@ -1,0 +1,197 @@
+import ArchiveCache
+import Synchronization
+import ToolSupport
+import WebServer
+
+/// The live cache viewer: HTTP routes, WebSocket updates driven by inotify, Prometheus metrics.
+///
+/// Read-only: it serves the page, `/api/cache`, `/api/status`, `/ws` and `/metrics`, and
+/// never changes a file (it only creates the state folder so it can watch it).
+public final class CacheViewer: Sendable {
+    /// Seconds between pings to WebSocket clients; a client silent for three intervals is dropped.
+    public static let pingInterval: UInt64 = 20
+
+    private let home: ArchiveHome
+    private let version: String
+    private let server: HTTPServer
+    private let loopbackOnly: Bool
+    private let state = Mutex(State())
+
+    private struct State {
+        var clients: [ObjectIdentifier: WebSocket] = [:]
+        /// The last messages sent, and their documents without the timestamp (to detect change).
+        var cacheMessage = "", statusMessage = "", cacheBody = "", statusBody = ""
+        var counters = ViewerMetrics.Counters()
+        /// Upload and skip times per file and key, to count uploads and skips seen.
+        var seen: [String: (Timestamp, Timestamp)] = [:]
+    }
+
+    /// A viewer of `home` for `host` (numeric address) and `port` (0: any free port).
+    public init(home: ArchiveHome, host: String, port: UInt16, version: String) {
+        self.home = home
+        self.version = version
+        loopbackOnly = host == "127.0.0.1" || host == "::1" || host.hasPrefix("127.")
+        let box = HandlerBox()
+        server = HTTPServer(host: host, port: port) { box.viewer?.route($0) ?? .response(.error(503)) }
+        box.viewer = self
+    }
+
+    /// Starts listening; returns the port. Call `watch()` afterwards to follow changes.
+    public func start() throws -> UInt16 {
+        let watcher = try FolderWatcher(home: home)
+        refresh(countChanges: false)
+        let port: UInt16
+        do {
+            port = try server.start()
+        } catch {
+            throw ToolError(error.description)
+        }
+        spawnThread { [self] in
+            while true {
+                let changed = watcher.wait(timeout: 2000)
+                refresh(countChanges: changed)
+                pingClients()
+            }
+        }
+        return port
+    }
+
+    /// Stops accepting connections.
+    public func stop() { server.stop() }
+
+    // MARK: Routes
+
+    func route(_ request: HTTPRequest) -> HTTPRouteResult {
+        if loopbackOnly, let problem = hostProblem(request) { return .response(secured(.error(403, problem))) }
+        guard request.method == "GET" || request.method == "HEAD" else {
+            var response = HTTPResponse.error(405)
+            response.headers.append(("Allow", "GET, HEAD"))
+            return .response(secured(response))
+        }
+        switch request.path {
+        case "/", "/index.html":
+            var page = HTTPResponse(contentType: "text/html; charset=utf-8", body: Array(ViewerPage.html.utf8))
+            page.headers.append(("Content-Security-Policy",
+                                 "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"))
+            return .response(secured(page))
+        case "/app.js":
+            return .response(secured(HTTPResponse(contentType: "text/javascript; charset=utf-8", body: Array(ViewerPage.script.utf8))))
+        case "/app.css":
+            return .response(secured(HTTPResponse(contentType: "text/css; charset=utf-8", body: Array(ViewerPage.style.utf8))))
+        case "/api/cache":
+            return .response(secured(.json(cacheDocument(now: .now()).compact)))
+        case "/api/status":
+            return .response(secured(.json(statusDocument(now: .now()).compact)))
+        case "/metrics":
+            let counters = state.withLock { s -> ViewerMetrics.Counters in
+                var c = s.counters
+                c.clients = s.clients.count
+                return c
+            }
+            let text = ViewerMetrics.render(files: CacheStore(home: home).loadAll(), running: TaskStore(home: home).status().running,
+                                            counters: counters)
+            return .response(secured(.text(text, contentType: "text/plain; version=0.0.4; charset=utf-8")))
+        case "/ws":
+            if let origin = request.header("Origin"), origin != "http://" + (request.header("Host") ?? "") {
+                return .response(secured(.error(403, "cross-origin WebSocket refused")))
+            }
+            return .webSocket { [self] socket in session(socket) }
+        default:
+            return .response(secured(.error(404)))
+        }
+    }
+
+    /// Refuses Host names other than loopback ones (DNS rebinding) when bound to loopback.
+    private func hostProblem(_ request: HTTPRequest) -> String? {
+        guard let host = request.header("Host") else { return "missing Host header" }
+        var name = host
+        if name.hasPrefix("[") {
+            name = String(name.dropFirst().prefix { $0 != "]" })
+        } else if let colon = name.lastIndex(of: ":") {
+            name = String(name[..<colon])
+        }
+        let allowed = name == "localhost" || name == "::1" || name.hasPrefix("127.") && name.allSatisfy { $0.isNumber || $0 == "." }
+        return allowed ? nil : "host \"\(host)\" refused: the viewer answers only to loopback names"
+    }
+
+    private func secured(_ response: HTTPResponse) -> HTTPResponse {
+        var r = response
+        r.headers += [("Cache-Control", "no-store"), ("X-Content-Type-Options", "nosniff"),
+                      ("Referrer-Policy", "no-referrer"), ("X-Frame-Options", "DENY")]
+        return r
+    }
+
+    private func cacheDocument(now: Timestamp) -> JSONValue {
+        ViewerDocuments.cache(CacheStore(home: home).loadAll(), now: now)
+    }
+
+    private func statusDocument(now: Timestamp) -> JSONValue {
+        ViewerDocuments.status(TaskStore(home: home).status(), version: version, now: now)
+    }
+
+    // MARK: WebSocket clients
+
+    private func session(_ socket: WebSocket) {
+        let id = ObjectIdentifier(socket)
+        state.withLock { s in
+            s.clients[id] = socket
+            socket.send(text: s.cacheMessage)
+            socket.send(text: s.statusMessage)
+        }
+        socket.run()
+        _ = state.withLock { $0.clients.removeValue(forKey: id) }
+    }
+
+    /// Re-reads the files and sends what changed to every client.
+    private func refresh(countChanges: Bool) {
+        let now = Timestamp.now()
+        let files = CacheStore(home: home).loadAll()
+        var times: [String: (Timestamp, Timestamp)] = [:]
+        for file in files {
+            for (key, e) in file.cache?.entries ?? [:] { times[file.name.fileName + "\u{0}" + key] = (e.s3UploadTime, e.lastSkipTime) }
+        }
+        // Timestamps inside the documents change every call; compare without them.
+        let cacheBody = ViewerDocuments.cache(files, now: .zero).compact
+        let statusBody = statusDocument(now: .zero).compact
+        state.withLock { s in
+            if countChanges {
+                for (key, (upload, skip)) in times {
+                    let before = s.seen[key]
+                    if !upload.isZero, upload != before?.0 { s.counters.uploads += 1 }
+                    if !skip.isZero, skip != before?.1 { s.counters.skips += 1 }
+                }
+            }
+            s.seen = times
+            var messages: [String] = []
+            if cacheBody != s.cacheBody {
+                s.cacheBody = cacheBody
+                s.cacheMessage = ViewerDocuments.message("cache", ViewerDocuments.cache(files, now: now))
+                messages.append(s.cacheMessage)
+            }
+            if statusBody != s.statusBody {
+                s.statusBody = statusBody
+                s.statusMessage = ViewerDocuments.message("status", statusDocument(now: now))
+                messages.append(s.statusMessage)
+            }
+            for client in s.clients.values {
+                for message in messages { client.send(text: message) }
+            }
+        }
+    }
+
+    private func pingClients() {
+        let now = monotonicNow()
+        let clients = state.withLock { Array($0.clients.values) }
+        for client in clients {
+            if now - client.lastHeard > 3 * Self.pingInterval * 1_000_000_000 {
+                client.close(code: 1001)
+            } else if now - client.lastHeard > Self.pingInterval * 1_000_000_000 {
+                client.ping()
+            }
+        }
+    }
+}
+
+private final class HandlerBox: @unchecked Sendable {
+    weak var viewer: CacheViewer?
+}

@@ -1,0 +1,181 @@
+import ArchiveCache
+import ArgumentParser
+import CacheViewer
+import ToolSupport
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct Record: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Store s3put result lines (stdin) in the cache; print each stored entry.",
+        discussion: """
+            Each line is s3put's JSON result: bucket, key, size, md5, etag, parts, part_size, skipped \
+            (and sha256). The entry under the line's key gets the size, MD5, multipart ETag and upload \
+            time; its last error is cleared. The cache file is chosen by --command, --table, \
+            --path-template and the line's bucket.
+            """)
+    @Option(name: .customLong("command"), help: "The archiver command the cache belongs to.")
+    var command = "archive"
+    @Option(help: "The base table name.")
+    var table: String
+    @Option(help: "The object path template.")
+    var pathTemplate: String
+    @Option(help: "Refuse lines for any other bucket.")
+    var bucket: String?
+    @Option(help: "Rows in the slice (from pg-extract's final progress line).")
+    var rowCount: Int64?
+    @Option(help: "Bytes before compression (from rowfmt's final progress line).")
+    var uncompressedSize: Int64?
+    @Option(help: "When the run started (RFC 3339).")
+    var processStart: String?
+
+    func validate() throws {
+        if let problem = CacheScope(command: command, table: table, bucket: bucket ?? "b", pathTemplate: pathTemplate).problem {
+            throw ValidationError(problem)
+        }
+        if let processStart { _ = try parseTime(processStart, option: "--process-start") }
+    }
+
+    func run() throws {
+        let s = store()
+        let start = try processStart.map { try parseTime($0, option: "--process-start") }
+        let sink = FileSink.standardOutput()
+        var lineNumber = 0
+        var recorded = 0
+        try forEachLine(FileSource.standardInput) { line in
+            lineNumber += 1
+            guard line.contains(where: { $0 != 32 && $0 != 9 && $0 != 13 }) else { return }
+            let result = try UploadResult.parse(line, source: "standard input: line \(lineNumber)")
+            if let bucket, result.bucket != bucket {
+                throw ToolError("standard input: line \(lineNumber): bucket \"\(result.bucket)\" is not \"\(bucket)\"")
+            }
+            let scope = CacheScope(command: command, table: table, bucket: result.bucket, pathTemplate: pathTemplate)
+            let now = Timestamp.now()
+            let entry = try s.updateEntry(scope, key: result.key) {
+                result.apply(to: &$0, now: now, rowCount: rowCount, uncompressedSize: uncompressedSize, processStart: start)
+            }
+            try sink.write(entryLine(key: result.key, entry) + "\n")
+            try sink.flush()
+            recorded += 1
+        }
+        if recorded == 0 { throw ToolError("standard input: no result line") }
+    }
+}
+
+/// Calls `body` with each line of `source` (without its newline); a last line without one counts.
+func forEachLine(_ source: FileSource, _ body: ([UInt8]) throws -> Void) throws {
+    var pending: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 65_536)
+    while true {
+        let n = try chunk.withUnsafeMutableBytes { try source.read(into: $0) }
+        if n == 0 { break }
+        pending += chunk[0..<n]
+        while let newline = pending.firstIndex(of: 10) {
+            try body(Array(pending[..<newline]))
+            pending.removeFirst(newline + 1)
+        }
+    }
+    if !pending.isEmpty { try body(pending) }
+}
+
+struct SetTask: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "set-task",
+        abstract: "Merge a JSON object of task fields (stdin) into current_task.json; print the task.",
+        discussion: "Fields: pid, start_time, table, start_date, end_date, current_task, current_partition, current_step, progress, total_items, completed_items, last_update, current_slice_index, total_slices, current_slice_date, total_partitions, partitions_counted, partitions_processed, slices_processed. last_update is set to now unless given.")
+    @Option(help: "The archiver's PID for a new task file (default: the parent process).")
+    var pid: Int64?
+
+    func run() throws {
+        let input = try readStandardInput()
+        let task = try TaskStore(home: stateHome()).updateTask(
+            patch: input, pid: pid ?? Int64(getppid()), now: .now(), source: "standard input")
+        try output([task.json.compact])
+    }
+}
+
+struct ClearTask: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "clear-task", abstract: "Remove current_task.json.")
+
+    func run() throws {
+        try TaskStore(home: stateHome()).clearTask()
+    }
+}
+
+struct Status: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print whether the archiver runs, its PID and task (the viewer's /api/status document).")
+
+    func run() throws {
+        let status = TaskStore(home: stateHome()).status()
+        try output([ViewerDocuments.status(status, version: PGArchive.version, now: .now()).compact])
+    }
+}
+
+struct Lock: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run a command holding the scope's run lock and archiver.pid; exit with its status.",
+        discussion: "A second run of the same scope exits 1 at once, naming the PID that holds the lock. Runs of other scopes (another table or destination) go ahead side by side.")
+    @OptionGroup var scope: ScopeOptions
+    @Argument(parsing: .captureForPassthrough, help: "The command and its arguments (after --).")
+    var commandLine: [String] = []
+
+    /// The command without a leading `--`.
+    var program: [String] { commandLine.first == "--" ? Array(commandLine.dropFirst()) : commandLine }
+
+    func validate() throws {
+        if program.isEmpty { throw ValidationError("missing the command to run (after --)") }
+    }
+
+    func run() throws {
+        let home = stateHome()
+        let lock: RunLock
+        do {
+            lock = try RunLock(home: home, scope: scope.scope, pid: Int64(getpid()))
+        } catch let busy as RunLock.Busy {
+            throw ToolError(busy.description)
+        }
+        let status = try runChild(program)
+        lock.release()
+        if status != 0 { throw ExitCode(status) }
+    }
+}
+
+/// Runs a program (looked up on PATH) with inherited descriptors; returns its exit status (128+N for signal N).
+func runChild(_ arguments: [String]) throws -> Int32 {
+    var pid: pid_t = 0
+    var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+    defer { for p in argv { free(p) } }
+    let rc = posix_spawnp(&pid, arguments[0], nil, nil, &argv, environ)
+    guard rc == 0 else { throw ToolError("could not run \"\(arguments[0])\": \(systemErrorText(rc))") }
+    var status: Int32 = 0
+    while waitpid(pid, &status, 0) < 0 {
+        guard errno == EINTR else { throw ToolError("waitpid: \(systemErrorText(errno))") }
+    }
+    let signal = status & 0x7f
+    return signal == 0 ? (status >> 8) & 0xff : 128 + signal
+}
+
+struct Serve: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Serve the live cache viewer: /, /api/cache, /api/status, /ws, /metrics.",
+        discussion: "Read-only. Prints the URL it listens on as the first line of standard output. Binds 127.0.0.1 unless told otherwise; then it answers only to loopback host names.")
+    @Option(help: "TCP port (0: any free port).")
+    var port: Int = 8080
+    @Option(help: "Numeric address to listen on (IPv4 or IPv6).")
+    var bind = "127.0.0.1"
+
+    func validate() throws {
+        guard (0...65_535).contains(port) else { throw ValidationError("--port must be 0…65535") }
+    }
+
+    func run() throws {
+        let viewer = CacheViewer(home: stateHome(), host: bind, port: UInt16(port), version: PGArchive.version)
+        let actual = try viewer.start()
+        let host = bind.contains(":") ? "[\(bind)]" : bind
+        try output(["http://\(host):\(actual)/"])
+        while true { pause() }
+    }
+}

@@ -1,0 +1,179 @@
+// Python clients the viewer tests run (websocket-client from PyPI, Chromium over DevTools).
+// Arguments: viewer URL, state folder, archive-cache binary, then extras.
+
+/// Connect, read cache+status, change the cache, expect a cache message (≤ 5 s), ping → pong.
+let webSocketScript = #"""
+import json, subprocess, sys, websocket
+url, home, tool = sys.argv[1:4]
+ws = websocket.create_connection(url.replace("http://", "ws://") + "ws", timeout=5)
+first = [json.loads(ws.recv()) for _ in range(2)]
+types = sorted(m["type"] for m in first)
+assert types == ["cache", "status"], types
+assert "tables" in next(m for m in first if m["type"] == "cache")["data"]
+assert "archiverRunning" in next(m for m in first if m["type"] == "status")["data"]
+line = '{"bucket":"bkt","key":"new-key","size":5,"md5":"0123456789abcdef0123456789abcdef","etag":"0123456789abcdef0123456789abcdef","parts":1,"part_size":5,"skipped":false}'
+subprocess.run([tool, "record", "--table", "flights", "--path-template", "p"], input=line.encode(), check=True, stdout=subprocess.DEVNULL)
+while True:  # the 5 s socket timeout bounds the wait
+    m = json.loads(ws.recv())
+    if m["type"] == "cache":
+        keys = [e["partition"] for t in m["data"]["tables"] for e in t["entries"]]
+        assert keys == ["new-key"], keys
+        break
+ws.ping(b"hello")
+frame = ws.recv_data_frame(True)
+while frame[0] != websocket.ABNF.OPCODE_PONG:
+    frame = ws.recv_data_frame(True)
+assert frame[1].data == b"hello", frame[1].data
+ws.close()
+print("ok")
+"""#
+
+/// Headless Chromium over the DevTools protocol: wait for the DOM to show the data, then check it.
+let browserScript = #"""
+import json, os, shutil, subprocess, sys, tempfile, time, urllib.request, base64, websocket
+url, home, tool, shot = sys.argv[1:5]
+browser = shutil.which("chromium") or shutil.which("chromium-browser")
+assert browser, "chromium is not installed (scripts/setup installs it)"
+profile = tempfile.mkdtemp()
+chrome = subprocess.Popen([browser, "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                           "--remote-debugging-address=127.0.0.1", "--remote-debugging-port=0",
+                           "--user-data-dir=" + profile, "--window-size=1400,900", "about:blank"],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+try:
+    port_file = os.path.join(profile, "DevToolsActivePort")
+    deadline = time.time() + 60
+    while not (os.path.exists(port_file) and len(open(port_file).read().split()) >= 2):
+        assert time.time() < deadline and chrome.poll() is None, "chromium did not start"
+        time.sleep(0.1)
+    port = open(port_file).read().split()[0]
+    targets = json.load(urllib.request.urlopen("http://127.0.0.1:%s/json" % port))
+    page = next(t for t in targets if t["type"] == "page")
+    cdp = websocket.create_connection(page["webSocketDebuggerUrl"], timeout=30)
+    ids = iter(range(1, 10**6))
+    def call(method, **params):
+        n = next(ids)
+        cdp.send(json.dumps({"id": n, "method": method, "params": params}))
+        while True:
+            m = json.loads(cdp.recv())
+            if m.get("id") == n:
+                assert "error" not in m, m
+                return m["result"]
+    def js(expr):
+        r = call("Runtime.evaluate", expression=expr, returnByValue=True)
+        assert "exceptionDetails" not in r, r
+        return r["result"].get("value")
+    def wait_for(expr, what):
+        deadline = time.time() + 15
+        while not js(expr):
+            if time.time() > deadline:
+                print("timed out waiting for " + what + "; body: " + str(js("document.body.innerText"))[:2000])
+                sys.exit(1)
+            time.sleep(0.05)
+    call("Page.enable")
+    call("Page.navigate", url=url)
+    wait_for("document.querySelectorAll('#entries tbody tr').length === 2 && document.getElementById('conn').textContent === 'live'", "two rows and a live connection")
+    text = lambda id: js("document.getElementById(%s).textContent" % json.dumps(id))
+    assert text("stat-total") == "2", text("stat-total")
+    assert text("stat-uploaded") == "1" and text("stat-errors") == "1", (text("stat-uploaded"), text("stat-errors"))
+    assert text("stat-rows") == "1,200", text("stat-rows")
+    assert text("stat-ratio") == "8.00×", text("stat-ratio")
+    assert text("run-state") == "running", text("run-state")
+    assert text("task-step") == "uploading", text("task-step")
+    assert text("progress-text") == "1 / 4 (25%)", text("progress-text")
+    # Markup in a key and an error is shown as text and never runs.
+    cells = js("Array.from(document.querySelectorAll('#entries tbody td.c-partition, #entries tbody td.c-lastError')).map(c => c.textContent)")
+    assert '<img src=x onerror="window.__xss=1">' in cells, cells
+    assert "query: <script>window.__xss=2</script>" in cells, cells
+    assert js("typeof window.__xss") == "undefined"
+    assert js("document.querySelectorAll('#entries tbody img, #entries tbody script').length") == 0
+    # Sorting by rows puts the error row (no rows) first, then descending puts it last.
+    js("document.querySelector('th[data-key=rowCount]').click()")
+    assert js("document.querySelector('#entries tbody tr').dataset.partition").startswith("<img")
+    js("document.querySelector('th[data-key=rowCount]').click()")
+    assert js("document.querySelector('#entries tbody tr').dataset.partition").startswith("archives/")
+    # A change arrives live: a new row, updated stats, the changed cell highlighted.
+    line = '{"bucket":"bkt","key":"archives/flights/2024/flights-2024-01-01.jsonl.zst","size":20000,"md5":"0123456789abcdef0123456789abcdef","etag":"0123456789abcdef0123456789abcdef","parts":1,"part_size":5,"skipped":false}'
+    line2 = line.replace("01-01", "01-03")
+    subprocess.run([tool, "record", "--table", "flights", "--path-template", "archives/{table}/{YYYY}"], input=(line + "\n" + line2).encode(), check=True, stdout=subprocess.DEVNULL)
+    wait_for("document.querySelectorAll('#entries tbody tr').length === 3 && document.getElementById('stat-total').textContent === '3'", "the third row")
+    wait_for("document.querySelector('#entries tbody td.c-fileSize.changed') !== null || Array.from(document.querySelectorAll('#entries tbody td.c-fileSize')).some(c => c.textContent === '19.5 KiB')", "the changed size")
+    # Filtering by search hides other rows.
+    js("const s = document.getElementById('search'); s.value = '01-03'; s.dispatchEvent(new Event('input'))")
+    assert js("Array.from(document.querySelectorAll('#entries tbody tr')).filter(r => !r.hidden).length") == 1
+    data = call("Page.captureScreenshot", format="png")["data"]
+    open(shot, "wb").write(base64.b64decode(data))
+    cdp.close()
+    print("ok")
+finally:
+    chrome.terminate()
+    try:
+        chrome.wait(10)
+    except Exception:
+        chrome.kill()
+    shutil.rmtree(profile, ignore_errors=True)
+"""#
+
+/// 200 WebSocket clients, 1,000 REST requests over 10 keep-alive connections, then one change all clients must see.
+let loadScript = #"""
+import http.client, json, subprocess, sys, threading, time, websocket
+from urllib.parse import urlparse
+url, home, tool = sys.argv[1:4]
+u = urlparse(url)
+errors = []
+clients = []
+lock = threading.Lock()
+def open_client():
+    try:
+        ws = websocket.create_connection(url.replace("http://", "ws://") + "ws", timeout=20)
+        got = sorted(json.loads(ws.recv())["type"] for _ in range(2))
+        assert got == ["cache", "status"], got
+        with lock:
+            clients.append(ws)
+    except Exception as e:
+        with lock:
+            errors.append("ws connect: %r" % e)
+threads = [threading.Thread(target=open_client) for _ in range(200)]
+for t in threads: t.start()
+for t in threads: t.join(60)
+paths = ["/api/cache", "/api/status", "/metrics", "/", "/app.js"]
+counts = [0] * 10
+def rest(n):
+    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=20)
+    for i in range(100):
+        path = paths[i % len(paths)]
+        try:
+            conn.request("GET", path)
+            r = conn.getresponse()
+            body = r.read()
+            if r.status != 200 or not body:
+                with lock: errors.append("%s: %d" % (path, r.status))
+            elif path.startswith("/api/"):
+                json.loads(body)
+            counts[n] += 1
+        except Exception as e:
+            with lock: errors.append("%s: %r" % (path, e))
+            conn.close()
+            conn = http.client.HTTPConnection(u.hostname, u.port, timeout=20)
+    conn.close()
+started = time.time()
+threads = [threading.Thread(target=rest, args=(n,)) for n in range(10)]
+for t in threads: t.start()
+for t in threads: t.join(120)
+rest_seconds = time.time() - started
+line = '{"bucket":"bkt","key":"load-key","size":5,"md5":"0123456789abcdef0123456789abcdef","etag":"0123456789abcdef0123456789abcdef","parts":1,"part_size":5,"skipped":false}'
+subprocess.run([tool, "record", "--table", "flights", "--path-template", "p"], input=line.encode(), check=True, stdout=subprocess.DEVNULL)
+def await_change(ws):
+    try:
+        while True:
+            m = json.loads(ws.recv())
+            if m["type"] == "cache" and "load-key" in json.dumps(m["data"]):
+                return
+    except Exception as e:
+        with lock: errors.append("ws update: %r" % e)
+threads = [threading.Thread(target=await_change, args=(ws,)) for ws in list(clients)]
+for t in threads: t.start()
+for t in threads: t.join(60)
+for ws in clients: ws.close()
+print(json.dumps({"websocket_clients": len(clients), "rest_requests": sum(counts), "rest_seconds": round(rest_seconds, 2), "errors": len(errors), "first_errors": errors[:5]}))
+sys.exit(0 if not errors and len(clients) == 200 and sum(counts) == 1000 else 1)
+"""#
