@@ -51,6 +51,19 @@ let compressionTargets: [Target] = [
 
 // MARK: PostgreSQL reading: rowstream, pg-partitions, pg-extract.
 let postgresTargets: [Target] = [
+    library("RowStream", []),
+    library("PGAccess", ["CLibPQ"]),
+    library("SlicePlan", []),
+    library("PGToolOptions", ["ToolSupport", "PGAccess", argumentParser]),
+    library("PGPlanning", ["SlicePlan", "PGAccess"]),
+    library("PGExtraction", ["RowStream", "SlicePlan", "PGAccess", "ToolSupport"]),
+    tool("pg-partitions", ["PGToolOptions", "PGPlanning", "SlicePlan"]),
+    tool("pg-extract", ["PGToolOptions", "PGExtraction", "SlicePlan"]),
+    tests("RowStreamTests", ["RowStream"]),
+    tests("SlicePlanTests", ["SlicePlan"]),
+    tests("PGAccessTests", ["PGAccess", "PGToolOptions"]),
+    tests("PGPartitionsTests", ["SlicePlan"]),
+    tests("PGExtractTests", ["RowStream"]),
 ]
 
 // MARK: Formats: rowfmt (JSONL, CSV, Parquet).
