@@ -59,7 +59,7 @@ let postgresTargets: [Target] = [
     library("PGExtraction", ["RowStream", "SlicePlan", "PGAccess", "ToolSupport"]),
     tool("pg-partitions", ["PGToolOptions", "PGPlanning", "SlicePlan"]),
     tool("pg-extract", ["PGToolOptions", "PGExtraction", "SlicePlan"]),
-    tests("RowStreamTests", ["RowStream"]),
+    .testTarget(name: "RowStreamTests", dependencies: ["TestSupport", "RowStream"], exclude: ["Vectors"], swiftSettings: swiftSettings),
     tests("SlicePlanTests", ["SlicePlan"]),
     tests("PGAccessTests", ["PGAccess", "PGToolOptions"]),
     tests("PGPartitionsTests", ["SlicePlan"]),

@@ -71,4 +71,12 @@ public struct TemplateParts: Codable, Equatable, Sendable {
     public var DD: String
     /// Two-digit hour.
     public var HH: String
+
+    /// Parts from their values.
+    public init(YYYY: String, MM: String, DD: String, HH: String) {
+        self.YYYY = YYYY
+        self.MM = MM
+        self.DD = DD
+        self.HH = HH
+    }
 }

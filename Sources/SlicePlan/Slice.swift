@@ -33,6 +33,33 @@ public struct Slice: Codable, Equatable, Sendable {
     /// Why this slice could not be fully planned; such a slice must not be archived as complete.
     public var error: String?
 
+    /// A slice from its parts.
+    public init(schema: String, table: String, duration: OutputDuration, label: String, stem: String, start: String, end: String,
+                parts: TemplateParts, dateColumn: String?, sources: [Source], rows: Int64? = nil, rowsExact: Bool? = nil,
+                open: Bool = false, partial: Bool = false, error: String? = nil) {
+        self.schema = schema
+        self.table = table
+        self.duration = duration
+        self.label = label
+        self.stem = stem
+        self.start = start
+        self.end = end
+        self.parts = parts
+        self.dateColumn = dateColumn
+        self.sources = sources
+        self.rows = rows
+        self.rowsExact = rowsExact
+        self.open = open
+        self.partial = partial
+        self.error = error
+    }
+
+    /// A one-source slice reading a whole relation (or a filtered part), for `pg-extract --relation`.
+    public static func relation(_ source: Source) -> Slice {
+        Slice(schema: source.schema, table: source.relation, duration: .daily, label: "", stem: source.relation, start: source.from ?? "",
+              end: source.to ?? "", parts: TemplateParts(YYYY: "", MM: "", DD: "", HH: ""), dateColumn: source.column, sources: [source])
+    }
+
     enum CodingKeys: String, CodingKey {
         case schema, table, duration, label, stem, start, end, parts, sources, rows, open, partial, error
         case dateColumn = "date_column"

@@ -69,7 +69,8 @@ public func run(
     let scratch = try TemporaryDirectory()
     let outPath = stdoutFile ?? scratch.path("stdout")
     let errPath = scratch.path("stderr")
-    _ = FileManager.default.createFile(atPath: outPath, contents: nil)
+    // Never createFile on a caller's path: it replaces the file, and /dev/full is a device.
+    if !FileManager.default.fileExists(atPath: outPath) { _ = FileManager.default.createFile(atPath: outPath, contents: nil) }
     _ = FileManager.default.createFile(atPath: errPath, contents: nil)
     let outHandle = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
     let errHandle = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
