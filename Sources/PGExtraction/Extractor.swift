@@ -40,26 +40,39 @@ public enum Extractor {
         try conn.execute("SET LOCAL statement_timeout = 0")
         try sink.write(try RowStreamFormat.header(for: schema))
         var rows: UInt64 = 0
-        for (source, statement) in zip(slice.sources, statements) {
-            var splicer = CopySplicer(fieldCount: columns.count, relation: "\(source.schema).\(source.relation)")
-            do {
-                try conn.copyOut(statement) { message in
-                    if let tuple = try splicer.tuple(in: message) {
-                        try sink.write(tuple)
-                        rows += 1
-                        if rows & 1023 == 0 { progress.update(rows: rows, bytes: sink.bytesWritten) }
+        do {
+            for (source, statement) in zip(slice.sources, statements) {
+                var splicer = CopySplicer(fieldCount: columns.count, relation: "\(source.schema).\(source.relation)")
+                do {
+                    try conn.copyOut(statement) { message in
+                        if let tuple = try splicer.tuple(in: message) {
+                            try sink.write(tuple)
+                            rows += 1
+                            if rows & 1023 == 0 { progress.update(rows: rows, bytes: sink.bytesWritten) }
+                        }
                     }
+                } catch let error as PGError {
+                    throw ExtractError("reading \(source.schema).\(source.relation): \(error.message)")
                 }
-            } catch let error as PGError {
-                throw ExtractError("reading \(source.schema).\(source.relation): \(error.message)")
+                try splicer.finish()
             }
-            try splicer.finish()
+        } catch {
+            poison(sink, fieldCount: columns.count)
+            throw error
         }
         try sink.write(RowStreamFormat.trailer)
         try sink.flush()
         try conn.execute("COMMIT")
         progress.finish(rows: rows, bytes: sink.bytesWritten)
         return rows
+    }
+
+    /// Ends a failed stream inside a tuple (a field count and no fields), so that even readers that
+    /// accept end of input at a tuple boundary, as PostgreSQL's `COPY FROM` does, reject it.
+    static func poison(_ sink: FileSink, fieldCount: Int) {
+        let count = UInt16(max(fieldCount, 1))
+        try? sink.write([UInt8(count >> 8), UInt8(count & 0xFF)])
+        try? sink.flush()
     }
 }
 

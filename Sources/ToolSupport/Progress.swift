@@ -46,7 +46,7 @@ public final class ProgressReporter {
         line += ",\"bytes\":\(bytes)"
         for (key, value) in extra.sorted(by: { $0.key < $1.key }) { line += ",\(JSON.quote(key)):\(value)" }
         if done { line += ",\"done\":true" }
-        line += "\n"
+        line += "}\n"
         let ok = line.utf8.withContiguousStorageIfAvailable { buf -> Bool in
             var off = 0
             while off < buf.count {
