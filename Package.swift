@@ -62,8 +62,7 @@ let postgresTargets: [Target] = [
     .testTarget(name: "RowStreamTests", dependencies: ["TestSupport", "RowStream"], exclude: ["Vectors"], swiftSettings: swiftSettings),
     tests("SlicePlanTests", ["SlicePlan"]),
     tests("PGAccessTests", ["PGAccess", "PGToolOptions"]),
-    tests("PGPartitionsTests", ["SlicePlan"]),
-    tests("PGExtractTests", ["RowStream"]),
+    tests("PGToolsTests", ["RowStream", "SlicePlan"]),
 ]
 
 // MARK: Formats: rowfmt (JSONL, CSV, Parquet).

@@ -106,10 +106,8 @@ public enum PartitionPlanner {
         }
 
         func place(_ node: TreeNode, only: Bool) throws {
-            var (window, filter) = windows[node.oid] ?? (Window(start: .distantPast, end: .distantFuture), true)
-            if node.parent == nil && node.oid != root.oid, let named = NamePatterns.window(relation: node.name, base: options.table) {
-                window = named
-            }
+            let standaloneWindow = NamePatterns.window(relation: node.name, base: options.table).map { ($0, false) }
+            var (window, filter) = windows[node.oid] ?? standaloneWindow ?? (Window(start: .distantPast, end: .distantFuture), true)
             let bounded = window.start > .distantPast && window.end < .distantFuture
             if node.oid == root.oid || only { filter = true }
             var leaf = Leaf(schema: node.schema, relation: node.name, window: nil, alwaysFilter: filter || !bounded, only: only,

@@ -1,4 +1,5 @@
 import Foundation
+import SlicePlan
 import TestSupport
 
 /// A fresh database for one test, dropped at the end, with helpers to run the tools against it.
@@ -34,5 +35,25 @@ final class TestDatabase {
                    (SELECT count(*) FROM \(a)), (SELECT count(*) FROM \(b))
             """).trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "|").map { Int($0)! }
         return (out[0], out[1], out[2], out[3])
+    }
+}
+
+/// Runs pg-partitions against a database; returns the exit status, the parsed plan lines and stderr.
+func planSlices(_ db: TestDatabase, _ arguments: [String], environment: [String: String]? = nil) throws -> (status: Int32, slices: [Slice], err: String) {
+    let result = try run(Package.tool("pg-partitions"), arguments, environment: environment ?? db.environment)
+    let slices = try result.out.split(separator: "\n").map { try Slice.parse(String($0)) }
+    return (result.status, slices, result.err)
+}
+
+/// Extracts every slice with pg-extract (plan line on stdin) and loads each stream into `table` with psql.
+func extractAll(_ db: TestDatabase, _ slices: [Slice], into table: String) throws {
+    let dir = try TemporaryDirectory()
+    for (i, slice) in slices.enumerated() {
+        let stream = dir.path("\(i).rowstream")
+        let result = try run(Package.tool("pg-extract"), [], stdin: Data((try slice.jsonLine() + "\n").utf8), stdoutFile: stream,
+                             environment: db.environment)
+        guard result.status == 0 else { throw TestFailure("pg-extract \(slice.stem) failed: \(result.err)") }
+        let load = try db.copyIn(stream, table: table)
+        guard load.status == 0 else { throw TestFailure("COPY FROM of \(slice.stem) failed: \(load.err)") }
     }
 }
