@@ -67,6 +67,9 @@ let postgresTargets: [Target] = [
 
 // MARK: Formats: rowfmt (JSONL, CSV, Parquet).
 let formatTargets: [Target] = [
+    library("RowFormats", ["RowStream", "ToolSupport"]),
+    tool("rowfmt", ["RowFormats", "RowStream"]),
+    tests("RowFormatsTests", ["RowFormats", "RowStream"]),
 ]
 
 // MARK: Object storage: s3put, s3get, the file:// store.

@@ -16,6 +16,7 @@ public final class RowStreamWriter {
     /// Bytes produced so far (handed to `output` or buffered).
     public private(set) var bytes: UInt64 = 0
     private var finished = false
+    private var lastRowEnd = 0
 
     /// Writes the header for `schema` and prepares for tuples of `schema.columns.count` fields.
     public init(schema: RowStreamSchema, flushSize: Int = 256 * 1024, output: @escaping Output) throws {
@@ -24,6 +25,7 @@ public final class RowStreamWriter {
         fieldCount = schema.columns.count
         buffer.reserveCapacity(flushSize + 1024)
         append(try RowStreamFormat.header(for: schema))
+        lastRowEnd = buffer.count
     }
 
     /// Starts a tuple; exactly one `field` call per column must follow.
@@ -65,8 +67,22 @@ public final class RowStreamWriter {
         finished = true
     }
 
+    /// Ends a failed stream: the complete tuples, then a lone field count and no trailer, so every
+    /// reader (even PostgreSQL's `COPY FROM`, which accepts end of input at a tuple boundary)
+    /// rejects it as truncated. Errors while doing so are ignored: the caller is already failing.
+    public func abandon() {
+        guard !finished else { return }
+        finished = true
+        if fieldsLeft > 0 {
+            buffer.removeLast(buffer.count - min(buffer.count, lastRowEnd))
+        }
+        RowStreamFormat.appendBigEndian(Int16(max(fieldCount, 1)), to: &buffer)
+        try? flush()
+    }
+
     private func endRow() throws {
         rows += 1
+        lastRowEnd = buffer.count
         if buffer.count >= flushSize { try flush() }
     }
 
@@ -79,5 +95,6 @@ public final class RowStreamWriter {
         guard !buffer.isEmpty else { return }
         try buffer.withUnsafeBytes { try output($0) }
         buffer.removeAll(keepingCapacity: true)
+        lastRowEnd = 0
     }
 }
