@@ -52,8 +52,13 @@ public enum Conversion {
 
     /// Reads a schema JSON file.
     public static func loadSchema(_ path: String) throws -> RowStreamSchema {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw FormatError("could not read the schema file \"\(path)\"")
+        let source = try FileSource.open(path: path)
+        var data = Data()
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let n = try chunk.withUnsafeMutableBytes { try source.read(into: $0) }
+            if n == 0 { break }
+            data.append(contentsOf: chunk[0..<n])
         }
         do {
             return try JSONDecoder().decode(RowStreamSchema.self, from: data)

@@ -96,9 +96,7 @@ public enum Inference {
                     var seen = Set<Int>()
                     if !scan.take(UInt8(ascii: "}")) {
                         repeat {
-                            scan.skipSpace()
-                            guard scan.i < line.count, line[scan.i] == UInt8(ascii: "\"") else { throw scan.fail("expected a key") }
-                            let key = try scan.string()
+                            let key = try scan.key()
                             let name = String(decoding: UnsafeRawBufferPointer(rebasing: text.bytes[key]), as: UTF8.self)
                             try scan.expect(UInt8(ascii: ":"), "':'")
                             let token = try scan.value()

@@ -29,8 +29,20 @@ struct JSONScan {
 
     mutating func expect(_ c: UInt8, _ what: String) throws {
         skipSpace()
-        guard i < bytes.count, bytes[i] == c else { throw fail(i < bytes.count ? "expected \(what)" : "line ends early, expected \(what)") }
+        guard i < bytes.count, bytes[i] == c else { throw missing(what) }
         i += 1
+    }
+
+    /// The error for something expected but not found here.
+    func missing(_ what: String) -> ValueError {
+        fail(i < bytes.count ? "expected \(what)" : "line ends early, expected \(what)")
+    }
+
+    /// Reads an object key (a string); its unescaped text's range in `strings`.
+    mutating func key() throws -> Range<Int> {
+        skipSpace()
+        guard i < bytes.count, bytes[i] == UInt8(ascii: "\"") else { throw missing("a key") }
+        return try string()
     }
 
     /// Whether the next non-space byte is `c` (consumed when it is).
@@ -57,10 +69,8 @@ struct JSONScan {
             if !take(close) {
                 repeat {
                     if object {
-                        skipSpace()
-                        guard i < bytes.count, bytes[i] == UInt8(ascii: "\"") else { throw fail("expected a key") }
                         let mark = strings.count
-                        _ = try string()
+                        _ = try key()
                         strings.count = mark
                         try expect(UInt8(ascii: ":"), "':'")
                     }

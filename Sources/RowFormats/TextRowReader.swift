@@ -165,9 +165,7 @@ public final class TextRowReader: RowReader {
             var expected = 0
             if !scan.take(UInt8(ascii: "}")) {
                 repeat {
-                    scan.skipSpace()
-                    guard scan.i < line.count, line[scan.i] == UInt8(ascii: "\"") else { throw scan.fail("expected a key") }
-                    let key = try scan.string()
+                    let key = try scan.key()
                     let c = column(named: UnsafeRawBufferPointer(rebasing: text.bytes[key]), expected: expected)
                     guard let c else {
                         throw FormatError(line: input.line, column: String(decoding: UnsafeRawBufferPointer(rebasing: text.bytes[key]), as: UTF8.self), "not a column of the schema")
