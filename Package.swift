@@ -54,10 +54,25 @@ let compressionTargets: [Target] = [
 
 // MARK: PostgreSQL reading: rowstream, pg-partitions, pg-extract.
 let postgresTargets: [Target] = [
+    library("RowStream", []),
+    library("PGAccess", ["CLibPQ"]),
+    library("SlicePlan", []),
+    library("PGToolOptions", ["ToolSupport", "PGAccess", argumentParser]),
+    library("PGPlanning", ["SlicePlan", "PGAccess"]),
+    library("PGExtraction", ["RowStream", "SlicePlan", "PGAccess", "ToolSupport"]),
+    tool("pg-partitions", ["PGToolOptions", "PGPlanning", "SlicePlan"]),
+    tool("pg-extract", ["PGToolOptions", "PGExtraction", "SlicePlan"]),
+    .testTarget(name: "RowStreamTests", dependencies: ["TestSupport", "RowStream"], exclude: ["Vectors"], swiftSettings: swiftSettings),
+    tests("SlicePlanTests", ["SlicePlan"]),
+    tests("PGAccessTests", ["PGAccess", "PGToolOptions"]),
+    tests("PGToolsTests", ["RowStream", "SlicePlan"]),
 ]
 
 // MARK: Formats: rowfmt (JSONL, CSV, Parquet).
 let formatTargets: [Target] = [
+    library("RowFormats", ["RowStream", "ToolSupport"]),
+    tool("rowfmt", ["RowFormats", "RowStream"]),
+    tests("RowFormatsTests", ["RowFormats", "RowStream"]),
 ]
 
 // MARK: Object storage: s3put, s3get, the file:// store.

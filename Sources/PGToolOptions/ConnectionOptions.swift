@@ -1,0 +1,65 @@
+import ArgumentParser
+import PGAccess
+import ToolSupport
+
+/// The connection flags every PostgreSQL tool shares (pg-partitions, pg-extract, pg-load).
+///
+/// Unset flags fall back to libpq's own `PG*` variables. The password never comes from argv:
+/// the executable passes its environment, and `ARCHIVE_DB_PASSWORD` wins over `PGPASSWORD`.
+public struct ConnectionOptions: ParsableArguments {
+    /// The sslmode values libpq accepts.
+    public static let sslModes = ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]
+
+    @Option(name: .customLong("db-host"), help: "PostgreSQL host or socket directory (default: libpq's, PGHOST).")
+    public var host: String?
+
+    @Option(name: .customLong("db-port"), help: "PostgreSQL port (default: libpq's, PGPORT, else 5432).")
+    public var port: Int?
+
+    @Option(name: .customLong("db-user"), help: "PostgreSQL role (default: libpq's, PGUSER).")
+    public var user: String?
+
+    @Option(name: .customLong("db-name"), help: "Database name (default: libpq's, PGDATABASE).")
+    public var database: String?
+
+    @Option(name: .customLong("db-sslmode"), help: "SSL mode: disable, allow, prefer, require, verify-ca, verify-full.")
+    public var sslMode: String?
+
+    @Option(name: .customLong("db-statement-timeout"), help: "Seconds for catalog and count queries (0: none); never limits the COPY.")
+    public var statementTimeout: Int = 300
+
+    @Option(name: .customLong("db-max-retries"), help: "Connection attempts retried after the first fails.")
+    public var maxRetries: Int = 3
+
+    @Option(name: .customLong("db-retry-delay"), help: "Seconds between connection attempts.")
+    public var retryDelay: Int = 5
+
+    /// Options with their defaults (ArgumentParser fills them).
+    public init() {}
+
+    public func validate() throws {
+        if let sslMode, !Self.sslModes.contains(sslMode) {
+            throw ValidationError("--db-sslmode must be one of \(Self.sslModes.joined(separator: ", ")), not \"\(sslMode)\"")
+        }
+        if let port, !(1...65535).contains(port) { throw ValidationError("--db-port must be 1-65535, not \(port)") }
+        if statementTimeout < 0 { throw ValidationError("--db-statement-timeout must not be negative") }
+        if maxRetries < 0 { throw ValidationError("--db-max-retries must not be negative") }
+        if retryDelay < 0 { throw ValidationError("--db-retry-delay must not be negative") }
+    }
+
+    /// The connection parameters, with the password from `environment` (`ARCHIVE_DB_PASSWORD`, else libpq reads `PGPASSWORD`).
+    public func parameters(environment: [String: String], applicationName: String) -> ConnectionParameters {
+        var p = ConnectionParameters()
+        p.host = host
+        p.port = port
+        p.user = user
+        p.database = database
+        p.sslMode = sslMode
+        if let password = environment["ARCHIVE_DB_PASSWORD"], !password.isEmpty { p.password = password }
+        p.statementTimeout = statementTimeout
+        p.maxRetries = maxRetries
+        p.retryDelay = retryDelay
+        p.applicationName = applicationName
+        return p
+    }
+}

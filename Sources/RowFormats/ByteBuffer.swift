@@ -1,0 +1,142 @@
+/// A growable byte buffer the renderers and parsers write into directly (no per-value allocations).
+public final class ByteBuffer {
+    /// The start of the bytes (moves when the buffer grows).
+    public private(set) var base: UnsafeMutablePointer<UInt8>
+    /// Bytes in use.
+    public var count = 0
+    /// Bytes allocated.
+    public private(set) var capacity: Int
+
+    /// An empty buffer with room for `capacity` bytes.
+    public init(capacity: Int = 4096) {
+        self.capacity = max(capacity, 16)
+        base = .allocate(capacity: self.capacity)
+    }
+
+    deinit { base.deallocate() }
+
+    /// The bytes in use (valid until the next append).
+    public var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
+
+    /// Bytes `from..<count` (valid until the next append).
+    public func bytes(from start: Int) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: base + start, count: count - start)
+    }
+
+    /// Makes room for `n` more bytes.
+    @inline(__always)
+    public func reserve(_ n: Int) {
+        if count + n > capacity { grow(count + n) }
+    }
+
+    private func grow(_ needed: Int) {
+        var size = capacity * 2
+        while size < needed { size *= 2 }
+        let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: size)
+        bigger.update(from: base, count: count)
+        base.deallocate()
+        base = bigger
+        capacity = size
+    }
+
+    /// Appends one byte.
+    @inline(__always)
+    public func append(_ byte: UInt8) {
+        if count == capacity { grow(count + 1) }
+        base[count] = byte
+        count += 1
+    }
+
+    /// Appends bytes.
+    @inline(__always)
+    public func append(_ bytes: UnsafeRawBufferPointer) {
+        guard bytes.count > 0 else { return }
+        reserve(bytes.count)
+        UnsafeMutableRawPointer(base + count).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
+        count += bytes.count
+    }
+
+    /// Appends ASCII text known at compile time.
+    @inline(__always)
+    public func append(_ text: StaticString) {
+        append(UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+    }
+
+    /// Appends the UTF-8 bytes of a string (not for hot paths).
+    public func append(string: String) {
+        var s = string
+        s.withUTF8 { append(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// Appends an unsigned integer in decimal, at least `width` digits (zero-padded).
+    @inline(__always)
+    public func appendDecimal(_ value: UInt64, width: Int = 1) {
+        reserve(20 + width)
+        var digits = 1
+        var probe = value
+        while probe >= 10 { probe /= 10; digits += 1 }
+        let total = max(digits, width)
+        var v = value
+        var i = count + total - 1
+        while i >= count {
+            base[i] = UInt8(truncatingIfNeeded: v % 10) &+ 0x30
+            v /= 10
+            i -= 1
+        }
+        count += total
+    }
+
+    /// Appends a signed integer in decimal.
+    @inline(__always)
+    public func appendDecimal(_ value: Int64) {
+        if value < 0 { append(UInt8(ascii: "-")) }
+        appendDecimal(value.magnitude)
+    }
+
+    /// Appends a byte as two lower-case hex digits.
+    @inline(__always)
+    public func appendHex(_ byte: UInt8) {
+        reserve(2)
+        base[count] = hexDigits[Int(byte >> 4)]
+        base[count + 1] = hexDigits[Int(byte & 15)]
+        count += 2
+    }
+
+    /// Appends a big-endian integer (the binary wire form).
+    @inline(__always)
+    public func appendBigEndian<T: FixedWidthInteger>(_ value: T) {
+        reserve(MemoryLayout<T>.size)
+        UnsafeMutableRawPointer(base + count).storeBytes(of: value.bigEndian, as: T.self)
+        count += MemoryLayout<T>.size
+    }
+
+    /// Overwrites a big-endian Int32 at `offset` (length prefixes written before their value).
+    @inline(__always)
+    public func storeBigEndian(_ value: Int32, at offset: Int) {
+        UnsafeMutableRawPointer(base + offset).storeBytes(of: value.bigEndian, as: Int32.self)
+    }
+
+    /// Inserts `byte` at `offset`, shifting the bytes after it.
+    public func insert(_ byte: UInt8, at offset: Int) {
+        reserve(1)
+        (base + offset + 1).update(from: base + offset, count: count - offset)
+        base[offset] = byte
+        count += 1
+    }
+
+    /// Drops everything.
+    @inline(__always)
+    public func removeAll() { count = 0 }
+}
+
+let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
+
+/// Reading big-endian integers from wire bytes.
+extension UnsafeRawBufferPointer {
+    @inline(__always)
+    func int16(_ at: Int) -> Int16 { Int16(bigEndian: loadUnaligned(fromByteOffset: at, as: Int16.self)) }
+    @inline(__always)
+    func int32(_ at: Int) -> Int32 { Int32(bigEndian: loadUnaligned(fromByteOffset: at, as: Int32.self)) }
+    @inline(__always)
+    func int64(_ at: Int) -> Int64 { Int64(bigEndian: loadUnaligned(fromByteOffset: at, as: Int64.self)) }
+}

@@ -1,0 +1,103 @@
+import Foundation
+import RowStream
+import ToolSupport
+
+/// rowfmt's work: open the input, pick the reader and writer, convert, commit the output.
+public enum Conversion {
+    /// What to convert, from where, to where.
+    public struct Options {
+        /// The input format.
+        public var from: RowFormat
+        /// The output format.
+        public var to: RowFormat
+        /// A schema JSON file (`--schema`), if given.
+        public var schemaPath: String?
+        /// The input path; `-` is standard input.
+        public var inputPath = "-"
+        /// The output file (temp + rename), or nil for standard output.
+        public var outputPath: String?
+        /// Where progress lines go.
+        public var progress = ProgressReporter(fd: nil, stage: "rowfmt")
+
+        /// Options for a conversion between two formats.
+        public init(from: RowFormat, to: RowFormat) {
+            self.from = from
+            self.to = to
+        }
+    }
+
+    /// Converts the input to the output; throws `FormatError` or `ToolError` naming what and where.
+    public static func run(_ options: Options) throws {
+        let schema = try options.schemaPath.map(loadSchema)
+        let source = try FileSource.open(path: options.inputPath)
+        let reader = try makeReader(options.from, source: source, schema: schema, inputName: options.inputPath)
+        let atomic = try options.outputPath.map { try AtomicOutput(path: $0) }
+        let sink = atomic?.sink ?? FileSink.standardOutput()
+        let writer = try makeWriter(options.to, schema: reader.schema) { try sink.write($0) }
+        let progress = options.progress
+        let rows: UInt64
+        do {
+            rows = try convert(reader, to: writer) { rows in
+                if rows & 1023 == 0 { progress.update(rows: rows, bytes: sink.bytesWritten) }
+            }
+            try sink.flush()
+            try atomic?.commit()
+        } catch {
+            try? sink.flush()
+            atomic?.discard()
+            throw error
+        }
+        progress.finish(rows: rows, bytes: sink.bytesWritten)
+    }
+
+    /// Reads a schema JSON file.
+    public static func loadSchema(_ path: String) throws -> RowStreamSchema {
+        let source = try FileSource.open(path: path)
+        var data = Data()
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let n = try chunk.withUnsafeMutableBytes { try source.read(into: $0) }
+            if n == 0 { break }
+            data.append(contentsOf: chunk[0..<n])
+        }
+        do {
+            return try JSONDecoder().decode(RowStreamSchema.self, from: data)
+        } catch {
+            throw FormatError("schema file \"\(path)\" is not a rowstream schema: \(error)")
+        }
+    }
+
+    /// The reader of a format over `source`.
+    public static func makeReader(_ format: RowFormat, source: FileSource, schema: RowStreamSchema?, inputName: String) throws -> any RowReader {
+        switch format {
+        case .rowstream:
+            let stream: RowStreamReader
+            do {
+                stream = try RowStreamReader { try source.read(into: $0) }
+            } catch let error as RowStreamError {
+                throw FormatError(error.description)
+            }
+            return try RowStreamRowReader(stream, schema: schema)
+        case .jsonl, .csv:
+            let syntax: TextRowSyntax = format == .csv ? .csv : .jsonl
+            if let schema { return try TextRowReader(syntax: syntax, input: LineInput(source), schema: schema) }
+            return try Inference.reader(syntax: syntax, source: source, tableName: tableName(for: inputName))
+        }
+    }
+
+    /// The writer of a format for rows of `schema`.
+    public static func makeWriter(_ format: RowFormat, schema: RowStreamSchema, output: @escaping ByteOutput) throws -> any RowWriter {
+        switch format {
+        case .rowstream: return try RowStreamRowWriter(schema: schema, output: output)
+        case .jsonl: return try JSONLWriter(schema: schema, output: output)
+        case .csv: return try CSVWriter(schema: schema, output: output)
+        }
+    }
+
+    /// The table name an inferred schema carries: the input file's name without extensions.
+    static func tableName(for path: String) -> String {
+        guard path != "-" else { return "stdin" }
+        let base = path.split(separator: "/").last.map(String.init) ?? path
+        return base.split(separator: ".").first.map(String.init) ?? base
+    }
+}

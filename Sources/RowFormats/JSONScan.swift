@@ -1,0 +1,174 @@
+/// One JSON value found in a line: its kind and where it is.
+struct JSONToken {
+    enum Kind { case null, bool, number, string, object, array }
+    var kind: Kind
+    /// The value's bytes as written (for a string: with its quotes).
+    var raw: Range<Int>
+    /// For a string: the unescaped UTF-8 in the scanner's `strings` buffer; for a bool: 1 or 0 in `lowerBound`.
+    var text: Range<Int> = 0..<0
+}
+
+/// A validating JSON scanner over one line; unescaped strings go into `strings`.
+struct JSONScan {
+    let bytes: UnsafeRawBufferPointer
+    var i: Int
+    let strings: ByteBuffer
+
+    init(_ bytes: UnsafeRawBufferPointer, from: Int = 0, strings: ByteBuffer) {
+        self.bytes = bytes
+        i = from
+        self.strings = strings
+    }
+
+    /// An error naming the byte position (1-based, as a column) in the line.
+    func fail(_ reason: String) -> ValueError { ValueError("invalid JSON at byte \(i + 1): \(reason)") }
+
+    mutating func skipSpace() {
+        while i < bytes.count, bytes[i] == 32 || bytes[i] == 9 || bytes[i] == 10 || bytes[i] == 13 { i += 1 }
+    }
+
+    mutating func expect(_ c: UInt8, _ what: String) throws {
+        skipSpace()
+        guard i < bytes.count, bytes[i] == c else { throw missing(what) }
+        i += 1
+    }
+
+    /// The error for something expected but not found here.
+    func missing(_ what: String) -> ValueError {
+        fail(i < bytes.count ? "expected \(what)" : "line ends early, expected \(what)")
+    }
+
+    /// Reads an object key (a string); its unescaped text's range in `strings`.
+    mutating func key() throws -> Range<Int> {
+        skipSpace()
+        guard i < bytes.count, bytes[i] == UInt8(ascii: "\"") else { throw missing("a key") }
+        return try string()
+    }
+
+    /// Whether the next non-space byte is `c` (consumed when it is).
+    mutating func take(_ c: UInt8) -> Bool {
+        skipSpace()
+        if i < bytes.count, bytes[i] == c { i += 1; return true }
+        return false
+    }
+
+    /// Reads any value; objects and arrays are validated and skipped (their raw range is kept).
+    mutating func value(depth: Int = 0) throws -> JSONToken {
+        skipSpace()
+        guard i < bytes.count else { throw fail("line ends early, expected a value") }
+        let start = i
+        switch bytes[i] {
+        case UInt8(ascii: "\""):
+            let text = try string()
+            return JSONToken(kind: .string, raw: start..<i, text: text)
+        case UInt8(ascii: "{"), UInt8(ascii: "["):
+            guard depth < 1000 else { throw fail("nesting too deep") }
+            let object = bytes[i] == UInt8(ascii: "{")
+            i += 1
+            let close = object ? UInt8(ascii: "}") : UInt8(ascii: "]")
+            if !take(close) {
+                repeat {
+                    if object {
+                        let mark = strings.count
+                        _ = try key()
+                        strings.count = mark
+                        try expect(UInt8(ascii: ":"), "':'")
+                    }
+                    let mark = strings.count
+                    _ = try value(depth: depth + 1)
+                    strings.count = mark
+                } while take(UInt8(ascii: ","))
+                try expect(close, object ? "',' or '}'" : "',' or ']'")
+            }
+            return JSONToken(kind: object ? .object : .array, raw: start..<i)
+        case UInt8(ascii: "t"): try literal("true"); return JSONToken(kind: .bool, raw: start..<i, text: 1..<1)
+        case UInt8(ascii: "f"): try literal("false"); return JSONToken(kind: .bool, raw: start..<i, text: 0..<0)
+        case UInt8(ascii: "n"): try literal("null"); return JSONToken(kind: .null, raw: start..<i)
+        default:
+            try number()
+            return JSONToken(kind: .number, raw: start..<i)
+        }
+    }
+
+    mutating func literal(_ word: StaticString) throws {
+        let n = word.utf8CodeUnitCount
+        guard i + n <= bytes.count, UnsafeRawBufferPointer(rebasing: bytes[i..<(i + n)]).elementsEqual(UnsafeRawBufferPointer(start: word.utf8Start, count: n)) else {
+            throw fail("unexpected character")
+        }
+        i += n
+    }
+
+    /// The JSON number grammar: `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`.
+    mutating func number() throws {
+        func digits() throws {
+            guard i < bytes.count, bytes[i] &- 0x30 < 10 else { throw fail("invalid number") }
+            while i < bytes.count, bytes[i] &- 0x30 < 10 { i += 1 }
+        }
+        if i < bytes.count, bytes[i] == UInt8(ascii: "-") { i += 1 }
+        guard i < bytes.count, bytes[i] &- 0x30 < 10 else { throw fail("unexpected character") }
+        if bytes[i] == UInt8(ascii: "0") { i += 1 } else { try digits() }
+        if i < bytes.count, bytes[i] == UInt8(ascii: ".") { i += 1; try digits() }
+        if i < bytes.count, bytes[i] == UInt8(ascii: "e") || bytes[i] == UInt8(ascii: "E") {
+            i += 1
+            if i < bytes.count, bytes[i] == UInt8(ascii: "+") || bytes[i] == UInt8(ascii: "-") { i += 1 }
+            try digits()
+        }
+    }
+
+    /// A string literal, unescaped into `strings`; returns its range there.
+    mutating func string() throws -> Range<Int> {
+        i += 1
+        let start = strings.count
+        var run = i
+        while true {
+            guard i < bytes.count else { throw fail("unterminated string") }
+            let c = bytes[i]
+            if c == UInt8(ascii: "\"") {
+                strings.append(UnsafeRawBufferPointer(rebasing: bytes[run..<i]))
+                i += 1
+                return start..<strings.count
+            }
+            if c < 0x20 { throw fail("control character in string") }
+            guard c == UInt8(ascii: "\\") else { i += 1; continue }
+            strings.append(UnsafeRawBufferPointer(rebasing: bytes[run..<i]))
+            i += 1
+            guard i < bytes.count else { throw fail("unterminated string") }
+            let e = bytes[i]
+            i += 1
+            switch e {
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): strings.append(e)
+            case UInt8(ascii: "b"): strings.append(8)
+            case UInt8(ascii: "f"): strings.append(12)
+            case UInt8(ascii: "n"): strings.append(10)
+            case UInt8(ascii: "r"): strings.append(13)
+            case UInt8(ascii: "t"): strings.append(9)
+            case UInt8(ascii: "u"):
+                var scalar = try hex4()
+                if (0xD800..<0xDC00).contains(scalar) {
+                    guard i + 1 < bytes.count, bytes[i] == UInt8(ascii: "\\"), bytes[i + 1] == UInt8(ascii: "u") else { throw fail("unpaired surrogate") }
+                    i += 2
+                    let low = try hex4()
+                    guard (0xDC00..<0xE000).contains(low) else { throw fail("unpaired surrogate") }
+                    scalar = 0x10000 + (scalar - 0xD800) << 10 + (low - 0xDC00)
+                } else if (0xDC00..<0xE000).contains(scalar) {
+                    throw fail("unpaired surrogate")
+                }
+                guard scalar != 0 else { throw fail("\\u0000 cannot be stored in PostgreSQL text") }
+                for unit in String(UnicodeScalar(scalar)!).utf8 { strings.append(unit) }
+            default: throw fail("invalid escape")
+            }
+            run = i
+        }
+    }
+
+    mutating func hex4() throws -> UInt32 {
+        guard i + 4 <= bytes.count else { throw fail("invalid \\u escape") }
+        var v: UInt32 = 0
+        for _ in 0..<4 {
+            guard let h = TextParse.hexValue(bytes[i]) else { throw fail("invalid \\u escape") }
+            v = v << 4 | UInt32(h)
+            i += 1
+        }
+        return v
+    }
+}

@@ -1,0 +1,191 @@
+/// A cursor over date, time and interval text.
+struct Scanner {
+    let text: UnsafeRawBufferPointer
+    var i = 0
+
+    init(_ text: UnsafeRawBufferPointer) { self.text = text }
+
+    var atEnd: Bool { i >= text.count }
+    var peek: UInt8? { i < text.count ? text[i] : nil }
+
+    func fail(_ what: String) -> ValueError { ValueError("not a \(what): \(TextParse.quoted(text))") }
+
+    func end(_ what: String) throws { guard atEnd else { throw fail(what) } }
+
+    mutating func eat(_ c: Character) -> Bool {
+        guard let p = peek, p == c.asciiValue! else { return false }
+        i += 1
+        return true
+    }
+
+    mutating func rest(is word: String) -> Bool {
+        let r = String(decoding: text[i...], as: UTF8.self)
+        guard r.lowercased() == word else { return false }
+        i = text.count
+        return true
+    }
+
+    /// Digits as a number; `count` bounds how many (nil: any, at least one).
+    mutating func number(_ what: String, exactly count: Int? = nil) throws -> Int64 {
+        var n: Int64 = 0, k = 0
+        while let p = peek, p &- 0x30 < 10, count.map({ k < $0 }) ?? true {
+            guard n < Int64.max / 10 - 10 else { throw fail(what) }
+            n = n * 10 + Int64(p - 0x30)
+            i += 1
+            k += 1
+        }
+        guard k > 0, count.map({ k == $0 }) ?? true else { throw fail(what) }
+        return n
+    }
+
+    /// `.ffffff` after seconds, rounded to microseconds.
+    mutating func fraction() -> Int64 {
+        guard eat(".") else { return 0 }
+        var micros: Int64 = 0, k = 0, roundUp = false
+        while let p = peek, p &- 0x30 < 10 {
+            if k < 6 { micros = micros * 10 + Int64(p - 0x30) } else if k == 6 { roundUp = p >= UInt8(ascii: "5") }
+            k += 1
+            i += 1
+        }
+        while k < 6 { micros *= 10; k += 1 }
+        return micros + (roundUp ? 1 : 0)
+    }
+
+    /// `HH:MM[:SS[.ffffff]]` as microseconds since midnight.
+    mutating func clock(kind: String) throws -> Int64 {
+        let h = try number(kind, exactly: 2)
+        guard eat(":") else { throw fail(kind) }
+        let m = try number(kind, exactly: 2)
+        var s: Int64 = 0, f: Int64 = 0
+        if eat(":") {
+            s = try number(kind, exactly: 2)
+            f = fraction()
+        }
+        guard h <= 24, m < 60, s <= 60 else { throw fail(kind) }
+        let micros = ((h * 60 + m) * 60 + s) * 1_000_000 + f
+        guard micros <= 86_400_000_000 else { throw fail(kind) }
+        return micros
+    }
+
+    /// `Z`, `±HH`, `±HH:MM`, `±HH:MM:SS` or `±HHMM` as seconds east of UTC; nil when none.
+    mutating func offset() throws -> Int? {
+        if eat("Z") || eat("z") { return 0 }
+        guard let p = peek, p == UInt8(ascii: "+") || p == UInt8(ascii: "-") else { return nil }
+        i += 1
+        let sign = p == UInt8(ascii: "-") ? -1 : 1
+        let h = try number("time zone offset", exactly: 2)
+        var m: Int64 = 0, s: Int64 = 0
+        if eat(":") {
+            m = try number("time zone offset", exactly: 2)
+            if eat(":") { s = try number("time zone offset", exactly: 2) }
+        } else if let q = peek, q &- 0x30 < 10 {
+            m = try number("time zone offset", exactly: 2)
+        }
+        guard h <= 15, m < 60, s < 60 else { throw fail("time zone offset") }
+        return sign * Int((h * 60 + m) * 60 + s)
+    }
+
+    /// `YYYY-MM-DD` (more year digits allowed) as a day number from 2000-01-01; `bc` is read by the caller.
+    mutating func calendarDay(_ what: String) throws -> (Int64, Int64) {
+        let y = try number(what)
+        guard eat("-") else { throw fail(what) }
+        let m = try number(what, exactly: 2)
+        guard eat("-") else { throw fail(what) }
+        let d = try number(what, exactly: 2)
+        guard y >= 1, (1...12).contains(m), d >= 1, d <= daysIn(month: Int(m), year: y) else { throw fail(what) }
+        return (y, DateTimeText.days(year: y, month: Int(m), day: Int(d)))
+    }
+
+    func daysIn(month: Int, year: Int64) -> Int64 {
+        let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
+        return [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]
+    }
+
+    /// Moves a day number of year `y` (read as AD) to year 1 - y (BC), keeping month and day.
+    func toBC(_ days: Int64, year: Int64) -> Int64 {
+        let c = DateTimeText.civil(days)
+        return DateTimeText.days(year: 1 - year, month: c.month, day: c.day)
+    }
+
+    mutating func bcSuffix() -> Bool {
+        let save = i
+        if eat(" ") && (eat("B") || eat("b")) && (eat("C") || eat("c")) { return true }
+        i = save
+        return false
+    }
+
+    /// A date: `YYYY-MM-DD[ BC]`, `infinity`, `-infinity`.
+    mutating func date() throws -> Int32 {
+        if rest(is: "infinity") || rest(is: "+infinity") { return .max }
+        if rest(is: "-infinity") { return .min }
+        var (year, days) = try calendarDay("date")
+        if bcSuffix() {
+            days = toBC(days, year: year)
+            year = 1 - year
+        }
+        try end("date")
+        guard let value = Int32(exactly: days) else { throw ValueError("date out of range: \(TextParse.quoted(text))") }
+        return value
+    }
+
+    /// A timestamp: date, `T` or space, clock, optional offset, optional ` BC`; infinities.
+    /// With `zoned`, the offset is applied (no offset means UTC); without, an offset is ignored as PostgreSQL does.
+    mutating func timestamp(zoned: Bool) throws -> Int64 {
+        if rest(is: "infinity") || rest(is: "+infinity") { return .max }
+        if rest(is: "-infinity") { return .min }
+        let what = zoned ? "timestamp with time zone" : "timestamp"
+        var (year, days) = try calendarDay(what)
+        guard eat("T") || eat("t") || eat(" ") else { throw fail(what) }
+        let micros = try clock(kind: what)
+        let east = try offset() ?? 0
+        if bcSuffix() {
+            days = toBC(days, year: year)
+            year = 1 - year
+        }
+        try end(what)
+        let (product, overflow) = days.multipliedReportingOverflow(by: DateTimeText.microsPerDay)
+        guard !overflow else { throw ValueError("\(what) out of range: \(TextParse.quoted(text))") }
+        return product + micros - (zoned ? Int64(east) * 1_000_000 : 0)
+    }
+
+    /// An interval in IntervalStyle=postgres (`1 year 2 mons -3 days +04:05:06.5`).
+    mutating func interval() throws -> (Int64, Int32, Int32) {
+        let what = "interval"
+        var months: Int64 = 0, days: Int64 = 0, micros: Int64 = 0
+        var any = false
+        while true {
+            while eat(" ") {}
+            if atEnd { break }
+            var negative = false
+            if eat("-") { negative = true } else { _ = eat("+") }
+            let n = try number(what)
+            if eat(":") {
+                let m = try number(what, exactly: 2)
+                var s: Int64 = 0, f: Int64 = 0
+                if eat(":") {
+                    s = try number(what, exactly: 2)
+                    f = fraction()
+                }
+                let t = ((n * 60 + m) * 60 + s) * 1_000_000 + f
+                micros += negative ? -t : t
+            } else {
+                let value = negative ? -n : n
+                guard eat(" ") else { throw fail(what) }
+                let start = i
+                while let p = peek, p != UInt8(ascii: " ") { i += 1 }
+                switch String(decoding: text[start..<i], as: UTF8.self).lowercased() {
+                case "year", "years": months += value * 12
+                case "mon", "mons", "month", "months": months += value
+                case "day", "days": days += value
+                case "hour", "hours": micros += value * 3_600_000_000
+                case "min", "mins", "minute", "minutes": micros += value * 60_000_000
+                case "sec", "secs", "second", "seconds": micros += value * 1_000_000
+                default: throw fail(what)
+                }
+            }
+            any = true
+        }
+        guard any, let d = Int32(exactly: days), let m = Int32(exactly: months) else { throw fail(what) }
+        return (micros, d, m)
+    }
+}

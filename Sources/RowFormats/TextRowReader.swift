@@ -1,0 +1,369 @@
+import RowStream
+
+/// The two text syntaxes rowfmt reads.
+public enum TextRowSyntax: Sendable { case jsonl, csv }
+
+/// One CSV field of a record: its text in the reader's buffer, nil when NULL (unquoted and empty).
+struct CSVFields {
+    /// Splits a record into fields (PostgreSQL's CSV: `,` delimiter, `"` quote doubled inside quotes).
+    static func split(_ record: UnsafeRawBufferPointer, into text: ByteBuffer, fields: inout [Range<Int>?]) throws {
+        fields.removeAll(keepingCapacity: true)
+        text.removeAll()
+        var i = 0
+        while true {
+            let start = text.count
+            var quoted = false
+            var any = false
+            while i < record.count {
+                let c = record[i]
+                if c == UInt8(ascii: "\"") {
+                    quoted = true
+                    i += 1
+                    var run = i
+                    while true {
+                        guard i < record.count else { throw ValueError("unterminated quoted field") }
+                        if record[i] == UInt8(ascii: "\"") {
+                            text.append(UnsafeRawBufferPointer(rebasing: record[run..<i]))
+                            if i + 1 < record.count, record[i + 1] == UInt8(ascii: "\"") {
+                                text.append(UInt8(ascii: "\""))
+                                i += 2
+                                run = i
+                                continue
+                            }
+                            i += 1
+                            break
+                        }
+                        i += 1
+                    }
+                    continue
+                }
+                if c == UInt8(ascii: ",") { break }
+                text.append(c)
+                any = true
+                i += 1
+            }
+            fields.append(quoted || any ? start..<text.count : nil)
+            if i >= record.count { return }
+            i += 1
+        }
+    }
+}
+
+/// Reads JSON Lines or CSV into typed binary rows of a given schema (columns matched by name).
+public final class TextRowReader: RowReader {
+    public let schema: RowStreamSchema
+    private let syntax: TextRowSyntax
+    private let input: LineInput
+    private let kinds: [ValueKind]
+    private let names: [[UInt8]]
+    private let index: [String: Int]
+    private let elementOIDs: [UInt32]
+    private let row = ByteBuffer(capacity: 1 << 16)
+    private let text = ByteBuffer(capacity: 1 << 16)
+    private var spans: [Range<Int>?]
+    private var csvFields: [Range<Int>?] = []
+    private var csvColumns: [Int] = []
+
+    init(syntax: TextRowSyntax, input: LineInput, schema: RowStreamSchema) throws {
+        self.syntax = syntax
+        self.input = input
+        self.schema = schema
+        kinds = try schema.columns.map { column in
+            guard let kind = column.kind else { throw FormatError("schema column \"\(column.name)\" has type \(column.type) (OID \(column.oid)), which rowfmt cannot encode") }
+            return kind
+        }
+        names = schema.columns.map { Array($0.name.utf8) }
+        var index: [String: Int] = [:]
+        for (i, column) in schema.columns.enumerated() { index[column.name] = i }
+        self.index = index
+        elementOIDs = schema.columns.map { column in
+            if case .array(let element)? = column.kind { return column.elementOID ?? TypeForms.oid(of: element) ?? 0 }
+            return 0
+        }
+        spans = Array(repeating: nil, count: schema.columns.count)
+        if syntax == .csv { try readHeader() }
+    }
+
+    private func readHeader() throws {
+        guard let record = try input.next(csv: true) else { throw FormatError(line: 1, "empty input: a CSV header line is required") }
+        do {
+            try CSVFields.split(record, into: text, fields: &csvFields)
+        } catch let error as ValueError {
+            throw FormatError(line: input.line, error.reason)
+        }
+        var seen = Set<Int>()
+        csvColumns = try csvFields.map { field in
+            let name = field.map { String(decoding: UnsafeRawBufferPointer(rebasing: text.bytes[$0]), as: UTF8.self) } ?? ""
+            guard let c = index[name] else { throw FormatError(line: input.line, column: name, "not a column of the schema") }
+            guard seen.insert(c).inserted else { throw FormatError(line: input.line, column: name, "named twice in the header") }
+            return c
+        }
+    }
+
+    public func next() throws -> Bool {
+        row.removeAll()
+        for i in 0..<spans.count { spans[i] = nil }
+        switch syntax {
+        case .csv:
+            guard let record = try input.next(csv: true) else { return false }
+            do {
+                try CSVFields.split(record, into: text, fields: &csvFields)
+            } catch let error as ValueError {
+                throw FormatError(line: input.line, error.reason)
+            }
+            guard csvFields.count == csvColumns.count else {
+                throw FormatError(line: input.line, "expected \(csvColumns.count) fields, found \(csvFields.count)")
+            }
+            for (f, c) in csvColumns.enumerated() {
+                guard let range = csvFields[f] else { continue }
+                try store(c) { try self.appendText(c, UnsafeRawBufferPointer(rebasing: self.text.bytes[range])) }
+            }
+        case .jsonl:
+            var record: UnsafeRawBufferPointer
+            repeat {
+                guard let r = try input.next(csv: false) else { return false }
+                record = r
+            } while record.allSatisfy { $0 == 32 || $0 == 9 || $0 == 13 }
+            try readObject(record)
+        }
+        return true
+    }
+
+    @inline(__always)
+    public func field(_ index: Int) -> UnsafeRawBufferPointer? {
+        spans[index].map { UnsafeRawBufferPointer(start: row.base + $0.lowerBound, count: $0.count) }
+    }
+
+    /// Converts one value into the row buffer, naming line and column on failure.
+    private func store(_ c: Int, _ body: () throws -> Void) throws {
+        let start = row.count
+        do {
+            try body()
+        } catch let error as ValueError {
+            throw FormatError(line: input.line, column: schema.columns[c].name, error.reason)
+        }
+        spans[c] = start..<row.count
+    }
+
+    private func appendText(_ c: Int, _ value: UnsafeRawBufferPointer) throws {
+        switch kinds[c] {
+        case .scalar(let kind): try TextParse.append(kind, value, labels: schema.columns[c].enumLabels, to: row)
+        case .array(let kind):
+            var builder = ArrayBuilder(row, elementOID: elementOIDs[c])
+            try ArrayText.parse(value) { element in
+                try builder.element(element.map { e in { try TextParse.append(kind, e, labels: self.schema.columns[c].enumLabels, to: self.row) } })
+            } lowerBound: { builder.lowerBound = $0 }
+            builder.finish()
+        }
+    }
+
+    private func readObject(_ line: UnsafeRawBufferPointer) throws {
+        text.removeAll()
+        var scan = JSONScan(line, strings: text)
+        do {
+            try scan.expect(UInt8(ascii: "{"), "an object")
+            var expected = 0
+            if !scan.take(UInt8(ascii: "}")) {
+                repeat {
+                    let key = try scan.key()
+                    let c = column(named: UnsafeRawBufferPointer(rebasing: text.bytes[key]), expected: expected)
+                    guard let c else {
+                        throw FormatError(line: input.line, column: String(decoding: UnsafeRawBufferPointer(rebasing: text.bytes[key]), as: UTF8.self), "not a column of the schema")
+                    }
+                    guard spans[c] == nil else { throw FormatError(line: input.line, column: schema.columns[c].name, "key appears twice") }
+                    expected = c + 1
+                    try scan.expect(UInt8(ascii: ":"), "':'")
+                    let token = try scan.value()
+                    if token.kind != .null {
+                        try store(c) { try self.appendJSON(c, token, line: line) }
+                    }
+                } while scan.take(UInt8(ascii: ","))
+                try scan.expect(UInt8(ascii: "}"), "',' or '}'")
+            }
+            scan.skipSpace()
+            guard scan.i == line.count else { throw scan.fail("unexpected data after the object") }
+        } catch let error as ValueError {
+            throw FormatError(line: input.line, error.reason)
+        }
+    }
+
+    private func column(named key: UnsafeRawBufferPointer, expected: Int) -> Int? {
+        if expected < names.count, names[expected].withUnsafeBytes({ $0.elementsEqual(key) }) { return expected }
+        return index[String(decoding: key, as: UTF8.self)]
+    }
+
+    private func appendJSON(_ c: Int, _ token: JSONToken, line: UnsafeRawBufferPointer) throws {
+        switch kinds[c] {
+        case .scalar(let kind):
+            try appendScalarJSON(kind, token, line: line, labels: schema.columns[c].enumLabels)
+        case .array(let kind):
+            if token.kind == .string {
+                return try appendText(c, UnsafeRawBufferPointer(rebasing: text.bytes[token.text]))
+            }
+            guard token.kind == .array else { throw ValueError("expected a JSON array") }
+            var builder = ArrayBuilder(row, elementOID: elementOIDs[c])
+            var scan = JSONScan(line, from: token.raw.lowerBound + 1, strings: text)
+            if !scan.take(UInt8(ascii: "]")) {
+                repeat {
+                    let element = try scan.value()
+                    try builder.element(element.kind == .null ? nil : {
+                        try self.appendScalarJSON(kind, element, line: line, labels: self.schema.columns[c].enumLabels)
+                    })
+                } while scan.take(UInt8(ascii: ","))
+            }
+            builder.finish()
+        }
+    }
+
+    private func appendScalarJSON(_ kind: ScalarKind, _ token: JSONToken, line: UnsafeRawBufferPointer, labels: [String]?) throws {
+        if kind == .json || kind == .jsonb {
+            return try TextParse.append(kind, UnsafeRawBufferPointer(rebasing: line[token.raw]), labels: nil, to: row)
+        }
+        switch token.kind {
+        case .string:
+            try TextParse.append(kind, UnsafeRawBufferPointer(rebasing: text.bytes[token.text]), labels: labels, to: row)
+        case .number:
+            try TextParse.append(kind, UnsafeRawBufferPointer(rebasing: line[token.raw]), labels: labels, to: row)
+        case .bool:
+            guard kind == .bool else {
+                return try TextParse.append(kind, UnsafeRawBufferPointer(rebasing: line[token.raw]), labels: labels, to: row)
+            }
+            row.append(token.text.lowerBound == 1 ? 1 : 0)
+        case .object, .array:
+            throw ValueError("expected a \(kind.rawValue) value, found a JSON \(token.kind == .object ? "object" : "array")")
+        case .null:
+            throw ValueError("unexpected null")
+        }
+    }
+}
+
+/// Builds PostgreSQL's binary one-dimensional array in place: header, then each element.
+struct ArrayBuilder {
+    let out: ByteBuffer
+    let start: Int
+    var count: Int32 = 0
+    var hasNull = false
+    var lowerBound: Int32 = 1
+
+    init(_ out: ByteBuffer, elementOID: UInt32) {
+        self.out = out
+        start = out.count
+        out.appendBigEndian(Int32(1))
+        out.appendBigEndian(Int32(0))
+        out.appendBigEndian(elementOID)
+        out.appendBigEndian(Int32(0))
+        out.appendBigEndian(Int32(1))
+    }
+
+    /// Appends an element: `body` writes its binary bytes; nil is NULL.
+    mutating func element(_ body: (() throws -> Void)?) throws {
+        count += 1
+        guard let body else {
+            hasNull = true
+            out.appendBigEndian(Int32(-1))
+            return
+        }
+        let lengthAt = out.count
+        out.appendBigEndian(Int32(0))
+        try body()
+        out.storeBigEndian(Int32(out.count - lengthAt - 4), at: lengthAt)
+    }
+
+    /// Fills in the counts; an empty array has no dimensions.
+    func finish() {
+        if count == 0 {
+            out.storeBigEndian(0, at: start)
+            out.count = start + 12
+            return
+        }
+        out.storeBigEndian(hasNull ? 1 : 0, at: start + 4)
+        out.storeBigEndian(count, at: start + 12)
+        out.storeBigEndian(lowerBound, at: start + 16)
+    }
+}
+
+/// PostgreSQL's array text (`{1,NULL,"a \"b\""}`, `[0:1]={x,y}`), one dimension.
+enum ArrayText {
+    /// Calls `element` with each element's unescaped text (nil for NULL) and `lowerBound` for a `[m:n]=` prefix.
+    static func parse(_ text: UnsafeRawBufferPointer, element: (UnsafeRawBufferPointer?) throws -> Void,
+                      lowerBound: (Int32) -> Void) throws {
+        let bad = ValueError("not an array literal: \(TextParse.quoted(text))")
+        var i = 0
+        func space() { while i < text.count, isSpace(text[i]) { i += 1 } }
+        space()
+        if i < text.count, text[i] == UInt8(ascii: "[") {
+            let close = text[i...].firstIndex(of: UInt8(ascii: "]")) ?? text.count
+            let dims = String(decoding: text[(i + 1)..<close], as: UTF8.self).split(separator: ":")
+            guard dims.count == 2, let low = Int32(dims[0]), close + 1 < text.count, text[close + 1] == UInt8(ascii: "=") else { throw bad }
+            lowerBound(low)
+            i = close + 2
+            space()
+        }
+        guard i < text.count, text[i] == UInt8(ascii: "{") else { throw bad }
+        i += 1
+        space()
+        if i < text.count, text[i] == UInt8(ascii: "}") {
+            i += 1
+            space()
+            guard i == text.count else { throw bad }
+            return
+        }
+        let value = ByteBuffer(capacity: 256)
+        while true {
+            space()
+            value.removeAll()
+            guard i < text.count else { throw bad }
+            if text[i] == UInt8(ascii: "{") { throw ValueError("multi-dimensional arrays are not supported") }
+            var quoted = false
+            var lastSignificant = 0
+            while i < text.count {
+                let c = text[i]
+                if c == UInt8(ascii: "\"") {
+                    quoted = true
+                    i += 1
+                    while true {
+                        guard i < text.count else { throw bad }
+                        let q = text[i]
+                        i += 1
+                        if q == UInt8(ascii: "\"") { break }
+                        if q == UInt8(ascii: "\\") {
+                            guard i < text.count else { throw bad }
+                            value.append(text[i])
+                            i += 1
+                        } else {
+                            value.append(q)
+                        }
+                    }
+                    lastSignificant = value.count
+                    continue
+                }
+                if c == UInt8(ascii: ",") || c == UInt8(ascii: "}") { break }
+                if c == UInt8(ascii: "{") { throw bad }
+                if c == UInt8(ascii: "\\") {
+                    i += 1
+                    guard i < text.count else { throw bad }
+                    value.append(text[i])
+                    lastSignificant = value.count
+                } else {
+                    value.append(c)
+                    if !isSpace(c) { lastSignificant = value.count }
+                }
+                i += 1
+            }
+            guard i < text.count else { throw bad }
+            value.count = lastSignificant
+            if !quoted && value.count == 4 && value.bytes.map({ $0 & 0xDF }) == Array("NULL".utf8) {
+                try element(nil)
+            } else {
+                try element(value.bytes)
+            }
+            let c = text[i]
+            i += 1
+            if c == UInt8(ascii: "}") { break }
+        }
+        space()
+        guard i == text.count else { throw bad }
+    }
+
+    static func isSpace(_ c: UInt8) -> Bool { c == 32 || (9...13).contains(c) }
+}

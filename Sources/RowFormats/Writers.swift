@@ -1,0 +1,149 @@
+import RowStream
+
+/// The per-column rendering facts a writer looks up once: kind, and for CSV whether to check quoting.
+struct ColumnPlan {
+    let name: String
+    let kind: ValueKind
+    let mayNeedQuotes: Bool
+
+    static func plans(_ schema: RowStreamSchema) throws -> [ColumnPlan] {
+        try schema.columns.map { column in
+            guard let kind = column.kind else {
+                throw FormatError("column \"\(column.name)\" has type \(column.type) (OID \(column.oid)), which has no binary decoding")
+            }
+            let quotes: Bool
+            switch kind {
+            case .scalar(let scalar): quotes = TypeForms.mayNeedCSVQuotes(scalar)
+            case .array: quotes = true
+            }
+            return ColumnPlan(name: column.name, kind: kind, mayNeedQuotes: quotes)
+        }
+    }
+}
+
+/// Gathers a text writer's output and hands it on in large pieces.
+public class BufferedWriter {
+    let out = ByteBuffer(capacity: 1 << 18)
+    let scratch = ByteBuffer(capacity: 1024)
+    let output: ByteOutput
+    let flushSize = 1 << 18
+
+    init(output: @escaping ByteOutput) { self.output = output }
+
+    @inline(__always)
+    func flushIfFull() throws {
+        if out.count >= flushSize { try flush() }
+    }
+
+    func flush() throws {
+        guard out.count > 0 else { return }
+        try output(out.bytes)
+        out.removeAll()
+    }
+
+    /// Flushes the complete lines written so far (a failed text output simply ends early).
+    public func abandon() { try? flush() }
+}
+
+/// JSON Lines equal to PostgreSQL's `row_to_json(row)` (TimeZone=UTC), keys in column order.
+public final class JSONLWriter: BufferedWriter, RowWriter {
+    private let plans: [ColumnPlan]
+    private let keys: [[UInt8]]
+
+    /// A writer for rows of `schema`.
+    public init(schema: RowStreamSchema, output: @escaping ByteOutput) throws {
+        plans = try ColumnPlan.plans(schema)
+        let keyBuffer = ByteBuffer()
+        keys = schema.columns.enumerated().map { i, column in
+            keyBuffer.removeAll()
+            keyBuffer.append(i == 0 ? UInt8(ascii: "{") : UInt8(ascii: ","))
+            var name = column.name
+            name.withUTF8 { JSONRender.appendString(UnsafeRawBufferPointer($0), to: keyBuffer) }
+            keyBuffer.append(UInt8(ascii: ":"))
+            return Array(keyBuffer.bytes)
+        }
+        super.init(output: output)
+    }
+
+    public func write(_ reader: any RowReader) throws {
+        if plans.isEmpty { out.append(UInt8(ascii: "{")) }
+        for i in 0..<plans.count {
+            keys[i].withUnsafeBytes { out.append($0) }
+            guard let value = reader.field(i) else { out.append("null"); continue }
+            do {
+                try JSONRender.append(plans[i].kind, value, to: out, scratch: scratch)
+            } catch let error as ValueError {
+                throw FormatError("column \"\(plans[i].name)\": cannot decode the binary value: \(error.reason)")
+            }
+        }
+        out.append("}\n")
+        try flushIfFull()
+    }
+
+    public func finish() throws { try flush() }
+}
+
+/// CSV equal to `COPY … TO STDOUT (FORMAT csv, HEADER)` with DateStyle=ISO and TimeZone=UTC.
+public final class CSVWriter: BufferedWriter, RowWriter {
+    private let plans: [ColumnPlan]
+
+    /// A writer for rows of `schema`; writes the header line at once.
+    public init(schema: RowStreamSchema, output: @escaping ByteOutput) throws {
+        plans = try ColumnPlan.plans(schema)
+        super.init(output: output)
+        for (i, column) in schema.columns.enumerated() {
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            let start = out.count
+            out.append(string: column.name)
+            quoteIfNeeded(from: start)
+        }
+        out.append(UInt8(ascii: "\n"))
+    }
+
+    public func write(_ reader: any RowReader) throws {
+        for i in 0..<plans.count {
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            guard let value = reader.field(i) else { continue }
+            let start = out.count
+            do {
+                switch plans[i].kind {
+                case .scalar(let kind): try TextRender.append(kind, value, to: out)
+                case .array(let kind): try ArrayRender.appendText(kind, value, to: out, scratch: scratch)
+                }
+            } catch let error as ValueError {
+                throw FormatError("column \"\(plans[i].name)\": cannot decode the binary value: \(error.reason)")
+            }
+            if plans[i].mayNeedQuotes { quoteIfNeeded(from: start) }
+        }
+        out.append(UInt8(ascii: "\n"))
+        try flushIfFull()
+    }
+
+    /// Quotes the field written from `start` when COPY would: empty, or holding `,` `"` CR or LF,
+    /// or `\.` alone in a one-column row.
+    private func quoteIfNeeded(from start: Int) {
+        let field = out.bytes(from: start)
+        var needed = field.isEmpty || (plans.count == 1 && field.count == 2 && field[0] == UInt8(ascii: "\\") && field[1] == UInt8(ascii: "."))
+        var quotes = 0
+        for byte in field {
+            switch byte {
+            case UInt8(ascii: "\""): needed = true; quotes += 1
+            case UInt8(ascii: ","), 10, 13: needed = true
+            default: continue
+            }
+        }
+        guard needed else { return }
+        scratch.removeAll()
+        scratch.append(field)
+        out.count = start
+        out.reserve(scratch.count + quotes + 2)
+        out.append(UInt8(ascii: "\""))
+        for byte in scratch.bytes {
+            if byte == UInt8(ascii: "\"") { out.append(UInt8(ascii: "\"")) }
+            out.append(byte)
+        }
+        out.append(UInt8(ascii: "\""))
+    }
+
+    public func finish() throws { try flush() }
+}

@@ -1,0 +1,98 @@
+import ArgumentParser
+import Foundation
+import PGAccess
+import PGPlanning
+import PGToolOptions
+import SlicePlan
+import ToolSupport
+
+/// pg-partitions: plan the slices (output files) of a table, one JSON line each (docs/plan.md).
+@main
+struct PgPartitions: Tool {
+    static let configuration = CommandConfiguration(
+        commandName: "pg-partitions",
+        abstract: "Find every partition of a table and print one JSON plan line per output file.",
+        discussion: """
+            Lines follow docs/plan.md. Problems (a partition that cannot be read or placed) are reported \
+            on stderr and make the exit status 1; the other slices are still printed, and a slice that \
+            needs the problem partition carries "error". The password comes from ARCHIVE_DB_PASSWORD or \
+            PGPASSWORD, never from the command line.
+            """,
+        version: PGArchive.version)
+
+    @Option(help: "The base table (required).")
+    var table: String
+
+    @Option(help: "Schema of the table.")
+    var schema = "public"
+
+    @Option(name: .customLong("start-date"), help: "First day (YYYY-MM-DD, UTC); default: no lower bound.")
+    var startDate: String?
+
+    @Option(name: .customLong("end-date"), help: "Last day, inclusive (YYYY-MM-DD, UTC); default: today.")
+    var endDate: String?
+
+    @Option(name: .customLong("output-duration"), help: "Window of one output file: hourly, daily, weekly, monthly, yearly.")
+    var outputDuration = "daily"
+
+    @Option(name: .customLong("date-column"), help: "Column for filtering and splitting (default: the partition key when it is one date/timestamp column).")
+    var dateColumn: String?
+
+    @Flag(name: .customLong("include-non-partition-tables"), help: "Also take standalone tables named TABLE_<date>.")
+    var includeNonPartitionTables = false
+
+    @Option(help: "Row counts: exact, estimate or none.")
+    var count = "estimate"
+
+    @Option(parsing: .upToNextOption, help: "Only these file stems (e.g. flights-2024-01-05).")
+    var only: [String] = []
+
+    @OptionGroup(title: "Connection")
+    var connection: ConnectionOptions
+
+    func validate() throws {
+        if OutputDuration(rawValue: outputDuration) == nil {
+            throw ValidationError("--output-duration must be hourly, daily, weekly, monthly or yearly, not \"\(outputDuration)\"")
+        }
+        if PlanOptions.Counting(rawValue: count) == nil { throw ValidationError("--count must be exact, estimate or none, not \"\(count)\"") }
+        for (flag, value) in [("--start-date", startDate), ("--end-date", endDate)] {
+            if let value, value.count != 10 || Instant.parse(value) == nil {
+                throw ValidationError("\(flag) must be a date YYYY-MM-DD, not \"\(value)\"")
+            }
+        }
+        if let s = startDate.flatMap(Instant.parse), let e = endDate.flatMap(Instant.parse), e < s {
+            throw ValidationError("--end-date \(endDate!) is before --start-date \(startDate!)")
+        }
+    }
+
+    func run() throws {
+        let now = Instant(microseconds: Int64(Date().timeIntervalSince1970 * 1_000_000))
+        var options = PlanOptions(table: table, now: now)
+        options.schema = schema
+        options.startDate = startDate.flatMap(Instant.parse)
+        options.endDate = endDate.flatMap(Instant.parse)
+        options.duration = OutputDuration(rawValue: outputDuration)!
+        options.dateColumn = dateColumn
+        options.includeNonPartitionTables = includeNonPartitionTables
+        options.counting = PlanOptions.Counting(rawValue: count)!
+        options.only = only
+        let parameters = connection.parameters(environment: ProcessInfo.processInfo.environment, applicationName: "pg-partitions")
+        let result: PlanResult
+        do {
+            let conn = try PGConnection(parameters)
+            result = try PartitionPlanner.plan(conn, options)
+        } catch let error as PGError {
+            throw ToolError(error.message)
+        } catch let error as PlanError {
+            throw ToolError(error.message)
+        }
+        let out = FileSink.standardOutput()
+        for slice in result.slices { try out.write(try slice.jsonLine() + "\n") }
+        try out.flush()
+        let missing = Set(only).subtracting(result.slices.map(\.stem))
+        for stem in missing.sorted() { warn("pg-partitions", "no slice \(stem) in the plan") }
+        guard let last = result.problems.last else { return }
+        for problem in result.problems.dropLast() { writeStandardError("pg-partitions: error: \(problem)\n") }
+        throw ToolError(last)
+    }
+}

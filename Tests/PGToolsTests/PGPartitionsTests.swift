@@ -1,0 +1,231 @@
+import Foundation
+import SlicePlan
+import Testing
+import TestSupport
+
+@Suite("pg-partitions", .enabled(if: Services.postgresEnabled))
+struct PGPartitionsTests {
+    @Test("declarative daily partitions and a DEFAULT partition with quoted names group into monthly slices holding every row")
+    func declarativeDailyWithDefault() throws {
+        let db = try TestDatabase(try Services.requirePostgres())
+        try db.sql("""
+            CREATE TABLE "Events Log" (id int, "Created At" timestamptz NOT NULL, note text) PARTITION BY RANGE ("Created At");
+            DO $$ DECLARE d date; BEGIN
+              FOR d IN SELECT generate_series('2024-01-01'::date, '2024-01-05'::date, interval '1 day')::date LOOP
+                EXECUTE format('CREATE TABLE %I PARTITION OF "Events Log" FOR VALUES FROM (%L) TO (%L)',
+                               'Ev "' || d || '" part', d::timestamptz, (d + 1)::timestamptz);
+              END LOOP; END $$;
+            CREATE TABLE "Ev Default" PARTITION OF "Events Log" DEFAULT;
+            INSERT INTO "Events Log" SELECT row_number() OVER (), g, 'n' || g
+              FROM generate_series('2023-12-30'::timestamptz, '2024-02-03'::timestamptz, interval '1 hour') g;
+            CREATE TABLE got (LIKE "Events Log");
+            """)
+        let plan = try planSlices(db, ["--table", "Events Log", "--start-date", "2024-01-01", "--end-date", "2024-02-29",
+                                       "--output-duration", "monthly", "--count", "exact"])
+        #expect(plan.status == 0, "\(plan.err)")
+        #expect(plan.slices.map(\.stem) == ["Events Log-2024-01", "Events Log-2024-02"])
+        #expect(plan.slices.map(\.rows) == [744, 49])
+        #expect(plan.slices.map { $0.sources.count } == [6, 1])
+        #expect(plan.slices[0].sources.last?.relation == "Ev Default")
+        #expect(plan.slices[0].sources.last?.column == "Created At")
+        #expect(plan.slices[0].dateColumn == "Created At")
+        #expect(plan.slices[1].partial == false && plan.slices[1].open == false)
+        try extractAll(db, plan.slices, into: "got")
+        try db.sql("""
+            CREATE VIEW wanted AS SELECT * FROM "Events Log" WHERE "Created At" >= '2024-01-01' AND "Created At" < '2024-03-01'
+            """)
+        let diff = try db.difference("wanted", "got")
+        #expect(diff.missing == 0 && diff.extra == 0 && diff.countA == 793)
+
+        let only = try planSlices(db, ["--table", "Events Log", "--start-date", "2024-01-01", "--end-date", "2024-02-29",
+                                       "--output-duration", "monthly", "--only", "Events Log-2024-02"])
+        #expect(only.slices.map(\.stem) == ["Events Log-2024-02"])
+    }
+
+    @Test("monthly partitions split into daily slices filter by the partition key and keep every row in range")
+    func monthlySplitDaily() throws {
+        let db = try TestDatabase(try Services.requirePostgres())
+        try db.sql("""
+            CREATE TABLE m (id int, ts timestamp NOT NULL) PARTITION BY RANGE (ts);
+            CREATE TABLE m_2024_01 PARTITION OF m FOR VALUES FROM ('2024-01-01') TO ('2024-02-01');
+            CREATE TABLE m_2024_02 PARTITION OF m FOR VALUES FROM ('2024-02-01') TO ('2024-03-01');
+            INSERT INTO m SELECT row_number() OVER (), g FROM generate_series('2024-01-01'::timestamp, '2024-02-29 23:00', interval '3 hours') g;
+            CREATE TABLE got (LIKE m);
+            """)
+        let plan = try planSlices(db, ["--table", "m", "--start-date", "2024-01-15", "--end-date", "2024-02-10", "--count", "exact"])
+        #expect(plan.status == 0, "\(plan.err)")
+        #expect(plan.slices.count == 27)
+        #expect(Set(plan.slices.map(\.stem)).count == 27)
+        #expect(plan.slices.first?.stem == "m-2024-01-15")
+        #expect(plan.slices.allSatisfy { $0.sources.count == 1 && $0.sources[0].column == "ts" && $0.rows == 8 })
+        try extractAll(db, plan.slices, into: "got")
+        try db.sql("CREATE VIEW wanted AS SELECT * FROM m WHERE ts >= '2024-01-15' AND ts < '2024-02-11'")
+        let diff = try db.difference("wanted", "got")
+        #expect(diff.missing == 0 && diff.extra == 0 && diff.countA == 27 * 8)
+    }
+
+    @Test("a two-level hierarchy is found at every depth, windows from the ancestors' bounds")
+    func twoLevels() throws {
+        let db = try TestDatabase(try Services.requirePostgres())
+        try db.sql("""
+            CREATE TABLE h (id int, ts timestamptz NOT NULL, region text NOT NULL) PARTITION BY RANGE (ts);
+            CREATE TABLE h_2023 PARTITION OF h FOR VALUES FROM ('2023-01-01') TO ('2024-01-01') PARTITION BY LIST (region);
+            CREATE TABLE h_2023_eu PARTITION OF h_2023 FOR VALUES IN ('eu');
+            CREATE TABLE h_2023_us PARTITION OF h_2023 FOR VALUES IN ('us');
+            CREATE TABLE h_2024 PARTITION OF h FOR VALUES FROM ('2024-01-01') TO ('2025-01-01') PARTITION BY RANGE (ts);
+            CREATE TABLE h_2024_01 PARTITION OF h_2024 FOR VALUES FROM ('2024-01-01') TO ('2024-02-01');
+            CREATE TABLE h_2024_02 PARTITION OF h_2024 FOR VALUES FROM ('2024-02-01') TO ('2024-03-01');
+            INSERT INTO h SELECT row_number() OVER (), g, CASE WHEN extract(hour FROM g)::int % 2 = 0 THEN 'eu' ELSE 'us' END
+              FROM generate_series('2023-11-20'::timestamptz, '2024-02-29 23:00', interval '5 hours') g;
+            CREATE TABLE got (LIKE h);
+            """)
+        let plan = try planSlices(db, ["--table", "h", "--start-date", "2023-12-01", "--end-date", "2024-02-29",
+                                       "--output-duration", "monthly"])
+        #expect(plan.status == 0, "\(plan.err)")
+        #expect(plan.slices.map(\.stem) == ["h-2023-12", "h-2024-01", "h-2024-02"])
+        #expect(plan.slices[0].sources.map(\.relation) == ["h_2023_eu", "h_2023_us"])
+        #expect(plan.slices[0].sources.allSatisfy { $0.column == "ts" && $0.from == "2023-12-01T00:00:00Z" })
+        #expect(plan.slices[1].sources.map(\.relation) == ["h_2024_01"])
+        #expect(plan.slices[1].sources[0].column == nil)
+        try extractAll(db, plan.slices, into: "got")
+        try db.sql("CREATE VIEW wanted AS SELECT * FROM h WHERE ts >= '2023-12-01' AND ts < '2024-03-01'")
+        let diff = try db.difference("wanted", "got")
+        #expect(diff.missing == 0 && diff.extra == 0 && diff.countA > 400)
+    }
+
+    @Test("inheritance children are placed by every naming pattern, and the parent's own rows are read with ONLY")
+    func inheritanceNamePatterns() throws {
+        let db = try TestDatabase(try Services.requirePostgres())
+        try db.sql("""
+            CREATE TABLE logs (ts timestamptz NOT NULL, v int);
+            CREATE TABLE logs_20240101 () INHERITS (logs);
+            CREATE TABLE logs_p20240102 () INHERITS (logs);
+            CREATE TABLE logs_2024_01_03 () INHERITS (logs);
+            CREATE TABLE logs_2024_02 () INHERITS (logs);
+            CREATE TABLE logs_202403 () INHERITS (logs);
+            INSERT INTO logs_20240101 VALUES ('2024-01-01 05:00', 1), ('2024-01-01 23:59:59.999999', 2);
+            INSERT INTO logs_p20240102 VALUES ('2024-01-02 00:00', 3);
+            INSERT INTO logs_2024_01_03 VALUES ('2024-01-03 12:00', 4);
+            INSERT INTO logs_2024_02 VALUES ('2024-02-01', 5), ('2024-02-29 23:00', 6);
+            INSERT INTO logs_202403 VALUES ('2024-03-31 23:00', 7);
+            INSERT INTO logs VALUES ('2024-01-20', 8), ('2024-03-02', 9);
+            CREATE TABLE got (LIKE logs);
+            """)
+        let plan = try planSlices(db, ["--table", "logs", "--start-date", "2024-01-01", "--end-date", "2024-03-31",
+                                       "--output-duration", "monthly", "--date-column", "ts", "--count", "exact"])
+        #expect(plan.status == 0, "\(plan.err)")
+        #expect(plan.slices.map(\.stem) == ["logs-2024-01", "logs-2024-02", "logs-2024-03"])
+        #expect(plan.slices[0].sources.map(\.relation) == ["logs_20240101", "logs_p20240102", "logs_2024_01_03", "logs"])
+        #expect(plan.slices[0].sources[3].only == true)
+        #expect(plan.slices.map(\.rows) == [5, 2, 2])
+        try extractAll(db, plan.slices, into: "got")
+        let diff = try db.difference("logs", "got")
+        #expect(diff.missing == 0 && diff.extra == 0 && diff.countA == 9)
+
+        let daily = try planSlices(db, ["--table", "logs", "--start-date", "2024-01-01", "--end-date", "2024-01-31"])
+        #expect(daily.status == 1)
+        #expect(daily.err.contains("cannot place public.logs"))
+        #expect(daily.slices.map(\.stem) == ["logs-2024-01-01", "logs-2024-01-02", "logs-2024-01-03"])
+    }
+
+    @Test("a partition without SELECT privilege is an error on stderr and on its slice; the other slices are still printed")
+    func unreadablePartition() throws {
+        let pg = try Services.requirePostgres()
+        let db = try TestDatabase(pg)
+        try db.sql("""
+            CREATE TABLE priv (id int, d date NOT NULL) PARTITION BY RANGE (d);
+            CREATE TABLE priv_20240101 PARTITION OF priv FOR VALUES FROM ('2024-01-01') TO ('2024-01-02');
+            CREATE TABLE priv_20240102 PARTITION OF priv FOR VALUES FROM ('2024-01-02') TO ('2024-01-03');
+            CREATE TABLE priv_20240103 PARTITION OF priv FOR VALUES FROM ('2024-01-03') TO ('2024-01-04');
+            INSERT INTO priv SELECT g, '2024-01-01'::date + g % 3 FROM generate_series(1, 30) g;
+            GRANT SELECT ON priv, priv_20240101, priv_20240103 TO \(pg.ordinaryUser);
+            """)
+        var env = db.environment
+        env["PGUSER"] = pg.ordinaryUser
+        env["PGPASSWORD"] = pg.ordinaryPassword
+        let plan = try planSlices(db, ["--table", "priv", "--start-date", "2024-01-01", "--end-date", "2024-01-03", "--count", "exact"],
+                                  environment: env)
+        #expect(plan.status == 1)
+        #expect(plan.err.contains("permission denied for table public.priv_20240102"))
+        #expect(plan.slices.map(\.stem) == ["priv-2024-01-01", "priv-2024-01-02", "priv-2024-01-03"])
+        #expect(plan.slices.map { $0.error != nil } == [false, true, false])
+        #expect(plan.slices.map(\.rows) == [10, nil, 10])
+    }
+
+    @Test("a plain table needs --date-column and both dates, then gets synthetic windows")
+    func plainTable() throws {
+        let db = try TestDatabase(try Services.requirePostgres())
+        try db.sql("""
+            CREATE TABLE plain (id int, at date);
+            INSERT INTO plain SELECT g, '2024-01-01'::date + g % 5 FROM generate_series(1, 50) g;
+            CREATE TABLE got (LIKE plain);
+            """)
+        let refused = try planSlices(db, ["--table", "plain", "--date-column", "at"])
+        #expect(refused.status == 1)
+        #expect(refused.err.contains("--date-column, --start-date and --end-date"))
+        let plan = try planSlices(db, ["--table", "plain", "--date-column", "at", "--start-date", "2024-01-02",
+                                       "--end-date", "2024-01-04", "--count", "exact"])
+        #expect(plan.status == 0, "\(plan.err)")
+        #expect(plan.slices.map(\.label) == ["2024-01-02", "2024-01-03", "2024-01-04"])
+        #expect(plan.slices.map(\.rows) == [10, 10, 10])
+        try extractAll(db, plan.slices, into: "got")
+        #expect(try db.sql("SELECT count(*), min(at), max(at) FROM got").hasPrefix("30|2024-01-02|2024-01-04"))
+    }
+
+    @Test("--include-non-partition-tables takes standalone tables named TABLE_<date>")
+    func standaloneTables() throws {
+        let db = try TestDatabase(try Services.requirePostgres())
+        try db.sql("""
+            CREATE TABLE st (id int, at timestamptz);
+            CREATE TABLE st_20240101 (LIKE st); CREATE TABLE st_2024_01_02 (LIKE st); CREATE TABLE st_archive (LIKE st);
+            INSERT INTO st_20240101 VALUES (1, '2024-01-01 10:00');
+            INSERT INTO st_2024_01_02 VALUES (2, '2024-01-02 10:00');
+            """)
+        let plan = try planSlices(db, ["--table", "st", "--include-non-partition-tables", "--end-date", "2024-01-31", "--count", "exact"])
+        #expect(plan.status == 0, "\(plan.err)")
+        #expect(plan.slices.map(\.stem) == ["st-2024-01-01", "st-2024-01-02"])
+        #expect(plan.slices.map { $0.sources.map(\.relation) } == [["st_20240101"], ["st_2024_01_02"]])
+        #expect(plan.slices.map(\.rows) == [1, 1])
+    }
+
+    @Test("identifiers that look like SQL are quoted, never executed")
+    func hostileNames() throws {
+        let db = try TestDatabase(try Services.requirePostgres())
+        try db.sql("""
+            CREATE TABLE keep (x int);
+            CREATE SCHEMA "we""ird sch";
+            CREATE TABLE "we""ird sch"."x; DROP TABLE keep; --" (id int, "t""s" timestamptz NOT NULL) PARTITION BY RANGE ("t""s");
+            CREATE TABLE "we""ird sch"."p'1" PARTITION OF "we""ird sch"."x; DROP TABLE keep; --"
+              FOR VALUES FROM ('2024-01-01') TO ('2024-02-01');
+            INSERT INTO "we""ird sch"."x; DROP TABLE keep; --" VALUES (1, '2024-01-05'), (2, '2024-01-06');
+            """)
+        let plan = try planSlices(db, ["--schema", "we\"ird sch", "--table", "x; DROP TABLE keep; --", "--start-date", "2024-01-01",
+                                       "--end-date", "2024-01-31", "--output-duration", "weekly", "--count", "exact"])
+        #expect(plan.status == 0, "\(plan.err)")
+        #expect(plan.slices.map(\.rows) == [2, 0, 0, 0, 0])
+        #expect(plan.slices.allSatisfy { $0.sources[0].column == "t\"s" && $0.sources[0].relation == "p'1" })
+        try db.sql("CREATE TABLE got (id int, ts timestamptz)")
+        try extractAll(db, plan.slices, into: "got")
+        #expect(try db.sql("SELECT count(*) FROM got, keep").hasPrefix("0"))
+        #expect(try db.sql("SELECT count(*) FROM got").hasPrefix("2"))
+    }
+
+    @Test("the password comes from ARCHIVE_DB_PASSWORD; connection failures are retried, then one line and exit 1")
+    func connection() throws {
+        let pg = try Services.requirePostgres()
+        let db = try TestDatabase(pg)
+        try db.sql("CREATE TABLE c (at date) PARTITION BY RANGE (at)")
+        var env = db.environment
+        env["PGPASSWORD"] = ""
+        env["ARCHIVE_DB_PASSWORD"] = pg.password
+        let ok = try planSlices(db, ["--table", "c"], environment: env)
+        #expect(ok.status == 0, "\(ok.err)")
+        env["ARCHIVE_DB_PASSWORD"] = "wrong"
+        let refused = try run(Package.tool("pg-partitions"), ["--table", "c", "--db-max-retries", "1", "--db-retry-delay", "0"],
+                              environment: env)
+        #expect(refused.status == 1)
+        #expect(refused.err.hasPrefix("pg-partitions: error: could not connect to PostgreSQL (2 attempts):"))
+        #expect(refused.err.contains("password authentication failed"))
+        #expect(refused.err.split(separator: "\n").count == 1)
+    }
+}

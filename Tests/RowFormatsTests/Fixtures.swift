@@ -1,0 +1,89 @@
+import Foundation
+import TestSupport
+
+/// The typed test table: every natively encoded type, edge values, NULLs, awkward text and arrays.
+let typedTableDDL = #"""
+CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy ''quoted''', 'a,b "c"');
+CREATE TABLE everything (
+  i2 int2, i4 int4, i8 int8, f4 float4, f8 float8, n numeric, n2 numeric(10,2),
+  t text, vc varchar(20), c char(5), nm name, b bool, d date, ts timestamp, tstz timestamptz,
+  tm time, tmtz timetz, iv interval, u uuid, j json, jb jsonb, by bytea, ip inet, net cidr, mac macaddr,
+  ia int[], ta text[], m mood, ma mood[], "odd, ""name""" text, tsa timestamptz[], na numeric[], ba bool[],
+  ja jsonb[], fa float8[], da date[], ua uuid[], bya bytea[]);
+INSERT INTO everything VALUES
+  (-32768, -2147483648, -9223372036854775808, '-Infinity', 'NaN', 'NaN', -99999999.99,
+   E'unicode ✓ €, newline\n tab\t quote'' dquote" backslash\\ cr\r bell\007', 'varchar', 'ab', 'name', false,
+   '-infinity', '0001-01-01 00:00:00', '-infinity', '00:00:00', '00:00:00+14', '-178000000 years',
+   '00000000-0000-0000-0000-000000000000', '{"a": [1, 2.50, null],   "b":"x"}', '{"b": 1.50, "a": "x"}', '\x00ff10',
+   '::1', '10.0.0.0/8', '08:00:2b:01:02:03', '{1,NULL,-3}', '{"a",NULL,"with \"quote\"","b,c","NULL","", " sp ", "back\\slash", "{}"}', 'sad', '{sad,NULL,ok}',
+   ',', '{"2024-01-01 00:00:00+00",NULL,infinity}', '{1.50,NaN,-Infinity,NULL}', '{t,f,NULL}', '{"{\"a\": 1}","[1, 2]","\"s\""}',
+   '{NaN,1e+300,-0,0.1}', '{2024-01-01,-infinity,"0044-03-15 BC"}', '{a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11}', '{"\\x00",NULL}'),
+  (32767, 2147483647, 9223372036854775807, 'Infinity', '-Infinity', '123456789012345678901234567890.123456789012345',
+   99999999.99, '', '', 'abcde', '', true, 'infinity', '294276-12-31 23:59:59.999999', 'infinity', '24:00:00',
+   '23:59:59.999999-12', '1 year 2 mons 3 days 04:05:06.789', 'ffffffff-ffff-ffff-ffff-ffffffffffff', '[]', '{}', '',
+   '2001:db8::1/64', '2001:db8::/32', 'ff:ff:ff:ff:ff:ff', '{}', '{}', 'happy ''quoted''', '{}', '"', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}'),
+  (0, 0, 0, 1.5e-45, 4.9e-324, -0.000000000000000000000000000000000000000001, 0, 'plain', 'v', 'x', 'n', NULL,
+   '2024-02-29', '2024-02-29 12:34:56.5', '2024-02-29 12:34:56.5+05:30', '12:00', '12:00+01', '-1 day -00:00:01',
+   'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '"str"', '"text"', '\x', '192.168.1.1/24', '192.168.0.0/16',
+   '00:00:00:00:00:00', '{1,2,3}', '{"x"}', 'a,b "c"', '{"happy ''quoted''","a,b \"c\""}', '\.', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
+  (1, 2, 3, 123456, 1e15, 1.500, 1.5, 'NULL', 'x', NULL, NULL, true, '0044-03-15 BC', '4713-11-24 00:00:00 BC',
+   '1999-12-31 23:59:59.000001-08', '23:59:59.5', '10:00:00+05:30:15', '1 mon -00:00:00.5', NULL, '1.50', '[1.50, 1e2, "\u00e9"]',
+   '\xdeadbeef', '::ffff:1.2.3.4', '::/0', NULL, NULL, NULL, NULL, NULL, E'two\nlines', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
+  (NULL, NULL, NULL, 1234567, 0.1, 0.0001, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, '-1 years -2 mons +3 days -04:00:00',
+   NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
+  (NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+   NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
+CREATE TABLE copy_of_everything (LIKE everything);
+"""#
+
+/// Session settings under which PostgreSQL's own output is the reference (ARCHITECTURE.md).
+let referenceOptions = "-c TimeZone=UTC -c DateStyle=ISO -c IntervalStyle=postgres -c extra_float_digits=1"
+
+/// Compares two JSON Lines files value by value: keys in order, numbers as their exact tokens.
+let jsonCompareScript = #"""
+import json, sys
+def load(path):
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line, object_pairs_hook=lambda p: ("obj", list(p)),
+                           parse_float=lambda s: ("num", s), parse_int=lambda s: ("num", s),
+                           parse_constant=lambda s: ("const", s)) for line in f]
+a, b = load(sys.argv[1]), load(sys.argv[2])
+if len(a) != len(b):
+    print("row counts differ:", len(a), len(b)); sys.exit(1)
+bad = [i + 1 for i, (x, y) in enumerate(zip(a, b)) if x != y]
+for i in bad:
+    print("row", i, "differs:", a[i - 1], "vs", b[i - 1])
+sys.exit(1 if bad else 0)
+"""#
+
+/// A fresh database for one test, dropped at the end.
+final class TestDatabase {
+    let pg: PostgresService
+    let name: String
+
+    init(_ pg: PostgresService) throws {
+        self.pg = pg
+        name = try pg.createDatabase(prefix: "rf")
+    }
+
+    deinit { pg.dropDatabase(name) }
+
+    /// libpq variables for the tools and psql, with the reference session settings.
+    var environment: [String: String] { pg.environment(database: name).merging(["PGOPTIONS": referenceOptions]) { $1 } }
+
+    /// Runs SQL as the superuser in this database.
+    @discardableResult
+    func sql(_ text: String) throws -> String { try pg.psql(text, database: name) }
+
+    /// The psql command line for shell pipelines.
+    var psql: String { "'\(pg.binDirectory)/psql' -X -q -v ON_ERROR_STOP=1" }
+
+    /// Rows of `a` missing from `b`, rows of `b` missing from `a` (as row text, EXCEPT ALL), and both counts.
+    func difference(_ a: String, _ b: String) throws -> [Int] {
+        try sql("""
+            SELECT (SELECT count(*) FROM (SELECT x::text FROM \(a) x EXCEPT ALL SELECT y::text FROM \(b) y) s),
+                   (SELECT count(*) FROM (SELECT y::text FROM \(b) y EXCEPT ALL SELECT x::text FROM \(a) x) s),
+                   (SELECT count(*) FROM \(a)), (SELECT count(*) FROM \(b))
+            """).trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "|").map { Int($0)! }
+    }
+}
