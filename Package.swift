@@ -58,6 +58,10 @@ let postgresTargets: [Target] = [
 
 // MARK: Formats: rowfmt (JSONL, CSV, Parquet).
 let formatTargets: [Target] = [
+    library("Parquet", ["CZstd", "CLZ4", "CZlib"]),
+    tests("ParquetTests", ["Parquet"]),
+    // The writer micro-benchmark (bench/parquet-core), not a user tool.
+    .executableTarget(name: "ParquetBench", dependencies: ["Parquet"], path: "bench/parquet-core/ParquetBench", swiftSettings: swiftSettings),
 ]
 
 // MARK: Object storage: s3put, s3get, the file:// store.
