@@ -86,3 +86,40 @@ func python(_ script: String, _ arguments: [String]) throws {
     let result = try run("python3", ["-c", script] + arguments)
     guard result.status == 0 else { throw TestFailure("python failed: \(result.err)") }
 }
+
+/// Physical values of every column as pyarrow reads them: timestamps, dates and times as their
+/// stored integers, decimals as unscaled integers, strings as text, other bytes as hex, lists as [a,b].
+func pyarrowRawValues(_ path: String) throws -> [String: [String?]] {
+    let script = """
+    import sys, json, decimal, uuid
+    import pyarrow as pa, pyarrow.parquet as pq
+    decimal.getcontext().prec = 100
+    def target(t):
+        if pa.types.is_timestamp(t) or pa.types.is_time64(t): return pa.int64()
+        if pa.types.is_date32(t) or pa.types.is_time32(t): return pa.int32()
+        if pa.types.is_list(t): return pa.list_(target(t.value_type))
+        return t
+    def canon(v, t):
+        if v is None: return None
+        if pa.types.is_list(t): return "[" + ",".join("null" if x is None else canon(x, t.value_type) for x in v) + "]"
+        if isinstance(v, bool): return "true" if v else "false"
+        if isinstance(v, int): return str(v)
+        if isinstance(v, float): return repr(v)
+        if isinstance(v, decimal.Decimal): return str(int(v.scaleb(t.scale)))
+        if isinstance(v, (bytes, bytearray)): return bytes(v).hex()
+        if isinstance(v, uuid.UUID): return v.hex
+        return str(v)
+    t = pq.read_table(sys.argv[1])
+    out = {}
+    for name in t.column_names:
+        col = t.column(name)
+        if isinstance(col.type, pa.ExtensionType):
+            col = pa.chunked_array([c.storage for c in col.chunks], type=col.type.storage_type)
+        col = col.cast(target(col.type))
+        out[name] = [canon(v, col.type) for v in col.to_pylist()]
+    print(json.dumps(out))
+    """
+    let result = try run("python3", ["-c", script, path])
+    guard result.status == 0 else { throw TestFailure("python judge failed: \(result.err)") }
+    return try JSONDecoder().decode([String: [String?]].self, from: result.stdout)
+}
