@@ -48,6 +48,9 @@ struct ChunkDecoder {
                 throw ParquetError("\(context): corrupt page header at byte \(at): page sizes \(compressed)/\(uncompressed) do not fit the column chunk")
             }
             let body = UnsafeRawBufferPointer(rebasing: chunk[bodyStart..<(bodyStart + compressed)])
+            if let crc = header.crc, UInt32(bitPattern: crc) != pageChecksum(body) {
+                throw ParquetError("\(context): corrupt page at byte \(at): checksum mismatch")
+            }
             do {
                 switch header.type {
                 case PageType.dictionaryPage.rawValue:

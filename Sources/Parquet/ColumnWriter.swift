@@ -361,6 +361,7 @@ final class PageScratch {
         }
         var h = pageHeader
         h.compressedPageSize = Int32(size)
+        h.crc = Int32(bitPattern: pageChecksum(compressed.bytes))
         header.reset()
         var w = ThriftWriter(header)
         w.write(pageHeader: h)

@@ -219,6 +219,8 @@ public struct PageHeader: Sendable {
     public var type: Int32
     public var uncompressedPageSize: Int32
     public var compressedPageSize: Int32
+    /// CRC-32 of the compressed page body, when written.
+    public var crc: Int32? = nil
     public var dataPage: DataPageHeader?
     public var dictionaryPage: DictionaryPageHeader?
     public var dataPageV2: DataPageHeaderV2?

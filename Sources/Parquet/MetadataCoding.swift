@@ -131,6 +131,7 @@ extension ThriftWriter {
         field(1, i32: h.type)
         field(2, i32: h.uncompressedPageSize)
         field(3, i32: h.compressedPageSize)
+        if let v = h.crc { field(4, i32: v) }
         if let d = h.dataPage {
             beginStruct(5)
             field(1, i32: d.numValues)
@@ -353,6 +354,7 @@ extension ThriftReader {
             case 1: h.type = try r.i32(type)
             case 2: h.uncompressedPageSize = try r.i32(type)
             case 3: h.compressedPageSize = try r.i32(type)
+            case 4: h.crc = try r.i32(type)
             case 5:
                 var d = DataPageHeader(numValues: 0, encoding: 0, definitionLevelEncoding: 3, repetitionLevelEncoding: 3)
                 try r.readStruct { (r, id, type) throws(ThriftError) in

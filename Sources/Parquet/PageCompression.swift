@@ -2,6 +2,12 @@ import CLZ4
 import CZlib
 import CZstd
 
+/// The CRC-32 (zlib's polynomial) of a page's compressed body, as PageHeader.crc carries it.
+func pageChecksum(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
+    guard let p = bytes.baseAddress, bytes.count > 0 else { return UInt32(crc32(0, nil, 0)) }
+    return UInt32(crc32(0, p.assumingMemoryBound(to: Bytef.self), uInt(bytes.count)))
+}
+
 /// Compresses page bodies with one codec, reusing its context across pages.
 final class PageCompressor {
     let codec: CompressionCodec

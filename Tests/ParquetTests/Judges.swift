@@ -45,7 +45,7 @@ def canon(v):
 func pyarrowView(_ path: String) throws -> JudgeView {
     let script = canonicalPython + """
     import pyarrow.parquet as pq
-    f = pq.ParquetFile(sys.argv[1])
+    f = pq.ParquetFile(sys.argv[1], page_checksum_verification=True)
     cols = []
     for i in range(len(f.schema)):
         c = f.schema.column(i)
@@ -109,7 +109,7 @@ func pyarrowRawValues(_ path: String) throws -> [String: [String?]] {
         if isinstance(v, (bytes, bytearray)): return bytes(v).hex()
         if isinstance(v, uuid.UUID): return v.hex
         return str(v)
-    t = pq.read_table(sys.argv[1])
+    t = pq.read_table(sys.argv[1], page_checksum_verification=True)
     out = {}
     for name in t.column_names:
         col = t.column(name)
