@@ -9,6 +9,8 @@ final class ColumnWriter {
     private let pageBytes: Int
     private let pageRows: Int
     private let dictionaryLimit: Int
+    /// The chunk buffer keeps its storage across row groups up to this size.
+    private let chunkCapacityLimit: Int
 
     // The page being filled.
     private let definitionLevels = ByteBuffer(capacity: 32 * 1024)
@@ -29,7 +31,7 @@ final class ColumnWriter {
     private(set) var chunkUncompressed = 0
     private var chunkLevels = 0
     private var plainPagesWritten = false
-    var statistics: StatisticsAccumulator
+    let statistics: StatisticsAccumulator
     /// Rows completed in the current row group (one per `append`/`appendNull` outside a list, or per list).
     private(set) var rows = 0
 
@@ -60,6 +62,7 @@ final class ColumnWriter {
         pageBytes = options.pageBytes
         pageRows = options.pageRows
         dictionaryLimit = options.dictionaryBytes
+        chunkCapacityLimit = max(options.rowGroupBytes, 1 << 20)
         let useDictionary = options.dictionary && physical != .boolean
         dictionary = useDictionary ? DictionaryBuilder(prefixed: physical == .byteArray) : nil
         dictionaryActive = useDictionary
@@ -299,7 +302,7 @@ final class ColumnWriter {
         precondition(!listOpen, "row group closed with a list open on column \"\(spec.name)\"")
         flushPage()
         var summary = ChunkSummary(dictionaryPage: nil, dictionaryUncompressed: 0, numValues: chunkLevels, encodings: [], statistics: Statistics())
-        var stats = statistics
+        let stats = statistics
         if dictionaryPagesWritten, let d = dictionary {
             for i in 0..<d.count {
                 let e = d.entry(i)
@@ -321,7 +324,7 @@ final class ColumnWriter {
     /// Empties the chunk for the next row group.
     func resetChunk() {
         chunk.reset()
-        chunk.shrink(to: 4 << 20)
+        chunk.shrink(to: chunkCapacityLimit)
         chunkUncompressed = 0
         chunkLevels = 0
         chunkNonNull = 0

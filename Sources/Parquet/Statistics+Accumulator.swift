@@ -1,5 +1,13 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Min/max/null-count of one column chunk, kept in the order the column's logical type defines.
-struct StatisticsAccumulator {
+///
+/// A class, so that updating it from the column writer's hot path needs no exclusivity bookkeeping.
+final class StatisticsAccumulator {
     let physical: PhysicalType
     /// Byte strings compare as signed big-endian two's complement (decimals), else unsigned.
     let signedBytes: Bool
@@ -16,17 +24,24 @@ struct StatisticsAccumulator {
         self.signedBytes = signedBytes
     }
 
-    mutating func reset() {
-        self = StatisticsAccumulator(physical: physical, signedBytes: signedBytes)
+    func reset() {
+        nullCount = 0
+        hasValue = false
+        minInt = .max
+        maxInt = .min
+        minReal = .infinity
+        maxReal = -.infinity
+        minBytes.removeAll(keepingCapacity: true)
+        maxBytes.removeAll(keepingCapacity: true)
     }
 
-    @inline(__always) mutating func observe(_ v: Int64) {
+    @inline(__always) func observe(_ v: Int64) {
         hasValue = true
         if v < minInt { minInt = v }
         if v > maxInt { maxInt = v }
     }
 
-    @inline(__always) mutating func observe(_ v: Double) {
+    @inline(__always) func observe(_ v: Double) {
         // NaN never takes part in min/max.
         if v.isNaN { return }
         hasValue = true
@@ -34,19 +49,24 @@ struct StatisticsAccumulator {
         if v > maxReal || (v == 0 && maxReal == 0 && v.sign == .plus) { maxReal = v }
     }
 
-    @inline(__always) mutating func observe(_ p: UnsafeRawPointer, _ n: Int) {
+    @inline(__always) func observe(_ p: UnsafeRawPointer, _ n: Int) {
         if !hasValue {
             hasValue = true
             minBytes = Array(UnsafeRawBufferPointer(start: p, count: n))
             maxBytes = minBytes
             return
         }
-        if compare(p, n, minBytes) < 0 { minBytes = Array(UnsafeRawBufferPointer(start: p, count: n)) }
-        if compare(p, n, maxBytes) > 0 { maxBytes = Array(UnsafeRawBufferPointer(start: p, count: n)) }
+        if compare(p, n, minBytes) < 0 { replace(&minBytes, p, n) }
+        if compare(p, n, maxBytes) > 0 { replace(&maxBytes, p, n) }
+    }
+
+    private func replace(_ storage: inout [UInt8], _ p: UnsafeRawPointer, _ n: Int) {
+        storage.removeAll(keepingCapacity: true)
+        storage.append(contentsOf: UnsafeRawBufferPointer(start: p, count: n))
     }
 
     /// Observes one PLAIN-encoded fixed-width value (dictionary entries).
-    mutating func observePlain(_ p: UnsafeRawPointer, _ n: Int) {
+    func observePlain(_ p: UnsafeRawPointer, _ n: Int) {
         switch physical {
         case .int32: observe(Int64(p.loadUnaligned(as: Int32.self)))
         case .int64: observe(p.loadUnaligned(as: Int64.self))
@@ -57,19 +77,21 @@ struct StatisticsAccumulator {
         }
     }
 
+    /// Compares a value with a stored one: signed first byte for decimals, then unsigned bytes, shorter first.
+    @inline(__always)
     private func compare(_ p: UnsafeRawPointer, _ n: Int, _ other: [UInt8]) -> Int {
-        other.withUnsafeBytes { o in
-            if signedBytes && n > 0 && o.count > 0 {
+        other.withUnsafeBufferPointer { o in
+            let count = o.count
+            if signedBytes && n > 0 && count > 0 {
                 let a = Int8(bitPattern: p.load(as: UInt8.self)), b = Int8(bitPattern: o[0])
                 if a != b { return a < b ? -1 : 1 }
-                // Equal widths: the rest compares unsigned; unequal widths do not occur for FIXED_LEN_BYTE_ARRAY.
             }
-            let m = min(n, o.count)
-            for i in 0..<m {
-                let a = p.load(fromByteOffset: i, as: UInt8.self), b = o[i]
-                if a != b { return a < b ? -1 : 1 }
+            let m = min(n, count)
+            if m > 0, let base = o.baseAddress {
+                let r = memcmp(p, base, m)
+                if r != 0 { return Int(r) }
             }
-            return n == o.count ? 0 : (n < o.count ? -1 : 1)
+            return n == count ? 0 : (n < count ? -1 : 1)
         }
     }
 

@@ -33,6 +33,8 @@ public struct ParquetWriterOptions: Sendable {
 /// All columns are OPTIONAL; list elements are nullable.
 public final class ParquetWriter {
     private let columns: [ColumnWriter]
+    /// Unretained references to `columns` (which keeps them alive), so the per-value path does no reference counting.
+    private let references: UnsafeMutableBufferPointer<Unmanaged<ColumnWriter>>
     private let specs: [ColumnSpec]
     private let options: ParquetWriterOptions
     private let output: (UnsafeRawBufferPointer) throws -> Void
@@ -63,11 +65,22 @@ public final class ParquetWriter {
         self.output = output
         let scratch = PageScratch(compressor: try PageCompressor(codec: options.codec, level: options.level))
         self.scratch = scratch
-        self.columns = columns.map { ColumnWriter(spec: $0, options: options, scratch: scratch) }
+        let writers = columns.map { ColumnWriter(spec: $0, options: options, scratch: scratch) }
+        self.columns = writers
+        references = .allocate(capacity: writers.count)
+        _ = references.initialize(from: writers.map { Unmanaged.passUnretained($0) })
         try write(magic)
     }
 
+    deinit { references.deallocate() }
+
     private let magic: [UInt8] = Array("PAR1".utf8)
+
+    /// Runs `body` on column `i` without retaining it.
+    @inline(__always)
+    private func with<R>(_ i: Int, _ body: (ColumnWriter) -> R) -> R {
+        references[i]._withUnsafeGuaranteedRef(body)
+    }
 
     private func write(_ bytes: [UInt8]) throws {
         try bytes.withUnsafeBytes { try output($0) }
@@ -82,19 +95,19 @@ public final class ParquetWriter {
     // MARK: Values
 
     /// A null in `column` (a null list for a LIST column outside `beginList`, a null element inside).
-    @inline(__always) public func appendNull(_ column: Int) { columns[column].appendNull() }
+    @inline(__always) public func appendNull(_ column: Int) { with(column) { $0.appendNull() } }
     /// A BOOLEAN value.
-    @inline(__always) public func append(_ column: Int, _ value: Bool) { columns[column].append(value) }
+    @inline(__always) public func append(_ column: Int, _ value: Bool) { with(column) { $0.append(value) } }
     /// An INT32 value (INT(16/32), DATE, DECIMAL on INT32 as the unscaled value).
-    @inline(__always) public func append(_ column: Int, _ value: Int32) { columns[column].append(value) }
+    @inline(__always) public func append(_ column: Int, _ value: Int32) { with(column) { $0.append(value) } }
     /// An INT64 value (INT(64), TIMESTAMP, TIME, DECIMAL on INT64 as the unscaled value).
-    @inline(__always) public func append(_ column: Int, _ value: Int64) { columns[column].append(value) }
+    @inline(__always) public func append(_ column: Int, _ value: Int64) { with(column) { $0.append(value) } }
     /// A FLOAT value.
-    @inline(__always) public func append(_ column: Int, _ value: Float) { columns[column].append(value) }
+    @inline(__always) public func append(_ column: Int, _ value: Float) { with(column) { $0.append(value) } }
     /// A DOUBLE value.
-    @inline(__always) public func append(_ column: Int, _ value: Double) { columns[column].append(value) }
+    @inline(__always) public func append(_ column: Int, _ value: Double) { with(column) { $0.append(value) } }
     /// A BYTE_ARRAY value, or a FIXED_LEN_BYTE_ARRAY value of the declared width (UUID bytes, big-endian decimal).
-    @inline(__always) public func append(_ column: Int, bytes: UnsafeRawBufferPointer) { columns[column].append(bytes: bytes) }
+    @inline(__always) public func append(_ column: Int, bytes: UnsafeRawBufferPointer) { with(column) { $0.append(bytes: bytes) } }
 
     /// A STRING or JSON value from a Swift string.
     public func append(_ column: Int, string: String) {
@@ -130,11 +143,17 @@ public final class ParquetWriter {
         rowsInGroup += 1
         rowCount += 1
         var bytes = 0
-        for c in columns {
-            if c.rows != rowsInGroup {
-                throw ParquetError("column \"\(c.spec.name)\" has \(c.rows) values in a row group of \(rowsInGroup) rows (row \(rowCount))")
+        var complete = true
+        // The byte bound is checked every 16 rows; the row count of every column on each row.
+        let measure = rowsInGroup & 15 == 0
+        for i in 0..<references.count {
+            with(i) { c in
+                complete = complete && c.rows == rowsInGroup
+                if measure { bytes += c.bufferedBytes }
             }
-            bytes += c.bufferedBytes
+        }
+        if !complete, let c = columns.first(where: { $0.rows != rowsInGroup }) {
+            throw ParquetError("column \"\(c.spec.name)\" has \(c.rows) values in a row group of \(rowsInGroup) rows (row \(rowCount))")
         }
         if let failure = scratch.failure { throw failure }
         if rowsInGroup >= options.rowGroupRows || bytes >= options.rowGroupBytes { try flushRowGroup() }
