@@ -44,10 +44,7 @@ struct ReaderTests {
     @Test("reads our typed table exactly as pyarrow does", arguments: WriterTests.codecs)
     func readsOwnFiles(codec: CompressionCodec) throws {
         let dir = try TemporaryDirectory()
-        var options = ParquetWriterOptions()
-        options.codec = codec
-        let path = dir.path("typed.parquet")
-        try TypedTable.write(path, options: options)
+        let path = try TypedTable.file(codec: codec, in: dir)
         let ours = try ourRawValues(path)
         for (name, values) in try pyarrowRawValues(path) {
             #expect(ours[name] == values, "column \(name)")
@@ -91,10 +88,7 @@ struct ReaderTests {
     func emptyFile() throws {
         let dir = try TemporaryDirectory()
         let path = dir.path("empty.parquet")
-        let file = try FileHandleSink(path: path)
-        let w = try ParquetWriter(columns: TypedTable.columns, output: file.write)
-        try w.finish()
-        try file.close()
+        try writeParquet(path, TypedTable.columns) { _ in }
         let view = try pyarrowView(path)
         #expect(view.rowGroups == 0)
         #expect(view.values["tstz"] == [])

@@ -8,15 +8,13 @@ struct RefusalTests {
     /// A zstd file of 5000 rows, one int64 column "n" and one string column "s".
     private func sample(_ dir: TemporaryDirectory) throws -> (path: String, bytes: [UInt8]) {
         let path = dir.path("sample.parquet")
-        let file = try FileHandleSink(path: path)
-        let w = try ParquetWriter(columns: [ColumnSpec("n", .int64), ColumnSpec("s", .string)], output: file.write)
-        for i in 0..<5000 {
-            w.append(0, Int64(i * 7919 % 100_003))
-            w.append(1, string: "value \(i % 17)")
-            try w.endRow()
+        try writeParquet(path, [ColumnSpec("n", .int64), ColumnSpec("s", .string)]) { w in
+            for i in 0..<5000 {
+                w.append(0, Int64(i * 7919 % 100_003))
+                w.append(1, string: "value \(i % 17)")
+                try w.endRow()
+            }
         }
-        try w.finish()
-        try file.close()
         return (path, Array(try Data(contentsOf: URL(fileURLWithPath: path))))
     }
 

@@ -41,20 +41,18 @@ struct RowGroupTests {
     func byteBoundedRowGroups() throws {
         let dir = try TemporaryDirectory()
         let path = dir.path("groups.parquet")
-        let file = try FileHandleSink(path: path)
         var options = ParquetWriterOptions()
         options.rowGroupBytes = 256 << 10
         options.pageBytes = 16 << 10
-        let w = try ParquetWriter(columns: [ColumnSpec("n", .int64), ColumnSpec("s", .string)], options: options, output: file.write)
         var expectedSum = 0
-        for i in 0..<60_000 {
-            w.append(0, Int64(i))
-            expectedSum += i
-            w.append(1, string: "row \(i) " + String(repeating: "x", count: i % 11))
-            try w.endRow()
+        try writeParquet(path, [ColumnSpec("n", .int64), ColumnSpec("s", .string)], options) { w in
+            for i in 0..<60_000 {
+                w.append(0, Int64(i))
+                expectedSum += i
+                w.append(1, string: "row \(i) " + String(repeating: "x", count: i % 11))
+                try w.endRow()
+            }
         }
-        try w.finish()
-        try file.close()
         let l = try layout(path, sumColumn: "n")
         #expect(l.rowGroups.count >= 3)
         #expect(l.rows == 60_000)
@@ -69,16 +67,14 @@ struct RowGroupTests {
     func rowCappedRowGroups() throws {
         let dir = try TemporaryDirectory()
         let path = dir.path("capped.parquet")
-        let file = try FileHandleSink(path: path)
         var options = ParquetWriterOptions()
         options.rowGroupRows = 1000
-        let w = try ParquetWriter(columns: [ColumnSpec("n", .int32)], options: options, output: file.write)
-        for i in 0..<2500 {
-            w.append(0, Int32(i))
-            try w.endRow()
+        try writeParquet(path, [ColumnSpec("n", .int32)], options) { w in
+            for i in 0..<2500 {
+                w.append(0, Int32(i))
+                try w.endRow()
+            }
         }
-        try w.finish()
-        try file.close()
         #expect(try layout(path).rowGroups.map { $0["rows"]! } == [1000, 1000, 500])
     }
 
@@ -86,20 +82,18 @@ struct RowGroupTests {
     func dictionaryFallback() throws {
         let dir = try TemporaryDirectory()
         let path = dir.path("dict.parquet")
-        let file = try FileHandleSink(path: path)
         var options = ParquetWriterOptions()
         options.dictionaryBytes = 32 << 10
-        let w = try ParquetWriter(columns: [ColumnSpec("few", .string), ColumnSpec("many", .string)], options: options, output: file.write)
         var expected: [String] = []
-        for i in 0..<20_000 {
-            w.append(0, string: ["red", "green", "blue"][i % 3])
-            let unique = "unique value number \(i) with some padding to make it long"
-            expected.append(unique)
-            w.append(1, string: unique)
-            try w.endRow()
+        try writeParquet(path, [ColumnSpec("few", .string), ColumnSpec("many", .string)], options) { w in
+            for i in 0..<20_000 {
+                w.append(0, string: ["red", "green", "blue"][i % 3])
+                let unique = "unique value number \(i) with some padding to make it long"
+                expected.append(unique)
+                w.append(1, string: unique)
+                try w.endRow()
+            }
         }
-        try w.finish()
-        try file.close()
         let l = try layout(path)
         #expect(l.encodings["few"] == ["PLAIN", "RLE", "RLE_DICTIONARY"])
         #expect(l.encodings["many"] == ["PLAIN", "RLE", "RLE_DICTIONARY"])

@@ -54,6 +54,17 @@ enum TypedTable {
         "words": ["[a,héllo]", "[null]", "[]", nil],
     ]
 
+    /// Writes the table with `codec` into `dir`; returns the file's path.
+    static func file(codec: CompressionCodec, in dir: TemporaryDirectory, metadata: [KeyValue] = []) throws -> String {
+        var options = ParquetWriterOptions()
+        options.codec = codec
+        options.level = codec == .gzip ? 6 : 3
+        options.keyValueMetadata = metadata
+        let path = dir.path("typed-\(codec).parquet")
+        try write(path, options: options)
+        return path
+    }
+
     /// Writes the table to `path` with `options`.
     static func write(_ path: String, options: ParquetWriterOptions = ParquetWriterOptions()) throws {
         let file = try FileHandleSink(path: path)
@@ -92,6 +103,16 @@ enum TypedTable {
         try w.finish()
         try file.close()
     }
+}
+
+/// Writes a Parquet file at `path`: `rows` appends the rows, then the footer is written.
+func writeParquet(_ path: String, _ columns: [ColumnSpec], _ options: ParquetWriterOptions = ParquetWriterOptions(),
+                  rows: (ParquetWriter) throws -> Void) throws {
+    let file = try FileHandleSink(path: path)
+    let writer = try ParquetWriter(columns: columns, options: options, output: file.write)
+    try rows(writer)
+    try writer.finish()
+    try file.close()
 }
 
 /// A file output for tests: appends bytes through FileHandle.

@@ -10,12 +10,7 @@ struct WriterTests {
     @Test("pyarrow reads every type with the declared logical type and the right values", arguments: codecs)
     func pyarrowReadsEveryType(codec: CompressionCodec) throws {
         let dir = try TemporaryDirectory()
-        var options = ParquetWriterOptions()
-        options.codec = codec
-        options.level = codec == .gzip ? 6 : 3
-        options.keyValueMetadata = [KeyValue(key: "pgarchive.schema", value: "{\"columns\":[]}")]
-        let path = dir.path("typed.parquet")
-        try TypedTable.write(path, options: options)
+        let path = try TypedTable.file(codec: codec, in: dir, metadata: [KeyValue(key: "pgarchive.schema", value: "{\"columns\":[]}")])
         let view = try pyarrowView(path)
         #expect(view.values == TypedTable.expected)
         #expect(view.metadata?["pgarchive.schema"] == "{\"columns\":[]}")
@@ -44,10 +39,7 @@ struct WriterTests {
     @Test("DuckDB reads every type with the matching SQL type and the right values", arguments: codecs)
     func duckdbReadsEveryType(codec: CompressionCodec) throws {
         let dir = try TemporaryDirectory()
-        var options = ParquetWriterOptions()
-        options.codec = codec
-        let path = dir.path("typed.parquet")
-        try TypedTable.write(path, options: options)
+        let path = try TypedTable.file(codec: codec, in: dir)
         let view = try duckdbView(path)
         #expect(view.values == TypedTable.expected)
         let types = Dictionary(uniqueKeysWithValues: view.columns.map { ($0.path, $0.logical) })
