@@ -73,6 +73,10 @@ let formatTargets: [Target] = [
     library("RowFormats", ["RowStream", "ToolSupport"]),
     tool("rowfmt", ["RowFormats", "RowStream"]),
     tests("RowFormatsTests", ["RowFormats", "RowStream"]),
+    library("Parquet", ["CZstd", "CLZ4", "CZlib"]),
+    tests("ParquetTests", ["Parquet"]),
+    // The writer micro-benchmark (bench/parquet-core), not a user tool.
+    .executableTarget(name: "ParquetBench", dependencies: ["Parquet"], path: "bench/parquet-core/ParquetBench", swiftSettings: swiftSettings),
 ]
 
 // MARK: Object storage: s3put, s3get, the file:// store.

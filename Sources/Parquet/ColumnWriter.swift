@@ -1,0 +1,375 @@
+/// Buffers and encodes one column of the current row group: levels, values, dictionary, pages, statistics.
+final class ColumnWriter {
+    let spec: ColumnSpec
+    let physical: PhysicalType
+    /// PLAIN width of a fixed-size value (BOOLEAN is buffered as one byte per value); 0 for BYTE_ARRAY.
+    let width: Int
+    let maxDefinition: UInt8
+    let maxRepetition: UInt8
+    private let pageBytes: Int
+    private let pageRows: Int
+    private let dictionaryLimit: Int
+    /// The chunk buffer keeps its storage across row groups up to this size.
+    private let chunkCapacityLimit: Int
+
+    // The page being filled.
+    private let definitionLevels = ByteBuffer(capacity: 32 * 1024)
+    private let repetitionLevels: ByteBuffer
+    /// PLAIN values, or UInt32 dictionary indices while the dictionary is active.
+    private let values = ByteBuffer(capacity: 64 * 1024)
+    private var pageNonNull = 0
+
+    // Dictionary state for this column chunk.
+    private let dictionary: DictionaryBuilder?
+    /// Values go through the dictionary (until it grows too large or does not pay off).
+    private var dictionaryActive: Bool
+    private var dictionaryPagesWritten = false
+    private var chunkNonNull = 0
+
+    // The column chunk: encoded data pages of the current row group.
+    let chunk = ByteBuffer(capacity: 256 * 1024)
+    private(set) var chunkUncompressed = 0
+    private var chunkLevels = 0
+    private var plainPagesWritten = false
+    let statistics: StatisticsAccumulator
+    /// Rows completed in the current row group (one per `append`/`appendNull` outside a list, or per list).
+    private(set) var rows = 0
+
+    /// The dictionary is to be switched off at the next row boundary.
+    private var fallbackPending = false
+
+    // List state.
+    private var listOpen = false
+    private var listEmpty = true
+
+    private let scratch: PageScratch
+
+    init(spec: ColumnSpec, options: ParquetWriterOptions, scratch: PageScratch) {
+        self.spec = spec
+        self.scratch = scratch
+        physical = spec.type.physical
+        switch physical {
+        case .boolean: width = 1
+        case .int32, .float: width = 4
+        case .int64, .double: width = 8
+        case .int96: width = 12
+        case .fixedLenByteArray: width = spec.type.typeLength ?? 0
+        case .byteArray: width = 0
+        }
+        maxDefinition = spec.isList ? 3 : 1
+        maxRepetition = spec.isList ? 1 : 0
+        repetitionLevels = ByteBuffer(capacity: spec.isList ? 32 * 1024 : 16)
+        pageBytes = options.pageBytes
+        pageRows = options.pageRows
+        dictionaryLimit = options.dictionaryBytes
+        chunkCapacityLimit = max(options.rowGroupBytes, 1 << 20)
+        let useDictionary = options.dictionary && physical != .boolean
+        dictionary = useDictionary ? DictionaryBuilder(prefixed: physical == .byteArray) : nil
+        dictionaryActive = useDictionary
+        statistics = StatisticsAccumulator(physical: physical, signedBytes: spec.type.signedBytes)
+    }
+
+    /// Uncompressed bytes held for the current row group (pages written plus the page being filled).
+    @inline(__always)
+    var bufferedBytes: Int {
+        chunkUncompressed + values.count + (definitionLevels.count >> 3) + (dictionary?.data.count ?? 0)
+    }
+
+    // MARK: Levels
+
+    /// Starts a value slot: flushes a full page at a row boundary, then records the levels.
+    @inline(__always)
+    private func slot(definition: UInt8) {
+        if listOpen {
+            repetitionLevels.append(listEmpty ? 0 : 1)
+            listEmpty = false
+        } else {
+            if fallbackPending { fallBack() }
+            if values.count >= pageBytes || definitionLevels.count >= pageRows { flushPage() }
+            if maxRepetition > 0 { repetitionLevels.append(0) }
+            rows += 1
+        }
+        definitionLevels.append(definition)
+    }
+
+    /// A null: a null list outside a list, a null element inside one.
+    func appendNull() {
+        slot(definition: listOpen ? 2 : 0)
+        statistics.nullCount += 1
+    }
+
+    /// Opens a list for the current row.
+    func beginList() {
+        precondition(spec.isList && !listOpen, "beginList on column \"\(spec.name)\" that is not a list or has a list open")
+        if fallbackPending { fallBack() }
+        if values.count >= pageBytes || definitionLevels.count >= pageRows { flushPage() }
+        listOpen = true
+        listEmpty = true
+    }
+
+    /// Closes the current row's list; an empty list gets its own level.
+    func endList() {
+        precondition(listOpen, "endList on column \"\(spec.name)\" without beginList")
+        listOpen = false
+        if listEmpty {
+            repetitionLevels.append(0)
+            definitionLevels.append(1)
+            statistics.nullCount += 1
+        }
+        rows += 1
+    }
+
+    @inline(__always)
+    private func present() {
+        slot(definition: maxDefinition)
+        pageNonNull += 1
+    }
+
+    // MARK: Values
+
+    @inline(__always)
+    private func checkType(_ expected: PhysicalType) {
+        precondition(physical == expected, "column \"\(spec.name)\" is \(physical), not \(expected)")
+        precondition(!spec.isList || listOpen, "column \"\(spec.name)\" is a list: call beginList first")
+    }
+
+    /// Adds a fixed-width value through the dictionary (or PLAIN once it is off).
+    @inline(__always)
+    private func addFixed<T>(_ value: T) {
+        if dictionaryActive {
+            var v = value
+            let index = withUnsafeBytes(of: &v) { dictionary!.index(of: $0.baseAddress!, count: MemoryLayout<T>.size) }
+            values.appendLittleEndian(index)
+            chunkNonNull += 1
+            checkDictionary()
+        } else {
+            values.reserve(MemoryLayout<T>.size)
+            values.base.storeBytes(of: value, toByteOffset: values.count, as: T.self)
+            values.count += MemoryLayout<T>.size
+        }
+    }
+
+    func append(_ v: Bool) {
+        checkType(.boolean)
+        present()
+        values.append(v ? 1 : 0)
+        statistics.observe(Int64(v ? 1 : 0))
+    }
+
+    func append(_ v: Int32) {
+        checkType(.int32)
+        present()
+        if !dictionaryActive { statistics.observe(Int64(v)) }
+        addFixed(v.littleEndian)
+    }
+
+    func append(_ v: Int64) {
+        checkType(.int64)
+        present()
+        if !dictionaryActive { statistics.observe(v) }
+        addFixed(v.littleEndian)
+    }
+
+    func append(_ v: Float) {
+        checkType(.float)
+        present()
+        if !dictionaryActive { statistics.observe(Double(v)) }
+        addFixed(v.bitPattern.littleEndian)
+    }
+
+    func append(_ v: Double) {
+        checkType(.double)
+        present()
+        if !dictionaryActive { statistics.observe(v) }
+        addFixed(v.bitPattern.littleEndian)
+    }
+
+    /// A BYTE_ARRAY value, or a FIXED_LEN_BYTE_ARRAY value of exactly the declared width.
+    func append(bytes: UnsafeRawBufferPointer) {
+        precondition(physical == .byteArray || (physical == .fixedLenByteArray && bytes.count == width),
+                     "column \"\(spec.name)\" is \(spec.type), not a \(bytes.count)-byte value")
+        precondition(!spec.isList || listOpen, "column \"\(spec.name)\" is a list: call beginList first")
+        present()
+        let n = bytes.count
+        let p = bytes.baseAddress ?? UnsafeRawPointer(values.base)
+        if dictionaryActive {
+            values.appendLittleEndian(dictionary!.index(of: p, count: n))
+            chunkNonNull += 1
+            checkDictionary()
+        } else {
+            statistics.observe(p, n)
+            if physical == .byteArray { values.appendLittleEndian(UInt32(n)) }
+            values.append(UnsafeRawBufferPointer(start: p, count: n))
+        }
+    }
+
+    /// Turns the dictionary off when it outgrows its limit or holds more than half the values seen.
+    @inline(__always)
+    private func checkDictionary() {
+        let d = dictionary!
+        if d.data.count > dictionaryLimit || (chunkNonNull & 0x3FFF == 0 && d.count * 2 > chunkNonNull) {
+            // Pages end at row boundaries: inside a list, switch at the next row.
+            if listOpen {
+                fallbackPending = true
+            } else {
+                fallBack()
+            }
+        }
+    }
+
+    /// Ends the dictionary-encoded page and writes PLAIN from here on in this chunk.
+    private func fallBack() {
+        fallbackPending = false
+        flushPage()
+        dictionaryActive = false
+    }
+
+    // MARK: Pages
+
+    /// Encodes the page being filled (if any) into the chunk.
+    func flushPage() {
+        let levelCount = definitionLevels.count
+        guard levelCount > 0 else { return }
+        let body = scratch.body
+        body.reset()
+        if maxRepetition > 0 { appendLevels(repetitionLevels, bitWidth: 1, into: body) }
+        appendLevels(definitionLevels, bitWidth: bitWidth(UInt64(maxDefinition)), into: body)
+        let encoding: Encoding
+        if dictionaryActive && pageNonNull > 0 {
+            encoding = .rleDictionary
+            let bits = max(1, bitWidth(UInt64(dictionary!.count - 1)))
+            body.append(UInt8(bits))
+            values.bytes.withMemoryRebound(to: UInt32.self) { encodeRLEHybrid($0, bitWidth: bits, into: body) }
+            dictionaryPagesWritten = true
+        } else if physical == .boolean {
+            encoding = .plain
+            appendPackedBooleans(values, into: body)
+            plainPagesWritten = true
+        } else {
+            encoding = .plain
+            body.append(values.bytes)
+            plainPagesWritten = true
+        }
+        let header = PageHeader(type: PageType.dataPage.rawValue, uncompressedPageSize: Int32(body.count), compressedPageSize: 0,
+                                dataPage: DataPageHeader(numValues: Int32(levelCount), encoding: encoding.rawValue,
+                                                         definitionLevelEncoding: Encoding.rle.rawValue,
+                                                         repetitionLevelEncoding: Encoding.rle.rawValue))
+        chunkUncompressed += scratch.appendPage(header, body: body, to: chunk)
+        chunkLevels += levelCount
+        definitionLevels.reset()
+        repetitionLevels.reset()
+        values.reset()
+        pageNonNull = 0
+    }
+
+    private func appendLevels(_ levels: ByteBuffer, bitWidth bits: Int, into body: ByteBuffer) {
+        let lengthAt = body.count
+        body.appendLittleEndian(UInt32(0))
+        levels.bytes.withMemoryRebound(to: UInt8.self) { encodeRLEHybrid($0, bitWidth: bits, into: body) }
+        body.patchLittleEndian(UInt32(body.count - lengthAt - 4), at: lengthAt)
+    }
+
+    private func appendPackedBooleans(_ bytes: ByteBuffer, into body: ByteBuffer) {
+        let n = bytes.count
+        body.reserve((n + 7) / 8)
+        let src = bytes.base
+        var i = 0
+        while i < n {
+            var b: UInt8 = 0
+            var k = 0
+            while k < 8 && i + k < n {
+                b |= src.load(fromByteOffset: i + k, as: UInt8.self) << UInt8(k)
+                k += 1
+            }
+            body.append(b)
+            i += 8
+        }
+    }
+
+    // MARK: Chunk
+
+    /// What the row group needs to know about a finished column chunk.
+    struct ChunkSummary {
+        var dictionaryPage: ByteBuffer?
+        var dictionaryUncompressed: Int
+        var numValues: Int
+        var encodings: [Int32]
+        var statistics: Statistics
+    }
+
+    /// Flushes the last page and builds the dictionary page; call `resetChunk` after writing.
+    func finishChunk(dictionaryPage: ByteBuffer) -> ChunkSummary {
+        precondition(!listOpen, "row group closed with a list open on column \"\(spec.name)\"")
+        flushPage()
+        var summary = ChunkSummary(dictionaryPage: nil, dictionaryUncompressed: 0, numValues: chunkLevels, encodings: [], statistics: Statistics())
+        let stats = statistics
+        if dictionaryPagesWritten, let d = dictionary {
+            for i in 0..<d.count {
+                let e = d.entry(i)
+                stats.observePlain(e.baseAddress ?? UnsafeRawPointer(d.data.base), e.count)
+            }
+            let header = PageHeader(type: PageType.dictionaryPage.rawValue, uncompressedPageSize: Int32(d.data.count), compressedPageSize: 0,
+                                    dictionaryPage: DictionaryPageHeader(numValues: Int32(d.count), encoding: Encoding.plain.rawValue))
+            dictionaryPage.reset()
+            summary.dictionaryUncompressed = scratch.appendPage(header, body: d.data, to: dictionaryPage)
+            summary.dictionaryPage = dictionaryPage
+        }
+        summary.statistics = stats.statistics()
+        if dictionaryPagesWritten || plainPagesWritten { summary.encodings.append(Encoding.plain.rawValue) }
+        summary.encodings.append(Encoding.rle.rawValue)
+        if dictionaryPagesWritten { summary.encodings.append(Encoding.rleDictionary.rawValue) }
+        return summary
+    }
+
+    /// Empties the chunk for the next row group.
+    func resetChunk() {
+        chunk.reset()
+        chunk.shrink(to: chunkCapacityLimit)
+        chunkUncompressed = 0
+        chunkLevels = 0
+        chunkNonNull = 0
+        rows = 0
+        plainPagesWritten = false
+        dictionaryPagesWritten = false
+        statistics.reset()
+        if let dictionary {
+            dictionary.reset()
+            dictionaryActive = true
+            fallbackPending = false
+        }
+    }
+}
+
+/// Scratch buffers and the compressor shared by all columns of a writer while encoding pages.
+final class PageScratch {
+    let body = ByteBuffer(capacity: 1 << 20)
+    let compressed = ByteBuffer(capacity: 1 << 20)
+    let header = ByteBuffer(capacity: 256)
+    let compressor: PageCompressor
+
+    init(compressor: PageCompressor) { self.compressor = compressor }
+
+    /// The first compression failure; the writer reports it at the end of the row.
+    var failure: ParquetError?
+
+    /// Compresses `body`, appends header and compressed body to `out`; returns the uncompressed size incl. header.
+    func appendPage(_ pageHeader: PageHeader, body: ByteBuffer, to out: ByteBuffer) -> Int {
+        compressed.reset()
+        let size: Int
+        do {
+            size = try compressor.compress(body.bytes, into: compressed)
+        } catch {
+            failure = failure ?? error
+            size = 0
+        }
+        var h = pageHeader
+        h.compressedPageSize = Int32(size)
+        h.crc = Int32(bitPattern: pageChecksum(compressed.bytes))
+        header.reset()
+        var w = ThriftWriter(header)
+        w.write(pageHeader: h)
+        out.append(header)
+        out.append(compressed)
+        return header.count + body.count
+    }
+}

@@ -1,0 +1,130 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Min/max/null-count of one column chunk, kept in the order the column's logical type defines.
+///
+/// A class, so that updating it from the column writer's hot path needs no exclusivity bookkeeping.
+final class StatisticsAccumulator {
+    let physical: PhysicalType
+    /// Byte strings compare as signed big-endian two's complement (decimals), else unsigned.
+    let signedBytes: Bool
+    var nullCount: Int64 = 0
+    private var hasValue = false
+    private var minInt = Int64.max, maxInt = Int64.min
+    private var minReal = Double.infinity, maxReal = -Double.infinity
+    private var minBytes: [UInt8] = [], maxBytes: [UInt8] = []
+    /// Byte strings longer than this make min/max unreported (as pyarrow's 4096-byte limit).
+    static let maxStatisticsBytes = 4096
+
+    init(physical: PhysicalType, signedBytes: Bool) {
+        self.physical = physical
+        self.signedBytes = signedBytes
+    }
+
+    func reset() {
+        nullCount = 0
+        hasValue = false
+        minInt = .max
+        maxInt = .min
+        minReal = .infinity
+        maxReal = -.infinity
+        minBytes.removeAll(keepingCapacity: true)
+        maxBytes.removeAll(keepingCapacity: true)
+    }
+
+    @inline(__always) func observe(_ v: Int64) {
+        hasValue = true
+        if v < minInt { minInt = v }
+        if v > maxInt { maxInt = v }
+    }
+
+    @inline(__always) func observe(_ v: Double) {
+        // NaN never takes part in min/max.
+        if v.isNaN { return }
+        hasValue = true
+        if v < minReal || (v == 0 && minReal == 0 && v.sign == .minus) { minReal = v }
+        if v > maxReal || (v == 0 && maxReal == 0 && v.sign == .plus) { maxReal = v }
+    }
+
+    @inline(__always) func observe(_ p: UnsafeRawPointer, _ n: Int) {
+        if !hasValue {
+            hasValue = true
+            minBytes = Array(UnsafeRawBufferPointer(start: p, count: n))
+            maxBytes = minBytes
+            return
+        }
+        if compare(p, n, minBytes) < 0 { replace(&minBytes, p, n) }
+        if compare(p, n, maxBytes) > 0 { replace(&maxBytes, p, n) }
+    }
+
+    private func replace(_ storage: inout [UInt8], _ p: UnsafeRawPointer, _ n: Int) {
+        storage.removeAll(keepingCapacity: true)
+        storage.append(contentsOf: UnsafeRawBufferPointer(start: p, count: n))
+    }
+
+    /// Observes one PLAIN-encoded fixed-width value (dictionary entries).
+    func observePlain(_ p: UnsafeRawPointer, _ n: Int) {
+        switch physical {
+        case .int32: observe(Int64(p.loadUnaligned(as: Int32.self)))
+        case .int64: observe(p.loadUnaligned(as: Int64.self))
+        case .float: observe(Double(p.loadUnaligned(as: Float.self)))
+        case .double: observe(p.loadUnaligned(as: Double.self))
+        case .boolean: observe(Int64(p.load(as: UInt8.self)))
+        default: observe(p, n)
+        }
+    }
+
+    /// Compares a value with a stored one: signed first byte for decimals, then unsigned bytes, shorter first.
+    @inline(__always)
+    private func compare(_ p: UnsafeRawPointer, _ n: Int, _ other: [UInt8]) -> Int {
+        other.withUnsafeBufferPointer { o in
+            let count = o.count
+            if signedBytes && n > 0 && count > 0 {
+                let a = Int8(bitPattern: p.load(as: UInt8.self)), b = Int8(bitPattern: o[0])
+                if a != b { return a < b ? -1 : 1 }
+            }
+            let m = min(n, count)
+            if m > 0, let base = o.baseAddress {
+                let r = memcmp(p, base, m)
+                if r != 0 { return Int(r) }
+            }
+            return n == count ? 0 : (n < count ? -1 : 1)
+        }
+    }
+
+    /// The Parquet statistics: PLAIN-encoded min_value/max_value and null_count.
+    func statistics() -> Statistics {
+        var s = Statistics()
+        s.nullCount = nullCount
+        guard hasValue else { return s }
+        func bytes<T>(_ v: T) -> [UInt8] { withUnsafeBytes(of: v) { Array($0) } }
+        switch physical {
+        case .boolean:
+            s.minValue = [UInt8(minInt)]
+            s.maxValue = [UInt8(maxInt)]
+        case .int32:
+            s.minValue = bytes(Int32(minInt).littleEndian)
+            s.maxValue = bytes(Int32(maxInt).littleEndian)
+        case .int64:
+            s.minValue = bytes(minInt.littleEndian)
+            s.maxValue = bytes(maxInt.littleEndian)
+        case .float:
+            // A zero minimum is written as -0.0 and a zero maximum as +0.0 (parquet.thrift, ColumnOrder).
+            let lo = minReal == 0 ? -0.0 as Float : Float(minReal), hi = maxReal == 0 ? 0.0 as Float : Float(maxReal)
+            s.minValue = bytes(lo.bitPattern.littleEndian)
+            s.maxValue = bytes(hi.bitPattern.littleEndian)
+        case .double:
+            let lo = minReal == 0 ? -0.0 : minReal, hi = maxReal == 0 ? 0.0 : maxReal
+            s.minValue = bytes(lo.bitPattern.littleEndian)
+            s.maxValue = bytes(hi.bitPattern.littleEndian)
+        default:
+            guard minBytes.count <= Self.maxStatisticsBytes, maxBytes.count <= Self.maxStatisticsBytes else { return s }
+            s.minValue = minBytes
+            s.maxValue = maxBytes
+        }
+        return s
+    }
+}
