@@ -108,6 +108,8 @@ let orchestratorTargets: [Target] = [
     library("ArchiverConfig", [.product(name: "Yams", package: "Yams")]),
     library("ArchiveLayout", []),
     library("RunDisplay", ["ToolSupport"]),
+    library("Orchestrator", ["ArchiverConfig", "ArchiveLayout", "ArchiveCache", "Digest", "Pipelines", "RunDisplay", "ToolSupport"]),
+    tool("data-archiver", ["Orchestrator", "ArchiverConfig", "ArchiveCache", "RunDisplay"]),
     tests("RunDisplayTests", ["RunDisplay"]),
     tests("ArchiveLayoutTests", ["ArchiveLayout"]),
     .target(name: "CSpawn"),
