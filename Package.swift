@@ -110,6 +110,7 @@ let orchestratorTargets: [Target] = [
     library("RunDisplay", ["ToolSupport"]),
     library("Orchestrator", ["ArchiverConfig", "ArchiveLayout", "ArchiveCache", "Digest", "Pipelines", "RunDisplay", "ToolSupport"]),
     tool("data-archiver", ["Orchestrator", "ArchiverConfig", "ArchiveCache", "RunDisplay"]),
+    tests("ArchiveTests", []),
     tests("RunDisplayTests", ["RunDisplay"]),
     tests("ArchiveLayoutTests", ["ArchiveLayout"]),
     .target(name: "CSpawn"),

@@ -1,0 +1,175 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// The reference decompressor for a key's extension.
+func referenceDecompress(_ path: String) -> String {
+    if path.hasSuffix(".zst") { return "zstd -q -dc '\(path)'" }
+    if path.hasSuffix(".lz4") { return "lz4 -q -dc '\(path)'" }
+    if path.hasSuffix(".gz") { return "gzip -dc '\(path)'" }
+    return "cat '\(path)'"
+}
+
+@Suite("data-archiver archive", .enabled(if: Services.postgresEnabled && Services.s3Enabled))
+struct ArchiveTests {
+    @Test("every format and codec: objects as documented, equal to PostgreSQL's own rendering", arguments:
+            ["jsonl", "csv"], ["zstd", "lz4", "gzip", "none"])
+    func formats(format: String, codec: String) throws {
+        let f = try ArchiveFixture(days: 2, rowsPerDay: 300)
+        let result = try f.archive(["--output-format", format, "--compression", codec])
+        #expect(result.status == 0, "\(result.err)")
+        let ext = [ "zstd": ".zst", "lz4": ".lz4", "gzip": ".gz", "none": ""][codec]!
+        let objects = try f.objects()
+        let dataKeys = objects.keys.filter { !$0.contains("/_schema/") }.sorted()
+        #expect(dataKeys == ["archives/flights/2024/01/flights-2024-01-01.\(format)\(ext)",
+                             "archives/flights/2024/01/flights-2024-01-02.\(format)\(ext)"])
+        #expect(objects.keys.contains { $0.hasPrefix("archives/flights/_schema/flights-") && $0.hasSuffix(".json") })
+        let dir = try TemporaryDirectory()
+        for (day, key) in zip(["20240101", "20240102"], dataKeys) {
+            let path = try f.download(key, into: dir)
+            let text = try shell(referenceDecompress(path)).out
+            if format == "jsonl" {
+                // Row order in a file is stable across runs but not promised to be id order.
+                let ours = text.split(separator: "\n").map(String.init).sorted()
+                let theirs = try f.rowJSON("flights_\(day)").sorted()
+                #expect(ours.count == theirs.count)
+                let mismatch = zip(ours, theirs).first { $0 != $1 }
+                #expect(mismatch == nil, "first difference: \(String(describing: mismatch))")
+            } else {
+                let expected = try run("\(f.pg.binDirectory)/psql", ["-X", "-q", "-c",
+                    "COPY (SELECT * FROM flights_\(day)) TO STDOUT (FORMAT csv, HEADER)"],
+                    environment: f.pg.environment(database: f.database).merging(["PGOPTIONS": "-c TimeZone=UTC -c DateStyle=ISO"]) { $1 })
+                #expect(text == expected.out)
+            }
+        }
+    }
+
+    @Test("durations group and split windows into the documented object names", arguments: [
+        ("hourly", 1, (0..<24).map { String(format: "archives/flights/2024/01/flights-2024-01-01-%02d.jsonl.zst", $0) }),
+        ("daily", 3, ["archives/flights/2024/01/flights-2024-01-01.jsonl.zst", "archives/flights/2024/01/flights-2024-01-02.jsonl.zst",
+                      "archives/flights/2024/01/flights-2024-01-03.jsonl.zst"]),
+        ("weekly", 3, ["archives/flights/2024/01/flights-2024-W01.jsonl.zst"]),
+        ("monthly", 3, ["archives/flights/2024/01/flights-2024-01.jsonl.zst"]),
+        ("yearly", 3, ["archives/flights/2024/01/flights-2024.jsonl.zst"]),
+    ])
+    func durations(duration: String, days: Int, keys: [String]) throws {
+        let f = try ArchiveFixture(days: days, rowsPerDay: 240)
+        var flags = f.flags()
+        if duration == "hourly" || duration == "yearly" { flags += ["--date-column", "departure"] }
+        let result = try f.archive(["--output-duration", duration], flags: flags + ["--force"])
+        #expect(result.status == 0, "\(result.err)")
+        let objects = try f.objects()
+        #expect(objects.keys.filter { !$0.contains("/_schema/") }.sorted() == keys)
+        // Every row is in exactly one object.
+        let dir = try TemporaryDirectory()
+        var total = 0
+        for key in keys {
+            let lines = try shell(referenceDecompress(try f.download(key, into: dir)) + " | wc -l").out
+            total += Int(lines.trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1_000_000
+        }
+        #expect(total == days * 240)
+    }
+
+    @Test("a rerun skips everything from the cache; without the cache identical objects are recognised; a changed slice is uploaded again")
+    func skipLevels() throws {
+        let f = try ArchiveFixture(days: 3, rowsPerDay: 200)
+        let first = try f.archive([])
+        #expect(first.status == 0, "\(first.err)")
+        #expect(first.err.contains("3 uploaded, 0 skipped"))
+        let before = try f.objects()
+
+        // Level 1: cache and store agree, no pipeline runs.
+        let second = try f.archive(["--debug"])
+        #expect(second.status == 0)
+        #expect(second.err.contains("0 uploaded, 3 skipped"), "\(second.err)")
+        #expect(!second.err.contains("pipeline"))
+
+        // Level 2: no cache; s3put --if-different finds identical objects.
+        try FileManager.default.removeItem(atPath: f.home.path("cache"))
+        let third = try f.archive([])
+        #expect(third.status == 0)
+        #expect(third.err.contains("0 uploaded, 3 skipped"), "\(third.err)")
+        #expect(try f.objects().mapValues(\.etag) == before.mapValues(\.etag))
+
+        // One row changes in one partition: only that object is uploaded again.
+        try f.pg.psql("UPDATE flights SET callsign = 'CHANGED' WHERE id = 250", database: f.database)
+        try FileManager.default.removeItem(atPath: f.home.path("cache"))
+        let fourth = try f.archive([])
+        #expect(fourth.status == 0)
+        #expect(fourth.err.contains("1 uploaded, 2 skipped"), "\(fourth.err)")
+        let after = try f.objects()
+        let changed = after.keys.filter { after[$0]!.etag != before[$0]?.etag }
+        #expect(changed == ["archives/flights/2024/01/flights-2024-01-02.jsonl.zst"])
+    }
+
+    @Test("a partition the role may not read fails alone: the others are archived, the run exits 1 naming it")
+    func privilege() throws {
+        let f = try ArchiveFixture(days: 3, rowsPerDay: 100)
+        let role = f.pg.ordinaryUser
+        try f.pg.psql("""
+            GRANT CONNECT ON DATABASE \(f.database) TO \(role);
+            GRANT USAGE ON SCHEMA public TO \(role);
+            GRANT SELECT ON flights, flights_20240101, flights_20240103 TO \(role);
+            """, database: f.database)
+        var flags = f.flags()
+        flags[flags.firstIndex(of: "--db-user")! + 1] = role
+        let result = try f.archive([], flags: flags, env: ["PGPASSWORD": f.pg.ordinaryPassword])
+        #expect(result.status == 1)
+        #expect(result.err.contains("flights_20240102"), "\(result.err)")
+        let keys = try f.objects().keys.filter { !$0.contains("/_schema/") }.sorted()
+        #expect(keys == ["archives/flights/2024/01/flights-2024-01-01.jsonl.zst", "archives/flights/2024/01/flights-2024-01-03.jsonl.zst"])
+    }
+
+    @Test("settings come from ARCHIVE_* variables and the YAML file with the bare command; no secret reaches argv or the log")
+    func configurationAndSecrets() throws {
+        let f = try ArchiveFixture(days: 2, rowsPerDay: 100)
+        let yaml = f.home.path("config.yaml")
+        try """
+            db:
+              host: \(f.pg.host)
+              port: \(f.pg.port)
+              user: \(f.pg.user)
+              password: \(f.pg.password)
+            s3:
+              endpoint: \(f.s3.endpoint)
+              bucket: wrong-bucket-overridden-by-env
+              path_template: "cfg/{table}/{YYYY}"
+              access_key: testing
+              secret_key: yaml-secret-key-value
+            table: flights
+            workers: 1
+            """.write(toFile: yaml, atomically: true, encoding: .utf8)
+        let env = ["ARCHIVE_DB_NAME": f.database, "ARCHIVE_S3_BUCKET": f.bucket, "ARCHIVE_START_DATE": "2024-01-01",
+                   "ARCHIVE_END_DATE": "2024-01-31", "PGPASSWORD": ""]
+        // Watch the children's argv while the run goes.
+        let seen = ProcessLog()
+        let watcher = Thread {
+            while !seen.stopped {
+                for p in f.markedProcesses() { seen.add(p.cmdline) }
+                usleep(20_000)
+            }
+        }
+        watcher.start()
+        let result = try run(Package.tool("data-archiver"), ["--config", yaml, "--debug"], environment: f.environment(env))
+        seen.stop()
+        #expect(result.status == 0, "\(result.err)")
+        #expect(try f.objects().keys.contains("cfg/flights/2024/flights-2024-01-01.jsonl.zst"))
+        #expect(!seen.lines.isEmpty)
+        for line in seen.lines {
+            #expect(!line.contains(f.pg.password) && !line.contains("yaml-secret-key-value"), "secret in argv: \(line)")
+        }
+        #expect(!result.err.contains(f.pg.password) && !result.err.contains("yaml-secret-key-value"))
+        #expect(result.err.contains("--db-password=********"))
+    }
+}
+
+/// Lines collected from another thread.
+final class ProcessLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var collected: Set<String> = []
+    private var done = false
+    func add(_ line: String) { lock.lock(); collected.insert(line); lock.unlock() }
+    func stop() { lock.lock(); done = true; lock.unlock() }
+    var stopped: Bool { lock.lock(); defer { lock.unlock() }; return done }
+    var lines: [String] { lock.lock(); defer { lock.unlock() }; return Array(collected) }
+}
