@@ -47,6 +47,8 @@ public final class RunDisplay: @unchecked Sendable {
     private let startTime = RunDisplay.now()
     private var lastPlainProgress = 0.0
     private var running = false
+    /// The live display was closed: log lines go straight to stderr again.
+    private var closed = false
     private var savedTerminal: termios?
     private var refresher: Thread?
     /// Called when the user presses `q` in the live display.
@@ -119,7 +121,7 @@ public final class RunDisplay: @unchecked Sendable {
         if level == .debug && !showDebug { return }
         let line = formatLogLine(style: interactive ? .text : style, level: level, message: message, fields: fields)
         lock.lock()
-        if interactive {
+        if interactive && !closed {
             recentLogs.append(line)
             if recentLogs.count > 8 { recentLogs.removeFirst() }
             lock.unlock()
@@ -186,6 +188,7 @@ public final class RunDisplay: @unchecked Sendable {
         lock.lock()
         let wasRunning = running
         running = false
+        closed = true
         lock.unlock()
         if wasRunning {
             usleep(250_000)
