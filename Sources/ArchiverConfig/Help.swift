@@ -10,7 +10,7 @@ public func archiverCommandSummary(_ command: ArchiverCommand) -> String {
 }
 
 /// The help text of data-archiver or one of its commands, generated from the settings table.
-public func archiverHelp(_ command: ArchiverCommand?, today: String, commands: [ArchiverCommand] = ArchiverCommand.allCases) -> String {
+public func archiverHelp(_ command: ArchiverCommand?, today: String, commands: [ArchiverCommand] = availableArchiverCommands) -> String {
     var out = """
         Data Archiver
 
@@ -48,14 +48,18 @@ public func archiverHelp(_ command: ArchiverCommand?, today: String, commands: [
     return out
 }
 
+/// The commands this build of data-archiver runs; the settings table also describes the
+/// commands still to come, which stay out of the help and the documentation until they exist.
+public let availableArchiverCommands: [ArchiverCommand] = [.archive, .viewer]
+
 /// The flag ↔ YAML key ↔ environment variable table, as Markdown (README and man page).
 public func archiverSettingsTable() -> String {
     var out = "| flag | YAML key | environment variable | default | commands |\n|---|---|---|---|---|\n"
-    for s in archiverSettings where s.key != "config" {
+    for s in archiverSettings where s.key != "config" && !s.commands.isDisjoint(with: availableArchiverCommands) {
         let keys = ([s.key] + s.yamlAliases).map { "`\($0)`" }.joined(separator: ", ")
         let vars = s.environmentNames.map { "`\($0)`" }.joined(separator: ", ")
         let flags = (["--" + s.flag] + s.flagAliases.map { "--" + $0 } + (s.short.map { ["-\($0)"] } ?? [])).map { "`\($0)`" }
-        let commands = ArchiverCommand.allCases.filter { s.commands.contains($0) }.map(\.rawValue).joined(separator: ", ")
+        let commands = availableArchiverCommands.filter { s.commands.contains($0) }.map(\.rawValue).joined(separator: ", ")
         out += "| \(flags.joined(separator: ", ")) | \(keys) | \(vars) | \(s.defaultValue.map { "`\($0)`" } ?? "") | \(commands) |\n"
     }
     return out

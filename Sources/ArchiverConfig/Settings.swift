@@ -85,7 +85,7 @@ public let archiverSettings: [Setting] = [
     Setting("db.max_retries", flag: "db-max-retries", .integer, default: "3", for: database, "connection attempts after the first"),
     Setting("db.retry_delay", flag: "db-retry-delay", .integer, default: "5", for: database, "seconds between connection attempts"),
     Setting("s3.endpoint", flag: "s3-endpoint", .string, for: storage,
-            "S3-compatible endpoint URL (https://…), or file:///dir for a local directory"),
+            "S3-compatible endpoint URL (https://...), or file:///dir for a local directory"),
     Setting("s3.bucket", flag: "s3-bucket", .string, for: storage.union([.viewer]), "S3 bucket name"),
     Setting("s3.access_key", flag: "s3-access-key", .string, secret: true, for: storage, "S3 access key"),
     Setting("s3.secret_key", flag: "s3-secret-key", .string, secret: true, for: storage, "S3 secret key"),

@@ -10,8 +10,7 @@ import ToolSupport
 // (--help/--version on stdout, usage errors exit 2, failed writes fail) are kept by hand here.
 
 let tool = "data-archiver"
-/// The commands this build runs (the settings table also knows those still to come).
-let available: [ArchiverCommand] = [.archive, .viewer]
+let available = availableArchiverCommands
 
 Interrupts.shared.install()
 let environment = ProcessInfo.processInfo.environment
@@ -52,7 +51,7 @@ guard available.contains(parsed.command) else {
 }
 if parsed.help {
     printOut(archiverHelp(CommandLine.arguments.dropFirst().contains(parsed.command.rawValue) ? parsed.command : nil,
-                          today: today, commands: available))
+                          today: today))
     exit(0)
 }
 

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import ArchiverConfig
 
@@ -147,5 +148,32 @@ struct ArchiverConfigTests {
             #expect(text.contains("--\(s.flag)"))
         }
         #expect(text.contains("(default \"2024-06-30\")"))
+    }
+}
+
+@Suite("settings documentation")
+struct SettingsDocumentationTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    @Test("the README's settings table is the one the settings table generates")
+    func readmeTable() throws {
+        let table = archiverSettingsTable()
+        if ProcessInfo.processInfo.environment["PGARCHIVE_WRITE_DOCS"] != nil {
+            try table.write(to: Self.root.appendingPathComponent("docs/settings-table.md"), atomically: true, encoding: .utf8)
+        }
+        let readme = try String(contentsOf: Self.root.appendingPathComponent("README.md"), encoding: .utf8)
+        #expect(readme.contains(table), "README.md's settings table is out of date; regenerate it with PGARCHIVE_WRITE_DOCS=1 swift test --filter SettingsDocumentation")
+    }
+
+    @Test("the man page documents every flag, variable and YAML key")
+    func manPage() throws {
+        let page = try String(contentsOf: Self.root.appendingPathComponent("man/data-archiver.1"), encoding: .utf8)
+        for s in archiverSettings where !s.commands.isDisjoint(with: availableArchiverCommands) {
+            #expect(page.contains("Fl -\(s.flag)"), "man/data-archiver.1 lacks --\(s.flag)")
+            if s.key != "config" {
+                #expect(page.contains(s.environmentName), "man/data-archiver.1 lacks \(s.environmentName)")
+                #expect(page.contains(s.key), "man/data-archiver.1 lacks \(s.key)")
+            }
+        }
     }
 }
