@@ -234,8 +234,7 @@ extension ThriftReader {
 
     mutating func readSchemaElement() throws(ThriftError) -> SchemaElement {
         var e = SchemaElement(name: "")
-        var sawName = false
-        try readStruct { (r, id, type) throws(ThriftError) in
+        try readStruct("SchemaElement", required: [4]) { (r, id, type) throws(ThriftError) in
             switch id {
             case 1:
                 let code = try r.i32(type)
@@ -243,7 +242,7 @@ extension ThriftReader {
                 if e.type == nil { e.unknownTypeCode = code }
             case 2: e.typeLength = try r.i32(type)
             case 3: e.repetition = Repetition(rawValue: try r.i32(type))
-            case 4: e.name = try r.string(); sawName = true
+            case 4: e.name = try r.string()
             case 5: e.numChildren = try r.i32(type)
             case 6: e.convertedType = try r.i32(type)
             case 7: e.scale = try r.i32(type)
@@ -252,14 +251,13 @@ extension ThriftReader {
             default: try r.skip(type)
             }
         }
-        guard sawName else { throw ThriftError(message: "schema element without a name", offset: position) }
         return e
     }
 
     mutating func readColumnMetaData() throws(ThriftError) -> ColumnMetaData {
         var m = ColumnMetaData(type: .boolean, encodings: [], pathInSchema: [], codec: .uncompressed, numValues: 0,
                                totalUncompressedSize: 0, totalCompressedSize: 0, dataPageOffset: -1)
-        try readStruct { (r, id, type) throws(ThriftError) in
+        try readStruct("ColumnMetaData", required: [1, 2, 3, 4, 5, 6, 7, 9]) { (r, id, type) throws(ThriftError) in
             switch id {
             case 1:
                 let code = try r.i32(type)
@@ -284,7 +282,7 @@ extension ThriftReader {
 
     mutating func readRowGroup() throws(ThriftError) -> RowGroup {
         var g = RowGroup(columns: [], totalByteSize: 0, numRows: 0)
-        try readStruct { (r, id, type) throws(ThriftError) in
+        try readStruct("RowGroup", required: [1, 2, 3]) { (r, id, type) throws(ThriftError) in
             switch id {
             case 1:
                 g.columns = try r.readList { (r) throws(ThriftError) in
@@ -314,17 +312,16 @@ extension ThriftReader {
     mutating func readFileMetaData() throws(ThriftError) -> FileMetaData {
         var m = FileMetaData(version: 0, schema: [], numRows: 0, rowGroups: [], keyValueMetadata: [], createdBy: nil,
                              columnOrderCount: 0, encrypted: false)
-        var sawSchema = false
-        try readStruct { (r, id, type) throws(ThriftError) in
+        try readStruct("FileMetaData", required: [1, 2, 3, 4]) { (r, id, type) throws(ThriftError) in
             switch id {
             case 1: m.version = try r.i32(type)
-            case 2: m.schema = try r.readList { (r) throws(ThriftError) in try r.readSchemaElement() }; sawSchema = true
+            case 2: m.schema = try r.readList { (r) throws(ThriftError) in try r.readSchemaElement() }
             case 3: m.numRows = try r.i64(type)
             case 4: m.rowGroups = try r.readList { (r) throws(ThriftError) in try r.readRowGroup() }
             case 5:
                 m.keyValueMetadata = try r.readList { (r) throws(ThriftError) in
                     var kv = KeyValue(key: "", value: nil)
-                    try r.readStruct { (r, id, type) throws(ThriftError) in
+                    try r.readStruct("KeyValue", required: [1]) { (r, id, type) throws(ThriftError) in
                         switch id {
                         case 1: kv.key = try r.string()
                         case 2: kv.value = try r.string()
@@ -342,14 +339,13 @@ extension ThriftReader {
             default: try r.skip(type)
             }
         }
-        guard sawSchema else { throw ThriftError(message: "footer without a schema", offset: position) }
         return m
     }
 
     /// Decodes a page header.
     mutating func readPageHeader() throws(ThriftError) -> PageHeader {
         var h = PageHeader(type: -1, uncompressedPageSize: -1, compressedPageSize: -1)
-        try readStruct { (r, id, type) throws(ThriftError) in
+        try readStruct("PageHeader", required: [1, 2, 3]) { (r, id, type) throws(ThriftError) in
             switch id {
             case 1: h.type = try r.i32(type)
             case 2: h.uncompressedPageSize = try r.i32(type)
@@ -357,7 +353,7 @@ extension ThriftReader {
             case 4: h.crc = try r.i32(type)
             case 5:
                 var d = DataPageHeader(numValues: 0, encoding: 0, definitionLevelEncoding: 3, repetitionLevelEncoding: 3)
-                try r.readStruct { (r, id, type) throws(ThriftError) in
+                try r.readStruct("DataPageHeader", required: [1, 2, 3, 4]) { (r, id, type) throws(ThriftError) in
                     switch id {
                     case 1: d.numValues = try r.i32(type)
                     case 2: d.encoding = try r.i32(type)
@@ -369,7 +365,7 @@ extension ThriftReader {
                 h.dataPage = d
             case 7:
                 var d = DictionaryPageHeader(numValues: 0, encoding: 0)
-                try r.readStruct { (r, id, type) throws(ThriftError) in
+                try r.readStruct("DictionaryPageHeader", required: [1, 2]) { (r, id, type) throws(ThriftError) in
                     switch id {
                     case 1: d.numValues = try r.i32(type)
                     case 2: d.encoding = try r.i32(type)
@@ -380,7 +376,7 @@ extension ThriftReader {
             case 8:
                 var d = DataPageHeaderV2(numValues: 0, numNulls: 0, numRows: 0, encoding: 0, definitionLevelsByteLength: 0,
                                          repetitionLevelsByteLength: 0, isCompressed: true)
-                try r.readStruct { (r, id, type) throws(ThriftError) in
+                try r.readStruct("DataPageHeaderV2", required: [1, 2, 3, 4, 5, 6]) { (r, id, type) throws(ThriftError) in
                     switch id {
                     case 1: d.numValues = try r.i32(type)
                     case 2: d.numNulls = try r.i32(type)
