@@ -4,7 +4,7 @@ import TestSupport
 import Testing
 
 /// Writes a fixture with pyarrow: every physical type, the logical types we read, nulls, lists,
-/// ms/us/ns timestamps, 3000 rows in row groups of 1000 and small pages.
+/// ms/us/ns timestamps, 3000 rows in row groups of 1000 and small pages (with page CRCs for gzip and zstd).
 private let fixtureScript = """
 import sys, decimal, datetime
 import pyarrow as pa, pyarrow.parquet as pq
@@ -36,7 +36,7 @@ table = pa.table({
     "words": pa.array([None if i % 29 == 0 else [cities[(i + j) % len(cities)] for j in range(i % 3)] for i in range(n)], pa.list_(pa.string())),
 })
 pq.write_table(table, path, compression=codec, data_page_version=version, use_dictionary=dictionary,
-               row_group_size=1000, data_page_size=2048)
+               row_group_size=1000, data_page_size=2048, write_page_checksum=codec in ("gzip", "zstd"))
 """
 
 @Suite("Parquet reader")
