@@ -20,7 +20,9 @@ final class ColumnWriter {
     private var pageNonNull = 0
 
     // Dictionary state for this column chunk.
-    private let dictionary: DictionaryBuilder?
+    /// The dictionary (allocated for every column, used unless `options.dictionary` is off or the type is BOOLEAN).
+    private let dictionary: DictionaryBuilder
+    private let usesDictionary: Bool
     /// Values go through the dictionary (until it grows too large or does not pay off).
     private var dictionaryActive: Bool
     private var dictionaryPagesWritten = false
@@ -64,7 +66,8 @@ final class ColumnWriter {
         dictionaryLimit = options.dictionaryBytes
         chunkCapacityLimit = max(options.rowGroupBytes, 1 << 20)
         let useDictionary = options.dictionary && physical != .boolean
-        dictionary = useDictionary ? DictionaryBuilder(prefixed: physical == .byteArray) : nil
+        dictionary = DictionaryBuilder(prefixed: physical == .byteArray)
+        usesDictionary = useDictionary
         dictionaryActive = useDictionary
         statistics = StatisticsAccumulator(physical: physical, signedBytes: spec.type.signedBytes)
     }
@@ -72,7 +75,7 @@ final class ColumnWriter {
     /// Uncompressed bytes held for the current row group (pages written plus the page being filled).
     @inline(__always)
     var bufferedBytes: Int {
-        chunkUncompressed + values.count + (definitionLevels.count >> 3) + (dictionary?.data.count ?? 0)
+        chunkUncompressed + values.count + (definitionLevels.count >> 3) + dictionary.data.count
     }
 
     // MARK: Levels
@@ -138,7 +141,7 @@ final class ColumnWriter {
     private func addFixed<T>(_ value: T) {
         if dictionaryActive {
             var v = value
-            let index = withUnsafeBytes(of: &v) { dictionary!.index(of: $0.baseAddress!, count: MemoryLayout<T>.size) }
+            let index = withUnsafeBytes(of: &v) { dictionary.index(of: $0.baseAddress!, count: MemoryLayout<T>.size) }
             values.appendLittleEndian(index)
             chunkNonNull += 1
             checkDictionary()
@@ -193,7 +196,7 @@ final class ColumnWriter {
         let n = bytes.count
         let p = bytes.baseAddress ?? UnsafeRawPointer(values.base)
         if dictionaryActive {
-            values.appendLittleEndian(dictionary!.index(of: p, count: n))
+            values.appendLittleEndian(dictionary.index(of: p, count: n))
             chunkNonNull += 1
             checkDictionary()
         } else {
@@ -206,7 +209,7 @@ final class ColumnWriter {
     /// Turns the dictionary off when it outgrows its limit or holds more than half the values seen.
     @inline(__always)
     private func checkDictionary() {
-        let d = dictionary!
+        let d = dictionary
         if d.data.count > dictionaryLimit || (chunkNonNull & 0x3FFF == 0 && d.count * 2 > chunkNonNull) {
             // Pages end at row boundaries: inside a list, switch at the next row.
             if listOpen {
@@ -237,7 +240,7 @@ final class ColumnWriter {
         let encoding: Encoding
         if dictionaryActive && pageNonNull > 0 {
             encoding = .rleDictionary
-            let bits = max(1, bitWidth(UInt64(dictionary!.count - 1)))
+            let bits = max(1, bitWidth(UInt64(dictionary.count - 1)))
             body.append(UInt8(bits))
             values.bytes.withMemoryRebound(to: UInt32.self) { encodeRLEHybrid($0, bitWidth: bits, into: body) }
             dictionaryPagesWritten = true
@@ -303,7 +306,8 @@ final class ColumnWriter {
         flushPage()
         var summary = ChunkSummary(dictionaryPage: nil, dictionaryUncompressed: 0, numValues: chunkLevels, encodings: [], statistics: Statistics())
         let stats = statistics
-        if dictionaryPagesWritten, let d = dictionary {
+        if dictionaryPagesWritten {
+            let d = dictionary
             for i in 0..<d.count {
                 let e = d.entry(i)
                 stats.observePlain(e.baseAddress ?? UnsafeRawPointer(d.data.base), e.count)
@@ -332,44 +336,10 @@ final class ColumnWriter {
         plainPagesWritten = false
         dictionaryPagesWritten = false
         statistics.reset()
-        if let dictionary {
+        if usesDictionary {
             dictionary.reset()
             dictionaryActive = true
             fallbackPending = false
         }
-    }
-}
-
-/// Scratch buffers and the compressor shared by all columns of a writer while encoding pages.
-final class PageScratch {
-    let body = ByteBuffer(capacity: 1 << 20)
-    let compressed = ByteBuffer(capacity: 1 << 20)
-    let header = ByteBuffer(capacity: 256)
-    let compressor: PageCompressor
-
-    init(compressor: PageCompressor) { self.compressor = compressor }
-
-    /// The first compression failure; the writer reports it at the end of the row.
-    var failure: ParquetError?
-
-    /// Compresses `body`, appends header and compressed body to `out`; returns the uncompressed size incl. header.
-    func appendPage(_ pageHeader: PageHeader, body: ByteBuffer, to out: ByteBuffer) -> Int {
-        compressed.reset()
-        let size: Int
-        do {
-            size = try compressor.compress(body.bytes, into: compressed)
-        } catch {
-            failure = failure ?? error
-            size = 0
-        }
-        var h = pageHeader
-        h.compressedPageSize = Int32(size)
-        h.crc = Int32(bitPattern: pageChecksum(compressed.bytes))
-        header.reset()
-        var w = ThriftWriter(header)
-        w.write(pageHeader: h)
-        out.append(header)
-        out.append(compressed)
-        return header.count + body.count
     }
 }

@@ -18,7 +18,11 @@ final class PageCompressor {
     /// A compressor for `codec` (UNCOMPRESSED, ZSTD, GZIP or LZ4_RAW) at `level`.
     init(codec: CompressionCodec, level: Int) throws(ParquetError) {
         self.codec = codec
-        self.level = Int32(level)
+        self.level = Int32(clamping: level)
+        let levels: ClosedRange<Int>? = codec == .zstd ? 1...22 : codec == .gzip ? 1...9 : nil
+        if let levels, !levels.contains(level) {
+            throw ParquetError("\(codec) level \(level) is out of range (\(levels.lowerBound)-\(levels.upperBound))")
+        }
         switch codec {
         case .uncompressed, .lz4Raw: break
         case .zstd:

@@ -106,6 +106,8 @@ struct RLEHybridDecoder {
             rleValue = v
         } else {
             isRLE = false
+            // Each group of 8 values takes `width` bytes: more groups than bytes cannot be real.
+            guard header >> 1 <= UInt64(data.count) else { throw EncodingError(message: "bit-packed run of \(header >> 1) groups is longer than the data") }
             remaining = Int(clamping: (header >> 1) * 8)
             bitOffset = position * 8
             // Skip the packed bytes now; values are read from bitOffset.

@@ -29,7 +29,11 @@ enum SchemaResolver {
             defer { index += 1 }
             return elements[index]
         }
-        for _ in 0..<Int(root.numChildren ?? 0) {
+        let count = Int(root.numChildren ?? 0)
+        guard count >= 0, count < elements.count else {
+            throw ParquetError("\(file): corrupt footer: the schema root announces \(count) columns in \(elements.count - 1) elements")
+        }
+        for _ in 0..<count {
             let e = try element()
             let children = Int(e.numChildren ?? 0)
             if e.type == nil || children > 0 {

@@ -15,13 +15,23 @@ final class StatisticsAccumulator {
     private var hasValue = false
     private var minInt = Int64.max, maxInt = Int64.min
     private var minReal = Double.infinity, maxReal = -Double.infinity
-    private var minBytes: [UInt8] = [], maxBytes: [UInt8] = []
+    /// The byte-string min and max, behind a pointer so the per-value path does neither reference
+    /// counting nor exclusivity bookkeeping.
+    private let extremes: UnsafeMutablePointer<(min: RawBytes, max: RawBytes)>
     /// Byte strings longer than this make min/max unreported (as pyarrow's 4096-byte limit).
     static let maxStatisticsBytes = 4096
 
     init(physical: PhysicalType, signedBytes: Bool) {
         self.physical = physical
         self.signedBytes = signedBytes
+        extremes = .allocate(capacity: 1)
+        extremes.initialize(to: (RawBytes(), RawBytes()))
+    }
+
+    deinit {
+        extremes.pointee.min.free()
+        extremes.pointee.max.free()
+        extremes.deallocate()
     }
 
     func reset() {
@@ -31,8 +41,8 @@ final class StatisticsAccumulator {
         maxInt = .min
         minReal = .infinity
         maxReal = -.infinity
-        minBytes.removeAll(keepingCapacity: true)
-        maxBytes.removeAll(keepingCapacity: true)
+        extremes.pointee.min.count = 0
+        extremes.pointee.max.count = 0
     }
 
     @inline(__always) func observe(_ v: Int64) {
@@ -50,19 +60,15 @@ final class StatisticsAccumulator {
     }
 
     @inline(__always) func observe(_ p: UnsafeRawPointer, _ n: Int) {
+        let e = extremes
         if !hasValue {
             hasValue = true
-            minBytes = Array(UnsafeRawBufferPointer(start: p, count: n))
-            maxBytes = minBytes
+            e.pointee.min.set(p, n)
+            e.pointee.max.set(p, n)
             return
         }
-        if compare(p, n, minBytes) < 0 { replace(&minBytes, p, n) }
-        if compare(p, n, maxBytes) > 0 { replace(&maxBytes, p, n) }
-    }
-
-    private func replace(_ storage: inout [UInt8], _ p: UnsafeRawPointer, _ n: Int) {
-        storage.removeAll(keepingCapacity: true)
-        storage.append(contentsOf: UnsafeRawBufferPointer(start: p, count: n))
+        if compare(p, n, e.pointee.min) < 0 { e.pointee.min.set(p, n) }
+        if compare(p, n, e.pointee.max) > 0 { e.pointee.max.set(p, n) }
     }
 
     /// Observes one PLAIN-encoded fixed-width value (dictionary entries).
@@ -79,20 +85,18 @@ final class StatisticsAccumulator {
 
     /// Compares a value with a stored one: signed first byte for decimals, then unsigned bytes, shorter first.
     @inline(__always)
-    private func compare(_ p: UnsafeRawPointer, _ n: Int, _ other: [UInt8]) -> Int {
-        other.withUnsafeBufferPointer { o in
-            let count = o.count
-            if signedBytes && n > 0 && count > 0 {
-                let a = Int8(bitPattern: p.load(as: UInt8.self)), b = Int8(bitPattern: o[0])
-                if a != b { return a < b ? -1 : 1 }
-            }
-            let m = min(n, count)
-            if m > 0, let base = o.baseAddress {
-                let r = memcmp(p, base, m)
-                if r != 0 { return Int(r) }
-            }
-            return n == count ? 0 : (n < count ? -1 : 1)
+    private func compare(_ p: UnsafeRawPointer, _ n: Int, _ other: RawBytes) -> Int {
+        let count = other.count
+        if signedBytes && n > 0 && count > 0 {
+            let a = Int8(bitPattern: p.load(as: UInt8.self)), b = Int8(bitPattern: other.base.load(as: UInt8.self))
+            if a != b { return a < b ? -1 : 1 }
         }
+        let m = min(n, count)
+        if m > 0 {
+            let r = memcmp(p, other.base, m)
+            if r != 0 { return Int(r) }
+        }
+        return n == count ? 0 : (n < count ? -1 : 1)
     }
 
     /// The Parquet statistics: PLAIN-encoded min_value/max_value and null_count.
@@ -121,10 +125,34 @@ final class StatisticsAccumulator {
             s.minValue = bytes(lo.bitPattern.littleEndian)
             s.maxValue = bytes(hi.bitPattern.littleEndian)
         default:
-            guard minBytes.count <= Self.maxStatisticsBytes, maxBytes.count <= Self.maxStatisticsBytes else { return s }
-            s.minValue = minBytes
-            s.maxValue = maxBytes
+            let e = extremes.pointee
+            guard e.min.count <= Self.maxStatisticsBytes, e.max.count <= Self.maxStatisticsBytes else { return s }
+            s.minValue = e.min.array
+            s.maxValue = e.max.array
         }
         return s
     }
+}
+
+/// A byte string in manually managed storage (owned by one StatisticsAccumulator).
+struct RawBytes {
+    var base = UnsafeMutableRawPointer.allocate(byteCount: 64, alignment: 8)
+    var capacity = 64
+    var count = 0
+
+    /// Replaces the contents with `n` bytes at `p`.
+    @inline(__always)
+    mutating func set(_ p: UnsafeRawPointer, _ n: Int) {
+        if n > capacity {
+            base.deallocate()
+            capacity = max(n, capacity * 2)
+            base = .allocate(byteCount: capacity, alignment: 8)
+        }
+        base.copyMemory(from: p, byteCount: n)
+        count = n
+    }
+
+    var array: [UInt8] { Array(UnsafeRawBufferPointer(start: base, count: count)) }
+
+    func free() { base.deallocate() }
 }

@@ -242,12 +242,18 @@ struct ThriftReader {
             position += Int(n)
         case .list, .set:
             let (elementType, count) = try listHeader()
+            // Nested lists count towards the same depth limit as structs.
+            try enterStruct()
             for _ in 0..<count {
                 if elementType == .boolTrue || elementType == .boolFalse { _ = try byte() } else { try skip(elementType) }
             }
+            leaveStruct()
         case .map:
             let n = try varint()
+            guard n <= UInt64(data.count - position) else { throw fail("map of \(n) entries runs past the end") }
             if n > 0 {
+                try enterStruct()
+                defer { leaveStruct() }
                 let types = try byte()
                 guard let k = ThriftType(rawValue: types >> 4), let v = ThriftType(rawValue: types & 0x0F) else { throw fail("bad map types") }
                 for _ in 0..<n {
@@ -262,11 +268,20 @@ struct ThriftReader {
         }
     }
 
-    /// Reads a struct's fields with `body` (called per field; it must consume or skip the value).
-    mutating func readStruct(_ body: (inout ThriftReader, Int16, ThriftType) throws(ThriftError) -> Void) throws(ThriftError) {
+    /// Reads a struct's fields with `body` (called per field; it must consume or skip the value),
+    /// then checks that every field id in `required` was present (`name` is for the message).
+    mutating func readStruct(_ name: String = "struct", required: [Int16] = [],
+                             _ body: (inout ThriftReader, Int16, ThriftType) throws(ThriftError) -> Void) throws(ThriftError) {
         try enterStruct()
-        while let (id, type) = try nextField() { try body(&self, id, type) }
+        var seen: UInt64 = 0
+        while let (id, type) = try nextField() {
+            if id >= 0 && id < 64 { seen |= 1 << UInt64(id) }
+            try body(&self, id, type)
+        }
         leaveStruct()
+        for id in required where seen & (1 << UInt64(id)) == 0 {
+            throw fail("\(name) lacks its required field \(id)")
+        }
     }
 
     /// Reads a list of structs with `element`.

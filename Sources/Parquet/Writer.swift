@@ -146,11 +146,11 @@ public final class ParquetWriter {
         var complete = true
         // The byte bound is checked every 16 rows; the row count of every column on each row.
         let measure = rowsInGroup & 15 == 0
+        let expected = rowsInGroup
         for i in 0..<references.count {
-            with(i) { c in
-                complete = complete && c.rows == rowsInGroup
-                if measure { bytes += c.bufferedBytes }
-            }
+            let (rows, buffered) = with(i) { c in (c.rows, measure ? c.bufferedBytes : 0) }
+            complete = complete && rows == expected
+            bytes += buffered
         }
         if !complete, let c = columns.first(where: { $0.rows != rowsInGroup }) {
             throw ParquetError("column \"\(c.spec.name)\" has \(c.rows) values in a row group of \(rowsInGroup) rows (row \(rowCount))")

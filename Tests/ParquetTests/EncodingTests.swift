@@ -93,3 +93,52 @@ struct EncodingTests {
         #expect(result.out.trimmingCharacters(in: .whitespacesAndNewlines) == big)
     }
 }
+
+@Suite("Parquet reader: legacy layouts")
+struct LegacyLayoutTests {
+    @Test("reads a two-level LIST (repeated primitive inside the LIST group) as pyarrow does")
+    func twoLevelList() throws {
+        // Rows: [1, 2], null, [], [3] in `optional group tags (LIST) { repeated int32 array; }`.
+        let repetition: [UInt8] = [0, 1, 0, 0, 0], definition: [UInt8] = [2, 2, 0, 1, 2]
+        let body = ByteBuffer()
+        for (levels, width) in [(repetition, 1), (definition, 2)] {
+            let encoded = ByteBuffer()
+            levels.withUnsafeBufferPointer { encodeRLEHybrid($0, bitWidth: width, into: encoded) }
+            body.appendLittleEndian(UInt32(encoded.count))
+            body.append(encoded)
+        }
+        for v: Int32 in [1, 2, 3] { body.appendLittleEndian(v) }
+        let file = ByteBuffer()
+        file.append(Array("PAR1".utf8))
+        var header = ThriftWriter(file)
+        header.write(pageHeader: PageHeader(type: 0, uncompressedPageSize: Int32(body.count), compressedPageSize: Int32(body.count),
+                                            dataPage: DataPageHeader(numValues: 5, encoding: 0, definitionLevelEncoding: 3, repetitionLevelEncoding: 3)))
+        file.append(body)
+        var group = SchemaElement(name: "tags", numChildren: 1)
+        group.repetition = .optional
+        group.convertedType = 3
+        var element = SchemaElement(name: "array")
+        element.type = .int32
+        element.repetition = .repeated
+        let chunk = ColumnMetaData(type: .int32, encodings: [0, 3], pathInSchema: ["tags", "array"], codec: .uncompressed, numValues: 5,
+                                   totalUncompressedSize: Int64(file.count - 4), totalCompressedSize: Int64(file.count - 4), dataPageOffset: 4)
+        let meta = FileMetaData(version: 1, schema: [SchemaElement(name: "schema", numChildren: 1), group, element], numRows: 4,
+                                rowGroups: [RowGroup(columns: [ColumnChunk(fileOffset: 4, metaData: chunk)], totalByteSize: Int64(file.count - 4), numRows: 4)],
+                                keyValueMetadata: [], createdBy: "hand-made", columnOrderCount: 0, encrypted: false)
+        let footerStart = file.count
+        var footer = ThriftWriter(file)
+        footer.write(fileMetaData: meta)
+        file.appendLittleEndian(UInt32(file.count - footerStart))
+        file.append(Array("PAR1".utf8))
+        let dir = try TemporaryDirectory()
+        let path = dir.path("two-level.parquet")
+        try Data(file.array).write(to: URL(fileURLWithPath: path))
+
+        let reader = try ParquetReader(path: path)
+        #expect(reader.columns.first?.isList == true && reader.columns.first?.elementIsNullable == false)
+        let data = try reader.read(rowGroup: 0, column: 0)
+        #expect(data.cells() == [.list([0, 1]), .null, .list([]), .list([2])])
+        #expect(data.values == .int32([1, 2, 3]))
+        #expect(try pyarrowRawValues(path) == ["tags": ["[1,2]", nil, "[]", "[3]"]])
+    }
+}

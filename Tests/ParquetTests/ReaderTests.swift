@@ -4,7 +4,7 @@ import TestSupport
 import Testing
 
 /// Writes a fixture with pyarrow: every physical type, the logical types we read, nulls, lists,
-/// ms/us/ns timestamps, 3000 rows in row groups of 1000 and small pages.
+/// ms/us/ns timestamps, 3000 rows in row groups of 1000 and small pages (with page CRCs for gzip and zstd).
 private let fixtureScript = """
 import sys, decimal, datetime
 import pyarrow as pa, pyarrow.parquet as pq
@@ -36,7 +36,7 @@ table = pa.table({
     "words": pa.array([None if i % 29 == 0 else [cities[(i + j) % len(cities)] for j in range(i % 3)] for i in range(n)], pa.list_(pa.string())),
 })
 pq.write_table(table, path, compression=codec, data_page_version=version, use_dictionary=dictionary,
-               row_group_size=1000, data_page_size=2048)
+               row_group_size=1000, data_page_size=2048, write_page_checksum=codec in ("gzip", "zstd"))
 """
 
 @Suite("Parquet reader")
@@ -82,6 +82,33 @@ struct ReaderTests {
         #expect(types["dec38"] == .decimal(precision: 38, scale: 10))
         #expect(types["u16"] == .integer(bitWidth: 16, signed: false))
         #expect(types["city"] == .string)
+    }
+
+    @Test("reads REQUIRED columns, lists with required elements, and lists whose element is named item (pyarrow non-compliant layout)")
+    func requiredColumns() throws {
+        let dir = try TemporaryDirectory()
+        let script = """
+        import sys
+        import pyarrow as pa, pyarrow.parquet as pq
+        schema = pa.schema([pa.field("id", pa.int64(), nullable=False), pa.field("name", pa.string(), nullable=False),
+                            pa.field("tags", pa.list_(pa.field("element", pa.int32(), nullable=False)), nullable=False),
+                            pa.field("maybe", pa.list_(pa.field("element", pa.string(), nullable=False)))])
+        rows = 2500
+        table = pa.table({"id": list(range(rows)), "name": ["n%d" % (i % 7) for i in range(rows)],
+                          "tags": [list(range(i % 4)) for i in range(rows)],
+                          "maybe": [None if i % 3 == 0 else ["x"] * (i % 2) for i in range(rows)]}, schema=schema)
+        pq.write_table(table, sys.argv[1] + "/required.parquet", row_group_size=1000)
+        pq.write_table(table, sys.argv[1] + "/legacy.parquet", row_group_size=1000, use_compliant_nested_type=False,
+                       data_page_version="2.0", compression="snappy")
+        """
+        try python(script, [dir.url.path])
+        for name in ["required.parquet", "legacy.parquet"] {
+            let path = dir.path(name)
+            #expect(try ourRawValues(path) == pyarrowRawValues(path), "\(name)")
+            let columns = try ParquetReader(path: path).columns
+            #expect(columns.map(\.isNullable) == [false, false, false, true])
+            #expect(columns.map(\.maxDefinition) == [0, 0, 1, 2])
+        }
     }
 
     @Test("a file with no rows is valid for pyarrow, DuckDB and our reader")

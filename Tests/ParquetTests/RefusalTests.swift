@@ -24,6 +24,17 @@ struct RefusalTests {
         return path
     }
 
+    /// Every column chunk's values and levels, by position.
+    private func physicalValues(_ path: String) throws -> [[[ColumnValues]]] {
+        let reader = try ParquetReader(path: path)
+        return try (0..<reader.rowGroupCount).map { g in
+            try reader.columns.indices.map { c in
+                let data = try reader.read(rowGroup: g, column: c)
+                return [data.values, .int32(data.definitionLevels.map { Int32($0) })]
+            }
+        }
+    }
+
     /// The message of the error reading every column of `path` throws.
     private func failure(_ path: String) -> String {
         do {
@@ -117,5 +128,35 @@ struct RefusalTests {
         #expect(failure(nested) == "\"\(nested)\": column \"p\" is a nested struct, which is not supported")
         let map = dir.path("map.parquet")
         #expect(failure(map) == "\"\(map)\": column \"m\" is a nested MAP, which is not supported")
+    }
+
+    @Test("damaged bytes anywhere give a clean error or the right values, never a crash")
+    func randomDamage() throws {
+        let dir = try TemporaryDirectory()
+        let (path, original) = try sample(dir)
+        let good = try physicalValues(path)
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        func next() -> Int {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int(truncatingIfNeeded: state >> 33)
+        }
+        for round in 0..<500 {
+            var bytes = original
+            // Half the rounds hit the footer region, where no checksum protects the bytes.
+            let footerStart = original.count - 8 - (Int(original[original.count - 8]) | Int(original[original.count - 7]) << 8)
+            let at = round % 2 == 0 ? footerStart + next() % (original.count - footerStart) : next() % original.count
+            bytes[at] = UInt8(truncatingIfNeeded: next())
+            if round % 3 == 0 { bytes.removeLast(next() % 64) }
+            let damagedPath = try damaged(dir, bytes)
+            let message = failure(damagedPath)
+            if message == "no error" {
+                // The damage hit bytes that do not matter, or only an annotation (Parquet has no footer checksum):
+                // the stored values must still be the same.
+                #expect(try physicalValues(damagedPath) == good, "round \(round), byte \(at)")
+            } else {
+                #expect(message.hasPrefix("\"\(damagedPath)\""), "round \(round): \(message)")
+            }
+            try FileManager.default.removeItem(atPath: damagedPath)
+        }
     }
 }

@@ -122,4 +122,28 @@ struct RowGroupTests {
         // List leaves: null lists, empty lists and null elements all count as nulls at the leaf.
         #expect(s["ints.list.element"] == ["1", "7", "3"])
     }
+
+    @Test("the writer refuses levels out of range, codecs it cannot write and columns it cannot declare")
+    func refusedOptions() throws {
+        var options = ParquetWriterOptions()
+        options.level = 23
+        #expect(throws: ParquetError("ZSTD level 23 is out of range (1-22)")) {
+            try ParquetWriter(columns: [ColumnSpec("n", .int64)], options: options) { _ in }
+        }
+        options.codec = .snappy
+        options.level = 1
+        #expect(throws: ParquetError("the writer does not support SNAPPY compression")) {
+            try ParquetWriter(columns: [ColumnSpec("n", .int64)], options: options) { _ in }
+        }
+        #expect(throws: ParquetError("a Parquet file needs at least one column")) {
+            try ParquetWriter(columns: []) { _ in }
+        }
+    }
+
+    @Test("a row missing a column's value is refused at the end of the row, naming the column")
+    func incompleteRow() throws {
+        let w = try ParquetWriter(columns: [ColumnSpec("a", .int64), ColumnSpec("b", .string)]) { _ in }
+        w.append(0, Int64(1))
+        #expect(throws: ParquetError("column \"b\" has 0 values in a row group of 1 rows (row 1)")) { try w.endRow() }
+    }
 }

@@ -58,5 +58,33 @@ def dump(cols, directory):
             valid.astype(np.uint8).tofile(os.path.join(directory, name + '.valid'))
 
 
+def arrow_table(cols):
+    """The same rows as an in-memory Arrow table, with the types pyarrow would use for them."""
+    import decimal
+    import pyarrow as pa
+    arrays = {}
+    for name, (values, valid) in cols.items():
+        mask = None if valid is None else ~valid
+        if name == 'departure':
+            arrays[name] = pa.array(values, pa.timestamp('us', tz='UTC'), mask=mask)
+        elif name == 'fare':
+            arrays[name] = pa.array([None if m else decimal.Decimal(int(v)).scaleb(-2) for v, m in zip(values.tolist(), mask.tolist())],
+                                    pa.decimal128(10, 2))
+        elif name == 'flight_uuid':
+            arrays[name] = pa.ExtensionArray.from_storage(pa.uuid(), pa.array(values, pa.binary(16)))
+        elif isinstance(values, list):
+            ok = valid.tolist() if valid is not None else [True] * len(values)
+            arrays[name] = pa.array([v if k else None for v, k in zip(values, ok)], pa.string())
+        else:
+            arrays[name] = pa.array(values, mask=mask)
+    return pa.table(arrays)
+
+
 if __name__ == '__main__':
-    dump(columns(int(sys.argv[2])), sys.argv[1])
+    import pyarrow as pa
+    cols = columns(int(sys.argv[2]))
+    dump(cols, sys.argv[1])
+    with pa.OSFile(os.path.join(sys.argv[1], 'table.arrow'), 'wb') as sink:
+        table = arrow_table(cols)
+        with pa.ipc.new_file(sink, table.schema) as writer:
+            writer.write_table(table)
