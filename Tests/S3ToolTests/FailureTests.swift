@@ -13,6 +13,25 @@ struct FailureTests {
 
     func quoted(_ args: [String]) -> String { args.map { "'\($0)'" }.joined(separator: " ") }
 
+    /// Starts a multipart upload of a stream that never ends, fed until the upload is visibly in progress.
+    func startUpload(_ bucket: Bucket, key: String) throws -> (Process, Pipe) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Package.tool("s3put"))
+        process.arguments = bucket.location + ["--key", key, "--multipart-threshold", "5MiB", "--part-size", "5MiB"]
+        process.environment = ProcessInfo.processInfo.environment.merging(bucket.environment) { $1 }
+        let input = Pipe()
+        process.standardInput = input
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let chunk = Data(repeating: 0x5a, count: Self.MiB)
+        var fed = 0
+        while try bucket.pendingUploads() == 0 && fed < 200 {
+            for _ in 0..<4 { input.fileHandleForWriting.write(chunk) }
+            fed += 4
+        }
+        return (process, input)
+    }
+
     @Test("with --commit-fd, a closed descriptor without 'commit' stores nothing", arguments: Backend.available)
     func notCommitted(backend: Backend) throws {
         let bucket = try Bucket(backend)
@@ -36,21 +55,7 @@ struct FailureTests {
     @Test("SIGTERM in the middle of a multipart upload leaves no object and no upload in progress", arguments: Backend.available)
     func sigterm(backend: Backend) throws {
         let bucket = try Bucket(backend)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Package.tool("s3put"))
-        process.arguments = bucket.location + ["--key", "t", "--multipart-threshold", "5MiB", "--part-size", "5MiB"]
-        process.environment = ProcessInfo.processInfo.environment.merging(bucket.environment) { $1 }
-        let input = Pipe()
-        process.standardInput = input
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        let chunk = Data(repeating: 0x5a, count: Self.MiB)
-        // Feed until the upload is visibly in progress, never ending the input.
-        var fed = 0
-        while try bucket.pendingUploads() == 0 && fed < 200 {
-            for _ in 0..<4 { input.fileHandleForWriting.write(chunk) }
-            fed += 4
-        }
+        let (process, input) = try startUpload(bucket, key: "t")
         #expect(try bucket.pendingUploads() == 1)
         process.terminate()
         process.waitUntilExit()
@@ -63,20 +68,7 @@ struct FailureTests {
     @Test("uploads left by kill -9 are listed by s3get --list-uploads and aborted by s3put --abort-incomplete", arguments: Backend.available)
     func incompleteUploads(backend: Backend) throws {
         let bucket = try Bucket(backend)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Package.tool("s3put"))
-        process.arguments = bucket.location + ["--key", "orphans/o", "--multipart-threshold", "5MiB", "--part-size", "5MiB"]
-        process.environment = ProcessInfo.processInfo.environment.merging(bucket.environment) { $1 }
-        let input = Pipe()
-        process.standardInput = input
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        let chunk = Data(repeating: 0x33, count: Self.MiB)
-        var fed = 0
-        while try bucket.pendingUploads() == 0 && fed < 200 {
-            for _ in 0..<4 { input.fileHandleForWriting.write(chunk) }
-            fed += 4
-        }
+        let (process, input) = try startUpload(bucket, key: "orphans/o")
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
         try? input.fileHandleForWriting.close()

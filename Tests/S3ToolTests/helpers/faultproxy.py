@@ -5,7 +5,8 @@
 
 Forwards each request to UPSTREAM (http://host:port). A share RATE (0..1) of requests fails:
 answered 500 InternalError or 503 SlowDown without forwarding, the connection dropped before
-forwarding, or forwarded and then the connection dropped (the response is lost). Every request
+forwarding, forwarded and then the connection dropped (the response is lost), or, for a GET,
+the response cut off after half its body (the client must resume with a Range). Every request
 is logged to LOG as a JSON line {"time", "method", "path", "fault"}. Prints the port on its
 first output line and runs until stdin closes.
 """
@@ -23,7 +24,7 @@ UPSTREAM = urlsplit(sys.argv[1])
 RATE = float(sys.argv[2])
 LOG = open(sys.argv[3], "a", buffering=1)
 LOCK = threading.Lock()
-FAULTS = ["500", "503", "drop-before", "drop-after"]
+FAULTS = ["500", "503", "drop-before", "drop-after", "truncate"]
 
 
 class Proxy(BaseHTTPRequestHandler):
@@ -70,8 +71,15 @@ class Proxy(BaseHTTPRequestHandler):
         length = response.getheader("Content-Length") if self.command == "HEAD" else None
         self.send_header("Content-Length", length or str(len(data)))
         self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(data)
+        if self.command == "HEAD":
+            return
+        if fault == "truncate" and self.command == "GET" and len(data) > 1:
+            self.wfile.write(data[:len(data) // 2])
+            self.wfile.flush()
+            self.close_connection = True
+            self.connection.close()
+            return
+        self.wfile.write(data)
 
     do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = handle_any
 
