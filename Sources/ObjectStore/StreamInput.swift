@@ -9,7 +9,7 @@ import Glibc
 /// parked in an anonymous temp file (never memory) until the upload knows its shape.
 final class StreamInput {
     private let source: FileSource
-    private let md5 = Digest(.md5)
+    private var md5 = MD5Lane()
     private let sha256: Digest?
     private let temporaryDirectory: String
     private var spoolFD: Int32 = -1
@@ -33,11 +33,21 @@ final class StreamInput {
 
     /// Fills `buffer` from the stream (fully unless it ends); returns the count.
     func readStream(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        var noPart: MD5Lane?
+        return try readStream(into: buffer, part: &noPart)
+    }
+
+    /// Fills `buffer` from the stream, digesting it into `part` too when given.
+    private func readStream(into buffer: UnsafeMutableRawBufferPointer, part: inout MD5Lane?) throws -> Int {
         guard !ended else { return 0 }
         let n = try source.readFully(into: buffer)
         if n < buffer.count { ended = true }
         let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
-        md5.update(chunk)
+        if part != nil {
+            MD5Lane.update(&md5, &part!, with: chunk)
+        } else {
+            md5.update(chunk)
+        }
         sha256?.update(chunk)
         observer?(chunk)
         total += UInt64(n)
@@ -88,18 +98,21 @@ final class StreamInput {
         }
     }
 
-    /// Fills `buffer` with the next bytes: parked ones first, then the stream.
-    func next(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+    /// Fills `buffer` with the next part: parked bytes first, then the stream; returns the
+    /// count and the part's MD5 (computed in the same pass as the whole stream's).
+    func nextPart(into buffer: UnsafeMutableRawBufferPointer) throws -> (count: Int, md5: [UInt8]) {
+        var part: MD5Lane? = MD5Lane()
         var filled = 0
         while filled < buffer.count && replayed < spooled {
             let n = try readSpool(at: replayed, into: UnsafeMutableRawBufferPointer(rebasing: buffer[filled...]))
+            part!.update(UnsafeRawBufferPointer(rebasing: buffer[filled..<(filled + n)]))
             replayed += UInt64(n)
             filled += n
         }
         if filled < buffer.count {
-            filled += try readStream(into: UnsafeMutableRawBufferPointer(rebasing: buffer[filled...]))
+            filled += try readStream(into: UnsafeMutableRawBufferPointer(rebasing: buffer[filled...]), part: &part)
         }
-        return filled
+        return (filled, part!.finalize())
     }
 
     /// The MD5 (binary) and SHA-256 (hex, when asked) of everything read; call once at the end.

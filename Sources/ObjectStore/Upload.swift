@@ -168,11 +168,11 @@ public struct Uploader {
         do {
             if let head {
                 number = 1
-                pipeline.submit(PartJob(number: 1, buffer: head, count: headCount))
+                pipeline.submit(PartJob(number: 1, buffer: head, count: headCount, md5: nil))
             }
             while !(head != nil && headCount < Int(partSize)) {
                 guard let buffer = pipeline.acquire() else { break }
-                let n = try input.next(into: buffer)
+                let (n, md5) = try input.nextPart(into: buffer)
                 if n == 0 {
                     pipeline.release(buffer)
                     break
@@ -182,7 +182,7 @@ public struct Uploader {
                     pipeline.release(buffer)
                     throw ToolError("\(store.describe(key: key)): the stream needs more than \(MultipartLimits.maximumParts) parts of \(partSize) bytes; use a larger --part-size")
                 }
-                pipeline.submit(PartJob(number: number, buffer: buffer, count: n))
+                pipeline.submit(PartJob(number: number, buffer: buffer, count: n, md5: md5))
                 if n < Int(partSize) { break }
             }
         } catch {
