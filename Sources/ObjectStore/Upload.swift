@@ -149,13 +149,14 @@ public struct Uploader {
         var stores: [(any ObjectStore)?] = Array(repeating: nil, count: request.concurrency)
         var cleanup: Int?
         if !request.dryRun {
+            // Connections first: once the upload exists, nothing may fail before the abort is armed.
+            stores = try (0..<request.concurrency).map { _ in try store.clone() }
+            let aborter = StoreBox(try store.clone())
             var options = request.options
             options.partSize = partSize
             uploadID = try store.createUpload(key: key, options: options)
-            let aborter = StoreBox(try store.clone())
             let id = uploadID
             cleanup = Interrupts.shared.add { try? aborter.store?.abortUpload(key: key, uploadID: id) }
-            stores = try (0..<request.concurrency).map { _ in try store.clone() }
         }
         defer { if let cleanup { Interrupts.shared.remove(cleanup) } }
         let abort = { [store] in

@@ -157,6 +157,29 @@ struct FailureTests {
         withExtendedLifetime(proxy) {}
     }
 
+    @Test("a download cut off mid-body resumes with a Range request and writes every byte once", .enabled(if: Services.s3Enabled))
+    func resumedDownload() throws {
+        let bucket = try Bucket(.s3)
+        let input = try randomFile(bucket.scratch, "input", size: 20 * Self.MiB + 5)
+        _ = try resultLine(try bucket.put(["--key", "r"], input: input))
+        let log = bucket.scratch.path("proxy.log")
+        let proxy = try HelperProcess([helper("faultproxy.py"), bucket.endpoint, "1", log, "truncate", "3"])
+        let out = bucket.scratch.path("out")
+        let got = try run(Package.tool("s3get"), ["--endpoint", "http://127.0.0.1:\(proxy.firstLine)", "--bucket", bucket.name,
+                                                   "--key", "r"],
+                          stdoutFile: out, environment: bucket.environment)
+        #expect(got.status == 0, "\(got.err)")
+        #expect(try sameBytes(input, out))
+        let requests = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").map {
+            try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any]
+        }
+        let cut = requests.filter { $0["fault"] as? String == "truncate" }
+        let ranged = requests.filter { ($0["range"] as? String)?.hasPrefix("bytes=") == true }
+        #expect(cut.count == 3)
+        #expect(ranged.count == 3, "each cut-off transfer resumed with a Range request")
+        withExtendedLifetime(proxy) {}
+    }
+
     @Test("against a server that checks signatures, a wrong secret fails fast with SignatureDoesNotMatch and the right one works",
           .enabled(if: Services.s3Enabled))
     func authentication() throws {
