@@ -2,14 +2,14 @@ import Digest
 import Foundation
 import ToolSupport
 
-/// One part on its way: a pool buffer, its length and number, and its MD5 when already known.
+/// One part on its way: a pool buffer, its length, number and MD5.
 final class PartJob: @unchecked Sendable {
     let number: Int
     let buffer: UnsafeMutableRawBufferPointer
     let count: Int
-    let md5: [UInt8]?
+    let md5: [UInt8]
 
-    init(number: Int, buffer: UnsafeMutableRawBufferPointer, count: Int, md5: [UInt8]?) {
+    init(number: Int, buffer: UnsafeMutableRawBufferPointer, count: Int, md5: [UInt8]) {
         self.number = number
         self.buffer = buffer
         self.count = count
@@ -109,15 +109,11 @@ final class PartPipeline: @unchecked Sendable {
     }
 
     private func work(store: (any ObjectStore)?, key: String, uploadID: String) {
-        let digest = Digest(.md5)
         while let job = next() {
             let failed = lock.withLock { firstError != nil }
             if !failed {
                 let bytes = UnsafeRawBufferPointer(rebasing: job.buffer[0..<job.count])
-                let md5 = job.md5 ?? {
-                    digest.update(bytes)
-                    return digest.finalize()
-                }()
+                let md5 = job.md5
                 do {
                     let etag = try store?.uploadPart(key: key, uploadID: uploadID, number: job.number, body: MemoryBytes(bytes), md5: md5)
                     lock.withLock {
