@@ -85,7 +85,7 @@ let storageTargets: [Target] = [
     library("StorageOptions", ["ObjectStore", "ToolSupport", argumentParser]),
     tool("s3put", ["ObjectStore", "StorageOptions"]),
     tool("s3get", ["ObjectStore", "StorageOptions"]),
-    tests("ObjectStoreTests", ["ObjectStore"]),
+    tests("ObjectStoreTests", ["ObjectStore", "Digest", "ToolSupport"]),
     .testTarget(name: "S3ToolTests", dependencies: ["TestSupport"], exclude: ["helpers"], swiftSettings: swiftSettings),
 ]
 

@@ -168,7 +168,7 @@ final class CurlHandle {
         pgarchive_curl_setopt_long(handle, CURLOPT_LOW_SPEED_LIMIT, 1)
         pgarchive_curl_setopt_long(handle, CURLOPT_LOW_SPEED_TIME, 60)
         pgarchive_curl_setopt_long(handle, CURLOPT_TCP_KEEPALIVE, 1)
-        pgarchive_curl_setopt_long(handle, CURLOPT_UPLOAD_BUFFERSIZE, 1 << 20)
+        pgarchive_curl_setopt_long(handle, CURLOPT_UPLOAD_BUFFERSIZE, 256 * 1024)
         pgarchive_curl_setopt_long(handle, CURLOPT_BUFFERSIZE, 256 * 1024)
         if let caBundle { pgarchive_curl_setopt_string(handle, CURLOPT_CAINFO, caBundle) }
         pgarchive_curl_setopt_slist(handle, CURLOPT_HTTPHEADER, headerList)

@@ -140,22 +140,9 @@ public final class FileStore: ObjectStore {
         try Self.validate(key: key)
         let what = "PUT \(describe(key: key))"
         let temp = try TempFile(root: root, what: what)
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
-        defer { buffer.deallocate() }
-        let digest = Digest(.md5)
-        var offset: UInt64 = 0
-        while offset < body.size {
-            let n = try body.read(at: offset, into: buffer)
-            if n == 0 { break }
-            let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
-            digest.update(chunk)
-            try temp.sink.write(chunk)
-            offset += UInt64(n)
-        }
-        let actual = digest.finalize()
-        guard actual == md5 else { throw ToolError("\(what): BadDigest: the Content-MD5 does not match the body") }
-        let etag = hex(actual)
-        try install(temp, key: key, meta: Meta(size: offset, etag: etag, partSize: nil, options: options), what: what)
+        let size = try temp.write(body, md5: md5, what: what)
+        let etag = hex(md5)
+        try install(temp, key: key, meta: Meta(size: size, etag: etag, partSize: nil, options: options), what: what)
         return etag
     }
 
@@ -222,28 +209,15 @@ public final class FileStore: ObjectStore {
         _ = try uploadMeta(key: key, uploadID: uploadID, what: what)
         guard (1...MultipartLimits.maximumParts).contains(number) else { throw ToolError("\(what): InvalidArgument: part number") }
         let temp = try TempFile(root: root, what: what)
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
-        defer { buffer.deallocate() }
-        let digest = Digest(.md5)
-        var offset: UInt64 = 0
-        while offset < body.size {
-            let n = try body.read(at: offset, into: buffer)
-            if n == 0 { break }
-            let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
-            digest.update(chunk)
-            try temp.sink.write(chunk)
-            offset += UInt64(n)
-        }
-        let actual = digest.finalize()
-        guard actual == md5 else { throw ToolError("\(what): BadDigest: the Content-MD5 does not match the body") }
+        _ = try temp.write(body, md5: md5, what: what)
         _ = try temp.finish()
         let dir = "\(uploadsPath)/\(uploadID)"
         let name = String(format: "%05d", number)
         for old in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [] where old.hasPrefix(name + ".") {
             _ = unlink("\(dir)/\(old)")
         }
-        try rename(temp, to: "\(dir)/\(name).\(hex(actual))", what: what)
-        return hex(actual)
+        try rename(temp, to: "\(dir)/\(name).\(hex(md5))", what: what)
+        return hex(md5)
     }
 
     public func completeUpload(key: String, uploadID: String, parts: [CompletedPart]) throws {
@@ -353,6 +327,24 @@ private final class TempFile {
         sink = try FileSink.create(path: path)
         let path = self.path
         token = Interrupts.shared.add { _ = unlink(path) }
+    }
+
+    /// Copies `body` in, checking it against `md5` as S3 checks Content-MD5; returns the size.
+    func write(_ body: any ByteSource, md5: [UInt8], what: String) throws -> UInt64 {
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+        defer { buffer.deallocate() }
+        let digest = Digest(.md5)
+        var offset: UInt64 = 0
+        while offset < body.size {
+            let n = try body.read(at: offset, into: buffer)
+            if n == 0 { break }
+            let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
+            digest.update(chunk)
+            try sink.write(chunk)
+            offset += UInt64(n)
+        }
+        guard digest.finalize() == md5 else { throw ToolError("\(what): BadDigest: the Content-MD5 does not match the body") }
+        return offset
     }
 
     /// Flushes and syncs; returns the file's inode number.

@@ -2,21 +2,23 @@ import Digest
 import Foundation
 import ToolSupport
 
-/// One part on its way: a pool buffer, its length and number.
+/// One part on its way: a pool buffer, its length, number and MD5.
 final class PartJob: @unchecked Sendable {
     let number: Int
     let buffer: UnsafeMutableRawBufferPointer
     let count: Int
+    let md5: [UInt8]
 
-    init(number: Int, buffer: UnsafeMutableRawBufferPointer, count: Int) {
+    init(number: Int, buffer: UnsafeMutableRawBufferPointer, count: Int, md5: [UInt8]) {
         self.number = number
         self.buffer = buffer
         self.count = count
+        self.md5 = md5
     }
 }
 
 /// Uploads parts on `concurrency` threads while the reader fills the next buffer; at most
-/// `concurrency + 1` part buffers exist, so memory stays bounded whatever the object size.
+/// `max(2, concurrency)` part buffers exist, so memory stays bounded whatever the object size.
 final class PartPipeline: @unchecked Sendable {
     private let lock = NSLock()
     private var free: [UnsafeMutableRawBufferPointer] = []
@@ -37,7 +39,7 @@ final class PartPipeline: @unchecked Sendable {
     init(partSize: Int, concurrency: Int, head: UnsafeMutableRawBufferPointer?, progress: ProgressReporter) {
         workers = concurrency
         self.progress = progress
-        let count = concurrency + 1
+        let count = max(2, concurrency)
         if let head { owned.append(head) }
         while owned.count < count {
             let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: partSize, alignment: 4096)
@@ -107,13 +109,11 @@ final class PartPipeline: @unchecked Sendable {
     }
 
     private func work(store: (any ObjectStore)?, key: String, uploadID: String) {
-        let digest = Digest(.md5)
         while let job = next() {
             let failed = lock.withLock { firstError != nil }
             if !failed {
                 let bytes = UnsafeRawBufferPointer(rebasing: job.buffer[0..<job.count])
-                digest.update(bytes)
-                let md5 = digest.finalize()
+                let md5 = job.md5
                 do {
                     let etag = try store?.uploadPart(key: key, uploadID: uploadID, number: job.number, body: MemoryBytes(bytes), md5: md5)
                     lock.withLock {

@@ -306,6 +306,13 @@ public final class S3Store: ObjectStore {
         guard let id = XMLScanner(outcome.response.body).text("UploadId"), !id.isEmpty else {
             throw ToolError("POST \(describe(key: key)): no UploadId in the response to CreateMultipartUpload")
         }
+        if outcome.retried {
+            // An attempt whose response was lost may have opened an upload nobody will finish.
+            // s3put owns its key, so every other pending upload of exactly this key goes.
+            for other in try listUploads(prefix: key) where other.key == key && other.uploadID != id {
+                try? abortUpload(key: key, uploadID: other.uploadID)
+            }
+        }
         return id
     }
 

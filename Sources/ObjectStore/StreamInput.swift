@@ -7,9 +7,18 @@ import Glibc
 
 /// The upload's input: a stream read once, digested as it arrives, with bytes read ahead
 /// parked in an anonymous temp file (never memory) until the upload knows its shape.
+///
+/// Every byte goes, in one interleaved pass, into the whole stream's MD5 and into the MD5 of
+/// the part (of `partSize` bytes, counted from the start) it falls in, so a multipart upload
+/// has its Content-MD5s and ETag without reading anything twice.
 final class StreamInput {
     private let source: FileSource
-    private let md5 = Digest(.md5)
+    private let partSize: UInt64
+    private var md5 = MD5Lane()
+    private var part = MD5Lane()
+    private var partFill: UInt64 = 0
+    /// Digests of parts read completely and not yet taken.
+    private var finishedParts: [[UInt8]] = []
     private let sha256: Digest?
     private let temporaryDirectory: String
     private var spoolFD: Int32 = -1
@@ -20,11 +29,10 @@ final class StreamInput {
     private(set) var total: UInt64 = 0
     /// Whether the stream has ended.
     private(set) var ended = false
-    /// Told of every chunk read from the stream, in order (the `--if-different` ETag).
-    var observer: ((UnsafeRawBufferPointer) -> Void)?
 
-    init(source: FileSource, sha256: Bool, temporaryDirectory: String) {
+    init(source: FileSource, partSize: UInt64, sha256: Bool, temporaryDirectory: String) {
         self.source = source
+        self.partSize = partSize
         self.sha256 = sha256 ? Digest(.sha256) : nil
         self.temporaryDirectory = temporaryDirectory
     }
@@ -36,12 +44,42 @@ final class StreamInput {
         guard !ended else { return 0 }
         let n = try source.readFully(into: buffer)
         if n < buffer.count { ended = true }
-        let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
-        md5.update(chunk)
-        sha256?.update(chunk)
-        observer?(chunk)
+        var rest = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
+        sha256?.update(rest)
         total += UInt64(n)
+        while rest.count > 0 {
+            let take = Int(min(UInt64(rest.count), partSize - partFill))
+            MD5Lane.update(&md5, &part, with: UnsafeRawBufferPointer(rebasing: rest[0..<take]))
+            partFill += UInt64(take)
+            if partFill == partSize {
+                finishedParts.append(part.finalize())
+                part = MD5Lane()
+                partFill = 0
+            }
+            rest = UnsafeRawBufferPointer(rebasing: rest[take...])
+        }
         return n
+    }
+
+    /// The MD5 of the next part in order: a finished one, or at the end of the stream the
+    /// last, partial one.
+    func takePartDigest() -> [UInt8] {
+        if !finishedParts.isEmpty { return finishedParts.removeFirst() }
+        let digest = part.finalize()
+        part = MD5Lane()
+        partFill = 0
+        return digest
+    }
+
+    /// The ETag of everything read so far, as one PUT or in parts; before any part is taken.
+    func etagSoFar(multipart: Bool) -> String {
+        if !multipart {
+            var whole = md5
+            return hex(whole.finalize())
+        }
+        var last = part
+        let digests = finishedParts + (partFill > 0 || finishedParts.isEmpty ? [last.finalize()] : [])
+        return ETag.multipart(partDigests: digests)
     }
 
     /// Parks stream bytes in the spool file until the stream ends or `limit` bytes were read.
@@ -88,8 +126,9 @@ final class StreamInput {
         }
     }
 
-    /// Fills `buffer` with the next bytes: parked ones first, then the stream.
-    func next(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+    /// Fills `buffer` (of the part size) with the next part: parked bytes first, then the
+    /// stream; returns the count and the part's MD5.
+    func nextPart(into buffer: UnsafeMutableRawBufferPointer) throws -> (count: Int, md5: [UInt8]) {
         var filled = 0
         while filled < buffer.count && replayed < spooled {
             let n = try readSpool(at: replayed, into: UnsafeMutableRawBufferPointer(rebasing: buffer[filled...]))
@@ -99,7 +138,7 @@ final class StreamInput {
         if filled < buffer.count {
             filled += try readStream(into: UnsafeMutableRawBufferPointer(rebasing: buffer[filled...]))
         }
-        return filled
+        return (filled, filled == 0 ? [] : takePartDigest())
     }
 
     /// The MD5 (binary) and SHA-256 (hex, when asked) of everything read; call once at the end.

@@ -90,26 +90,30 @@ public struct Uploader {
     public func run(source: FileSource) throws -> UploadResult {
         try store.check(key: request.key)
         var partSize = MultipartLimits.partSize(requested: request.partSize, forSize: request.sizeHint)
-        let input = StreamInput(source: source, sha256: request.sha256, temporaryDirectory: request.temporaryDirectory)
+        var existing: ObjectInfo?
+        if request.ifDifferent, !request.dryRun, let found = try store.head(key: request.key), found.etagIsContentDigest {
+            // Compare in the existing object's own terms: its part size, or one PUT.
+            let existingPartSize = try store.partSize(key: request.key, info: found)
+            if found.multipartCount == nil || existingPartSize != nil {
+                existing = found
+                if let existingPartSize { partSize = existingPartSize }
+            }
+        }
+        let input = StreamInput(source: source, partSize: partSize, sha256: request.sha256,
+                                temporaryDirectory: request.temporaryDirectory)
         var head: UnsafeMutableRawBufferPointer?
         var headCount = 0
 
-        if request.ifDifferent, !request.dryRun, let existing = try store.head(key: request.key), existing.etagIsContentDigest {
-            let existingPartSize = try store.partSize(key: request.key, info: existing)
-            if existing.multipartCount == nil || existingPartSize != nil {
-                if let existingPartSize { partSize = existingPartSize }
-                let calculator = ETagCalculator(partSize: existingPartSize)
-                input.observer = { calculator.update($0) }
-                try input.spool(until: existing.size)
-                input.observer = nil
-                if input.ended && input.total == existing.size, calculator.finish().etag == existing.etag {
-                    try awaitCommit(abort: nil)
-                    let digests = input.digests()
-                    progress.finish(bytes: 0)
-                    return UploadResult(bucket: store.bucket, key: request.key, size: existing.size, md5: hex(digests.md5),
-                                        etag: existing.etag, parts: existing.multipartCount ?? 0,
-                                        partSize: existing.multipartCount == nil ? 0 : partSize, skipped: true, sha256: digests.sha256)
-                }
+        if let existing {
+            try input.spool(until: existing.size)
+            if input.ended && input.total == existing.size,
+               input.etagSoFar(multipart: existing.multipartCount != nil) == existing.etag {
+                try awaitCommit(abort: nil)
+                let digests = input.digests()
+                progress.finish(bytes: 0)
+                return UploadResult(bucket: store.bucket, key: request.key, size: existing.size, md5: hex(digests.md5),
+                                    etag: existing.etag, parts: existing.multipartCount ?? 0,
+                                    partSize: existing.multipartCount == nil ? 0 : partSize, skipped: true, sha256: digests.sha256)
             }
         }
         if input.spooled == 0 {
@@ -149,13 +153,14 @@ public struct Uploader {
         var stores: [(any ObjectStore)?] = Array(repeating: nil, count: request.concurrency)
         var cleanup: Int?
         if !request.dryRun {
+            // Connections first: once the upload exists, nothing may fail before the abort is armed.
+            stores = try (0..<request.concurrency).map { _ in try store.clone() }
+            let aborter = StoreBox(try store.clone())
             var options = request.options
             options.partSize = partSize
             uploadID = try store.createUpload(key: key, options: options)
-            let aborter = StoreBox(try store.clone())
             let id = uploadID
             cleanup = Interrupts.shared.add { try? aborter.store?.abortUpload(key: key, uploadID: id) }
-            stores = try (0..<request.concurrency).map { _ in try store.clone() }
         }
         defer { if let cleanup { Interrupts.shared.remove(cleanup) } }
         let abort = { [store] in
@@ -168,11 +173,11 @@ public struct Uploader {
         do {
             if let head {
                 number = 1
-                pipeline.submit(PartJob(number: 1, buffer: head, count: headCount))
+                pipeline.submit(PartJob(number: 1, buffer: head, count: headCount, md5: input.takePartDigest()))
             }
             while !(head != nil && headCount < Int(partSize)) {
                 guard let buffer = pipeline.acquire() else { break }
-                let n = try input.next(into: buffer)
+                let (n, md5) = try input.nextPart(into: buffer)
                 if n == 0 {
                     pipeline.release(buffer)
                     break
@@ -182,7 +187,7 @@ public struct Uploader {
                     pipeline.release(buffer)
                     throw ToolError("\(store.describe(key: key)): the stream needs more than \(MultipartLimits.maximumParts) parts of \(partSize) bytes; use a larger --part-size")
                 }
-                pipeline.submit(PartJob(number: number, buffer: buffer, count: n))
+                pipeline.submit(PartJob(number: number, buffer: buffer, count: n, md5: md5))
                 if n < Int(partSize) { break }
             }
         } catch {

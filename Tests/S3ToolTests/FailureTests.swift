@@ -13,6 +13,25 @@ struct FailureTests {
 
     func quoted(_ args: [String]) -> String { args.map { "'\($0)'" }.joined(separator: " ") }
 
+    /// Starts a multipart upload of a stream that never ends, fed until the upload is visibly in progress.
+    func startUpload(_ bucket: Bucket, key: String) throws -> (Process, Pipe) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Package.tool("s3put"))
+        process.arguments = bucket.location + ["--key", key, "--multipart-threshold", "5MiB", "--part-size", "5MiB"]
+        process.environment = ProcessInfo.processInfo.environment.merging(bucket.environment) { $1 }
+        let input = Pipe()
+        process.standardInput = input
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let chunk = Data(repeating: 0x5a, count: Self.MiB)
+        var fed = 0
+        while try bucket.pendingUploads() == 0 && fed < 200 {
+            for _ in 0..<4 { input.fileHandleForWriting.write(chunk) }
+            fed += 4
+        }
+        return (process, input)
+    }
+
     @Test("with --commit-fd, a closed descriptor without 'commit' stores nothing", arguments: Backend.available)
     func notCommitted(backend: Backend) throws {
         let bucket = try Bucket(backend)
@@ -36,21 +55,7 @@ struct FailureTests {
     @Test("SIGTERM in the middle of a multipart upload leaves no object and no upload in progress", arguments: Backend.available)
     func sigterm(backend: Backend) throws {
         let bucket = try Bucket(backend)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Package.tool("s3put"))
-        process.arguments = bucket.location + ["--key", "t", "--multipart-threshold", "5MiB", "--part-size", "5MiB"]
-        process.environment = ProcessInfo.processInfo.environment.merging(bucket.environment) { $1 }
-        let input = Pipe()
-        process.standardInput = input
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        let chunk = Data(repeating: 0x5a, count: Self.MiB)
-        // Feed until the upload is visibly in progress, never ending the input.
-        var fed = 0
-        while try bucket.pendingUploads() == 0 && fed < 200 {
-            for _ in 0..<4 { input.fileHandleForWriting.write(chunk) }
-            fed += 4
-        }
+        let (process, input) = try startUpload(bucket, key: "t")
         #expect(try bucket.pendingUploads() == 1)
         process.terminate()
         process.waitUntilExit()
@@ -63,20 +68,7 @@ struct FailureTests {
     @Test("uploads left by kill -9 are listed by s3get --list-uploads and aborted by s3put --abort-incomplete", arguments: Backend.available)
     func incompleteUploads(backend: Backend) throws {
         let bucket = try Bucket(backend)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Package.tool("s3put"))
-        process.arguments = bucket.location + ["--key", "orphans/o", "--multipart-threshold", "5MiB", "--part-size", "5MiB"]
-        process.environment = ProcessInfo.processInfo.environment.merging(bucket.environment) { $1 }
-        let input = Pipe()
-        process.standardInput = input
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        let chunk = Data(repeating: 0x33, count: Self.MiB)
-        var fed = 0
-        while try bucket.pendingUploads() == 0 && fed < 200 {
-            for _ in 0..<4 { input.fileHandleForWriting.write(chunk) }
-            fed += 4
-        }
+        let (process, input) = try startUpload(bucket, key: "orphans/o")
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
         try? input.fileHandleForWriting.close()
@@ -155,10 +147,36 @@ struct FailureTests {
             #expect(got.status == 0, "\(got.err)")
             #expect(try sameBytes(input, ours))
         }
-        let faultsSeen = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").filter { !$0.contains("\"fault\": null") }.count
-        #expect(faultsSeen > 0)
+        let logged = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").map {
+            try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any]
+        }
+        let faulted = logged.filter { $0["fault"] is String }.count
+        #expect(faulted > 0, "\(logged.count) requests, none failed: the proxy injected nothing")
         #expect(try bucket.pendingUploads() == 0)
         bucket.delete("faulty")
+        withExtendedLifetime(proxy) {}
+    }
+
+    @Test("a download cut off mid-body resumes with a Range request and writes every byte once", .enabled(if: Services.s3Enabled))
+    func resumedDownload() throws {
+        let bucket = try Bucket(.s3)
+        let input = try randomFile(bucket.scratch, "input", size: 20 * Self.MiB + 5)
+        _ = try resultLine(try bucket.put(["--key", "r"], input: input))
+        let log = bucket.scratch.path("proxy.log")
+        let proxy = try HelperProcess([helper("faultproxy.py"), bucket.endpoint, "1", log, "truncate", "3"])
+        let out = bucket.scratch.path("out")
+        let got = try run(Package.tool("s3get"), ["--endpoint", "http://127.0.0.1:\(proxy.firstLine)", "--bucket", bucket.name,
+                                                   "--key", "r"],
+                          stdoutFile: out, environment: bucket.environment)
+        #expect(got.status == 0, "\(got.err)")
+        #expect(try sameBytes(input, out))
+        let requests = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").map {
+            try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any]
+        }
+        let cut = requests.filter { $0["fault"] as? String == "truncate" }
+        let ranged = requests.filter { ($0["range"] as? String)?.hasPrefix("bytes=") == true }
+        #expect(cut.count == 3)
+        #expect(ranged.count == 3, "each cut-off transfer resumed with a Range request")
         withExtendedLifetime(proxy) {}
     }
 

@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
 """A fault-injecting HTTP proxy on 127.0.0.1 in front of an S3 endpoint (tests only).
 
-  faultproxy.py UPSTREAM RATE LOG
+  faultproxy.py UPSTREAM RATE LOG [KINDS [MAX_FAULTS]]
 
 Forwards each request to UPSTREAM (http://host:port). A share RATE (0..1) of requests fails:
 answered 500 InternalError or 503 SlowDown without forwarding, the connection dropped before
-forwarding, or forwarded and then the connection dropped (the response is lost). Every request
-is logged to LOG as a JSON line {"time", "method", "path", "fault"}. Prints the port on its
+forwarding, forwarded and then the connection dropped (the response is lost), or, for a GET,
+the response cut off after half its body (the client must resume with a Range). Every request
+is logged to LOG as a JSON line {"time", "method", "path", "range", "fault"}. KINDS (comma-separated)
+limits the faults to some of: 500, 503, drop-before, drop-after, truncate; MAX_FAULTS stops
+injecting after that many. Prints the port on its
 first output line and runs until stdin closes.
 """
 import http.client
@@ -22,8 +25,10 @@ from urllib.parse import urlsplit
 UPSTREAM = urlsplit(sys.argv[1])
 RATE = float(sys.argv[2])
 LOG = open(sys.argv[3], "a", buffering=1)
+MAX_FAULTS = int(sys.argv[5]) if len(sys.argv) > 5 else None
 LOCK = threading.Lock()
-FAULTS = ["500", "503", "drop-before", "drop-after"]
+INJECTED = [0]
+FAULTS = sys.argv[4].split(",") if len(sys.argv) > 4 else ["500", "503", "drop-before", "drop-after", "truncate"]
 
 
 class Proxy(BaseHTTPRequestHandler):
@@ -36,8 +41,15 @@ class Proxy(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         fault = random.choice(FAULTS) if random.random() < RATE else None
+        if fault == "truncate" and self.command != "GET":
+            fault = None
         with LOCK:
-            LOG.write(json.dumps({"time": time.time(), "method": self.command, "path": self.path, "fault": fault}) + "\n")
+            if fault and MAX_FAULTS is not None:
+                fault = fault if INJECTED[0] < MAX_FAULTS else None
+            if fault:
+                INJECTED[0] += 1
+            LOG.write(json.dumps({"time": time.time(), "method": self.command, "path": self.path,
+                                  "range": self.headers.get("Range"), "fault": fault}) + "\n")
         if fault == "drop-before":
             self.close_connection = True
             self.connection.close()
@@ -70,8 +82,15 @@ class Proxy(BaseHTTPRequestHandler):
         length = response.getheader("Content-Length") if self.command == "HEAD" else None
         self.send_header("Content-Length", length or str(len(data)))
         self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(data)
+        if self.command == "HEAD":
+            return
+        if fault == "truncate" and self.command == "GET" and len(data) > 1:
+            self.wfile.write(data[:len(data) // 2])
+            self.wfile.flush()
+            self.close_connection = True
+            self.connection.close()
+            return
+        self.wfile.write(data)
 
     do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = handle_any
 
