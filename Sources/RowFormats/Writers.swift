@@ -122,27 +122,39 @@ public final class CSVWriter: BufferedWriter, RowWriter {
     /// Quotes the field written from `start` when COPY would: empty, or holding `,` `"` CR or LF,
     /// or `\.` alone in a one-column row.
     private func quoteIfNeeded(from start: Int) {
-        let field = out.bytes(from: start)
-        var needed = field.isEmpty || (plans.count == 1 && field.count == 2 && field[0] == UInt8(ascii: "\\") && field[1] == UInt8(ascii: "."))
+        let field = UnsafeRawBufferPointer(start: out.base + start, count: out.count - start)
+        let n = field.count
+        var needed = n == 0 || (plans.count == 1 && n == 2 && field[0] == UInt8(ascii: "\\") && field[1] == UInt8(ascii: "."))
         var quotes = 0
-        for byte in field {
-            switch byte {
-            case UInt8(ascii: "\""): needed = true; quotes += 1
-            case UInt8(ascii: ","), 10, 13: needed = true
-            default: continue
+        for k in 0..<n {
+            let byte = field[k]
+            guard byte <= UInt8(ascii: ",") else { continue }
+            if byte == UInt8(ascii: "\"") {
+                quotes += 1
+            } else if byte == UInt8(ascii: ",") || byte == 10 || byte == 13 {
+                needed = true
             }
         }
-        guard needed else { return }
+        guard needed || quotes > 0 else { return }
         scratch.removeAll()
         scratch.append(field)
         out.count = start
-        out.reserve(scratch.count + quotes + 2)
-        out.append(UInt8(ascii: "\""))
-        for byte in scratch.bytes {
-            if byte == UInt8(ascii: "\"") { out.append(UInt8(ascii: "\"")) }
-            out.append(byte)
+        out.reserve(n + quotes + 2)
+        let from = scratch.base
+        var to = out.base + start
+        to.pointee = UInt8(ascii: "\"")
+        to += 1
+        for k in 0..<n {
+            let byte = from[k]
+            to.pointee = byte
+            to += 1
+            if byte == UInt8(ascii: "\"") {
+                to.pointee = byte
+                to += 1
+            }
         }
-        out.append(UInt8(ascii: "\""))
+        to.pointee = UInt8(ascii: "\"")
+        out.count = start + n + quotes + 2
     }
 
     public func finish() throws { try flush() }

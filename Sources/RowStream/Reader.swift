@@ -74,20 +74,36 @@ public final class RowStreamReader {
             starts = Array(repeating: 0, count: count)
             lengths = Array(repeating: 0, count: count)
         }
+        // The loop works on locals and refreshes them only when it must read more input: stored
+        // properties of a class cost a dynamic exclusivity check on every access.
         var position = 2
-        for i in 0..<count {
-            guard try ensure(position + 4) else { throw truncatedTuple() }
-            let length = Int(Int32(bitPattern: loadBigEndianUInt32(storage.baseAddress! + start + position)))
-            position += 4
-            if length < 0 {
-                guard length == -1 else { throw RowStreamError("invalid field length \(length) in tuple \(rows + 1)", offset: offset + UInt64(position - 4)) }
-                lengths[i] = -1
-                continue
+        var available = end - start
+        var base = UnsafeRawPointer(storage.baseAddress! + start)
+        try starts.withUnsafeMutableBufferPointer { starts in
+            try lengths.withUnsafeMutableBufferPointer { lengths in
+                for i in 0..<count {
+                    if position + 4 > available {
+                        guard try ensure(position + 4) else { throw truncatedTuple() }
+                        available = end - start
+                        base = UnsafeRawPointer(storage.baseAddress! + start)
+                    }
+                    let length = Int(Int32(bitPattern: loadBigEndianUInt32(base + position)))
+                    position += 4
+                    if length < 0 {
+                        guard length == -1 else { throw RowStreamError("invalid field length \(length) in tuple \(rows + 1)", offset: offset + UInt64(position - 4)) }
+                        lengths[i] = -1
+                        continue
+                    }
+                    if position + length > available {
+                        guard try ensure(position + length) else { throw truncatedTuple() }
+                        available = end - start
+                        base = UnsafeRawPointer(storage.baseAddress! + start)
+                    }
+                    starts[i] = position
+                    lengths[i] = length
+                    position += length
+                }
             }
-            guard try ensure(position + length) else { throw truncatedTuple() }
-            starts[i] = position
-            lengths[i] = length
-            position += length
         }
         rowLength = position
         rows += 1
