@@ -91,29 +91,22 @@ public enum Inference {
                 if line.allSatisfy({ $0 == 32 || $0 == 9 || $0 == 13 }) { continue }
                 text.removeAll()
                 var scan = JSONScan(line, strings: text)
+                var seen = Set<Int>()
                 do {
-                    try scan.expect(UInt8(ascii: "{"), "an object")
-                    var seen = Set<Int>()
-                    if !scan.take(UInt8(ascii: "}")) {
-                        repeat {
-                            let key = try scan.key()
-                            let name = String(decoding: UnsafeRawBufferPointer(rebasing: text.bytes[key]), as: UTF8.self)
-                            try scan.expect(UInt8(ascii: ":"), "':'")
-                            let token = try scan.value()
-                            let c: Int
-                            if let found = index[name] { c = found } else {
-                                c = names.count
-                                index[name] = c
-                                names.append(name)
-                                guesses.append(.allNull)
-                            }
-                            guard seen.insert(c).inserted else { throw FormatError(line: input.line, column: name, "key appears twice") }
-                            guesses[c] = guesses[c].merged(with: classify(token, line: line, strings: text))
-                        } while scan.take(UInt8(ascii: ","))
-                        try scan.expect(UInt8(ascii: "}"), "',' or '}'")
+                    try scan.object { key, token in
+                        let name = String(decoding: UnsafeRawBufferPointer(rebasing: text.bytes[key]), as: UTF8.self)
+                        let c: Int
+                        if let found = index[name] {
+                            c = found
+                        } else {
+                            c = names.count
+                            index[name] = c
+                            names.append(name)
+                            guesses.append(.allNull)
+                        }
+                        guard seen.insert(c).inserted else { throw FormatError(line: input.line, column: name, "key appears twice") }
+                        guesses[c] = guesses[c].merged(with: classify(token, line: line, strings: text))
                     }
-                    scan.skipSpace()
-                    guard scan.i == line.count else { throw scan.fail("unexpected data after the object") }
                 } catch let error as ValueError {
                     throw FormatError(line: input.line, error.reason)
                 }

@@ -38,6 +38,22 @@ struct JSONScan {
         fail(i < bytes.count ? "expected \(what)" : "line ends early, expected \(what)")
     }
 
+    /// Reads a whole line holding one object, calling `member` with each key (unescaped, in
+    /// `strings`) and its value; anything after the object is an error.
+    mutating func object(_ member: (_ key: Range<Int>, _ value: JSONToken) throws -> Void) throws {
+        try expect(UInt8(ascii: "{"), "an object")
+        if !take(UInt8(ascii: "}")) {
+            repeat {
+                let name = try key()
+                try expect(UInt8(ascii: ":"), "':'")
+                try member(name, try value())
+            } while take(UInt8(ascii: ","))
+            try expect(UInt8(ascii: "}"), "',' or '}'")
+        }
+        skipSpace()
+        guard i == bytes.count else { throw fail("unexpected data after the object") }
+    }
+
     /// Reads an object key (a string); its unescaped text's range in `strings`.
     mutating func key() throws -> Range<Int> {
         skipSpace()

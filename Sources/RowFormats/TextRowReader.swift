@@ -160,28 +160,19 @@ public final class TextRowReader: RowReader {
     private func readObject(_ line: UnsafeRawBufferPointer) throws {
         text.removeAll()
         var scan = JSONScan(line, strings: text)
+        var expected = 0
         do {
-            try scan.expect(UInt8(ascii: "{"), "an object")
-            var expected = 0
-            if !scan.take(UInt8(ascii: "}")) {
-                repeat {
-                    let key = try scan.key()
-                    let c = column(named: UnsafeRawBufferPointer(rebasing: text.bytes[key]), expected: expected)
-                    guard let c else {
-                        throw FormatError(line: input.line, column: String(decoding: UnsafeRawBufferPointer(rebasing: text.bytes[key]), as: UTF8.self), "not a column of the schema")
-                    }
-                    guard spans[c] == nil else { throw FormatError(line: input.line, column: schema.columns[c].name, "key appears twice") }
-                    expected = c + 1
-                    try scan.expect(UInt8(ascii: ":"), "':'")
-                    let token = try scan.value()
-                    if token.kind != .null {
-                        try store(c) { try self.appendJSON(c, token, line: line) }
-                    }
-                } while scan.take(UInt8(ascii: ","))
-                try scan.expect(UInt8(ascii: "}"), "',' or '}'")
+            try scan.object { key, token in
+                let name = UnsafeRawBufferPointer(rebasing: text.bytes[key])
+                guard let c = column(named: name, expected: expected) else {
+                    throw FormatError(line: input.line, column: String(decoding: name, as: UTF8.self), "not a column of the schema")
+                }
+                guard spans[c] == nil else { throw FormatError(line: input.line, column: schema.columns[c].name, "key appears twice") }
+                expected = c + 1
+                if token.kind != .null {
+                    try store(c) { try self.appendJSON(c, token, line: line) }
+                }
             }
-            scan.skipSpace()
-            guard scan.i == line.count else { throw scan.fail("unexpected data after the object") }
         } catch let error as ValueError {
             throw FormatError(line: input.line, error.reason)
         }
