@@ -163,7 +163,7 @@ public enum Inference {
     static func classifyTime(_ text: UnsafeRawBufferPointer) -> Guess? {
         guard text.count >= 10, text[4] == UInt8(ascii: "-"), text[7] == UInt8(ascii: "-") else { return nil }
         var s = Scanner(text)
-        guard (try? s.calendarDay("date")) != nil else { return nil }
+        guard let date = try? s.calendarDate("date"), date.year >= 1, (try? s.days(date, "date")) != nil else { return nil }
         if s.atEnd { return .date }
         guard s.eat("T") || s.eat("t") || s.eat(" ") else { return nil }
         let clockStart = s.i
