@@ -1,0 +1,134 @@
+import PGAccess
+import SlicePlan
+
+/// One discovery run: the tree under the base table, each relation placed in time as a `Leaf`.
+struct Discovery {
+    let conn: PGConnection
+    let options: PlanOptions
+    let tree: [TreeNode]
+    let standalone: [TreeNode]
+    let dateColumn: String?
+    /// `[--start-date, --end-date + 1 day)`.
+    let range: Window
+    private(set) var leaves: [Leaf] = []
+    private(set) var problems: [String] = []
+    /// Per relation: the window its ancestors' and its own bounds (or its name) confine it to,
+    /// and whether a DEFAULT partition on the way means its rows must be filtered anyway.
+    private var confinement: [String: (window: Window, filter: Bool)] = [:]
+
+    private static let everything = Window(start: .distantPast, end: .distantFuture)
+
+    /// Reads the catalog: the base table, its tree, the date column, standalone tables.
+    init(_ conn: PGConnection, _ options: PlanOptions) throws {
+        self.conn = conn
+        self.options = options
+        let name = "\(options.schema).\(options.table)"
+        guard let base = try Catalog.table(conn, schema: options.schema, name: options.table) else {
+            throw PlanError("table \"\(name)\" not found")
+        }
+        tree = try Catalog.tree(conn, root: base.oid)
+        dateColumn = options.dateColumn ?? tree[0].rangeKeyColumn
+        if let dateColumn {
+            guard let type = try Catalog.columnType(conn, relation: base.oid, column: dateColumn) else {
+                throw PlanError("table \"\(name)\" has no column \"\(dateColumn)\" (--date-column)")
+            }
+            guard Catalog.dateTypes.contains(type) else {
+                throw PlanError("column \"\(dateColumn)\" of \"\(name)\" is not a date, timestamp or timestamptz (--date-column)")
+            }
+        }
+        let today = Instant(microseconds: Int64(options.now.day) * 86_400_000_000)
+        range = Window(start: options.startDate ?? .distantPast, end: (options.endDate ?? today).adding(days: 1))
+        standalone = options.includeNonPartitionTables
+            ? try Catalog.standaloneTables(conn, namespace: base.namespace, base: options.table)
+                .filter { NamePatterns.window(relation: $0.name, base: options.table) != nil }
+            : []
+        if isPlain && standalone.isEmpty && !canSynthesize {
+            throw PlanError("table \"\(name)\" has no partitions: synthetic windows need --date-column, --start-date and --end-date")
+        }
+        confine()
+    }
+
+    private var root: TreeNode { tree[0] }
+    private var isPlain: Bool { tree.count == 1 && root.relkind != "p" }
+    private var canSynthesize: Bool { dateColumn != nil && options.startDate != nil && options.endDate != nil }
+
+    /// Walks the tree top-down, intersecting RANGE bounds on the date column (or name windows of inheritance children).
+    private mutating func confine() {
+        confinement[root.oid] = (Self.everything, false)
+        let keys = Dictionary(tree.compactMap { node in node.rangeKeyColumn.map { (node.oid, $0) } }) { a, _ in a }
+        for node in tree.dropFirst() {
+            guard let parent = node.parent, var (window, filter) = confinement[parent] else { continue }
+            if let bound = node.bound {
+                if bound == "DEFAULT" {
+                    filter = true
+                } else if let key = keys[parent], key == dateColumn, let w = rangeBound(bound) {
+                    window = window.intersection(w)
+                }
+            } else if let named = NamePatterns.window(relation: node.name, base: options.table) {
+                window = window.intersection(named)
+            }
+            confinement[node.oid] = (window, filter)
+        }
+    }
+
+    /// Places every relation that can hold rows: leaves, inheritance parents' own rows, a plain table, standalone tables.
+    mutating func placeAll() throws {
+        for node in tree {
+            if node.oid == root.oid && isPlain {
+                if canSynthesize { try place(node, only: false) }
+            } else if node.children == 0 && node.relkind != "p" {
+                try place(node, only: false)
+            } else if try isInheritanceParentWithRows(node) {
+                try place(node, only: true)
+            }
+        }
+        for node in standalone { try place(node, only: false) }
+    }
+
+    /// An inheritance parent may hold rows of its own; one we cannot read is reported, not skipped.
+    private func isInheritanceParentWithRows(_ node: TreeNode) throws -> Bool {
+        guard node.relkind == "r" else { return false }
+        guard node.readable else { return true }
+        return try Catalog.hasOwnRows(conn, schema: node.schema, relation: node.name)
+    }
+
+    /// Gives one relation its window: from its confinement when bounded, else from its data's extent.
+    private mutating func place(_ node: TreeNode, only: Bool) throws {
+        let named = NamePatterns.window(relation: node.name, base: options.table).map { ($0, false) }
+        var (window, filter) = confinement[node.oid] ?? named ?? (Self.everything, true)
+        if node.oid == root.oid || only { filter = true }
+        let bounded = window.start > .distantPast && window.end < .distantFuture
+        var leaf = Leaf(schema: node.schema, relation: node.name, window: nil, alwaysFilter: filter || !bounded, only: only,
+                        estimatedRows: node.reltuples)
+        let label = "\(node.schema).\(node.name)"
+        if !node.readable {
+            leaf.error = "permission denied for table \(label)"
+            leaf.window = bounded ? window : nil
+            if !bounded || !window.intersection(range).isEmpty { problems.append(leaf.error!) }
+            leaves.append(leaf)
+            return
+        }
+        if !leaf.alwaysFilter {
+            leaf.window = window
+            leaves.append(leaf)
+            return
+        }
+        guard let dateColumn else {
+            problems.append("cannot place \(label): no range bound on a date column and no date in its name (use --date-column)")
+            return
+        }
+        let within = window.intersection(range)
+        guard !within.isEmpty else { return }
+        do {
+            leaf.window = try Catalog.extent(conn, schema: node.schema, relation: node.name, only: only, column: dateColumn, within: within)
+        } catch let error as PlanError {
+            leaf.error = error.message
+            leaf.window = within.start > .distantPast && within.end < .distantFuture ? within : nil
+            problems.append(error.message)
+        } catch let error as PGError {
+            leaf.error = "\(label): \(error.message)"
+            problems.append(leaf.error!)
+        }
+        leaves.append(leaf)
+    }
+}
