@@ -178,6 +178,30 @@ struct PGExtractTests {
         #expect(last["bytes"] as? Int == Int(result.out.trimmingCharacters(in: .whitespacesAndNewlines)))
     }
 
+    @Test("the statement timeout limits catalog queries, never the COPY")
+    func statementTimeout() throws {
+        let db = try TestDatabase(try Services.requirePostgres())
+        try db.sql("CREATE VIEW slow AS SELECT g FROM generate_series(1, 3) g, pg_sleep(1.5)")
+        let dir = try TemporaryDirectory()
+        let stream = dir.path("slow.rowstream")
+        let result = try run(tool, ["--relation", "slow", "--db-statement-timeout", "1"], stdoutFile: stream, environment: db.environment)
+        #expect(result.status == 0, "\(result.err)")
+        let reader = try RowStreamReader(bytes: Array(try Data(contentsOf: URL(fileURLWithPath: stream))))
+        while try reader.next() {}
+        #expect(reader.rows == 3)
+    }
+
+    @Test("extracting the same rows twice gives identical bytes")
+    func deterministic() throws {
+        let db = try TestDatabase(try Services.requirePostgres())
+        try db.sql("CREATE TABLE d (id int, v text); INSERT INTO d SELECT g, md5(g::text) FROM generate_series(1, 20000) g;")
+        let first = try run(tool, ["--relation", "d"], environment: db.environment)
+        let second = try run(tool, ["--relation", "d"], environment: db.environment)
+        #expect(first.status == 0 && second.status == 0)
+        #expect(first.stdout.count > 20000 * 40)
+        #expect(first.stdout == second.stdout)
+    }
+
     @Test("a table that does not exist is a one-line error with exit 1")
     func missingTable() throws {
         let db = try TestDatabase(try Services.requirePostgres())
