@@ -27,14 +27,19 @@ struct Discovery {
             throw PlanError("table \"\(name)\" not found")
         }
         tree = try Catalog.tree(conn, root: base.oid)
-        dateColumn = options.dateColumn ?? tree[0].rangeKeyColumn
-        if let dateColumn {
-            guard let type = try Catalog.columnType(conn, relation: base.oid, column: dateColumn) else {
-                throw PlanError("table \"\(name)\" has no column \"\(dateColumn)\" (--date-column)")
+        if let column = options.dateColumn {
+            guard let type = try Catalog.columnType(conn, relation: base.oid, column: column) else {
+                throw PlanError("table \"\(name)\" has no column \"\(column)\" (--date-column)")
             }
             guard Catalog.dateTypes.contains(type) else {
-                throw PlanError("column \"\(dateColumn)\" of \"\(name)\" is not a date, timestamp or timestamptz (--date-column)")
+                throw PlanError("column \"\(column)\" of \"\(name)\" is not a date, timestamp or timestamptz (--date-column)")
             }
+            dateColumn = column
+        } else if let key = tree[0].rangeKeyColumn, let type = try Catalog.columnType(conn, relation: base.oid, column: key),
+                  Catalog.dateTypes.contains(type) {
+            dateColumn = key
+        } else {
+            dateColumn = nil
         }
         let today = Instant(microseconds: Int64(options.now.day) * 86_400_000_000)
         range = Window(start: options.startDate ?? .distantPast, end: (options.endDate ?? today).adding(days: 1))
@@ -58,13 +63,13 @@ struct Discovery {
         let keys = Dictionary(tree.compactMap { node in node.rangeKeyColumn.map { (node.oid, $0) } }) { a, _ in a }
         for node in tree.dropFirst() {
             guard let parent = node.parent, var (window, filter) = confinement[parent] else { continue }
-            if let bound = node.bound {
-                if bound == "DEFAULT" {
-                    filter = true
-                } else if let key = keys[parent], key == dateColumn, let w = rangeBound(bound) {
-                    window = window.intersection(w)
-                }
-            } else if let named = NamePatterns.window(relation: node.name, base: options.table) {
+            let named = NamePatterns.window(relation: node.name, base: options.table)
+            if node.bound == "DEFAULT" {
+                filter = true
+            } else if let bound = node.bound, let key = keys[parent], key == dateColumn, let w = rangeBound(bound) {
+                window = window.intersection(w)
+            } else if let named {
+                // Inheritance children, and partitions whose bounds are not on the date column: placed by name.
                 window = window.intersection(named)
             }
             confinement[node.oid] = (window, filter)
