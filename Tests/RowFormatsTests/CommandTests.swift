@@ -145,3 +145,17 @@ struct RowfmtCommandTests {
         #expect(inferred.status == 0, "\(inferred.err)\(inferred.out)")
     }
 }
+
+@Suite("rowfmt man page")
+struct RowfmtManPageTests {
+    @Test("man/rowfmt.1 documents every long option of --help")
+    func everyOption() throws {
+        let help = try run(Package.tool("rowfmt"), ["--help"])
+        let page = try String(contentsOf: Package.root.appendingPathComponent("man/rowfmt.1"), encoding: .utf8)
+        let options = Set(help.out.matches(of: /--([a-z][a-z-]+)/).map { String($0.1) })
+        #expect(options.isSuperset(of: ["from", "to", "schema", "output", "progress-fd", "force"]))
+        for option in options {
+            #expect(page.contains("Fl -\(option)"), "man/rowfmt.1 does not document --\(option)")
+        }
+    }
+}
