@@ -63,6 +63,7 @@ public final class TextRowReader: RowReader {
     private var spans: [Range<Int>?]
     private var csvFields: [Range<Int>?] = []
     private var csvColumns: [Int] = []
+    private let notNull: [Int]
 
     init(syntax: TextRowSyntax, input: LineInput, schema: RowStreamSchema) throws {
         self.syntax = syntax
@@ -81,6 +82,7 @@ public final class TextRowReader: RowReader {
             return 0
         }
         spans = Array(repeating: nil, count: schema.columns.count)
+        notNull = schema.columns.indices.filter { !schema.columns[$0].nullable }
         if syntax == .csv { try readHeader() }
     }
 
@@ -97,6 +99,9 @@ public final class TextRowReader: RowReader {
             guard let c = index[name] else { throw FormatError(line: input.line, column: name, "not a column of the schema") }
             guard seen.insert(c).inserted else { throw FormatError(line: input.line, column: name, "named twice in the header") }
             return c
+        }
+        if let absent = schema.columns.indices.first(where: { !schema.columns[$0].nullable && !seen.contains($0) }) {
+            throw FormatError(line: input.line, column: schema.columns[absent].name, "not in the header, and the column is NOT NULL")
         }
     }
 
@@ -125,6 +130,9 @@ public final class TextRowReader: RowReader {
                 record = r
             } while record.allSatisfy { $0 == 32 || $0 == 9 || $0 == 13 }
             try readObject(record)
+        }
+        for c in notNull where spans[c] == nil {
+            throw FormatError(line: input.line, column: schema.columns[c].name, "NULL or missing in a NOT NULL column")
         }
         return true
     }

@@ -65,6 +65,9 @@ struct RowfmtCommandTests {
         ("csv", "id,price\n1,2.50\n2\n", "rowfmt: error: line 3: expected 2 fields, found 1\n"),
         ("csv", "id,weight\n1,2\n", "rowfmt: error: line 1, column \"weight\": not a column of the schema\n"),
         ("csv", "id,label\n1,\"open\n", "rowfmt: error: line 2: unterminated quoted field at end of input\n"),
+        ("csv", "label\nx\n", "rowfmt: error: line 1, column \"id\": not in the header, and the column is NOT NULL\n"),
+        ("csv", "id,label\n1,a\n,b\n", "rowfmt: error: line 3, column \"id\": NULL or missing in a NOT NULL column\n"),
+        ("jsonl", "{\"id\": 1}\n{\"label\": \"no id\"}\n", "rowfmt: error: line 2, column \"id\": NULL or missing in a NOT NULL column\n"),
     ])
     func malformed(format: String, input: String, message: String) throws {
         let dir = try TemporaryDirectory()
