@@ -126,7 +126,7 @@ public enum Inference {
         case .object, .array: return .json
         case .number: return classifyNumber(UnsafeRawBufferPointer(rebasing: line[token.raw])) ?? .text
         case .string:
-            let text = UnsafeRawBufferPointer(rebasing: strings.bytes[token.text])
+            let text = token.string(line: line, strings: strings)
             return classifyTime(text) ?? .text
         }
     }

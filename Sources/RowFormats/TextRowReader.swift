@@ -197,7 +197,7 @@ public final class TextRowReader: RowReader {
             try appendScalarJSON(kind, token, line: line, labels: schema.columns[c].enumLabels)
         case .array(let kind):
             if token.kind == .string {
-                return try appendText(c, UnsafeRawBufferPointer(rebasing: text.bytes[token.text]))
+                return try appendText(c, token.string(line: line, strings: text))
             }
             guard token.kind == .array else { throw ValueError("expected a JSON array") }
             var builder = ArrayBuilder(row, elementOID: elementOIDs[c])
@@ -220,7 +220,7 @@ public final class TextRowReader: RowReader {
         }
         switch token.kind {
         case .string:
-            try TextParse.append(kind, UnsafeRawBufferPointer(rebasing: text.bytes[token.text]), labels: labels, to: row)
+            try TextParse.append(kind, token.string(line: line, strings: text), labels: labels, to: row)
         case .number:
             try TextParse.append(kind, UnsafeRawBufferPointer(rebasing: line[token.raw]), labels: labels, to: row)
         case .bool:
