@@ -80,6 +80,16 @@ struct RowfmtCommandTests {
         }
     }
 
+    @Test("a schema file that is not a rowstream schema is named with the field it lacks")
+    func badSchema() throws {
+        let dir = try TemporaryDirectory()
+        try #"{"table":{"schema":"public","name":"x"}}"#.write(toFile: dir.path("bad.schema"), atomically: true, encoding: .utf8)
+        let result = try rowfmt(["--from", "csv", "--schema", dir.path("bad.schema"), "--to", "jsonl"], "id\n1\n")
+        #expect(result.status == 1)
+        #expect(result.err == "rowfmt: error: schema file \"\(dir.path("bad.schema"))\": rowstream schema lacks \"columns\"\n")
+        #expect(result.out.isEmpty)
+    }
+
     @Test("a failure after rows were written leaves the rowstream without a trailer, ending inside a tuple")
     func noTrailerAfterFailure() throws {
         let dir = try TemporaryDirectory()
