@@ -70,7 +70,7 @@ let postgresTargets: [Target] = [
 
 // MARK: Formats: rowfmt (JSONL, CSV, Parquet).
 let formatTargets: [Target] = [
-    library("RowFormats", ["RowStream", "ToolSupport"]),
+    library("RowFormats", ["RowStream", "SlicePlan", "ToolSupport"]),
     tool("rowfmt", ["RowFormats", "RowStream"]),
     tests("RowFormatsTests", ["RowFormats", "RowStream"]),
     library("Parquet", ["CZstd", "CLZ4", "CZlib"]),

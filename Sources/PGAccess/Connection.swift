@@ -38,8 +38,9 @@ public enum SessionSettings {
         ("TimeZone", "UTC"), ("DateStyle", "ISO"), ("IntervalStyle", "postgres"),
         ("extra_float_digits", "1"), ("bytea_output", "hex"), ("client_encoding", "UTF8"),
     ]
-    /// Added for extraction: stable row order, so reruns give identical bytes.
-    public static let extraction: [(String, String)] = [("synchronize_seqscans", "off")]
+    /// Added for extraction: stable row order, so reruns give identical bytes (a parallel plan,
+    /// which COPY's query may get, would interleave rows from its workers in any order).
+    public static let extraction: [(String, String)] = [("synchronize_seqscans", "off"), ("max_parallel_workers_per_gather", "0")]
 }
 
 /// One PostgreSQL connection (owns the `PGconn`, frees it in `deinit`); use from one thread at a time.

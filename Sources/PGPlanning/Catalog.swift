@@ -47,7 +47,9 @@ enum Catalog {
             LEFT JOIN pg_partitioned_table pt ON pt.partrelid = c.oid
             ORDER BY t.depth, n.nspname, c.relname
             """, [oid])
-        return rows.map { r in
+        var seen = Set<String>()
+        // A child of several inheritance parents appears once per path: keep the first, so its rows are read once.
+        return rows.filter { seen.insert($0[0]!).inserted }.map { r in
             TreeNode(oid: r[0]!, parent: r[1], schema: r[2]!, name: r[3]!, relkind: r[4]!, bound: r[5], readable: r[6] == "t",
                      reltuples: r[7].flatMap(Double.init), children: Int(r[8] ?? "0") ?? 0, rangeKeyColumn: r[9])
         }

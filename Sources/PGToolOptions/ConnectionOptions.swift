@@ -10,28 +10,28 @@ public struct ConnectionOptions: ParsableArguments {
     /// The sslmode values libpq accepts.
     public static let sslModes = ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]
 
-    @Option(name: .customLong("db-host"), help: "PostgreSQL host or socket directory (default: libpq's, PGHOST).")
+    @Option(name: .customLong("db-host"), help: ArgumentHelp("PostgreSQL host or socket directory (default: libpq's, PGHOST).", valueName: "host"))
     public var host: String?
 
-    @Option(name: .customLong("db-port"), help: "PostgreSQL port (default: libpq's, PGPORT, else 5432).")
+    @Option(name: .customLong("db-port"), help: ArgumentHelp("PostgreSQL port (default: libpq's, PGPORT, else 5432).", valueName: "port"))
     public var port: Int?
 
-    @Option(name: .customLong("db-user"), help: "PostgreSQL role (default: libpq's, PGUSER).")
+    @Option(name: .customLong("db-user"), help: ArgumentHelp("PostgreSQL role (default: libpq's, PGUSER).", valueName: "role"))
     public var user: String?
 
-    @Option(name: .customLong("db-name"), help: "Database name (default: libpq's, PGDATABASE).")
+    @Option(name: .customLong("db-name"), help: ArgumentHelp("Database name (default: libpq's, PGDATABASE).", valueName: "database"))
     public var database: String?
 
-    @Option(name: .customLong("db-sslmode"), help: "SSL mode: disable, allow, prefer, require, verify-ca, verify-full.")
+    @Option(name: .customLong("db-sslmode"), help: ArgumentHelp("SSL mode: disable, allow, prefer, require, verify-ca, verify-full.", valueName: "mode"))
     public var sslMode: String?
 
-    @Option(name: .customLong("db-statement-timeout"), help: "Seconds for catalog and count queries (0: none); never limits the COPY.")
+    @Option(name: .customLong("db-statement-timeout"), help: ArgumentHelp("Seconds for catalog and count queries (0: none); never limits the COPY.", valueName: "seconds"))
     public var statementTimeout: Int = 300
 
-    @Option(name: .customLong("db-max-retries"), help: "Connection attempts retried after the first fails.")
+    @Option(name: .customLong("db-max-retries"), help: ArgumentHelp("Connection attempts retried after the first fails.", valueName: "n"))
     public var maxRetries: Int = 3
 
-    @Option(name: .customLong("db-retry-delay"), help: "Seconds between connection attempts.")
+    @Option(name: .customLong("db-retry-delay"), help: ArgumentHelp("Seconds between connection attempts.", valueName: "seconds"))
     public var retryDelay: Int = 5
 
     /// Options with their defaults (ArgumentParser fills them).

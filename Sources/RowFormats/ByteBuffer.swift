@@ -1,19 +1,42 @@
 /// A growable byte buffer the renderers and parsers write into directly (no per-value allocations).
+///
+/// Its state lives behind a pointer rather than in stored `var`s, so the hot paths pay no
+/// dynamic exclusivity checks (they cost more than the rendering itself).
 public final class ByteBuffer {
-    /// The start of the bytes (moves when the buffer grows).
-    public private(set) var base: UnsafeMutablePointer<UInt8>
-    /// Bytes in use.
-    public var count = 0
-    /// Bytes allocated.
-    public private(set) var capacity: Int
+    private struct State {
+        var base: UnsafeMutablePointer<UInt8>
+        var count: Int
+        var capacity: Int
+    }
+
+    private let state: UnsafeMutablePointer<State>
 
     /// An empty buffer with room for `capacity` bytes.
     public init(capacity: Int = 4096) {
-        self.capacity = max(capacity, 16)
-        base = .allocate(capacity: self.capacity)
+        let size = max(capacity, 16)
+        state = .allocate(capacity: 1)
+        state.initialize(to: State(base: .allocate(capacity: size), count: 0, capacity: size))
     }
 
-    deinit { base.deallocate() }
+    deinit {
+        state.pointee.base.deallocate()
+        state.deallocate()
+    }
+
+    /// The start of the bytes (moves when the buffer grows).
+    @inline(__always)
+    public var base: UnsafeMutablePointer<UInt8> { state.pointee.base }
+
+    /// Bytes in use (may be lowered to drop bytes at the end).
+    @inline(__always)
+    public var count: Int {
+        get { state.pointee.count }
+        set { state.pointee.count = newValue }
+    }
+
+    /// Bytes allocated.
+    @inline(__always)
+    public var capacity: Int { state.pointee.capacity }
 
     /// The bytes in use (valid until the next append).
     public var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
@@ -35,8 +58,8 @@ public final class ByteBuffer {
         let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: size)
         bigger.update(from: base, count: count)
         base.deallocate()
-        base = bigger
-        capacity = size
+        state.pointee.base = bigger
+        state.pointee.capacity = size
     }
 
     /// Appends one byte.

@@ -61,9 +61,9 @@ public enum Conversion {
             data.append(contentsOf: chunk[0..<n])
         }
         do {
-            return try JSONDecoder().decode(RowStreamSchema.self, from: data)
-        } catch {
-            throw FormatError("schema file \"\(path)\" is not a rowstream schema: \(error)")
+            return try data.withUnsafeBytes { try RowStreamSchema.decode(json: $0) }
+        } catch let error as RowStreamError {
+            throw FormatError("schema file \"\(path)\": \(error.message)")
         }
     }
 

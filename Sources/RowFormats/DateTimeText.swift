@@ -1,3 +1,5 @@
+import SlicePlan
+
 /// PostgreSQL's date and time arithmetic: microseconds and days since 2000-01-01, proleptic Gregorian.
 enum DateTimeText {
     static let microsPerSecond: Int64 = 1_000_000
@@ -8,26 +10,13 @@ enum DateTimeText {
     /// Year (astronomical: 0 is 1 BC), month and day of a day number counted from 2000-01-01.
     @inline(__always)
     static func civil(_ days: Int64) -> (year: Int64, month: Int, day: Int) {
-        let z = days + epochShift + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let d = doy - (153 * mp + 2) / 5 + 1
-        let m = mp < 10 ? mp + 3 : mp - 9
-        return (yoe + era * 400 + (m <= 2 ? 1 : 0), Int(m), Int(d))
+        let date = Civil.date(days: Int(days + epochShift))
+        return (Int64(date.year), date.month, date.day)
     }
 
     /// The day number (from 2000-01-01) of a civil date; `year` is astronomical.
     static func days(year: Int64, month: Int, day: Int) -> Int64 {
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let m = Int64(month)
-        let doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + Int64(day) - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        return era * 146_097 + doe - 719_468 - epochShift
+        Int64(Civil.days(year: Int(year), month: month, day: day)) - epochShift
     }
 
     @inline(__always)

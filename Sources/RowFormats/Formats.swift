@@ -65,8 +65,13 @@ public func convert(_ reader: any RowReader, to writer: any RowWriter, progress:
 }
 
 /// A rowstream as a `RowReader` (the schema from its header, or one given for plain COPY BINARY).
+///
+/// Each tuple is split into fields once, into a table behind a pointer, so that `field(_:)` on the
+/// hot path is a plain load.
 public final class RowStreamRowReader: RowReader {
     private let reader: RowStreamReader
+    private let fields: UnsafeMutablePointer<UnsafeRawBufferPointer?>
+    private let columns: Int
     public let schema: RowStreamSchema
 
     /// Wraps a rowstream reader; `schema` overrides or supplies the stream's own.
@@ -79,18 +84,37 @@ public final class RowStreamRowReader: RowReader {
             throw FormatError("the schema has \(found.columns.count) columns but the stream has \(count) fields per row")
         }
         self.schema = found
+        columns = found.columns.count
+        fields = .allocate(capacity: max(columns, 1))
+        fields.initialize(repeating: nil, count: max(columns, 1))
     }
+
+    deinit { fields.deallocate() }
 
     public func next() throws -> Bool {
         do {
-            return try reader.next()
+            guard try reader.next() else { return false }
         } catch let error as RowStreamError {
             throw FormatError(error.description)
         }
+        // The reader has checked the field count and every length against the tuple's bytes.
+        let tuple = reader.rawTuple
+        var position = 2
+        for i in 0..<columns {
+            let length = Int(tuple.int32(position))
+            position += 4
+            if length < 0 {
+                fields[i] = nil
+            } else {
+                fields[i] = UnsafeRawBufferPointer(rebasing: tuple[position..<(position + length)])
+                position += length
+            }
+        }
+        return true
     }
 
     @inline(__always)
-    public func field(_ index: Int) -> UnsafeRawBufferPointer? { reader.field(index) }
+    public func field(_ index: Int) -> UnsafeRawBufferPointer? { fields[index] }
 }
 
 /// Writes rows as a rowstream.

@@ -91,29 +91,22 @@ public enum Inference {
                 if line.allSatisfy({ $0 == 32 || $0 == 9 || $0 == 13 }) { continue }
                 text.removeAll()
                 var scan = JSONScan(line, strings: text)
+                var seen = Set<Int>()
                 do {
-                    try scan.expect(UInt8(ascii: "{"), "an object")
-                    var seen = Set<Int>()
-                    if !scan.take(UInt8(ascii: "}")) {
-                        repeat {
-                            let key = try scan.key()
-                            let name = String(decoding: UnsafeRawBufferPointer(rebasing: text.bytes[key]), as: UTF8.self)
-                            try scan.expect(UInt8(ascii: ":"), "':'")
-                            let token = try scan.value()
-                            let c: Int
-                            if let found = index[name] { c = found } else {
-                                c = names.count
-                                index[name] = c
-                                names.append(name)
-                                guesses.append(.allNull)
-                            }
-                            guard seen.insert(c).inserted else { throw FormatError(line: input.line, column: name, "key appears twice") }
-                            guesses[c] = guesses[c].merged(with: classify(token, line: line, strings: text))
-                        } while scan.take(UInt8(ascii: ","))
-                        try scan.expect(UInt8(ascii: "}"), "',' or '}'")
+                    try scan.object { key, token in
+                        let name = String(decoding: UnsafeRawBufferPointer(rebasing: text.bytes[key]), as: UTF8.self)
+                        let c: Int
+                        if let found = index[name] {
+                            c = found
+                        } else {
+                            c = names.count
+                            index[name] = c
+                            names.append(name)
+                            guesses.append(.allNull)
+                        }
+                        guard seen.insert(c).inserted else { throw FormatError(line: input.line, column: name, "key appears twice") }
+                        guesses[c] = guesses[c].merged(with: classify(token, line: line, strings: text))
                     }
-                    scan.skipSpace()
-                    guard scan.i == line.count else { throw scan.fail("unexpected data after the object") }
                 } catch let error as ValueError {
                     throw FormatError(line: input.line, error.reason)
                 }
@@ -133,7 +126,7 @@ public enum Inference {
         case .object, .array: return .json
         case .number: return classifyNumber(UnsafeRawBufferPointer(rebasing: line[token.raw])) ?? .text
         case .string:
-            let text = UnsafeRawBufferPointer(rebasing: strings.bytes[token.text])
+            let text = token.string(line: line, strings: strings)
             return classifyTime(text) ?? .text
         }
     }
@@ -170,7 +163,7 @@ public enum Inference {
     static func classifyTime(_ text: UnsafeRawBufferPointer) -> Guess? {
         guard text.count >= 10, text[4] == UInt8(ascii: "-"), text[7] == UInt8(ascii: "-") else { return nil }
         var s = Scanner(text)
-        guard (try? s.calendarDay("date")) != nil else { return nil }
+        guard let date = try? s.calendarDate("date"), date.year >= 1, (try? s.days(date, "date")) != nil else { return nil }
         if s.atEnd { return .date }
         guard s.eat("T") || s.eat("t") || s.eat(" ") else { return nil }
         let clockStart = s.i

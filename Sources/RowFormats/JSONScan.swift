@@ -4,8 +4,16 @@ struct JSONToken {
     var kind: Kind
     /// The value's bytes as written (for a string: with its quotes).
     var raw: Range<Int>
-    /// For a string: the unescaped UTF-8 in the scanner's `strings` buffer; for a bool: 1 or 0 in `lowerBound`.
+    /// For a string: its unescaped UTF-8, in the line when `inLine` (no escapes), else in the
+    /// scanner's `strings` buffer; for a bool: 1 or 0 in `lowerBound`.
     var text: Range<Int> = 0..<0
+    /// Whether `text` indexes the line itself (a string without escapes is not copied).
+    var inLine = false
+
+    /// A string token's unescaped bytes.
+    func string(line: UnsafeRawBufferPointer, strings: ByteBuffer) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(rebasing: inLine ? line[text] : strings.bytes[text])
+    }
 }
 
 /// A validating JSON scanner over one line; unescaped strings go into `strings`.
@@ -38,6 +46,22 @@ struct JSONScan {
         fail(i < bytes.count ? "expected \(what)" : "line ends early, expected \(what)")
     }
 
+    /// Reads a whole line holding one object, calling `member` with each key (unescaped, in
+    /// `strings`) and its value; anything after the object is an error.
+    mutating func object(_ member: (_ key: Range<Int>, _ value: JSONToken) throws -> Void) throws {
+        try expect(UInt8(ascii: "{"), "an object")
+        if !take(UInt8(ascii: "}")) {
+            repeat {
+                let name = try key()
+                try expect(UInt8(ascii: ":"), "':'")
+                try member(name, try value())
+            } while take(UInt8(ascii: ","))
+            try expect(UInt8(ascii: "}"), "',' or '}'")
+        }
+        skipSpace()
+        guard i == bytes.count else { throw fail("unexpected data after the object") }
+    }
+
     /// Reads an object key (a string); its unescaped text's range in `strings`.
     mutating func key() throws -> Range<Int> {
         skipSpace()
@@ -59,6 +83,13 @@ struct JSONScan {
         let start = i
         switch bytes[i] {
         case UInt8(ascii: "\""):
+            // Without escapes the text is the line's own bytes: a huge value is not copied.
+            var j = i + 1
+            while j < bytes.count, bytes[j] != UInt8(ascii: "\""), bytes[j] != UInt8(ascii: "\\"), bytes[j] >= 0x20 { j += 1 }
+            if j < bytes.count, bytes[j] == UInt8(ascii: "\"") {
+                i = j + 1
+                return JSONToken(kind: .string, raw: start..<i, text: (start + 1)..<j, inLine: true)
+            }
             let text = try string()
             return JSONToken(kind: .string, raw: start..<i, text: text)
         case UInt8(ascii: "{"), UInt8(ascii: "["):

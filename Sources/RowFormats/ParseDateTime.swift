@@ -85,26 +85,29 @@ struct Scanner {
         return sign * Int((h * 60 + m) * 60 + s)
     }
 
-    /// `YYYY-MM-DD` (more year digits allowed) as a day number from 2000-01-01; `bc` is read by the caller.
-    mutating func calendarDay(_ what: String) throws -> (Int64, Int64) {
+    /// `YYYY-MM-DD` (more year digits allowed), unchecked: the caller applies ` BC` and then `days`.
+    mutating func calendarDate(_ what: String) throws -> (year: Int64, month: Int, day: Int) {
         let y = try number(what)
         guard eat("-") else { throw fail(what) }
         let m = try number(what, exactly: 2)
         guard eat("-") else { throw fail(what) }
         let d = try number(what, exactly: 2)
-        guard y >= 1, (1...12).contains(m), d >= 1, d <= daysIn(month: Int(m), year: y) else { throw fail(what) }
-        return (y, DateTimeText.days(year: y, month: Int(m), day: Int(d)))
+        return (y, Int(m), Int(d))
     }
 
-    func daysIn(month: Int, year: Int64) -> Int64 {
-        let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
-        return [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]
+    /// The day number (from 2000-01-01) of a date whose year is astronomical (0 is 1 BC), if it exists.
+    func days(_ date: (year: Int64, month: Int, day: Int), _ what: String) throws -> Int64 {
+        let (y, m, d) = date
+        let leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)
+        let lengths = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+        guard (1...12).contains(m), d >= 1, d <= lengths[m - 1] else { throw fail(what) }
+        return DateTimeText.days(year: y, month: m, day: d)
     }
 
-    /// Moves a day number of year `y` (read as AD) to year 1 - y (BC), keeping month and day.
-    func toBC(_ days: Int64, year: Int64) -> Int64 {
-        let c = DateTimeText.civil(days)
-        return DateTimeText.days(year: 1 - year, month: c.month, day: c.day)
+    /// Reads an optional ` BC` and returns the astronomical year of `year` as written (year 1 at least).
+    mutating func era(_ year: Int64, _ what: String) throws -> Int64 {
+        guard year >= 1 else { throw fail(what) }
+        return bcSuffix() ? 1 - year : year
     }
 
     mutating func bcSuffix() -> Bool {
@@ -118,12 +121,10 @@ struct Scanner {
     mutating func date() throws -> Int32 {
         if rest(is: "infinity") || rest(is: "+infinity") { return .max }
         if rest(is: "-infinity") { return .min }
-        var (year, days) = try calendarDay("date")
-        if bcSuffix() {
-            days = toBC(days, year: year)
-            year = 1 - year
-        }
+        var date = try calendarDate("date")
+        date.year = try era(date.year, "date")
         try end("date")
+        let days = try days(date, "date")
         guard let value = Int32(exactly: days) else { throw ValueError("date out of range: \(TextParse.quoted(text))") }
         return value
     }
@@ -134,15 +135,13 @@ struct Scanner {
         if rest(is: "infinity") || rest(is: "+infinity") { return .max }
         if rest(is: "-infinity") { return .min }
         let what = zoned ? "timestamp with time zone" : "timestamp"
-        var (year, days) = try calendarDay(what)
+        var date = try calendarDate(what)
         guard eat("T") || eat("t") || eat(" ") else { throw fail(what) }
         let micros = try clock(kind: what)
         let east = try offset() ?? 0
-        if bcSuffix() {
-            days = toBC(days, year: year)
-            year = 1 - year
-        }
+        date.year = try era(date.year, what)
         try end(what)
+        let days = try days(date, what)
         let (product, overflow) = days.multipliedReportingOverflow(by: DateTimeText.microsPerDay)
         guard !overflow else { throw ValueError("\(what) out of range: \(TextParse.quoted(text))") }
         return product + micros - (zoned ? Int64(east) * 1_000_000 : 0)

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import RowStream
 
 /// Binary (PostgreSQL wire form) → text, written straight into a `ByteBuffer`.
@@ -120,6 +123,9 @@ public enum TextRender {
         if value == 0 { out.append(UInt8(ascii: "0")); return }
         // Swift's description is the shortest round-trip text; take its digits and exponent.
         var text = value.magnitude.description
+        if value.magnitude >= F(sign: .plus, exponent: F.Exponent(F.significandBitCount + 1), significand: 1) {
+            text = FloatBoundary.exclusiveShortest(value.magnitude, shortest: text)
+        }
         var mantissa: UInt64 = 0
         var count = 0
         var exponent = 0  // value = 0.d1d2… × 10^exponent
@@ -176,5 +182,68 @@ public enum TextRender {
                 out.appendDecimal(UInt64(abs(e10)), width: 2)
             }
         }
+    }
+}
+
+/// PostgreSQL's shortest float output (Ryu) treats the rounding interval as open: a shortest
+/// candidate lying exactly halfway to a neighbouring float is not taken, where Swift (like Python)
+/// takes it under round-half-even. That can happen only for integers of 2^(p+1) and more (a
+/// halfway point has a binary fraction below that); there the candidate is checked exactly in
+/// 128-bit integers and, when on a boundary, the next precision whose correctly rounded text lies
+/// strictly inside the interval is used. Magnitudes of 2^120 and more are left to Swift's choice.
+enum FloatBoundary {
+    static func exclusiveShortest<F: BinaryFloatingPoint & LosslessStringConvertible>(_ v: F, shortest: String) -> String {
+        let value = Double(v)
+        guard v.isFinite, v < F.greatestFiniteMagnitude, value < 0x1p120 else { return shortest }
+        // Twice the bounds, so that half an ulp stays an integer.
+        let center = UInt128(value) * 2
+        let upper = center + UInt128(Double(v.nextUp) - value)
+        let lower = center - UInt128(value - Double(v.nextDown))
+        func inside(_ text: String) -> Bool {
+            guard let (digits, exponent) = decimal(text) else { return false }
+            // Compare digits × 10^exponent × 2 with the doubled bounds, scaled to integers.
+            var candidate = UInt128(digits) * 2
+            var low = lower, high = upper
+            if exponent >= 0 {
+                for _ in 0..<exponent { candidate *= 10 }
+            } else {
+                for _ in 0..<(-exponent) { low *= 10; high *= 10 }
+            }
+            return candidate > low && candidate < high
+        }
+        if inside(shortest) { return shortest }
+        let mantissa = shortest.split(separator: "e").first ?? Substring(shortest)
+        let digits = mantissa.utf8.filter { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }.count
+        let limit = F.significandBitCount > 23 ? 17 : 9
+        for precision in max(digits, 1)...limit {
+            let text = String(cString: formatScientific(value, digits: precision))
+            if inside(text) { return text }
+        }
+        return shortest
+    }
+
+    /// The significant digits and power of ten of a positive decimal text (`123.4`, `1.5e+20`).
+    static func decimal(_ text: String) -> (UInt64, Int)? {
+        let parts = text.split(separator: "e")
+        var digits: UInt64 = 0, exponent = 0, seenPoint = false
+        for c in parts[0].utf8 {
+            if c == UInt8(ascii: ".") { seenPoint = true; continue }
+            guard c >= UInt8(ascii: "0"), c <= UInt8(ascii: "9"), digits < UInt64.max / 10 - 10 else { return nil }
+            digits = digits * 10 + UInt64(c - 48)
+            if seenPoint { exponent -= 1 }
+        }
+        if parts.count == 2 {
+            guard let e = Int(parts[1].hasPrefix("+") ? parts[1].dropFirst() : parts[1]) else { return nil }
+            exponent += e
+        }
+        guard exponent > -40, exponent < 40 else { return nil }
+        return (digits, exponent)
+    }
+
+    /// `%.{digits-1}e` of `value`, correctly rounded by the C library.
+    static func formatScientific(_ value: Double, digits: Int) -> [CChar] {
+        var buffer = [CChar](repeating: 0, count: 64)
+        _ = withVaList([Int32(digits - 1), value]) { vsnprintf(&buffer, buffer.count, "%.*e", $0) }
+        return buffer
     }
 }

@@ -63,6 +63,7 @@ public final class TextRowReader: RowReader {
     private var spans: [Range<Int>?]
     private var csvFields: [Range<Int>?] = []
     private var csvColumns: [Int] = []
+    private let notNull: [Int]
 
     init(syntax: TextRowSyntax, input: LineInput, schema: RowStreamSchema) throws {
         self.syntax = syntax
@@ -81,6 +82,7 @@ public final class TextRowReader: RowReader {
             return 0
         }
         spans = Array(repeating: nil, count: schema.columns.count)
+        notNull = schema.columns.indices.filter { !schema.columns[$0].nullable }
         if syntax == .csv { try readHeader() }
     }
 
@@ -97,6 +99,9 @@ public final class TextRowReader: RowReader {
             guard let c = index[name] else { throw FormatError(line: input.line, column: name, "not a column of the schema") }
             guard seen.insert(c).inserted else { throw FormatError(line: input.line, column: name, "named twice in the header") }
             return c
+        }
+        if let absent = schema.columns.indices.first(where: { !schema.columns[$0].nullable && !seen.contains($0) }) {
+            throw FormatError(line: input.line, column: schema.columns[absent].name, "not in the header, and the column is NOT NULL")
         }
     }
 
@@ -125,6 +130,9 @@ public final class TextRowReader: RowReader {
                 record = r
             } while record.allSatisfy { $0 == 32 || $0 == 9 || $0 == 13 }
             try readObject(record)
+        }
+        for c in notNull where spans[c] == nil {
+            throw FormatError(line: input.line, column: schema.columns[c].name, "NULL or missing in a NOT NULL column")
         }
         return true
     }
@@ -160,28 +168,19 @@ public final class TextRowReader: RowReader {
     private func readObject(_ line: UnsafeRawBufferPointer) throws {
         text.removeAll()
         var scan = JSONScan(line, strings: text)
+        var expected = 0
         do {
-            try scan.expect(UInt8(ascii: "{"), "an object")
-            var expected = 0
-            if !scan.take(UInt8(ascii: "}")) {
-                repeat {
-                    let key = try scan.key()
-                    let c = column(named: UnsafeRawBufferPointer(rebasing: text.bytes[key]), expected: expected)
-                    guard let c else {
-                        throw FormatError(line: input.line, column: String(decoding: UnsafeRawBufferPointer(rebasing: text.bytes[key]), as: UTF8.self), "not a column of the schema")
-                    }
-                    guard spans[c] == nil else { throw FormatError(line: input.line, column: schema.columns[c].name, "key appears twice") }
-                    expected = c + 1
-                    try scan.expect(UInt8(ascii: ":"), "':'")
-                    let token = try scan.value()
-                    if token.kind != .null {
-                        try store(c) { try self.appendJSON(c, token, line: line) }
-                    }
-                } while scan.take(UInt8(ascii: ","))
-                try scan.expect(UInt8(ascii: "}"), "',' or '}'")
+            try scan.object { key, token in
+                let name = UnsafeRawBufferPointer(rebasing: text.bytes[key])
+                guard let c = column(named: name, expected: expected) else {
+                    throw FormatError(line: input.line, column: String(decoding: name, as: UTF8.self), "not a column of the schema")
+                }
+                guard spans[c] == nil else { throw FormatError(line: input.line, column: schema.columns[c].name, "key appears twice") }
+                expected = c + 1
+                if token.kind != .null {
+                    try store(c) { try self.appendJSON(c, token, line: line) }
+                }
             }
-            scan.skipSpace()
-            guard scan.i == line.count else { throw scan.fail("unexpected data after the object") }
         } catch let error as ValueError {
             throw FormatError(line: input.line, error.reason)
         }
@@ -198,7 +197,7 @@ public final class TextRowReader: RowReader {
             try appendScalarJSON(kind, token, line: line, labels: schema.columns[c].enumLabels)
         case .array(let kind):
             if token.kind == .string {
-                return try appendText(c, UnsafeRawBufferPointer(rebasing: text.bytes[token.text]))
+                return try appendText(c, token.string(line: line, strings: text))
             }
             guard token.kind == .array else { throw ValueError("expected a JSON array") }
             var builder = ArrayBuilder(row, elementOID: elementOIDs[c])
@@ -221,7 +220,7 @@ public final class TextRowReader: RowReader {
         }
         switch token.kind {
         case .string:
-            try TextParse.append(kind, UnsafeRawBufferPointer(rebasing: text.bytes[token.text]), labels: labels, to: row)
+            try TextParse.append(kind, token.string(line: line, strings: text), labels: labels, to: row)
         case .number:
             try TextParse.append(kind, UnsafeRawBufferPointer(rebasing: line[token.raw]), labels: labels, to: row)
         case .bool:

@@ -86,6 +86,7 @@ public final class JSONLWriter: BufferedWriter, RowWriter {
 /// CSV equal to `COPY … TO STDOUT (FORMAT csv, HEADER)` with DateStyle=ISO and TimeZone=UTC.
 public final class CSVWriter: BufferedWriter, RowWriter {
     private let plans: [ColumnPlan]
+    private let field = ByteBuffer(capacity: 1024)
 
     /// A writer for rows of `schema`; writes the header line at once.
     public init(schema: RowStreamSchema, output: @escaping ByteOutput) throws {
@@ -93,9 +94,8 @@ public final class CSVWriter: BufferedWriter, RowWriter {
         super.init(output: output)
         for (i, column) in schema.columns.enumerated() {
             if i > 0 { out.append(UInt8(ascii: ",")) }
-            let start = out.count
-            out.append(string: column.name)
-            quoteIfNeeded(from: start)
+            var name = column.name
+            name.withUTF8 { appendQuotedIfNeeded(UnsafeRawBufferPointer($0)) }
         }
         out.append(UInt8(ascii: "\n"))
     }
@@ -104,45 +104,71 @@ public final class CSVWriter: BufferedWriter, RowWriter {
         for i in 0..<plans.count {
             if i > 0 { out.append(UInt8(ascii: ",")) }
             guard let value = reader.field(i) else { continue }
-            let start = out.count
             do {
                 switch plans[i].kind {
-                case .scalar(let kind): try TextRender.append(kind, value, to: out)
-                case .array(let kind): try ArrayRender.appendText(kind, value, to: out, scratch: scratch)
+                case .scalar(let kind) where !plans[i].mayNeedQuotes:
+                    try TextRender.append(kind, value, to: out)
+                case .scalar(.jsonb):
+                    // The text form is the binary value after its version byte.
+                    guard value.count >= 1, value[0] == 1 else { throw ValueError("unsupported jsonb binary version") }
+                    appendQuotedIfNeeded(UnsafeRawBufferPointer(rebasing: value[1...]))
+                case .scalar:
+                    // text, varchar, char(n), name, json, enums: the binary value is the text form.
+                    appendQuotedIfNeeded(value)
+                case .array(let kind):
+                    field.removeAll()
+                    try ArrayRender.appendText(kind, value, to: field, scratch: scratch)
+                    appendQuotedIfNeeded(field.bytes)
                 }
             } catch let error as ValueError {
                 throw FormatError("column \"\(plans[i].name)\": cannot decode the binary value: \(error.reason)")
             }
-            if plans[i].mayNeedQuotes { quoteIfNeeded(from: start) }
         }
         out.append(UInt8(ascii: "\n"))
         try flushIfFull()
     }
 
-    /// Quotes the field written from `start` when COPY would: empty, or holding `,` `"` CR or LF,
-    /// or `\.` alone in a one-column row.
-    private func quoteIfNeeded(from start: Int) {
-        let field = out.bytes(from: start)
-        var needed = field.isEmpty || (plans.count == 1 && field.count == 2 && field[0] == UInt8(ascii: "\\") && field[1] == UInt8(ascii: "."))
+    /// Appends a field's text, quoted when COPY would quote it: empty, or holding `,` `"` CR or LF
+    /// (quotes doubled), or `\.` alone in a one-column row.
+    @inline(__always)
+    private func appendQuotedIfNeeded(_ text: UnsafeRawBufferPointer) {
+        let n = text.count
+        var needed = n == 0 || (plans.count == 1 && n == 2 && text[0] == UInt8(ascii: "\\") && text[1] == UInt8(ascii: "."))
         var quotes = 0
-        for byte in field {
-            switch byte {
-            case UInt8(ascii: "\""): needed = true; quotes += 1
-            case UInt8(ascii: ","), 10, 13: needed = true
-            default: continue
+        for k in 0..<n {
+            let byte = text[k]
+            guard byte <= UInt8(ascii: ",") else { continue }
+            if byte == UInt8(ascii: "\"") {
+                quotes += 1
+            } else if byte == UInt8(ascii: ",") || byte == 10 || byte == 13 {
+                needed = true
             }
         }
-        guard needed else { return }
-        scratch.removeAll()
-        scratch.append(field)
-        out.count = start
-        out.reserve(scratch.count + quotes + 2)
-        out.append(UInt8(ascii: "\""))
-        for byte in scratch.bytes {
-            if byte == UInt8(ascii: "\"") { out.append(UInt8(ascii: "\"")) }
-            out.append(byte)
+        guard needed || quotes > 0 else {
+            out.append(text)
+            return
         }
-        out.append(UInt8(ascii: "\""))
+        out.reserve(n + quotes + 2)
+        let start = out.count
+        var to = out.base + start
+        to.pointee = UInt8(ascii: "\"")
+        to += 1
+        if quotes == 0 {
+            if n > 0 { UnsafeMutableRawPointer(to).copyMemory(from: text.baseAddress!, byteCount: n) }
+            to += n
+        } else {
+            for k in 0..<n {
+                let byte = text[k]
+                to.pointee = byte
+                to += 1
+                if byte == UInt8(ascii: "\"") {
+                    to.pointee = byte
+                    to += 1
+                }
+            }
+        }
+        to.pointee = UInt8(ascii: "\"")
+        out.count = start + n + quotes + 2
     }
 
     public func finish() throws { try flush() }

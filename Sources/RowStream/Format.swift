@@ -11,6 +11,8 @@ public enum RowStreamFormat {
     public static let trailer: [UInt8] = [0xFF, 0xFF]
     /// Bytes before the header extension: signature, flags, extension length.
     public static let fixedHeaderSize = 19
+    /// The most fields a tuple may have (PostgreSQL's MaxTupleAttributeNumber).
+    public static let maximumFields = 1664
     /// The largest schema document accepted (a sanity bound against garbage lengths).
     public static let maximumExtensionSize = 64 << 20
 

@@ -14,8 +14,11 @@ public final class RowStreamReader {
     private var end = 0
     private var discarded: UInt64 = 0
     private var inputEnded = false
-    private var starts: [Int] = []
-    private var lengths: [Int] = []
+    // Per-tuple state lives behind `let` pointers: `field(_:)` is called millions of times a
+    // second and must not pay for dynamic exclusivity checks on class properties.
+    private let starts: UnsafeMutablePointer<Int> = .allocate(capacity: RowStreamFormat.maximumFields)
+    private let lengths: UnsafeMutablePointer<Int> = .allocate(capacity: RowStreamFormat.maximumFields)
+    private let current: UnsafeMutablePointer<(base: UnsafeRawPointer?, fields: Int)> = .allocate(capacity: 1)
     private var rowLength = 0
     private var atTrailer = false
     /// The schema from the header extension, or nil when the stream carries none.
@@ -29,6 +32,7 @@ public final class RowStreamReader {
     public init(bufferSize: Int = 1 << 20, input: @escaping Input) throws {
         self.input = input
         storage = .allocate(byteCount: max(bufferSize, 64), alignment: 16)
+        current.initialize(to: (nil, 0))
         try readHeader()
     }
 
@@ -43,7 +47,12 @@ public final class RowStreamReader {
         }
     }
 
-    deinit { storage.deallocate() }
+    deinit {
+        storage.deallocate()
+        starts.deallocate()
+        lengths.deallocate()
+        current.deallocate()
+    }
 
     /// The byte offset of the current position in the stream.
     public var offset: UInt64 { discarded + UInt64(start) }
@@ -53,6 +62,13 @@ public final class RowStreamReader {
         if atTrailer { return false }
         start += rowLength
         rowLength = 0
+        current.pointee = (nil, 0)
+        if let length = scanBufferedTuple() {
+            rowLength = length
+            rows += 1
+            current.pointee = (UnsafeRawPointer(storage.baseAddress! + start), fieldCount ?? 0)
+            return true
+        }
         guard try ensure(2) else {
             throw RowStreamError(end > start ? "truncated rowstream: partial tuple after \(rows) rows" : "truncated rowstream: input ended after \(rows) rows without the trailer", offset: offset)
         }
@@ -70,9 +86,8 @@ public final class RowStreamReader {
         if fieldCount == nil {
             fieldCount = count
         }
-        if starts.count != count {
-            starts = Array(repeating: 0, count: count)
-            lengths = Array(repeating: 0, count: count)
+        guard count <= RowStreamFormat.maximumFields else {
+            throw RowStreamError("tuple \(rows + 1) has \(count) fields, more than PostgreSQL allows", offset: offset)
         }
         var position = 2
         for i in 0..<count {
@@ -91,15 +106,45 @@ public final class RowStreamReader {
         }
         rowLength = position
         rows += 1
+        current.pointee = (UnsafeRawPointer(storage.baseAddress! + start), count)
         return true
+    }
+
+    /// The fast path: parses a tuple that lies wholly in the buffer using locals only; nil sends
+    /// the caller to the checked path (refill, trailer, errors).
+    @inline(__always)
+    private func scanBufferedTuple() -> Int? {
+        let base = UnsafeRawPointer(storage.baseAddress! + start)
+        let available = end - start
+        guard available >= 2, let expected = fieldCount else { return nil }
+        guard Int(loadBigEndianInt16(base)) == expected else { return nil }
+        let starts = self.starts, lengths = self.lengths
+        var position = 2
+        for i in 0..<expected {
+            guard position + 4 <= available else { return nil }
+            let length = Int(Int32(bitPattern: loadBigEndianUInt32(base + position)))
+            position += 4
+            if length < 0 {
+                guard length == -1 else { return nil }
+                lengths[i] = -1
+                continue
+            }
+            guard length <= available - position else { return nil }
+            starts[i] = position
+            lengths[i] = length
+            position += length
+        }
+        return position
     }
 
     /// Field `index` of the current tuple: its binary bytes, or nil for NULL (valid until `next()`).
     @inline(__always)
     public func field(_ index: Int) -> UnsafeRawBufferPointer? {
+        let row = current.pointee
+        precondition(index >= 0 && index < row.fields, "field index out of range (or no current tuple)")
         let length = lengths[index]
         if length < 0 { return nil }
-        return UnsafeRawBufferPointer(start: storage.baseAddress! + start + starts[index], count: length)
+        return UnsafeRawBufferPointer(start: row.base! + starts[index], count: length)
     }
 
     /// The whole current tuple in its binary form (field count and fields), for pass-through.

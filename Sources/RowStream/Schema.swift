@@ -93,8 +93,19 @@ public struct RowStreamSchema: Codable, Equatable, Sendable {
     public static func decode(json: UnsafeRawBufferPointer) throws -> RowStreamSchema {
         do {
             return try JSONDecoder().decode(RowStreamSchema.self, from: Data(json))
+        } catch let DecodingError.keyNotFound(key, context) {
+            throw RowStreamError("rowstream schema lacks \"\(path(context.codingPath + [key]))\"", offset: 25)
+        } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
+            throw RowStreamError("rowstream schema field \"\(path(context.codingPath))\" has the wrong type", offset: 25)
         } catch {
-            throw RowStreamError("malformed rowstream schema JSON: \(error)", offset: 25)
+            throw RowStreamError("rowstream schema is not valid JSON", offset: 25)
+        }
+    }
+
+    private static func path(_ keys: [any CodingKey]) -> String {
+        keys.reduce("") { text, key in
+            if let index = key.intValue { return text + "[\(index)]" }
+            return text.isEmpty ? key.stringValue : text + "." + key.stringValue
         }
     }
 }

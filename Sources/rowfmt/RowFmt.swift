@@ -19,25 +19,25 @@ struct RowFmt: Tool {
             """,
         version: PGArchive.version)
 
-    @Option(help: "Input format: rowstream, jsonl or csv.")
+    @Option(help: ArgumentHelp("Input format: rowstream, jsonl or csv.", valueName: "format"))
     var from: RowFormat
 
-    @Option(help: "Output format: rowstream, jsonl or csv.")
+    @Option(help: ArgumentHelp("Output format: rowstream, jsonl or csv.", valueName: "format"))
     var to: RowFormat
 
-    @Option(help: "Schema JSON file (as pg-extract --describe prints) for reading JSONL or CSV, or a plain COPY BINARY stream.")
+    @Option(help: ArgumentHelp("Schema JSON file (the schema a rowstream carries) for reading JSONL or CSV, or a plain COPY BINARY stream.", valueName: "file"))
     var schema: String?
 
-    @Option(name: .shortAndLong, help: "Write to this file (created only when complete) instead of standard output.")
+    @Option(name: .shortAndLong, help: ArgumentHelp("Write to this file (created only when complete) instead of standard output.", valueName: "file"))
     var output: String?
 
-    @Option(name: .customLong("progress-fd"), help: "Write progress JSON lines to this descriptor (docs/progress.md).")
+    @Option(name: .customLong("progress-fd"), help: ArgumentHelp("Write progress JSON lines to this descriptor (docs/progress.md).", valueName: "n"))
     var progressFD: Int32?
 
     @Flag(name: [.customShort("f"), .long], help: "Write a rowstream even to a terminal.")
     var force = false
 
-    @Argument(help: "Input file; - or none for standard input.")
+    @Argument(help: ArgumentHelp("Input file; - or none for standard input.", valueName: "file"))
     var input: String = "-"
 
     func validate() throws {

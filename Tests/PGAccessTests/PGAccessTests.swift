@@ -59,9 +59,10 @@ struct ConnectionTests {
         let row = try conn.query("""
             SELECT current_setting('TimeZone'), current_setting('DateStyle'), current_setting('IntervalStyle'),
                    current_setting('extra_float_digits'), current_setting('bytea_output'), current_setting('client_encoding'),
-                   current_setting('synchronize_seqscans'), current_setting('statement_timeout')
+                   current_setting('synchronize_seqscans'), current_setting('statement_timeout'),
+                   current_setting('max_parallel_workers_per_gather')
             """)[0]
-        #expect(row == ["UTC", "ISO, MDY", "postgres", "1", "hex", "UTF8", "off", "5min"])
+        #expect(row == ["UTC", "ISO, MDY", "postgres", "1", "hex", "UTF8", "off", "5min", "0"])
     }
 
     @Test("a failed query is a typed error with the server's message and SQLSTATE")

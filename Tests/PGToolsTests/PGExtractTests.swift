@@ -60,24 +60,60 @@ struct PGExtractTests {
     func textCastColumns() throws {
         let db = try TestDatabase(try Services.requirePostgres())
         try db.sql("""
-            CREATE TABLE odd (id int PRIMARY KEY, r int4range, p point, v tsvector, md int[][]);
-            INSERT INTO odd VALUES (1, '[1,5)', '(1.5,2)', 'a fat cat', '{{1,2},{3,4}}'), (2, NULL, NULL, NULL, NULL),
-                                   (3, 'empty', '(0,-0.5)', '''quoted'' word:1A', '{}');
-            CREATE TABLE odd_text (id int, r text, p text, v text, md text);
+            CREATE TYPE pair AS (a int, b text);
+            CREATE TABLE odd (id int PRIMARY KEY, r int4range, p point, v tsvector, md int[][], c pair);
+            INSERT INTO odd VALUES (1, '[1,5)', '(1.5,2)', 'a fat cat', '{{1,2},{3,4}}', '(1,"x y")'),
+                                   (2, NULL, NULL, NULL, NULL, NULL),
+                                   (3, 'empty', '(0,-0.5)', '''quoted'' word:1A', '{}', '(,)');
+            CREATE TABLE odd_text (id int, r text, p text, v text, md text, c text);
             """)
         let describe = try run(tool, ["--relation", "odd", "--describe"], environment: db.environment)
         #expect(describe.status == 0, "\(describe.err)")
         let schema = try JSONDecoder().decode(RowStreamSchema.self, from: describe.stdout)
-        #expect(schema.columns.map(\.originalType) == [nil, "int4range", "point", "tsvector", "integer[]"])
+        #expect(schema.columns.map(\.originalType) == [nil, "int4range", "point", "tsvector", "integer[]", "pair"])
         #expect(schema.columns.dropFirst().allSatisfy { $0.type == "text" && $0.oid == 25 })
         #expect(schema.primaryKey == ["id"])
         let dir = try TemporaryDirectory()
         let stream = dir.path("odd.rowstream")
         #expect(try run(tool, ["--relation", "odd"], stdoutFile: stream, environment: db.environment).status == 0)
         #expect(try db.copyIn(stream, table: "odd_text").status == 0)
-        try db.sql("CREATE VIEW odd_as_text AS SELECT id, r::text, p::text, v::text, md::text FROM odd")
+        try db.sql("CREATE VIEW odd_as_text AS SELECT id, r::text, p::text, v::text, md::text, c::text FROM odd")
         let diff = try db.difference("odd_as_text", "odd_text")
         #expect(diff.missing == 0 && diff.extra == 0 && diff.countB == 3)
+    }
+
+    @Test("a domain column travels in its base type's binary form and loads back into the domain")
+    func domains() throws {
+        let db = try TestDatabase(try Services.requirePostgres())
+        try db.sql("""
+            CREATE DOMAIN positive AS numeric(8,3) CHECK (VALUE > 0);
+            CREATE TABLE dom (id int, amount positive, tags positive[]);
+            INSERT INTO dom VALUES (1, 1.5, '{2.25,NULL}'), (2, NULL, NULL);
+            CREATE TABLE dom_copy (id int, amount positive, tags text);
+            """)
+        let describe = try run(tool, ["--relation", "dom", "--describe"], environment: db.environment)
+        let schema = try JSONDecoder().decode(RowStreamSchema.self, from: describe.stdout)
+        #expect(schema.columns[1].type == "numeric(8,3)" && schema.columns[1].oid == 1700 && schema.columns[1].originalType == nil)
+        #expect(schema.columns[2].type == "text" && schema.columns[2].originalType == "positive[]")
+        let dir = try TemporaryDirectory()
+        let stream = dir.path("dom.rowstream")
+        #expect(try run(tool, ["--relation", "dom"], stdoutFile: stream, environment: db.environment).status == 0)
+        #expect(try db.copyIn(stream, table: "dom_copy").status == 0)
+        #expect(try db.sql("SELECT id, amount, tags FROM dom_copy ORDER BY id") == "1|1.500|{2.250,NULL}\n2||\n")
+    }
+
+    @Test("PostgreSQL loads the two-row test vector, skipping the schema in the header extension")
+    func vectorLoadsIntoPostgres() throws {
+        let db = try TestDatabase(try Services.requirePostgres())
+        try db.sql("CREATE TABLE t (id integer NOT NULL, name text)")
+        let text = try String(contentsOf: Package.root.appendingPathComponent("Tests/RowStreamTests/Vectors/two-rows.hex"), encoding: .utf8)
+        let hex = Array(text.split(separator: "\n").filter { !$0.hasPrefix("#") }.joined().utf8)
+        let bytes = stride(from: 0, to: hex.count, by: 2).map { UInt8(String(decoding: hex[$0..<($0 + 2)], as: UTF8.self), radix: 16)! }
+        let dir = try TemporaryDirectory()
+        try Data(bytes).write(to: URL(fileURLWithPath: dir.path("v")))
+        let load = try db.copyIn(dir.path("v"), table: "t")
+        #expect(load.status == 0, "\(load.err)")
+        #expect(try db.sql("SELECT id, coalesce(name, '<null>') FROM t ORDER BY id") == "1|a\n2|<null>\n")
     }
 
     @Test("--describe prints the schema JSON alone: table, columns in table order, partition and primary key")
@@ -176,6 +212,30 @@ struct PGExtractTests {
         #expect(last["done"] as? Bool == true)
         #expect(last["rows"] as? Int == 3000)
         #expect(last["bytes"] as? Int == Int(result.out.trimmingCharacters(in: .whitespacesAndNewlines)))
+    }
+
+    @Test("the statement timeout limits catalog queries, never the COPY")
+    func statementTimeout() throws {
+        let db = try TestDatabase(try Services.requirePostgres())
+        try db.sql("CREATE VIEW slow AS SELECT g FROM generate_series(1, 3) g, pg_sleep(1.5)")
+        let dir = try TemporaryDirectory()
+        let stream = dir.path("slow.rowstream")
+        let result = try run(tool, ["--relation", "slow", "--db-statement-timeout", "1"], stdoutFile: stream, environment: db.environment)
+        #expect(result.status == 0, "\(result.err)")
+        let reader = try RowStreamReader(bytes: Array(try Data(contentsOf: URL(fileURLWithPath: stream))))
+        while try reader.next() {}
+        #expect(reader.rows == 3)
+    }
+
+    @Test("extracting the same rows twice gives identical bytes")
+    func deterministic() throws {
+        let db = try TestDatabase(try Services.requirePostgres())
+        try db.sql("CREATE TABLE d (id int, v text); INSERT INTO d SELECT g, md5(g::text) FROM generate_series(1, 20000) g;")
+        let first = try run(tool, ["--relation", "d"], environment: db.environment)
+        let second = try run(tool, ["--relation", "d"], environment: db.environment)
+        #expect(first.status == 0 && second.status == 0)
+        #expect(first.stdout.count > 20000 * 40)
+        #expect(first.stdout == second.stdout)
     }
 
     @Test("a table that does not exist is a one-line error with exit 1")

@@ -152,6 +152,44 @@ struct PGPartitionsTests {
         #expect(plan.slices.map(\.rows) == [10, nil, 10])
     }
 
+    @Test("partitions keyed by a column that is not a date are placed by their names")
+    func nonDateKeyFallsBackToNames() throws {
+        let db = try TestDatabase(try Services.requirePostgres())
+        try db.sql("""
+            CREATE TABLE ints (day int NOT NULL, v text) PARTITION BY RANGE (day);
+            CREATE TABLE ints_20240101 PARTITION OF ints FOR VALUES FROM (20240101) TO (20240102);
+            CREATE TABLE ints_20240102 PARTITION OF ints FOR VALUES FROM (20240102) TO (20240103);
+            INSERT INTO ints VALUES (20240101, 'a'), (20240102, 'b'), (20240102, 'c');
+            """)
+        let plan = try planSlices(db, ["--table", "ints", "--start-date", "2024-01-01", "--end-date", "2024-01-31",
+                                       "--output-duration", "monthly", "--count", "exact"])
+        #expect(plan.status == 0, "\(plan.err)")
+        #expect(plan.slices.map(\.stem) == ["ints-2024-01"])
+        #expect(plan.slices.first?.sources.map(\.relation) == ["ints_20240101", "ints_20240102"])
+        #expect(plan.slices.first?.rows == 3)
+        #expect(plan.slices.first?.dateColumn == nil)
+    }
+
+    @Test("an open-ended partition (MINVALUE) is placed by its data and filtered in every slice")
+    func openEndedPartition() throws {
+        let db = try TestDatabase(try Services.requirePostgres())
+        try db.sql("""
+            CREATE TABLE oe (id int, d date NOT NULL) PARTITION BY RANGE (d);
+            CREATE TABLE oe_old PARTITION OF oe FOR VALUES FROM (MINVALUE) TO ('2024-01-01');
+            CREATE TABLE oe_2024 PARTITION OF oe FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+            INSERT INTO oe VALUES (1, '2023-11-30'), (2, '2023-12-15'), (3, '2024-01-02'), (4, '1999-01-01');
+            CREATE TABLE got (LIKE oe);
+            """)
+        let plan = try planSlices(db, ["--table", "oe", "--start-date", "2023-11-01", "--end-date", "2024-01-31",
+                                       "--output-duration", "monthly", "--count", "exact"])
+        #expect(plan.status == 0, "\(plan.err)")
+        #expect(plan.slices.map(\.stem) == ["oe-2023-11", "oe-2023-12", "oe-2024-01"])
+        #expect(plan.slices.map(\.rows) == [1, 1, 1])
+        #expect(plan.slices[0].sources.map(\.column) == ["d"])
+        try extractAll(db, plan.slices, into: "got")
+        #expect(try db.sql("SELECT string_agg(id::text, ',' ORDER BY id) FROM got") == "1,2,3\n")
+    }
+
     @Test("a plain table needs --date-column and both dates, then gets synthetic windows")
     func plainTable() throws {
         let db = try TestDatabase(try Services.requirePostgres())

@@ -65,6 +65,9 @@ struct RowfmtCommandTests {
         ("csv", "id,price\n1,2.50\n2\n", "rowfmt: error: line 3: expected 2 fields, found 1\n"),
         ("csv", "id,weight\n1,2\n", "rowfmt: error: line 1, column \"weight\": not a column of the schema\n"),
         ("csv", "id,label\n1,\"open\n", "rowfmt: error: line 2: unterminated quoted field at end of input\n"),
+        ("csv", "label\nx\n", "rowfmt: error: line 1, column \"id\": not in the header, and the column is NOT NULL\n"),
+        ("csv", "id,label\n1,a\n,b\n", "rowfmt: error: line 3, column \"id\": NULL or missing in a NOT NULL column\n"),
+        ("jsonl", "{\"id\": 1}\n{\"label\": \"no id\"}\n", "rowfmt: error: line 2, column \"id\": NULL or missing in a NOT NULL column\n"),
     ])
     func malformed(format: String, input: String, message: String) throws {
         let dir = try TemporaryDirectory()
@@ -75,6 +78,16 @@ struct RowfmtCommandTests {
             let reader = try RowStreamReader(bytes: Array(result.stdout))
             while try reader.next() {}
         }
+    }
+
+    @Test("a schema file that is not a rowstream schema is named with the field it lacks")
+    func badSchema() throws {
+        let dir = try TemporaryDirectory()
+        try #"{"table":{"schema":"public","name":"x"}}"#.write(toFile: dir.path("bad.schema"), atomically: true, encoding: .utf8)
+        let result = try rowfmt(["--from", "csv", "--schema", dir.path("bad.schema"), "--to", "jsonl"], "id\n1\n")
+        #expect(result.status == 1)
+        #expect(result.err == "rowfmt: error: schema file \"\(dir.path("bad.schema"))\": rowstream schema lacks \"columns\"\n")
+        #expect(result.out.isEmpty)
     }
 
     @Test("a failure after rows were written leaves the rowstream without a trailer, ending inside a tuple")
@@ -143,5 +156,19 @@ struct RowfmtCommandTests {
         #expect(withSchema.out.trimmingCharacters(in: .whitespaces) == "\(15 + 100_000_000 + 4)\n")
         let inferred = try shell("'\(Package.tool("rowfmt"))' --from jsonl --to rowstream '\(path)' | '\(Package.tool("rowfmt"))' --from rowstream --to jsonl | cmp - <(tr -d ' ' < '\(path)')")
         #expect(inferred.status == 0, "\(inferred.err)\(inferred.out)")
+    }
+}
+
+@Suite("rowfmt man page")
+struct RowfmtManPageTests {
+    @Test("man/rowfmt.1 documents every long option of --help")
+    func everyOption() throws {
+        let help = try run(Package.tool("rowfmt"), ["--help"])
+        let page = try String(contentsOf: Package.root.appendingPathComponent("man/rowfmt.1"), encoding: .utf8)
+        let options = Set(help.out.matches(of: /--([a-z][a-z-]+)/).map { String($0.1) })
+        #expect(options.isSuperset(of: ["from", "to", "schema", "output", "progress-fd", "force"]))
+        for option in options {
+            #expect(page.contains("Fl -\(option)"), "man/rowfmt.1 does not document --\(option)")
+        }
     }
 }

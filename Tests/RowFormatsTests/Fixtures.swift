@@ -87,3 +87,26 @@ final class TestDatabase {
             """).trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "|").map { Int($0)! }
     }
 }
+
+/// 20,000 seeded random rows: floats over the whole exponent range (and integers beyond 2^53, where
+/// the shortest text can sit on a rounding boundary), numerics of any scale, dates and timestamps
+/// from 4713 BC on, intervals, times and addresses.
+let randomTableDDL = """
+    SELECT setseed(0.7);
+    CREATE TABLE rnd AS SELECT
+      (random() - 0.5) * 10 ^ (random() * 600 - 300)::int AS f8,
+      ((random() - 0.5) * 10 ^ (random() * 70 - 35)::int)::float4 AS f4,
+      ('x' || lpad(to_hex((random() * 4294967295)::bigint), 8, '0') || lpad(to_hex((random() * 4294967295)::bigint), 8, '0'))::bit(64)::bigint::float8 AS bits8,
+      ((random() * 16777216 * 1024)::int8)::float4 AS bits4,
+      round(((random() - 0.5) * 10 ^ (random() * 40 - 10)::int)::numeric, (random() * 30)::int) AS n,
+      timestamp '4713-01-01 00:00:00 BC' + random() * interval '70000000 days' AS ts,
+      timestamptz '2000-01-01' + (random() - 0.5) * interval '100000 days' AS tstz,
+      date '2000-01-01' + ((random() - 0.5) * 3000000)::int AS d,
+      make_interval(years => (random() * 200 - 100)::int, months => (random() * 30 - 15)::int, days => (random() * 60 - 30)::int,
+                    secs => (random() - 0.5) * 1e6) AS iv,
+      (random() * 86400 || ' seconds')::interval::time AS tm,
+      ('::' || to_hex((random() * 65535)::int) || ':' || to_hex((random() * 65535)::int))::inet AS ip6,
+      (((random() * 255)::int) || '.' || ((random() * 255)::int) || '.0.0/' || (16 + (random() * 16)::int))::inet AS ip4
+    FROM generate_series(1, 20000);
+    CREATE TABLE copy_of_rnd (LIKE rnd);
+    """

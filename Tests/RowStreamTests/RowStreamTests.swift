@@ -105,6 +105,16 @@ struct RowStreamTests {
         #expect(error?.message.contains("version") == true)
     }
 
+    @Test("a schema without a required field is rejected, naming the field")
+    func schemaMissingField() throws {
+        let json = Array(#"{"columns":[{"name":"id","oid":23}],"partition_key":[],"primary_key":[],"table":{"name":"t","schema":"s"}}"#.utf8)
+        var bytes = Array(RowStreamFormat.signature) + [0, 0, 0, 0]
+        RowStreamFormat.appendBigEndian(UInt32(6 + json.count), to: &bytes)
+        bytes += RowStreamFormat.extensionMagic + [0, 1] + json + RowStreamFormat.trailer
+        let error = #expect(throws: RowStreamError.self) { _ = try RowStreamReader(bytes: bytes) }
+        #expect(error?.message == "rowstream schema lacks \"columns[0].type\"")
+    }
+
     @Test("a tuple with the wrong field count is rejected")
     func wrongFieldCount() throws {
         var bytes = try vector("two-rows")

@@ -1,0 +1,102 @@
+import PGAccess
+import SlicePlan
+
+/// What pg-partitions was asked: table, range, duration, counting.
+public struct PlanOptions: Sendable {
+    /// How rows are counted per slice.
+    public enum Counting: String, CaseIterable, Sendable {
+        /// `count(*)` per source.
+        case exact
+        /// pg_class.reltuples, scaled to the share of a partition's window a slice covers.
+        case estimate
+        /// No `rows` field.
+        case none
+    }
+
+    /// Schema of the base table.
+    public var schema = "public"
+    /// The base table.
+    public var table: String
+    /// First day wanted (`--start-date`).
+    public var startDate: Instant?
+    /// Last day wanted (`--end-date`); nil means today.
+    public var endDate: Instant?
+    /// Output duration.
+    public var duration: OutputDuration = .daily
+    /// The column filters use (default: the partition key when it is one date/timestamp column).
+    public var dateColumn: String?
+    /// Also take standalone tables named `<table>_<date>`.
+    public var includeNonPartitionTables = false
+    /// Counting mode.
+    public var counting: Counting = .estimate
+    /// Only these stems (empty: all).
+    public var only: [String] = []
+    /// The current time.
+    public var now: Instant
+
+    /// Options for a table at a time.
+    public init(table: String, now: Instant) {
+        self.table = table
+        self.now = now
+    }
+}
+
+/// The slices of a table and the problems met while planning them.
+public struct PlanResult: Sendable {
+    /// The plan lines, ordered by window.
+    public var slices: [Slice]
+    /// Problems to report on stderr; any of them makes the run fail.
+    public var problems: [String]
+}
+
+/// Discovery of the relations holding a table's rows, and planning of its slices.
+public enum PartitionPlanner {
+    /// Finds every relation under the table, places it in time, plans and counts the slices.
+    public static func plan(_ conn: PGConnection, _ options: PlanOptions) throws -> PlanResult {
+        var discovery = try Discovery(conn, options)
+        try discovery.placeAll()
+        let request = PlanRequest(schema: options.schema, table: options.table, leaves: discovery.leaves, duration: options.duration,
+                                  rangeStart: options.startDate, rangeEnd: discovery.range.end, dateColumn: discovery.dateColumn,
+                                  now: options.now)
+        var planned = Planner.plan(request)
+        if !options.only.isEmpty {
+            let wanted = Set(options.only)
+            planned = planned.filter { wanted.contains($0.slice.stem) }
+        }
+        for i in planned.indices {
+            try count(conn, &planned[i], leaves: discovery.leaves, counting: options.counting)
+        }
+        return PlanResult(slices: planned.map(\.slice), problems: discovery.problems)
+    }
+
+    private static func count(_ conn: PGConnection, _ planned: inout PlannedSlice, leaves: [Leaf], counting: PlanOptions.Counting) throws {
+        guard counting != .none, planned.slice.error == nil else { return }
+        var total: Int64 = 0
+        var exact = true
+        for (source, index) in zip(planned.slice.sources, planned.leafIndices) {
+            let leaf = leaves[index]
+            let window = source.column != nil ? planned.window : nil
+            if counting == .estimate, let tuples = leaf.estimatedRows, tuples >= 0, let lw = leaf.window {
+                var share = 1.0
+                if window != nil {
+                    let overlap = lw.intersection(planned.window)
+                    let whole = Double(lw.end.microseconds - lw.start.microseconds)
+                    share = whole > 0 ? Double(max(overlap.end.microseconds - overlap.start.microseconds, 0)) / whole : 1
+                }
+                total += Int64((tuples * share).rounded())
+                exact = false
+                continue
+            }
+            do {
+                total += try Catalog.count(conn, schema: source.schema, relation: source.relation, only: source.only ?? false,
+                                           column: source.column, window: window)
+            } catch let error as PGError {
+                planned.slice.error = "counting \(source.schema).\(source.relation): \(error.message)"
+                return
+            }
+        }
+        planned.slice.rows = total
+        planned.slice.rowsExact = exact
+    }
+}
+
