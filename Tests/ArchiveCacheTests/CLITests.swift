@@ -186,6 +186,9 @@ struct CLITests {
         let r = try cli.run(["put"] + cli.scope + ["--key", "after"], stdin: "{\"file_size\": 1}")
         #expect(r.status == 0)
         #expect(try cli.entries()["after"] != nil)
+        // Temp files of the killed writers are gone.
+        let left = try FileManager.default.contentsOfDirectory(atPath: cli.home + "/cache").filter { $0.contains(".tmp-") }
+        #expect(left.isEmpty, "\(left)")
     }
 
     @Test("lock: a second run of the same scope exits 1 at once naming the holder's PID")
