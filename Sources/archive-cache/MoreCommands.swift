@@ -164,7 +164,7 @@ struct Serve: ParsableCommand {
         discussion: "Read-only. Prints the URL it listens on as the first line of standard output. Binds 127.0.0.1 unless told otherwise; then it answers only to loopback host names.")
     @Option(help: "TCP port (0: any free port).")
     var port: Int = 8080
-    @Option(help: "Numeric address to listen on (IPv4 or IPv6).")
+    @Option(help: "Numeric address to listen on (IPv4 or IPv6), or localhost.")
     var bind = "127.0.0.1"
 
     func validate() throws {
@@ -172,9 +172,10 @@ struct Serve: ParsableCommand {
     }
 
     func run() throws {
-        let viewer = CacheViewer(home: stateHome(), host: bind, port: UInt16(port), version: PGArchive.version)
+        let address = bind == "localhost" ? "127.0.0.1" : bind
+        let viewer = CacheViewer(home: stateHome(), host: address, port: UInt16(port), version: PGArchive.version)
         let actual = try viewer.start()
-        let host = bind.contains(":") ? "[\(bind)]" : bind
+        let host = address.contains(":") ? "[\(address)]" : address
         try output(["http://\(host):\(actual)/"])
         while true { pause() }
     }
