@@ -1,6 +1,7 @@
 import ArchiveCache
 import ArgumentParser
 import CacheViewer
+import Synchronization
 import ToolSupport
 
 #if canImport(Glibc)
@@ -150,12 +151,40 @@ func runChild(_ arguments: [String]) throws -> Int32 {
     defer { for p in argv { free(p) } }
     let rc = posix_spawnp(&pid, arguments[0], nil, nil, &argv, environ)
     guard rc == 0 else { throw ToolError("could not run \"\(arguments[0])\": \(systemErrorText(rc))") }
+    // SIGINT/SIGTERM to us reach the child too, so the lock never outlives the work it guards.
+    let child = pid
+    let interrupted = InterruptFlag()
+    let token = Interrupts.shared.add {
+        interrupted.value.store(true, ordering: .sequentiallyConsistent)
+        stop(child)
+    }
+    defer { Interrupts.shared.remove(token) }
     var status: Int32 = 0
     while waitpid(pid, &status, 0) < 0 {
         guard errno == EINTR else { throw ToolError("waitpid: \(systemErrorText(errno))") }
     }
+    // Interrupted: the signal handler is finishing its clean-ups and exits 130.
+    while interrupted.value.load(ordering: .sequentiallyConsistent) { pause() }
     let signal = status & 0x7f
     return signal == 0 ? (status >> 8) & 0xff : 128 + signal
+}
+
+/// Sends SIGTERM and waits up to 5 s for the child to end (reaped here or by the waiting
+/// thread), then SIGKILL.
+func stop(_ child: pid_t) {
+    _ = kill(child, SIGTERM)
+    for _ in 0..<500 {
+        let r = waitpid(child, nil, WNOHANG)
+        if r == child || (r < 0 && errno == ECHILD) { return }
+        usleep(10_000)
+    }
+    _ = kill(child, SIGKILL)
+    _ = waitpid(child, nil, 0)
+}
+
+/// Set when SIGINT/SIGTERM arrived while a child ran.
+final class InterruptFlag: Sendable {
+    let value = Atomic<Bool>(false)
 }
 
 struct Serve: ParsableCommand {

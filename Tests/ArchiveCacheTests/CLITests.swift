@@ -221,4 +221,25 @@ struct CLITests {
         let failing = try cli.run(["lock"] + cli.scope + ["--", "sh", "-c", "exit 7"])
         #expect(failing.status == 7)
     }
+
+    @Test("lock: SIGTERM stops the command too, removes archiver.pid and exits 130")
+    func lockInterrupted() throws {
+        let cli = try CacheCLI()
+        let marker = cli.dir.path("child.pid")
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: Package.tool("archive-cache"))
+        holder.arguments = ["lock"] + cli.scope + ["--", "sh", "-c", "echo $$ > \(marker); exec sleep 600"]
+        holder.environment = ProcessInfo.processInfo.environment.merging(cli.environment) { $1 }
+        try holder.run()
+        while !FileManager.default.fileExists(atPath: marker) || (try? String(contentsOfFile: marker, encoding: .utf8))?.hasSuffix("\n") != true {
+            usleep(10_000)
+        }
+        let child = try #require(Int32(String(contentsOfFile: marker, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
+        holder.terminate()
+        holder.waitUntilExit()
+        #expect(holder.terminationStatus == 130)
+        #expect(!FileManager.default.fileExists(atPath: cli.home + "/archiver.pid"))
+        // The child was stopped (reaped by the holder, so the PID no longer exists).
+        #expect(kill(child, 0) != 0)
+    }
 }
