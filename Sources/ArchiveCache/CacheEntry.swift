@@ -61,10 +61,10 @@ public struct CacheEntry: Sendable, Equatable {
         guard case .object(let members) = json else {
             throw JSONShapeError(path.isEmpty ? "expected a JSON object" : "\(path.dropLast()): expected an object")
         }
-        var present: Set<CodingKeys> = []
+        var stampRowCount = false, stampError = false
         for (name, value) in members {
             guard let key = CodingKeys(rawValue: name) else { continue }
-            present.insert(key)
+            if key == .rowCount { stampRowCount = true }
             let at = path + name
             switch key {
             case .rowCount: rowCount = try value.integer(at)
@@ -77,16 +77,17 @@ public struct CacheEntry: Sendable, Equatable {
             case .s3Key: s3Key = try value.text(at)
             case .s3Uploaded: s3Uploaded = try value.flag(at)
             case .s3UploadTime: s3UploadTime = try value.timestamp(at)
-            case .lastError: lastError = try value.text(at)
+            case .lastError:
+                lastError = try value.text(at)
+                stampError = true
             case .errorTime: errorTime = try value.timestamp(at)
             case .processStartTime: processStartTime = try value.timestamp(at)
             case .lastSkipTime: lastSkipTime = try value.timestamp(at)
             }
         }
-        if let stamp {
-            if present.contains(.rowCount) && !present.contains(.countTime) { countTime = stamp }
-            if present.contains(.lastError) && !present.contains(.errorTime) { errorTime = lastError.isEmpty ? .zero : stamp }
-        }
+        guard let stamp else { return }
+        if stampRowCount && json["count_time"] == nil { countTime = stamp }
+        if stampError && json["error_time"] == nil { errorTime = lastError.isEmpty ? .zero : stamp }
     }
 
     /// The entry as the cache file writes it (the original's field order; zero times included).

@@ -69,7 +69,17 @@ public struct CacheStore: Sendable {
         if cache != before {
             try writeFileAtomically(path, cache.json.pretty + "\n", mode: 0o600)
         }
+        removeStaleTemporaries(of: scope.fileName)
         return result
+    }
+
+    /// Removes temp files a killed writer left beside the cache file (their PID is dead).
+    private func removeStaleTemporaries(of fileName: String) {
+        let prefix = ".\(fileName).tmp-"
+        for name in listDirectory(home.cacheDirectory) where name.hasPrefix(prefix) {
+            let pid = name.dropFirst(prefix.count).prefix { $0 != "-" }
+            if let pid = Int64(pid), !processIsAlive(pid) { _ = unlink(home.cacheDirectory + "/" + name) }
+        }
     }
 
     /// Updates one entry (created if missing) under the lock; returns the stored entry.

@@ -1,7 +1,7 @@
 import ToolSupport
 
 /// A JSON value with ordered object members, for writing cache files and API responses.
-public indirect enum JSONValue: Sendable, Equatable {
+public enum JSONValue: Sendable, Equatable {
     /// `null`.
     case null
     /// `true` / `false`.

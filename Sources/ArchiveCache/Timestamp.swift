@@ -103,14 +103,29 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
         let days = Self.floorDiv(seconds, 86_400)
         let secs = Int(seconds - days * 86_400)
         let (y, m, d) = Self.civilFromDays(Int(days))
-        var out = pad(y, 4) + "-" + pad(m, 2) + "-" + pad(d, 2) + "T"
-        out += pad(secs / 3600, 2) + ":" + pad(secs / 60 % 60, 2) + ":" + pad(secs % 60, 2)
-        if nanoseconds != 0 {
-            var frac = pad(Int(nanoseconds), 9)
-            while frac.hasSuffix("0") { frac.removeLast() }
-            out += "." + frac
+        var out = [UInt8](repeating: 0, count: 30)
+        var n = 0
+        func put(_ value: Int, _ width: Int) {
+            var v = value
+            for i in stride(from: width - 1, through: 0, by: -1) {
+                out[n + i] = UInt8(48 + v % 10)
+                v /= 10
+            }
+            n += width
         }
-        return out + "Z"
+        func put(_ c: Character) {
+            out[n] = c.asciiValue!
+            n += 1
+        }
+        put(y, 4); put("-"); put(m, 2); put("-"); put(d, 2); put("T")
+        put(secs / 3600, 2); put(":"); put(secs / 60 % 60, 2); put(":"); put(secs % 60, 2)
+        if nanoseconds != 0 {
+            put(".")
+            put(Int(nanoseconds), 9)
+            while out[n - 1] == 48 { n -= 1 }
+        }
+        put("Z")
+        return String(decoding: out[0..<n], as: UTF8.self)
     }
 
     /// The calendar date in UTC as `YYYY-MM-DD`.
@@ -158,9 +173,4 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
         let m = mp < 10 ? mp + 3 : mp - 9
         return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
     }
-}
-
-private func pad(_ value: Int, _ width: Int) -> String {
-    let s = String(value)
-    return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
 }

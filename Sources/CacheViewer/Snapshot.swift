@@ -1,4 +1,5 @@
 import ArchiveCache
+import ToolSupport
 
 /// The viewer's JSON documents (`/api/cache`, `/api/status`), built from the files on disk.
 public enum ViewerDocuments {
@@ -43,6 +44,11 @@ public enum ViewerDocuments {
 
     /// A WebSocket message: `{"type":…,"data":…}`.
     public static func message(_ type: String, _ data: JSONValue) -> String {
-        JSONValue.object([("type", .string(type)), ("data", data)]).compact
+        message(type, json: data.compact)
+    }
+
+    /// A WebSocket message around data that is already JSON text.
+    public static func message(_ type: String, json: String) -> String {
+        "{\"type\":" + JSON.quote(type) + ",\"data\":" + json + "}"
     }
 }

@@ -15,12 +15,15 @@ public final class CacheViewer: Sendable {
     private let version: String
     private let server: HTTPServer
     private let loopbackOnly: Bool
+    private let snapshots: CacheSnapshots
     private let state = Mutex(State())
 
     private struct State {
         var clients: [ObjectIdentifier: WebSocket] = [:]
         /// The last messages sent, and their documents without the timestamp (to detect change).
-        var cacheMessage = "", statusMessage = "", cacheBody = "", statusBody = ""
+        var cacheMessage = "", statusMessage = "", statusBody = ""
+        /// The snapshot version last sent to the clients.
+        var sentVersion = 0
         var counters = ViewerMetrics.Counters()
         /// Upload and skip times per file and key, to count uploads and skips seen.
         var seen: [String: (Timestamp, Timestamp)] = [:]
@@ -30,6 +33,7 @@ public final class CacheViewer: Sendable {
     public init(home: ArchiveHome, host: String, port: UInt16, version: String) {
         self.home = home
         self.version = version
+        snapshots = CacheSnapshots(home: home)
         loopbackOnly = host == "127.0.0.1" || host == "::1" || host.hasPrefix("127.")
         let box = HandlerBox()
         server = HTTPServer(host: host, port: port) { box.viewer?.route($0) ?? .response(.error(503)) }
@@ -79,7 +83,7 @@ public final class CacheViewer: Sendable {
         case "/app.css":
             return .response(secured(HTTPResponse(contentType: "text/css; charset=utf-8", body: Array(ViewerPage.style.utf8))))
         case "/api/cache":
-            return .response(secured(.json(cacheDocument(now: .now()).compact)))
+            return .response(secured(.json(snapshots.current().document)))
         case "/api/status":
             return .response(secured(.json(statusDocument(now: .now()).compact)))
         case "/metrics":
@@ -88,7 +92,7 @@ public final class CacheViewer: Sendable {
                 c.clients = s.clients.count
                 return c
             }
-            let text = ViewerMetrics.render(files: CacheStore(home: home).loadAll(), running: TaskStore(home: home).status().running,
+            let text = ViewerMetrics.render(files: snapshots.current().files, running: TaskStore(home: home).status().running,
                                             counters: counters)
             return .response(secured(.text(text, contentType: "text/plain; version=0.0.4; charset=utf-8")))
         case "/ws":
@@ -121,10 +125,6 @@ public final class CacheViewer: Sendable {
         return r
     }
 
-    private func cacheDocument(now: Timestamp) -> JSONValue {
-        ViewerDocuments.cache(CacheStore(home: home).loadAll(), now: now)
-    }
-
     private func statusDocument(now: Timestamp) -> JSONValue {
         ViewerDocuments.status(TaskStore(home: home).status(), version: version, now: now)
     }
@@ -142,35 +142,36 @@ public final class CacheViewer: Sendable {
         _ = state.withLock { $0.clients.removeValue(forKey: id) }
     }
 
-    /// Re-reads the files and sends what changed to every client.
+    /// Re-reads what changed and sends it to every client.
     private func refresh(countChanges: Bool) {
-        let now = Timestamp.now()
-        let files = CacheStore(home: home).loadAll()
-        var times: [String: (Timestamp, Timestamp)] = [:]
-        for file in files {
-            for (key, e) in file.cache?.entries ?? [:] { times[file.name.fileName + "\u{0}" + key] = (e.s3UploadTime, e.lastSkipTime) }
-        }
-        // Timestamps inside the documents change every call; compare without them.
-        let cacheBody = ViewerDocuments.cache(files, now: .zero).compact
+        let snapshot = snapshots.current()
+        // The status document carries the time; compare it without.
         let statusBody = statusDocument(now: .zero).compact
-        state.withLock { s in
-            if countChanges {
-                for (key, (upload, skip)) in times {
-                    let before = s.seen[key]
-                    if !upload.isZero, upload != before?.0 { s.counters.uploads += 1 }
-                    if !skip.isZero, skip != before?.1 { s.counters.skips += 1 }
-                }
+        var times: [String: (Timestamp, Timestamp)] = [:]
+        let fresh = state.withLock { $0.sentVersion != snapshot.version }
+        if fresh {
+            for file in snapshot.files {
+                for (key, e) in file.cache?.entries ?? [:] { times[file.name.fileName + "\u{0}" + key] = (e.s3UploadTime, e.lastSkipTime) }
             }
-            s.seen = times
+        }
+        state.withLock { s in
             var messages: [String] = []
-            if cacheBody != s.cacheBody {
-                s.cacheBody = cacheBody
-                s.cacheMessage = ViewerDocuments.message("cache", ViewerDocuments.cache(files, now: now))
+            if fresh, s.sentVersion != snapshot.version {
+                if countChanges {
+                    for (key, (upload, skip)) in times {
+                        let before = s.seen[key]
+                        if !upload.isZero, upload != before?.0 { s.counters.uploads += 1 }
+                        if !skip.isZero, skip != before?.1 { s.counters.skips += 1 }
+                    }
+                }
+                s.seen = times
+                s.sentVersion = snapshot.version
+                s.cacheMessage = ViewerDocuments.message("cache", json: snapshot.document)
                 messages.append(s.cacheMessage)
             }
             if statusBody != s.statusBody {
                 s.statusBody = statusBody
-                s.statusMessage = ViewerDocuments.message("status", statusDocument(now: now))
+                s.statusMessage = ViewerDocuments.message("status", statusDocument(now: .now()))
                 messages.append(s.statusMessage)
             }
             for client in s.clients.values {

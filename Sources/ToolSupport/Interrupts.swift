@@ -20,6 +20,13 @@ public final class Interrupts: Sendable {
     /// Ignores SIGPIPE (writes then fail with EPIPE) and routes SIGINT/SIGTERM to the clean-ups.
     public func install() {
         signal(SIGPIPE, SIG_IGN)
+        // A parent may start us with these blocked (Foundation's Process passes its thread's
+        // mask on; Swift Testing's threads block nearly everything): unblock them.
+        var mask = sigset_t()
+        sigemptyset(&mask)
+        sigaddset(&mask, SIGINT)
+        sigaddset(&mask, SIGTERM)
+        pthread_sigmask(SIG_UNBLOCK, &mask, nil)
         let queue = DispatchQueue(label: "pgarchive.signals")
         var sources: [any DispatchSourceSignal] = []
         for sig in [SIGINT, SIGTERM] {

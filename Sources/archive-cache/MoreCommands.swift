@@ -1,6 +1,7 @@
 import ArchiveCache
 import ArgumentParser
 import CacheViewer
+import Synchronization
 import ToolSupport
 
 #if canImport(Glibc)
@@ -150,12 +151,40 @@ func runChild(_ arguments: [String]) throws -> Int32 {
     defer { for p in argv { free(p) } }
     let rc = posix_spawnp(&pid, arguments[0], nil, nil, &argv, environ)
     guard rc == 0 else { throw ToolError("could not run \"\(arguments[0])\": \(systemErrorText(rc))") }
+    // SIGINT/SIGTERM to us reach the child too, so the lock never outlives the work it guards.
+    let child = pid
+    let interrupted = InterruptFlag()
+    let token = Interrupts.shared.add {
+        interrupted.value.store(true, ordering: .sequentiallyConsistent)
+        stop(child)
+    }
+    defer { Interrupts.shared.remove(token) }
     var status: Int32 = 0
     while waitpid(pid, &status, 0) < 0 {
         guard errno == EINTR else { throw ToolError("waitpid: \(systemErrorText(errno))") }
     }
+    // Interrupted: the signal handler is finishing its clean-ups and exits 130.
+    while interrupted.value.load(ordering: .sequentiallyConsistent) { pause() }
     let signal = status & 0x7f
     return signal == 0 ? (status >> 8) & 0xff : 128 + signal
+}
+
+/// Sends SIGTERM and waits up to 5 s for the child to end (reaped here or by the waiting
+/// thread), then SIGKILL.
+func stop(_ child: pid_t) {
+    _ = kill(child, SIGTERM)
+    for _ in 0..<500 {
+        let r = waitpid(child, nil, WNOHANG)
+        if r == child || (r < 0 && errno == ECHILD) { return }
+        usleep(10_000)
+    }
+    _ = kill(child, SIGKILL)
+    _ = waitpid(child, nil, 0)
+}
+
+/// Set when SIGINT/SIGTERM arrived while a child ran.
+final class InterruptFlag: Sendable {
+    let value = Atomic<Bool>(false)
 }
 
 struct Serve: ParsableCommand {
@@ -164,7 +193,7 @@ struct Serve: ParsableCommand {
         discussion: "Read-only. Prints the URL it listens on as the first line of standard output. Binds 127.0.0.1 unless told otherwise; then it answers only to loopback host names.")
     @Option(help: "TCP port (0: any free port).")
     var port: Int = 8080
-    @Option(help: "Numeric address to listen on (IPv4 or IPv6).")
+    @Option(help: "Numeric address to listen on (IPv4 or IPv6), or localhost.")
     var bind = "127.0.0.1"
 
     func validate() throws {
@@ -172,9 +201,10 @@ struct Serve: ParsableCommand {
     }
 
     func run() throws {
-        let viewer = CacheViewer(home: stateHome(), host: bind, port: UInt16(port), version: PGArchive.version)
+        let address = bind == "localhost" ? "127.0.0.1" : bind
+        let viewer = CacheViewer(home: stateHome(), host: address, port: UInt16(port), version: PGArchive.version)
         let actual = try viewer.start()
-        let host = bind.contains(":") ? "[\(bind)]" : bind
+        let host = address.contains(":") ? "[\(address)]" : address
         try output(["http://\(host):\(actual)/"])
         while true { pause() }
     }

@@ -186,6 +186,9 @@ struct CLITests {
         let r = try cli.run(["put"] + cli.scope + ["--key", "after"], stdin: "{\"file_size\": 1}")
         #expect(r.status == 0)
         #expect(try cli.entries()["after"] != nil)
+        // Temp files of the killed writers are gone.
+        let left = try FileManager.default.contentsOfDirectory(atPath: cli.home + "/cache").filter { $0.contains(".tmp-") }
+        #expect(left.isEmpty, "\(left)")
     }
 
     @Test("lock: a second run of the same scope exits 1 at once naming the holder's PID")
@@ -217,5 +220,26 @@ struct CLITests {
         #expect(!FileManager.default.fileExists(atPath: pidFile))
         let failing = try cli.run(["lock"] + cli.scope + ["--", "sh", "-c", "exit 7"])
         #expect(failing.status == 7)
+    }
+
+    @Test("lock: SIGTERM stops the command too, removes archiver.pid and exits 130")
+    func lockInterrupted() throws {
+        let cli = try CacheCLI()
+        let marker = cli.dir.path("child.pid")
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: Package.tool("archive-cache"))
+        holder.arguments = ["lock"] + cli.scope + ["--", "sh", "-c", "echo $$ > \(marker); exec sleep 600"]
+        holder.environment = ProcessInfo.processInfo.environment.merging(cli.environment) { $1 }
+        try holder.run()
+        while !FileManager.default.fileExists(atPath: marker) || (try? String(contentsOfFile: marker, encoding: .utf8))?.hasSuffix("\n") != true {
+            usleep(10_000)
+        }
+        let child = try #require(Int32(String(contentsOfFile: marker, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
+        holder.terminate()
+        holder.waitUntilExit()
+        #expect(holder.terminationStatus == 130)
+        #expect(!FileManager.default.fileExists(atPath: cli.home + "/archiver.pid"))
+        // The child was stopped (reaped by the holder, so the PID no longer exists).
+        #expect(kill(child, 0) != 0)
     }
 }
