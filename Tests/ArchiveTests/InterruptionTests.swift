@@ -56,15 +56,16 @@ struct InterruptionTests {
 
     @Test("killing pg-extract mid-stream fails that slice, names the stage, and writes no object for it")
     func killExtract() throws {
-        let f = try ArchiveFixture(days: 2, rowsPerDay: 80_000)
-        let p = try startArchive(f, ["--workers", "1", "--compression-level", "12"])
+        let f = try ArchiveFixture(days: 2, rowsPerDay: 150_000)
+        let p = try startArchive(f, ["--workers", "1", "--compression-level", "15"])
         var victim: Int32?
         _ = waitFor(seconds: 60) {
             victim = f.markedProcesses().first { $0.name == "pg-extract" && $0.cmdline.contains("--plan") }?.pid
+            // Freeze it at once, so it cannot finish before it is killed.
+            if let victim { kill(victim, SIGSTOP) }
             return victim != nil
         }
         #expect(victim != nil)
-        usleep(200_000)
         if let victim { kill(victim, SIGKILL) }
         p.waitUntilExit()
         #expect(p.terminationStatus == 1)
