@@ -108,7 +108,7 @@ let orchestratorTargets: [Target] = [
     library("ArchiverConfig", [.product(name: "Yams", package: "Yams")]),
     library("ArchiveLayout", []),
     library("RunDisplay", ["ToolSupport"]),
-    library("Orchestrator", ["ArchiverConfig", "ArchiveLayout", "ArchiveCache", "Digest", "Pipelines", "RunDisplay", "ToolSupport"]),
+    library("Orchestrator", ["ArchiverConfig", "ArchiveLayout", "ArchiveCache", "Digest", "PGAccess", "Pipelines", "RunDisplay", "ToolSupport"]),
     tool("data-archiver", ["Orchestrator", "ArchiverConfig", "ArchiveCache", "RunDisplay"]),
     tests("ArchiveTests", []),
     tests("RunDisplayTests", ["RunDisplay"]),
