@@ -40,7 +40,7 @@ public final class CacheViewer: Sendable {
         box.viewer = self
     }
 
-    /// Starts listening; returns the port. Call `watch()` afterwards to follow changes.
+    /// Starts watching the state folder and listening; returns the port.
     public func start() throws -> UInt16 {
         let watcher = try FolderWatcher(home: home)
         refresh(countChanges: false)
@@ -60,7 +60,7 @@ public final class CacheViewer: Sendable {
         return port
     }
 
-    /// Stops accepting connections.
+    /// Stops accepting connections (open connections and the watcher run until the process ends).
     public func stop() { server.stop() }
 
     // MARK: Routes
