@@ -84,12 +84,13 @@ struct InterruptionTests {
         // once the worker line shows rows/s. (tmux started from a Swift test process loses its
         // server at once on this machine, so the test drives the terminal itself.)
         let script = """
-            import os, pty, sys, time, select, json
+            import os, pty, sys, time, select, json, fcntl, struct, termios
             env = json.loads(sys.argv[1]); argv = sys.argv[2:]
             pid, fd = pty.fork()
             if pid == 0:
                 os.environ.update(env)
                 os.execv(argv[0], argv)
+            fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 45, 160, 0, 0))
             screen = b""; typed = False; start = time.time()
             while True:
                 r, _, _ = select.select([fd], [], [], 0.2)
