@@ -209,12 +209,7 @@ public final class ArchiveRun: @unchecked Sendable {
 
     /// Plans the slices with pg-partitions (errors on stderr are logged; planned slices are kept).
     func plan() throws -> [PlanLine] {
-        var args = ["--table", config.table!, "--schema", config.dbSchema, "--output-duration", config.outputDuration.rawValue,
-                    "--count", "estimate"] + invocation.connectionArguments
-        if let start = config.startDate { args += ["--start-date", start] }
-        if let end = config.endDate { args += ["--end-date", end] }
-        if let column = config.dateColumn { args += ["--date-column", column] }
-        if config.includeNonPartitionTables { args.append("--include-non-partition-tables") }
+        let args = invocation.planArguments(count: "estimate")
         display.log(.debug, "plan", [("command", invocation.mask(invocation.command("pg-partitions", args).shellLine()))])
         let out = try invocation.capture("pg-partitions", args) { [display] line in display.log(.warn, line) }
         let plans = try out.lines.map(PlanLine.parse)
@@ -242,13 +237,7 @@ public final class ArchiveRun: @unchecked Sendable {
         }
         display.setCounting(done: plans.count - missing.count, total: plans.count)
         guard !missing.isEmpty else { return counted }
-        var args = ["--table", config.table!, "--schema", config.dbSchema, "--output-duration", config.outputDuration.rawValue,
-                    "--count", "exact"] + invocation.connectionArguments
-        if let start = config.startDate { args += ["--start-date", start] }
-        if let end = config.endDate { args += ["--end-date", end] }
-        if let column = config.dateColumn { args += ["--date-column", column] }
-        if config.includeNonPartitionTables { args.append("--include-non-partition-tables") }
-        args += ["--only"] + missing
+        let args = invocation.planArguments(count: "exact") + ["--only"] + missing
         let out = try invocation.capture("pg-partitions", args)
         var done = plans.count - missing.count
         for line in out.lines {
@@ -364,15 +353,15 @@ public final class ArchiveRun: @unchecked Sendable {
     var coresPerWorker: Int { max(1, cores / max(config.workers, 1)) }
 }
 
-/// A queue of slices shared by the worker threads.
-final class WorkQueue: @unchecked Sendable {
-    private var items: [SliceWork]
+/// A queue of work items (slices, dumps) shared by the worker threads.
+final class WorkQueue<Item>: @unchecked Sendable {
+    private var items: [Item]
     private let condition = NSCondition()
     private var finished = 0
 
-    init(_ items: [SliceWork]) { self.items = items.reversed() }
+    init(_ items: [Item]) { self.items = items.reversed() }
 
-    func next() -> SliceWork? {
+    func next() -> Item? {
         condition.lock(); defer { condition.unlock() }
         return items.popLast()
     }

@@ -1,3 +1,4 @@
+import ArchiverConfig
 import Foundation
 
 /// The fields of a pg-partitions plan line (docs/plan.md) the orchestrator reads. The line
@@ -24,8 +25,22 @@ public struct PlanLine: Decodable, Sendable {
     public var partial: Bool
     /// Why the slice could not be fully planned.
     public var error: String?
+    /// The relations to read, with their row filters (docs/plan.md).
+    public var sources: [Source]?
     /// The original JSON line.
     public var json: String = ""
+
+    /// One relation of a slice.
+    public struct Source: Decodable, Sendable {
+        public var schema: String
+        public var relation: String
+        /// The date column, when rows must be filtered (`column >= from AND column < to`).
+        public var column: String?
+        public var from: String?
+        public var to: String?
+        /// Read the relation's own rows only (`FROM ONLY`).
+        public var only: Bool?
+    }
 
     /// Template parts.
     public struct Parts: Decodable, Sendable {
@@ -36,7 +51,7 @@ public struct PlanLine: Decodable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case table, label, stem, start, end, parts, rows, open, partial, error
+        case table, label, stem, start, end, parts, rows, open, partial, error, sources
         case rowsExact = "rows_exact"
     }
 
@@ -49,5 +64,18 @@ public struct PlanLine: Decodable, Sendable {
         } catch {
             throw OrchestratorError("pg-partitions printed a plan line that does not parse: \(error)")
         }
+    }
+}
+
+extension ChildInvocation {
+    /// pg-partitions arguments for the configured table, range and duration.
+    func planArguments(count: String) -> [String] {
+        var args = ["--table", config.table!, "--schema", config.dbSchema, "--output-duration", config.outputDuration.rawValue,
+                    "--count", count] + connectionArguments
+        if let start = config.startDate { args += ["--start-date", start] }
+        if let end = config.endDate { args += ["--end-date", end] }
+        if let column = config.dateColumn { args += ["--date-column", column] }
+        if config.includeNonPartitionTables { args.append("--include-non-partition-tables") }
+        return args
     }
 }

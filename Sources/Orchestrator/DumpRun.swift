@@ -1,0 +1,280 @@
+import ArchiveCache
+import ArchiveLayout
+import ArchiverConfig
+import Foundation
+import PGAccess
+import Pipelines
+import RunDisplay
+import ToolSupport
+
+/// A run of data-archiver that `main` drives: `archive`, `dump` or `dump-hybrid`.
+public protocol ArchiverRun: AnyObject, Sendable {
+    /// Stops the run: no new work starts, running pipelines are terminated.
+    func stop()
+    /// Waits up to `seconds` for running pipelines to wind down (after `stop`).
+    func waitForPipelines(seconds: Double)
+    /// Runs to the end; the summary's `exitStatus` is the process's.
+    func run() throws -> RunSummary
+}
+
+extension ArchiveRun: ArchiverRun {}
+
+/// One object a dump run writes.
+struct DumpJob: Sendable {
+    /// The name shown and reported (`flights-2024-01-05`, `shop-schema`).
+    var stem: String
+    /// The object key.
+    var key: String
+    /// The cache entry key (`<table>:<window>`, `<table>:schema`, `<name>:<file stem>`).
+    var cacheKey: String
+    /// pg_dump arguments after the connection and format flags.
+    var arguments: [String]
+    /// Whether a finished object at `key` makes the job unnecessary (windows and window schemas;
+    /// whole dumps carry their run time in the name).
+    var skippable: Bool
+    /// dump-hybrid: the window's plan line; its rows are copied into a scratch table first.
+    var fill: PlanLine?
+    /// Why the job cannot run.
+    var error: String?
+}
+
+/// The PostgreSQL client programs a dump runs, found in `PATH`.
+struct ClientPrograms: Sendable {
+    var pgDump: String
+    var pgRestore: String
+    var tee: String
+    var psql: String?
+
+    /// Finds the programs, failing with one line that names the first missing one.
+    init(path: String, needPsql: Bool) throws {
+        func find(_ name: String, _ hint: String) throws -> String {
+            for dir in path.split(separator: ":") where access("\(dir)/\(name)", X_OK) == 0 { return "\(dir)/\(name)" }
+            throw OrchestratorError("\(name) not found in PATH (\(path)): \(hint)")
+        }
+        let client = "install the PostgreSQL client programs (Debian: postgresql-client)"
+        pgDump = try find("pg_dump", client)
+        pgRestore = try find("pg_restore", client)
+        tee = try find("tee", "install coreutils")
+        psql = needPsql ? try find("psql", client) : nil
+    }
+}
+
+/// `data-archiver dump` and `dump-hybrid`: pg_dump -Fc streamed into s3put, teed into
+/// `pg_restore -f /dev/null` for verification, skipped when cache and store hold the window.
+public final class DumpRun: ArchiverRun, @unchecked Sendable {
+    let invocation: ChildInvocation
+    let display: RunDisplay
+    let home: ArchiveHome
+    var config: ArchiverConfiguration { invocation.config }
+    let hybrid: Bool
+    let scope: CacheScope
+    let cache: CacheStore
+    let tasks: TaskStore
+    let started = Timestamp.now()
+    let startClock = Date()
+    /// The run's UTC time as (year, month, day, hour, minute, second), for whole-dump names.
+    let runTime: (Int, Int, Int, Int, Int, Int)
+    let lock = NSLock()
+    var summary = RunSummary()
+    private var pipelines: [ObjectIdentifier: Pipeline] = [:]
+    private var stopping = false
+    private var processed = 0
+    var programs: ClientPrograms?
+    /// dump-hybrid: the scratch databases, one per worker.
+    var scratch: [String] = []
+    /// dump-hybrid: the columns the scratch tables hold, in order.
+    var scratchColumnNames: [String] = []
+
+    /// A run of `invocation` (command `dump` or `dump-hybrid`) reporting to `display`.
+    public init(invocation: ChildInvocation, display: RunDisplay, home: ArchiveHome) {
+        self.invocation = invocation
+        self.display = display
+        self.home = home
+        let c = invocation.config
+        hybrid = c.command == .dumpHybrid
+        scope = CacheScope(command: c.command.rawValue, table: c.table ?? c.dbName ?? "", bucket: c.s3Bucket ?? "",
+                           pathTemplate: c.pathTemplate ?? "")
+        cache = CacheStore(home: home, warn: { [display] in display.log(.warn, $0) })
+        tasks = TaskStore(home: home)
+        var t = time(nil)
+        var parts = tm()
+        gmtime_r(&t, &parts)
+        runTime = (Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1, Int(parts.tm_mday), Int(parts.tm_hour), Int(parts.tm_min),
+                   Int(parts.tm_sec))
+    }
+
+    public func stop() {
+        lock.lock()
+        stopping = true
+        summary.interrupted = true
+        let running = Array(pipelines.values)
+        lock.unlock()
+        running.forEach { $0.cancel() }
+    }
+
+    public func waitForPipelines(seconds: Double) {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            lock.lock(); let empty = pipelines.isEmpty; lock.unlock()
+            if empty { break }
+            usleep(50_000)
+        }
+        // Best effort on a signal; the next run drops whatever is left.
+        dropScratch()
+    }
+
+    var isStopping: Bool {
+        lock.lock(); defer { lock.unlock() }
+        return stopping
+    }
+
+    public func run() throws -> RunSummary {
+        let name = config.table ?? config.dbName ?? ""
+        programs = try ClientPrograms(path: invocation.baseEnvironment["PATH"] ?? "/usr/bin:/bin", needPsql: hybrid)
+        let runLock: RunLock
+        do {
+            runLock = try RunLock(home: home, scope: scope, pid: Int64(getpid()))
+        } catch let busy as RunLock.Busy {
+            throw OrchestratorError("\(busy): one \(config.command.rawValue) of \(name) to this destination runs at a time")
+        }
+        defer {
+            dropScratch()
+            runLock.release()
+            try? tasks.clearTask()
+        }
+        task { t in
+            t.pid = Int64(getpid())
+            t.startTime = self.started
+            t.table = name
+            t.startDate = self.config.startDate ?? ""
+            t.endDate = self.config.endDate ?? ""
+            t.currentTask = "connecting"
+        }
+        _ = try preflight(config)
+        let connection: PGConnection
+        do {
+            connection = try PGConnection(connectionParameters(config))
+        } catch {
+            throw OrchestratorError("could not connect to PostgreSQL: \(error)")
+        }
+        let template = config.pathTemplate!
+        let prefix = config.table.map { ArchiveLayout.fixedPrefix(template: template, table: $0) } ?? ""
+        if !config.dryRun {
+            let abort = try invocation.capture("s3put", invocation.storeArguments + ["--abort-incomplete", prefix])
+            if !abort.termination.succeeded {
+                throw OrchestratorError("could not clean up incomplete uploads: \(abort.failure("s3put"))")
+            }
+        }
+        if hybrid { try prepareHybrid(connection) }
+
+        task { $0.currentTask = "planning" }
+        var snapshotHolder: PGConnection?
+        let jobs: [DumpJob]
+        if let table = config.table {
+            jobs = try tableJobs(table: table, connection: connection)
+        } else {
+            (jobs, snapshotHolder) = try databaseJobs(connection: connection)
+        }
+        summary.slices = jobs.count
+        display.setTotals(slices: jobs.count, rows: 0)
+
+        task { $0.currentTask = "checking" }
+        let listing = try invocation.listObjects(prefix: prefix)
+        let entries = try cache.load(scope).entries
+        var work: [DumpJob] = []
+        for job in jobs {
+            if let error = job.error {
+                fail(job, stage: "planning", message: error)
+                continue
+            }
+            if job.skippable, let existing = listing[job.key], let entry = entries[job.cacheKey], entry.s3Uploaded,
+               entry.s3Key == job.key, entry.fileSize == existing.size,
+               existing.etag == (entry.multipartETag.isEmpty ? entry.fileMD5 : entry.multipartETag) {
+                lock.lock(); summary.skipped += 1; lock.unlock()
+                _ = try? cache.updateEntry(scope, key: job.cacheKey) { $0.lastSkipTime = .now() }
+                display.log(.info, "skipped", [("dump", job.stem), ("reason", "cached size and ETag match the object")])
+                display.completed("skipped   \(job.stem)", bytes: 0, rows: 0)
+                continue
+            }
+            work.append(job)
+        }
+
+        if hybrid && !config.dryRun { try createScratch(connection, count: min(config.workers, max(1, work.count))) }
+        task { $0.currentTask = "dumping"; $0.totalSlices = Int64(jobs.count) }
+        let workerCount = min(config.workers, max(work.count, 1), hybrid ? max(scratch.count, 1) : Int.max)
+        display.log(.info, "dumping", [("objects", "\(jobs.count)"), ("to_process", "\(work.count)"), ("workers", "\(workerCount)")])
+        let queue = WorkQueue(work)
+        let threads = (0..<workerCount).map { index in
+            Thread { [self] in
+                while !self.isStopping, let job = queue.next() {
+                    self.process(job, worker: index)
+                }
+                queue.done()
+            }
+        }
+        threads.forEach { $0.stackSize = 1 << 20; $0.start() }
+        queue.waitForWorkers(workerCount)
+        // The exported snapshot must stay valid until every dump that uses it has started; hold it to the end.
+        withExtendedLifetime(snapshotHolder) {}
+        withExtendedLifetime(connection) {}
+
+        lock.lock()
+        summary.seconds = Date().timeIntervalSince(startClock)
+        let result = summary
+        lock.unlock()
+        return result
+    }
+
+    /// Updates the task file (best effort).
+    func task(_ change: (inout TaskInfo) -> Void) {
+        var t = ((try? tasks.readTask()) ?? nil) ?? TaskInfo()
+        if t.pid == 0 { t.pid = Int64(getpid()); t.startTime = started }
+        change(&t)
+        t.lastUpdate = .now()
+        try? tasks.writeTask(t)
+    }
+
+    func fail(_ job: DumpJob, stage: String, message: String) {
+        let text = invocation.mask(message)
+        lock.lock()
+        summary.failed += 1
+        summary.failures.append("\(job.stem): \(text)")
+        lock.unlock()
+        _ = try? cache.updateEntry(scope, key: job.cacheKey) { entry in
+            entry.s3Key = job.key
+            entry.recordError(kind: stage, message: text, at: .now())
+        }
+        display.log(.error, "dump failed", [("dump", job.stem), ("error", text)])
+        display.completed("FAILED    \(job.stem)", bytes: 0, rows: 0)
+    }
+
+    func register(_ pipeline: Pipeline) -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        if stopping { return false }
+        pipelines[ObjectIdentifier(pipeline)] = pipeline
+        return true
+    }
+
+    func unregister(_ pipeline: Pipeline) {
+        lock.lock()
+        pipelines[ObjectIdentifier(pipeline)] = nil
+        lock.unlock()
+    }
+
+    func record(_ outcome: SliceOutcome, bytes: Int64) {
+        lock.lock()
+        switch outcome {
+        case .uploaded: summary.uploaded += 1
+        case .skipped: summary.skipped += 1
+        case .empty: summary.empty += 1
+        case .dryRun: summary.dryRun += 1
+        case .failed: summary.failed += 1
+        }
+        summary.bytes += bytes
+        processed += 1
+        let done = processed
+        lock.unlock()
+        task { $0.slicesProcessed = Int64(done); $0.completedItems = Int64(done) }
+    }
+}
