@@ -60,7 +60,7 @@ public func archiverSettingsTable() -> String {
         let vars = s.environmentNames.map { "`\($0)`" }.joined(separator: ", ")
         let flags = (["--" + s.flag] + s.flagAliases.map { "--" + $0 } + (s.short.map { ["-\($0)"] } ?? [])).map { "`\($0)`" }
         let commands = availableArchiverCommands.filter { s.commands.contains($0) }.map(\.rawValue).joined(separator: ", ")
-        out += "| \(flags.joined(separator: ", ")) | \(keys) | \(vars) | \(s.defaultValue.map { "`\($0)`" } ?? "") | \(commands) |\n"
+        out += "| \(flags.joined(separator: ", ")) | \(keys) | \(vars) | \(s.defaultNote ?? s.defaultValue.map { "`\($0)`" } ?? "") | \(commands) |\n"
     }
     return out
 }

@@ -133,7 +133,7 @@ extension DumpRun {
 
     /// `pg_dump -Fc -Z N` with the connection flags (password only in the environment).
     func pgDumpCommand(_ job: DumpJob, database: String?) -> Command {
-        var args = ["--format=custom", "--compress=\(config.explicitCompressionLevel ?? 9)", "--no-password",
+        var args = ["--format=custom", "--compress=\(config.dumpCompressionLevel)", "--no-password",
                     "--host", config.dbHost, "--port", String(config.dbPort)]
         if let user = config.dbUser { args += ["--username", user] }
         if let name = database ?? config.dbName { args += ["--dbname", name] }
