@@ -37,7 +37,7 @@ public func archiverHelp(_ command: ArchiverCommand?, today: String, commands: [
         let short = s.short.map { "-\($0), " } ?? "    "
         let value = s.kind == .boolean ? "" : " " + (s.kind == .integer ? "int" : "string")
         var line = "  " + short + ("--" + s.flag + value).padding(36) + s.help
-        if let d = s.defaultValue, s.kind != .boolean || d != "false" {
+        if let d = s.commandDefaults[shown] ?? s.defaultValue, s.kind != .boolean || d != "false" {
             line += " (default \(s.kind == .string || s.kind == .date ? "\"\(d == "today" ? today : d)\"" : d))"
         }
         out += line + "\n"

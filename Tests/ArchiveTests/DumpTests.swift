@@ -44,6 +44,15 @@ extension ArchiveFixture {
         return Int(fields.last ?? "") ?? -1
     }
 
+    /// The compression level pg_restore reads from an archive's header.
+    func dumpCompression(_ key: String) throws -> String {
+        let dir = try TemporaryDirectory()
+        let list = try run("\(pg.binDirectory)/pg_restore", ["--list", try download(key, into: dir)])
+        withExtendedLifetime(dir) {}
+        return list.out.split(separator: "\n").first { $0.contains("Compression:") }
+            .map { String($0.split(separator: ":").last!).trimmingCharacters(in: .whitespaces) } ?? ""
+    }
+
     /// Keys of the bucket ending in `.dump`, sorted.
     func dumpKeys() throws -> [String] { try objects().keys.filter { $0.hasSuffix(".dump") }.sorted() }
 }
@@ -69,6 +78,7 @@ struct DumpTests {
         let scratch = try TemporaryDirectory()
         try f.pgRestore(keys[0], into: target, scratch: scratch)
         #expect(try f.expectSameRows("flights", in: target) == 600)
+        #expect(try f.dumpCompression(keys[0]) == "9")
         #expect(try f.pg.psql("SELECT count(*) FROM pg_inherits WHERE inhparent = 'flights'::regclass", database: target)
                     .trimmingCharacters(in: .whitespacesAndNewlines) == "3")
     }
@@ -77,9 +87,11 @@ struct DumpTests {
     func plainTable() throws {
         let f = try ArchiveFixture(days: 1, rowsPerDay: 10)
         try f.pg.psql(Self.plainSQL, database: f.database)
-        let out = try f.archive(["--table", "plain", "--dump-mode", "data-only"], flags: f.dumpFlags("dump"))
+        let out = try f.archive(["--table", "plain", "--dump-mode", "data-only", "--compression-level", "1"], flags: f.dumpFlags("dump"),
+                                env: ["ARCHIVE_COMPRESSION_LEVEL": "19"])
         #expect(out.status == 0, "\(out.err)")
         let keys = try f.dumpKeys()
+        #expect(try f.dumpCompression(keys[0]) == "1")
         #expect(keys.count == 1 && keys[0].contains("/plain-data-"))
         let target = try f.pg.createDatabase(prefix: "restored")
         defer { f.pg.dropDatabase(target) }
