@@ -1,5 +1,5 @@
 /// Where `dump` and `dump-hybrid` objects live: the one place for their names (the original's
-/// names, see docs/dump.md).
+/// names; man/data-archiver.1 describes them).
 public enum DumpLayout {
     /// What a whole dump holds, and the suffix its name carries.
     public enum Part: String, Sendable {

@@ -48,57 +48,14 @@ struct SliceWork: Sendable {
 }
 
 /// `data-archiver archive`: plan, count, skip, run the pipelines, record, summarise.
-public final class ArchiveRun: @unchecked Sendable {
-    let invocation: ChildInvocation
-    let display: RunDisplay
-    let home: ArchiveHome
-    var config: ArchiverConfiguration { invocation.config }
-    let scope: CacheScope
-    let cache: CacheStore
-    let tasks: TaskStore
-    let started = Timestamp.now()
-    let startClock = Date()
-    private let lock = NSLock()
-    private var summary = RunSummary()
-    private var pipelines: [ObjectIdentifier: Pipeline] = [:]
-    private var stopping = false
-    private var processed = 0
+public final class ArchiveRun: OrchestratedRun, @unchecked Sendable {
     private let cores = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
 
     /// A run of `invocation` reporting to `display`, keeping its state in `home`.
     public init(invocation: ChildInvocation, display: RunDisplay, home: ArchiveHome) {
-        self.invocation = invocation
-        self.display = display
-        self.home = home
         let c = invocation.config
-        scope = CacheScope(command: "archive", table: c.table ?? "", bucket: c.s3Bucket ?? "", pathTemplate: c.pathTemplate ?? "")
-        cache = CacheStore(home: home, warn: { [display] in display.log(.warn, $0) })
-        tasks = TaskStore(home: home)
-    }
-
-    /// Stops the run: no new slice starts, running pipelines are terminated (their uploads abort).
-    public func stop() {
-        lock.lock()
-        stopping = true
-        summary.interrupted = true
-        let running = Array(pipelines.values)
-        lock.unlock()
-        running.forEach { $0.cancel() }
-    }
-
-    /// Waits up to `seconds` for running pipelines to wind down (after `stop`).
-    public func waitForPipelines(seconds: Double) {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            lock.lock(); let empty = pipelines.isEmpty; lock.unlock()
-            if empty { return }
-            usleep(50_000)
-        }
-    }
-
-    var isStopping: Bool {
-        lock.lock(); defer { lock.unlock() }
-        return stopping
+        super.init(invocation: invocation, display: display, home: home,
+                   scope: CacheScope(command: "archive", table: c.table ?? "", bucket: c.s3Bucket ?? "", pathTemplate: c.pathTemplate ?? ""))
     }
 
     /// Runs the whole archive; returns the summary (its `exitStatus` is the process's).
@@ -190,12 +147,7 @@ public final class ArchiveRun: @unchecked Sendable {
         }
         threads.forEach { $0.stackSize = 1 << 20; $0.start() }
         queue.waitForWorkers(workerCount)
-
-        lock.lock()
-        summary.seconds = Date().timeIntervalSince(startClock)
-        let result = summary
-        lock.unlock()
-        return result
+        return finalSummary()
     }
 
     /// Renders the object key of a slice.
@@ -285,15 +237,6 @@ public final class ArchiveRun: @unchecked Sendable {
         return hash
     }
 
-    /// Updates the task file (best effort: the viewer's view, never the run's outcome).
-    func task(_ change: (inout TaskInfo) -> Void) {
-        var t = ((try? tasks.readTask()) ?? nil) ?? TaskInfo()
-        if t.pid == 0 { t.pid = Int64(getpid()); t.startTime = started }
-        change(&t)
-        t.lastUpdate = .now()
-        try? tasks.writeTask(t)
-    }
-
     func skip(_ plan: PlanLine, key: String, reason: String) {
         lock.lock()
         summary.skipped += 1
@@ -317,37 +260,6 @@ public final class ArchiveRun: @unchecked Sendable {
         }
         display.log(.error, "slice failed", [("slice", stem), ("error", text)])
         display.completed("FAILED    \(stem)", bytes: 0, rows: 0)
-    }
-
-    func register(_ pipeline: Pipeline) -> Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        if stopping { return false }
-        pipelines[ObjectIdentifier(pipeline)] = pipeline
-        return true
-    }
-
-    func unregister(_ pipeline: Pipeline) {
-        lock.lock()
-        pipelines[ObjectIdentifier(pipeline)] = nil
-        lock.unlock()
-    }
-
-    func record(_ outcome: SliceOutcome, rows: Int64, bytes: Int64) {
-        lock.lock()
-        switch outcome {
-        case .uploaded: summary.uploaded += 1
-        case .skipped: summary.skipped += 1
-        case .empty: summary.empty += 1
-        case .dryRun: summary.dryRun += 1
-        case .failed: summary.failed += 1
-        }
-        summary.rows += rows
-        summary.bytes += bytes
-        processed += 1
-        let done = processed
-        lock.unlock()
-        task { $0.slicesProcessed = Int64(done); $0.partitionsProcessed = Int64(done); $0.completedItems = Int64(done) }
     }
 
     var coresPerWorker: Int { max(1, cores / max(config.workers, 1)) }

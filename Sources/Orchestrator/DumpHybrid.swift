@@ -4,6 +4,7 @@ import Foundation
 import PGAccess
 import Pipelines
 import RunDisplay
+import SlicePlan
 
 /// A double-quoted SQL identifier.
 func quoteIdentifier(_ s: String) -> String { "\"" + s.replacing("\"", with: "\"\"") + "\"" }

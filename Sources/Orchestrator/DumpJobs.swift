@@ -5,6 +5,7 @@ import Foundation
 import PGAccess
 import Pipelines
 import RunDisplay
+import SlicePlan
 
 /// A pg_dump `-t` pattern naming exactly one relation (double quotes make every character literal).
 func exactPattern(schema: String, relation: String) -> String {
@@ -40,7 +41,14 @@ extension DumpRun {
     /// The jobs for `--table`: the table whole, or its schema and one data dump per window.
     func tableJobs(table: String, connection: PGConnection) throws -> [DumpJob] {
         let schema = config.dbSchema
-        let windowed = hybrid || config.startDate != nil
+        // A plain table has windows only through a date column; without one it is dumped whole.
+        let hasChildren = try !connection.query("SELECT 1 FROM pg_inherits WHERE inhparent = $1::regclass LIMIT 1",
+                                                [exactPattern(schema: schema, relation: table)]).isEmpty
+        let windowed = hybrid || (config.startDate != nil && (config.dateColumn != nil || hasChildren))
+        if !windowed && config.startDate != nil {
+            display.log(.warn, "a plain table without --date-column has no windows: the date range does not apply, the table is dumped whole",
+                        [("table", table)])
+        }
         if !windowed {
             // The table whole; PostgreSQL 15's `-t parent` dumps no partition data, so name every partition.
             var args = modeArguments + ["-t", exactPattern(schema: schema, relation: table)]
@@ -172,7 +180,7 @@ extension DumpRun {
                 display.log(.info, "dry run: would copy the window into a scratch table and dump it",
                             [("dump", job.stem), ("key", job.key), ("sources", "\(plan.sources?.count ?? 0)")])
                 display.completed("dry-run   \(job.stem)", bytes: 0, rows: 0)
-                record(.dryRun, bytes: 0)
+                record(.dryRun, rows: 0, bytes: 0)
                 return
             }
             do {
@@ -222,7 +230,7 @@ extension DumpRun {
         if config.dryRun {
             display.log(.info, "dry run: not uploaded", [("dump", job.stem), ("key", job.key), ("size", "\(upload.size)")])
             display.completed("dry-run   \(job.stem)  \(formatBytes(upload.size))", bytes: upload.size, rows: 0)
-            record(.dryRun, bytes: upload.size)
+            record(.dryRun, rows: 0, bytes: upload.size)
             return
         }
         do {
@@ -234,6 +242,6 @@ extension DumpRun {
         }
         display.log(.info, "uploaded", [("dump", job.stem), ("key", job.key), ("size", "\(upload.size)"), ("etag", upload.etag)])
         display.completed("uploaded  \(job.stem)  \(formatBytes(upload.size))", bytes: upload.size, rows: 0)
-        record(.uploaded, bytes: upload.size)
+        record(.uploaded, rows: 0, bytes: upload.size)
     }
 }

@@ -7,18 +7,6 @@ import Pipelines
 import RunDisplay
 import ToolSupport
 
-/// A run of data-archiver that `main` drives: `archive`, `dump` or `dump-hybrid`.
-public protocol ArchiverRun: AnyObject, Sendable {
-    /// Stops the run: no new work starts, running pipelines are terminated.
-    func stop()
-    /// Waits up to `seconds` for running pipelines to wind down (after `stop`).
-    func waitForPipelines(seconds: Double)
-    /// Runs to the end; the summary's `exitStatus` is the process's.
-    func run() throws -> RunSummary
-}
-
-extension ArchiveRun: ArchiverRun {}
-
 /// One object a dump run writes.
 struct DumpJob: Sendable {
     /// The name shown and reported (`flights-2024-01-05`, `shop-schema`).
@@ -61,24 +49,10 @@ struct ClientPrograms: Sendable {
 
 /// `data-archiver dump` and `dump-hybrid`: pg_dump -Fc streamed into s3put, teed into
 /// `pg_restore -f /dev/null` for verification, skipped when cache and store hold the window.
-public final class DumpRun: ArchiverRun, @unchecked Sendable {
-    let invocation: ChildInvocation
-    let display: RunDisplay
-    let home: ArchiveHome
-    var config: ArchiverConfiguration { invocation.config }
+public final class DumpRun: OrchestratedRun, ArchiverRun, @unchecked Sendable {
     let hybrid: Bool
-    let scope: CacheScope
-    let cache: CacheStore
-    let tasks: TaskStore
-    let started = Timestamp.now()
-    let startClock = Date()
     /// The run's UTC time as (year, month, day, hour, minute, second), for whole-dump names.
     let runTime: (Int, Int, Int, Int, Int, Int)
-    let lock = NSLock()
-    var summary = RunSummary()
-    private var pipelines: [ObjectIdentifier: Pipeline] = [:]
-    private var stopping = false
-    private var processed = 0
     var programs: ClientPrograms?
     /// dump-hybrid: the scratch databases, one per worker.
     var scratch: [String] = []
@@ -87,45 +61,23 @@ public final class DumpRun: ArchiverRun, @unchecked Sendable {
 
     /// A run of `invocation` (command `dump` or `dump-hybrid`) reporting to `display`.
     public init(invocation: ChildInvocation, display: RunDisplay, home: ArchiveHome) {
-        self.invocation = invocation
-        self.display = display
-        self.home = home
         let c = invocation.config
         hybrid = c.command == .dumpHybrid
-        scope = CacheScope(command: c.command.rawValue, table: c.table ?? c.dbName ?? "", bucket: c.s3Bucket ?? "",
-                           pathTemplate: c.pathTemplate ?? "")
-        cache = CacheStore(home: home, warn: { [display] in display.log(.warn, $0) })
-        tasks = TaskStore(home: home)
         var t = time(nil)
         var parts = tm()
         gmtime_r(&t, &parts)
         runTime = (Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1, Int(parts.tm_mday), Int(parts.tm_hour), Int(parts.tm_min),
                    Int(parts.tm_sec))
+        super.init(invocation: invocation, display: display, home: home,
+                   scope: CacheScope(command: c.command.rawValue, table: c.table ?? c.dbName ?? "", bucket: c.s3Bucket ?? "",
+                                     pathTemplate: c.pathTemplate ?? ""))
     }
 
-    public func stop() {
-        lock.lock()
-        stopping = true
-        summary.interrupted = true
-        let running = Array(pipelines.values)
-        lock.unlock()
-        running.forEach { $0.cancel() }
-    }
-
-    public func waitForPipelines(seconds: Double) {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            lock.lock(); let empty = pipelines.isEmpty; lock.unlock()
-            if empty { break }
-            usleep(50_000)
-        }
-        // Best effort on a signal; the next run drops whatever is left.
+    /// Waits for the pipelines, then drops the scratch databases (best effort on a signal; the
+    /// next run drops whatever is left).
+    public override func waitForPipelines(seconds: Double) {
+        super.waitForPipelines(seconds: seconds)
         dropScratch()
-    }
-
-    var isStopping: Bool {
-        lock.lock(); defer { lock.unlock() }
-        return stopping
     }
 
     public func run() throws -> RunSummary {
@@ -217,21 +169,7 @@ public final class DumpRun: ArchiverRun, @unchecked Sendable {
         // The exported snapshot must stay valid until every dump that uses it has started; hold it to the end.
         withExtendedLifetime(snapshotHolder) {}
         withExtendedLifetime(connection) {}
-
-        lock.lock()
-        summary.seconds = Date().timeIntervalSince(startClock)
-        let result = summary
-        lock.unlock()
-        return result
-    }
-
-    /// Updates the task file (best effort).
-    func task(_ change: (inout TaskInfo) -> Void) {
-        var t = ((try? tasks.readTask()) ?? nil) ?? TaskInfo()
-        if t.pid == 0 { t.pid = Int64(getpid()); t.startTime = started }
-        change(&t)
-        t.lastUpdate = .now()
-        try? tasks.writeTask(t)
+        return finalSummary()
     }
 
     func fail(_ job: DumpJob, stage: String, message: String) {
@@ -246,35 +184,5 @@ public final class DumpRun: ArchiverRun, @unchecked Sendable {
         }
         display.log(.error, "dump failed", [("dump", job.stem), ("error", text)])
         display.completed("FAILED    \(job.stem)", bytes: 0, rows: 0)
-    }
-
-    func register(_ pipeline: Pipeline) -> Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        if stopping { return false }
-        pipelines[ObjectIdentifier(pipeline)] = pipeline
-        return true
-    }
-
-    func unregister(_ pipeline: Pipeline) {
-        lock.lock()
-        pipelines[ObjectIdentifier(pipeline)] = nil
-        lock.unlock()
-    }
-
-    func record(_ outcome: SliceOutcome, bytes: Int64) {
-        lock.lock()
-        switch outcome {
-        case .uploaded: summary.uploaded += 1
-        case .skipped: summary.skipped += 1
-        case .empty: summary.empty += 1
-        case .dryRun: summary.dryRun += 1
-        case .failed: summary.failed += 1
-        }
-        summary.bytes += bytes
-        processed += 1
-        let done = processed
-        lock.unlock()
-        task { $0.slicesProcessed = Int64(done); $0.completedItems = Int64(done) }
     }
 }

@@ -1,5 +1,6 @@
 import ArchiverConfig
 import Foundation
+import SlicePlan
 
 /// The fields of a pg-partitions plan line (docs/plan.md) the orchestrator reads. The line
 /// itself is passed on to pg-extract untouched.
@@ -26,21 +27,9 @@ public struct PlanLine: Decodable, Sendable {
     /// Why the slice could not be fully planned.
     public var error: String?
     /// The relations to read, with their row filters (docs/plan.md).
-    public var sources: [Source]?
+    public var sources: [Slice.Source]?
     /// The original JSON line.
     public var json: String = ""
-
-    /// One relation of a slice.
-    public struct Source: Decodable, Sendable {
-        public var schema: String
-        public var relation: String
-        /// The date column, when rows must be filtered (`column >= from AND column < to`).
-        public var column: String?
-        public var from: String?
-        public var to: String?
-        /// Read the relation's own rows only (`FROM ONLY`).
-        public var only: Bool?
-    }
 
     /// Template parts.
     public struct Parts: Decodable, Sendable {

@@ -18,12 +18,20 @@ struct DumpHybridTests {
 
     static let range = ["--table", "flights", "--date-column", "departure", "--start-date", "2024-01-01", "--end-date", "2024-01-04"]
 
-    /// The relations and databases a run could leave behind.
+    /// The prefix of the scratch databases of a run to `template` in the fixture's bucket: the first
+    /// 12 hex digits of sha1("s3://bucket/template").
+    static func scratchPrefix(_ f: ArchiveFixture, template: String = "dumps/{table}/{YYYY}/{MM}") throws -> String {
+        let hash = try run("/bin/bash", ["-c", "printf %s \"$1\" | sha1sum | cut -c1-12", "-", "s3://\(f.bucket)/\(template)"]).out
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        return "pgarchive_hybrid_\(hash)_"
+    }
+
+    /// The relations and scratch databases a run could leave behind (other tests run in parallel:
+    /// only this fixture's scope counts).
     static func footprint(_ f: ArchiveFixture) throws -> String {
         try f.pg.psql("SELECT string_agg(relname, ',' ORDER BY relname) FROM pg_class WHERE relnamespace = 'public'::regnamespace",
                       database: f.database)
-            + (try f.pg.psql("SELECT string_agg(datname, ',' ORDER BY datname) FROM pg_database WHERE datname LIKE 'pgarchive\\_hybrid%'",
-                             database: "postgres"))
+            + (try f.pg.psql("SELECT count(*) FROM pg_database WHERE starts_with(datname, '\(try scratchPrefix(f))')", database: "postgres"))
     }
 
     @Test("every window, partitioned or DEFAULT, restores into the original table; nothing is left behind; a rerun skips all")
@@ -68,10 +76,7 @@ struct DumpHybridTests {
     @Test("a scratch database left by a killed run is dropped by the next run")
     func leftoverDropped() throws {
         let f = try Self.fixture()
-        // The scope's prefix: the first 12 hex digits of sha1("s3://bucket/template").
-        let hash = try run("/bin/bash", ["-c", "printf %s \"$1\" | sha1sum | cut -c1-12", "-", "s3://\(f.bucket)/dumps/{table}/{YYYY}/{MM}"]).out
-            .trimmingCharacters(in: .whitespacesAndNewlines)
-        let leftover = "pgarchive_hybrid_\(hash)_7"
+        let leftover = try Self.scratchPrefix(f) + "7"
         try f.pg.psql("CREATE DATABASE \(leftover)", database: "postgres")
         defer { f.pg.dropDatabase(leftover) }
         let out = try f.archive(Self.range, flags: f.dumpFlags("dump-hybrid"))

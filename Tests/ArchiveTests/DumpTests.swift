@@ -98,6 +98,12 @@ struct DumpTests {
         try f.pg.psql("CREATE TABLE plain (id serial PRIMARY KEY, name text NOT NULL, price numeric(8,3), tags text[], seen timestamptz)", database: target)
         try f.pgRestore(keys[0], into: target, ["--data-only"], scratch: try TemporaryDirectory())
         #expect(try f.expectSameRows("plain", in: target) == 300)
+
+        // A date range without a date column cannot cut a plain table: it is dumped whole, with a warning.
+        let ranged = try f.archive(["--table", "plain", "--start-date", "2024-01-01"], flags: f.dumpFlags("dump", template: "r/{table}"))
+        #expect(ranged.status == 0, "\(ranged.err)")
+        #expect(ranged.err.contains("dumped whole"))
+        #expect(try f.dumpKeys().filter { $0.hasPrefix("r/plain/plain-") }.count == 1)
     }
 
     @Test("a whole-database dump is one custom-format object that restores every table")
