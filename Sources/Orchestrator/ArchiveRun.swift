@@ -62,36 +62,11 @@ public final class ArchiveRun: OrchestratedRun, @unchecked Sendable {
     public func run() throws -> RunSummary {
         let table = config.table!
         let template = config.pathTemplate!
-        let runLock: RunLock
-        do {
-            runLock = try RunLock(home: home, scope: scope, pid: Int64(getpid()))
-        } catch let busy as RunLock.Busy {
-            throw OrchestratorError("\(busy): one archive of table \(table) to this destination runs at a time")
-        }
-        defer {
-            runLock.release()
-            try? tasks.clearTask()
-        }
-        task { t in
-            t.pid = Int64(getpid())
-            t.startTime = self.started
-            t.table = table
-            t.startDate = self.config.startDate ?? ""
-            t.endDate = self.config.endDate ?? ""
-            t.currentTask = "planning"
-        }
-
-        task { $0.currentTask = "connecting" }
+        let runLock = try begin(name: "table \(table)")
+        defer { end(runLock) }
         let facts = try preflight(config)
         let prefix = ArchiveLayout.fixedPrefix(template: template, table: table)
-        if !config.dryRun {
-            // Multipart uploads left open by a killed earlier run: abort them before starting.
-            let abort = try invocation.capture("s3put", invocation.storeArguments + ["--abort-incomplete", prefix])
-            if !abort.termination.succeeded {
-                throw OrchestratorError("could not clean up incomplete uploads: \(abort.failure("s3put"))")
-            }
-            abort.lines.forEach { display.log(.debug, "aborted an incomplete upload", [("upload", $0)]) }
-        }
+        try abortIncompleteUploads(prefix: prefix)
 
         display.log(.info, "planning", [("table", table), ("duration", config.outputDuration.rawValue)])
         var plans = try plan()

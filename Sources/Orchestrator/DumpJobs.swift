@@ -106,9 +106,7 @@ extension DumpRun {
 
     /// The jobs for the whole database: one object, or with `--split-tables` one per table plus
     /// the schema, all under one exported snapshot (the returned connection holds it open).
-    func databaseJobs(connection: PGConnection) throws -> ([DumpJob], PGConnection?) {
-        let current = try connection.query("SELECT current_database()").first?[0] ?? nil
-        let database = config.dbName ?? current ?? "postgres"
+    func databaseJobs(database: String) throws -> ([DumpJob], PGConnection?) {
         guard config.splitTables else {
             return ([wholeJob(name: database, part: modePart, arguments: modeArguments)], nil)
         }

@@ -83,24 +83,10 @@ public final class DumpRun: OrchestratedRun, ArchiverRun, @unchecked Sendable {
     public func run() throws -> RunSummary {
         let name = config.table ?? config.dbName ?? ""
         programs = try ClientPrograms(path: invocation.baseEnvironment["PATH"] ?? "/usr/bin:/bin", needPsql: hybrid)
-        let runLock: RunLock
-        do {
-            runLock = try RunLock(home: home, scope: scope, pid: Int64(getpid()))
-        } catch let busy as RunLock.Busy {
-            throw OrchestratorError("\(busy): one \(config.command.rawValue) of \(name) to this destination runs at a time")
-        }
+        let runLock = try begin(name: name)
         defer {
             dropScratch()
-            runLock.release()
-            try? tasks.clearTask()
-        }
-        task { t in
-            t.pid = Int64(getpid())
-            t.startTime = self.started
-            t.table = name
-            t.startDate = self.config.startDate ?? ""
-            t.endDate = self.config.endDate ?? ""
-            t.currentTask = "connecting"
+            end(runLock)
         }
         _ = try preflight(config)
         let connection: PGConnection
@@ -110,13 +96,12 @@ public final class DumpRun: OrchestratedRun, ArchiverRun, @unchecked Sendable {
             throw OrchestratorError("could not connect to PostgreSQL: \(error)")
         }
         let template = config.pathTemplate!
-        let prefix = config.table.map { ArchiveLayout.fixedPrefix(template: template, table: $0) } ?? ""
-        if !config.dryRun {
-            let abort = try invocation.capture("s3put", invocation.storeArguments + ["--abort-incomplete", prefix])
-            if !abort.termination.succeeded {
-                throw OrchestratorError("could not clean up incomplete uploads: \(abort.failure("s3put"))")
-            }
-        }
+        // Uploads a killed run left open are aborted under this run's own prefix only: split
+        // objects live under every table's name, where other runs may be uploading.
+        let current = try connection.query("SELECT current_database()").first?[0] ?? nil
+        let database = config.dbName ?? current ?? ""
+        let prefix = ArchiveLayout.fixedPrefix(template: template, table: config.table ?? database)
+        if config.table != nil || !config.splitTables { try abortIncompleteUploads(prefix: prefix) }
         if hybrid { try prepareHybrid(connection) }
 
         task { $0.currentTask = "planning" }
@@ -125,13 +110,14 @@ public final class DumpRun: OrchestratedRun, ArchiverRun, @unchecked Sendable {
         if let table = config.table {
             jobs = try tableJobs(table: table, connection: connection)
         } else {
-            (jobs, snapshotHolder) = try databaseJobs(connection: connection)
+            (jobs, snapshotHolder) = try databaseJobs(database: database)
         }
         summary.slices = jobs.count
         display.setTotals(slices: jobs.count, rows: 0)
 
         task { $0.currentTask = "checking" }
-        let listing = try invocation.listObjects(prefix: prefix)
+        // Whole dumps carry their run time in the name: only windows and window schemas need the listing.
+        let listing = jobs.contains(where: \.skippable) ? try invocation.listObjects(prefix: prefix) : [:]
         let entries = try cache.load(scope).entries
         var work: [DumpJob] = []
         for job in jobs {

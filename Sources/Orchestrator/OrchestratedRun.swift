@@ -67,6 +67,41 @@ public class OrchestratedRun: @unchecked Sendable {
         return stopping
     }
 
+    /// Takes the scope's run lock and writes the first task-file state; undo with `end`.
+    func begin(name: String) throws -> RunLock {
+        let runLock: RunLock
+        do {
+            runLock = try RunLock(home: home, scope: scope, pid: Int64(getpid()))
+        } catch let busy as RunLock.Busy {
+            throw OrchestratorError("\(busy): one \(config.command.rawValue) of \(name) to this destination runs at a time")
+        }
+        task { t in
+            t.pid = Int64(getpid())
+            t.startTime = self.started
+            t.table = self.config.table ?? self.config.dbName ?? ""
+            t.startDate = self.config.startDate ?? ""
+            t.endDate = self.config.endDate ?? ""
+            t.currentTask = "connecting"
+        }
+        return runLock
+    }
+
+    /// Releases the run lock and clears the task file.
+    func end(_ runLock: RunLock) {
+        runLock.release()
+        try? tasks.clearTask()
+    }
+
+    /// Aborts multipart uploads a killed earlier run left open under `prefix` (not in a dry run).
+    func abortIncompleteUploads(prefix: String) throws {
+        guard !config.dryRun else { return }
+        let abort = try invocation.capture("s3put", invocation.storeArguments + ["--abort-incomplete", prefix])
+        if !abort.termination.succeeded {
+            throw OrchestratorError("could not clean up incomplete uploads: \(abort.failure("s3put"))")
+        }
+        abort.lines.forEach { display.log(.debug, "aborted an incomplete upload", [("upload", $0)]) }
+    }
+
     /// Updates the task file (best effort: the viewer's view, never the run's outcome).
     func task(_ change: (inout TaskInfo) -> Void) {
         var t = ((try? tasks.readTask()) ?? nil) ?? TaskInfo()
