@@ -202,6 +202,20 @@ struct DumpTests {
         #expect(out.err.contains("flights-2024-01-02") && out.err.contains("use dump-hybrid"), "\(out.err)")
     }
 
+    @Test("the verification branch is sound: pg_restore --file=/dev/null rejects a truncated archive that --list accepts")
+    func verificationCatchesTruncation() throws {
+        let f = try ArchiveFixture(days: 1, rowsPerDay: 20_000)
+        let dir = try TemporaryDirectory()
+        let bin = f.pg.binDirectory
+        let env = f.pg.environment(database: f.database)
+        #expect(try run("/bin/bash", ["-c", "'\(bin)/pg_dump' -Fc -t flights_20240101 > '\(dir.path("full"))'"], environment: env).status == 0)
+        let size = try #require(try FileManager.default.attributesOfItem(atPath: dir.path("full"))[.size] as? Int)
+        #expect(try run("/bin/bash", ["-c", "head -c \(size * 2 / 3) '\(dir.path("full"))' > '\(dir.path("cut"))'"]).status == 0)
+        #expect(try run("\(bin)/pg_restore", ["--file=/dev/null", dir.path("full")]).status == 0)
+        #expect(try run("\(bin)/pg_restore", ["--file=/dev/null"], stdinFile: dir.path("cut")).status != 0)
+        #expect(try run("\(bin)/pg_restore", ["--list"], stdinFile: dir.path("cut")).status == 0)
+    }
+
     @Test("a missing pg_dump and wrong credentials are one clear line each")
     func clearErrors() throws {
         let f = try ArchiveFixture(days: 1, rowsPerDay: 10)
