@@ -54,6 +54,9 @@ public struct ArchiverConfiguration: Sendable {
     /// The level given by flag, variable or file, or nil when only the default applies.
     public var explicitCompressionLevel: Int? { values["compression_level"]?.origin == .builtIn ? nil : integer("compression_level") }
     public var compressionLevel: Int { integer("compression_level") ?? 3 }
+    /// pg_dump's `-Z` for dump and dump-hybrid: 9 unless `--compression-level` is on the command
+    /// line (the archive's variable or YAML key does not apply to dumps).
+    public var dumpCompressionLevel: Int { isFlag("compression_level") ? integer("compression_level") ?? 9 : 9 }
     public var outputDuration: OutputDuration { text("output_duration").flatMap(OutputDuration.init) ?? .daily }
     public var dateColumn: String? { text("date_column") }
     public var chunkSize: Int { integer("chunk_size") ?? 10000 }
@@ -82,6 +85,7 @@ public struct ArchiverConfiguration: Sendable {
     }
 
     func integer(_ key: String) -> Int? { text(key).flatMap { Int($0) } }
+    func isFlag(_ key: String) -> Bool { if case .flag = values[key]?.origin { true } else { false } }
     func boolean(_ key: String) -> Bool { text(key).flatMap(parseBool) ?? false }
 
     /// Builds and validates the configuration of one run.
@@ -176,7 +180,7 @@ extension ArchiverConfiguration {
                 try validateInteger("compression_level", range)
             }
         }
-        if command == .dump || command == .dumpHybrid { try validateInteger("compression_level", 0...9) }
+        if (command == .dump || command == .dumpHybrid) && isFlag("compression_level") { try validateInteger("compression_level", 0...9) }
         try validateInteger("workers", 1...1000)
         try validateInteger("chunk_size", 100...1_000_000)
         try validateInteger("db.port", 1...65535)

@@ -37,7 +37,7 @@ public func archiverHelp(_ command: ArchiverCommand?, today: String, commands: [
         let short = s.short.map { "-\($0), " } ?? "    "
         let value = s.kind == .boolean ? "" : " " + (s.kind == .integer ? "int" : "string")
         var line = "  " + short + ("--" + s.flag + value).padding(36) + s.help
-        if let d = s.defaultValue, s.kind != .boolean || d != "false" {
+        if let d = s.commandDefaults[shown] ?? s.defaultValue, s.kind != .boolean || d != "false" {
             line += " (default \(s.kind == .string || s.kind == .date ? "\"\(d == "today" ? today : d)\"" : d))"
         }
         out += line + "\n"
@@ -50,7 +50,7 @@ public func archiverHelp(_ command: ArchiverCommand?, today: String, commands: [
 
 /// The commands this build of data-archiver runs; the settings table also describes the
 /// commands still to come, which stay out of the help and the documentation until they exist.
-public let availableArchiverCommands: [ArchiverCommand] = [.archive, .viewer]
+public let availableArchiverCommands: [ArchiverCommand] = [.archive, .dump, .dumpHybrid, .viewer]
 
 /// The flag ↔ YAML key ↔ environment variable table, as Markdown (README and man page).
 public func archiverSettingsTable() -> String {
@@ -60,7 +60,7 @@ public func archiverSettingsTable() -> String {
         let vars = s.environmentNames.map { "`\($0)`" }.joined(separator: ", ")
         let flags = (["--" + s.flag] + s.flagAliases.map { "--" + $0 } + (s.short.map { ["-\($0)"] } ?? [])).map { "`\($0)`" }
         let commands = availableArchiverCommands.filter { s.commands.contains($0) }.map(\.rawValue).joined(separator: ", ")
-        out += "| \(flags.joined(separator: ", ")) | \(keys) | \(vars) | \(s.defaultValue.map { "`\($0)`" } ?? "") | \(commands) |\n"
+        out += "| \(flags.joined(separator: ", ")) | \(keys) | \(vars) | \(s.defaultNote ?? s.defaultValue.map { "`\($0)`" } ?? "") | \(commands) |\n"
     }
     return out
 }

@@ -33,6 +33,10 @@ public struct Setting: Sendable {
     public let yamlAliases: [String]
     /// Other long flags accepted for it (`viewer --port`).
     public let flagAliases: [String]
+    /// What the settings table says about the default, when the bare value would mislead.
+    public let defaultNote: String?
+    /// Defaults that differ for some commands, as help shows them (dumps: pg_dump -Z 9).
+    public let commandDefaults: [ArchiverCommand: String]
 
     /// The environment variable for this setting.
     public var environmentName: String {
@@ -45,7 +49,7 @@ public struct Setting: Sendable {
     }
 
     init(_ key: String, flag: String, short: Character? = nil, _ kind: SettingKind, default defaultValue: String? = nil,
-         secret: Bool = false, aliases: [String] = [], flagAliases: [String] = [], for commands: Set<ArchiverCommand>, _ help: String) {
+         secret: Bool = false, aliases: [String] = [], flagAliases: [String] = [], note: String? = nil, commandDefaults: [ArchiverCommand: String] = [:], for commands: Set<ArchiverCommand>, _ help: String) {
         self.key = key
         self.flag = flag
         self.short = short
@@ -56,6 +60,8 @@ public struct Setting: Sendable {
         self.commands = commands
         self.yamlAliases = aliases
         self.flagAliases = flagAliases
+        self.defaultNote = note
+        self.commandDefaults = commandDefaults
     }
 }
 
@@ -97,8 +103,11 @@ public let archiverSettings: [Setting] = [
             "output format: jsonl, csv, parquet"),
     Setting("compression", flag: "compression", .string, default: "zstd", for: [.archive, .restore],
             "compression type: zstd, lz4, gzip, none"),
-    Setting("compression_level", flag: "compression-level", .integer, default: "3", for: [.archive, .dump, .dumpHybrid],
-            "compression level (zstd: 1-22, lz4/gzip: 1-9, none: 0); dumps default to pg_dump -Z 9"),
+    Setting("compression_level", flag: "compression-level", .integer, default: "3",
+            note: "archive: `3`; dump, dump-hybrid: `9`, changed only by the flag", commandDefaults: [.dump: "9", .dumpHybrid: "9"],
+            for: [.archive, .dump, .dumpHybrid],
+            "compression level (zstd: 1-22, lz4/gzip: 1-9, none: 0); dump, dump-hybrid: pg_dump -Z 0-9, default 9, "
+            + "set only by this flag (ARCHIVE_COMPRESSION_LEVEL and compression_level in the file do not apply to dumps)"),
     Setting("output_duration", flag: "output-duration", .string, default: "daily", for: [.archive, .dump, .dumpHybrid],
             "output file duration: hourly, daily, weekly, monthly, yearly"),
     Setting("date_column", flag: "date-column", .string, for: windows,

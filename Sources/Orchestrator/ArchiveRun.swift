@@ -48,93 +48,25 @@ struct SliceWork: Sendable {
 }
 
 /// `data-archiver archive`: plan, count, skip, run the pipelines, record, summarise.
-public final class ArchiveRun: @unchecked Sendable {
-    let invocation: ChildInvocation
-    let display: RunDisplay
-    let home: ArchiveHome
-    var config: ArchiverConfiguration { invocation.config }
-    let scope: CacheScope
-    let cache: CacheStore
-    let tasks: TaskStore
-    let started = Timestamp.now()
-    let startClock = Date()
-    private let lock = NSLock()
-    private var summary = RunSummary()
-    private var pipelines: [ObjectIdentifier: Pipeline] = [:]
-    private var stopping = false
-    private var processed = 0
+public final class ArchiveRun: OrchestratedRun, @unchecked Sendable {
     private let cores = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
 
     /// A run of `invocation` reporting to `display`, keeping its state in `home`.
     public init(invocation: ChildInvocation, display: RunDisplay, home: ArchiveHome) {
-        self.invocation = invocation
-        self.display = display
-        self.home = home
         let c = invocation.config
-        scope = CacheScope(command: "archive", table: c.table ?? "", bucket: c.s3Bucket ?? "", pathTemplate: c.pathTemplate ?? "")
-        cache = CacheStore(home: home, warn: { [display] in display.log(.warn, $0) })
-        tasks = TaskStore(home: home)
-    }
-
-    /// Stops the run: no new slice starts, running pipelines are terminated (their uploads abort).
-    public func stop() {
-        lock.lock()
-        stopping = true
-        summary.interrupted = true
-        let running = Array(pipelines.values)
-        lock.unlock()
-        running.forEach { $0.cancel() }
-    }
-
-    /// Waits up to `seconds` for running pipelines to wind down (after `stop`).
-    public func waitForPipelines(seconds: Double) {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            lock.lock(); let empty = pipelines.isEmpty; lock.unlock()
-            if empty { return }
-            usleep(50_000)
-        }
-    }
-
-    var isStopping: Bool {
-        lock.lock(); defer { lock.unlock() }
-        return stopping
+        super.init(invocation: invocation, display: display, home: home,
+                   scope: CacheScope(command: "archive", table: c.table ?? "", bucket: c.s3Bucket ?? "", pathTemplate: c.pathTemplate ?? ""))
     }
 
     /// Runs the whole archive; returns the summary (its `exitStatus` is the process's).
     public func run() throws -> RunSummary {
         let table = config.table!
         let template = config.pathTemplate!
-        let runLock: RunLock
-        do {
-            runLock = try RunLock(home: home, scope: scope, pid: Int64(getpid()))
-        } catch let busy as RunLock.Busy {
-            throw OrchestratorError("\(busy): one archive of table \(table) to this destination runs at a time")
-        }
-        defer {
-            runLock.release()
-            try? tasks.clearTask()
-        }
-        task { t in
-            t.pid = Int64(getpid())
-            t.startTime = self.started
-            t.table = table
-            t.startDate = self.config.startDate ?? ""
-            t.endDate = self.config.endDate ?? ""
-            t.currentTask = "planning"
-        }
-
-        task { $0.currentTask = "connecting" }
+        let runLock = try begin(name: "table \(table)")
+        defer { end(runLock) }
         let facts = try preflight(config)
         let prefix = ArchiveLayout.fixedPrefix(template: template, table: table)
-        if !config.dryRun {
-            // Multipart uploads left open by a killed earlier run: abort them before starting.
-            let abort = try invocation.capture("s3put", invocation.storeArguments + ["--abort-incomplete", prefix])
-            if !abort.termination.succeeded {
-                throw OrchestratorError("could not clean up incomplete uploads: \(abort.failure("s3put"))")
-            }
-            abort.lines.forEach { display.log(.debug, "aborted an incomplete upload", [("upload", $0)]) }
-        }
+        try abortIncompleteUploads(prefix: prefix)
 
         display.log(.info, "planning", [("table", table), ("duration", config.outputDuration.rawValue)])
         var plans = try plan()
@@ -190,12 +122,7 @@ public final class ArchiveRun: @unchecked Sendable {
         }
         threads.forEach { $0.stackSize = 1 << 20; $0.start() }
         queue.waitForWorkers(workerCount)
-
-        lock.lock()
-        summary.seconds = Date().timeIntervalSince(startClock)
-        let result = summary
-        lock.unlock()
-        return result
+        return finalSummary()
     }
 
     /// Renders the object key of a slice.
@@ -209,12 +136,7 @@ public final class ArchiveRun: @unchecked Sendable {
 
     /// Plans the slices with pg-partitions (errors on stderr are logged; planned slices are kept).
     func plan() throws -> [PlanLine] {
-        var args = ["--table", config.table!, "--schema", config.dbSchema, "--output-duration", config.outputDuration.rawValue,
-                    "--count", "estimate"] + invocation.connectionArguments
-        if let start = config.startDate { args += ["--start-date", start] }
-        if let end = config.endDate { args += ["--end-date", end] }
-        if let column = config.dateColumn { args += ["--date-column", column] }
-        if config.includeNonPartitionTables { args.append("--include-non-partition-tables") }
+        let args = invocation.planArguments(count: "estimate")
         display.log(.debug, "plan", [("command", invocation.mask(invocation.command("pg-partitions", args).shellLine()))])
         let out = try invocation.capture("pg-partitions", args) { [display] line in display.log(.warn, line) }
         let plans = try out.lines.map(PlanLine.parse)
@@ -242,13 +164,7 @@ public final class ArchiveRun: @unchecked Sendable {
         }
         display.setCounting(done: plans.count - missing.count, total: plans.count)
         guard !missing.isEmpty else { return counted }
-        var args = ["--table", config.table!, "--schema", config.dbSchema, "--output-duration", config.outputDuration.rawValue,
-                    "--count", "exact"] + invocation.connectionArguments
-        if let start = config.startDate { args += ["--start-date", start] }
-        if let end = config.endDate { args += ["--end-date", end] }
-        if let column = config.dateColumn { args += ["--date-column", column] }
-        if config.includeNonPartitionTables { args.append("--include-non-partition-tables") }
-        args += ["--only"] + missing
+        let args = invocation.planArguments(count: "exact") + ["--only"] + missing
         let out = try invocation.capture("pg-partitions", args)
         var done = plans.count - missing.count
         for line in out.lines {
@@ -296,15 +212,6 @@ public final class ArchiveRun: @unchecked Sendable {
         return hash
     }
 
-    /// Updates the task file (best effort: the viewer's view, never the run's outcome).
-    func task(_ change: (inout TaskInfo) -> Void) {
-        var t = ((try? tasks.readTask()) ?? nil) ?? TaskInfo()
-        if t.pid == 0 { t.pid = Int64(getpid()); t.startTime = started }
-        change(&t)
-        t.lastUpdate = .now()
-        try? tasks.writeTask(t)
-    }
-
     func skip(_ plan: PlanLine, key: String, reason: String) {
         lock.lock()
         summary.skipped += 1
@@ -330,49 +237,18 @@ public final class ArchiveRun: @unchecked Sendable {
         display.completed("FAILED    \(stem)", bytes: 0, rows: 0)
     }
 
-    func register(_ pipeline: Pipeline) -> Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        if stopping { return false }
-        pipelines[ObjectIdentifier(pipeline)] = pipeline
-        return true
-    }
-
-    func unregister(_ pipeline: Pipeline) {
-        lock.lock()
-        pipelines[ObjectIdentifier(pipeline)] = nil
-        lock.unlock()
-    }
-
-    func record(_ outcome: SliceOutcome, rows: Int64, bytes: Int64) {
-        lock.lock()
-        switch outcome {
-        case .uploaded: summary.uploaded += 1
-        case .skipped: summary.skipped += 1
-        case .empty: summary.empty += 1
-        case .dryRun: summary.dryRun += 1
-        case .failed: summary.failed += 1
-        }
-        summary.rows += rows
-        summary.bytes += bytes
-        processed += 1
-        let done = processed
-        lock.unlock()
-        task { $0.slicesProcessed = Int64(done); $0.partitionsProcessed = Int64(done); $0.completedItems = Int64(done) }
-    }
-
     var coresPerWorker: Int { max(1, cores / max(config.workers, 1)) }
 }
 
-/// A queue of slices shared by the worker threads.
-final class WorkQueue: @unchecked Sendable {
-    private var items: [SliceWork]
+/// A queue of work items (slices, dumps) shared by the worker threads.
+final class WorkQueue<Item>: @unchecked Sendable {
+    private var items: [Item]
     private let condition = NSCondition()
     private var finished = 0
 
-    init(_ items: [SliceWork]) { self.items = items.reversed() }
+    init(_ items: [Item]) { self.items = items.reversed() }
 
-    func next() -> SliceWork? {
+    func next() -> Item? {
         condition.lock(); defer { condition.unlock() }
         return items.popLast()
     }

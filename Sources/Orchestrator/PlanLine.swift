@@ -1,4 +1,6 @@
+import ArchiverConfig
 import Foundation
+import SlicePlan
 
 /// The fields of a pg-partitions plan line (docs/plan.md) the orchestrator reads. The line
 /// itself is passed on to pg-extract untouched.
@@ -24,6 +26,8 @@ public struct PlanLine: Decodable, Sendable {
     public var partial: Bool
     /// Why the slice could not be fully planned.
     public var error: String?
+    /// The relations to read, with their row filters (docs/plan.md).
+    public var sources: [Slice.Source]?
     /// The original JSON line.
     public var json: String = ""
 
@@ -36,7 +40,7 @@ public struct PlanLine: Decodable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case table, label, stem, start, end, parts, rows, open, partial, error
+        case table, label, stem, start, end, parts, rows, open, partial, error, sources
         case rowsExact = "rows_exact"
     }
 
@@ -49,5 +53,18 @@ public struct PlanLine: Decodable, Sendable {
         } catch {
             throw OrchestratorError("pg-partitions printed a plan line that does not parse: \(error)")
         }
+    }
+}
+
+extension ChildInvocation {
+    /// pg-partitions arguments for the configured table, range and duration.
+    func planArguments(count: String) -> [String] {
+        var args = ["--table", config.table!, "--schema", config.dbSchema, "--output-duration", config.outputDuration.rawValue,
+                    "--count", count] + connectionArguments
+        if let start = config.startDate { args += ["--start-date", start] }
+        if let end = config.endDate { args += ["--end-date", end] }
+        if let column = config.dateColumn { args += ["--date-column", column] }
+        if config.includeNonPartitionTables { args.append("--include-non-partition-tables") }
+        return args
     }
 }

@@ -7,9 +7,8 @@ public struct ServerFacts: Sendable {
     public var spareConnections: Int
 }
 
-/// Connects once, checks the privileges the run needs (naming what is missing), and reads how
-/// many connections the server can spare for workers.
-public func preflight(_ config: ArchiverConfiguration) throws -> ServerFacts {
+/// The libpq parameters of the configured database (`database` overrides its name).
+func connectionParameters(_ config: ArchiverConfiguration, database: String? = nil) -> ConnectionParameters {
     var parameters = ConnectionParameters()
     parameters.host = config.dbHost
     parameters.port = config.dbPort
@@ -21,6 +20,14 @@ public func preflight(_ config: ArchiverConfiguration) throws -> ServerFacts {
     parameters.maxRetries = config.dbMaxRetries
     parameters.retryDelay = config.dbRetryDelay
     parameters.applicationName = "data-archiver"
+    if let database { parameters.database = database }
+    return parameters
+}
+
+/// Connects once, checks the privileges the run needs (naming what is missing), and reads how
+/// many connections the server can spare for workers. Without a table only the schema is checked.
+public func preflight(_ config: ArchiverConfiguration) throws -> ServerFacts {
+    let parameters = connectionParameters(config)
     let connection: PGConnection
     do {
         connection = try PGConnection(parameters)
@@ -39,6 +46,6 @@ public func preflight(_ config: ArchiverConfiguration) throws -> ServerFacts {
         """, [schema, table])
     guard let row = rows.first else { throw OrchestratorError("schema \"\(schema)\" does not exist") }
     guard row[0] == "t" else { throw OrchestratorError("permission denied: role has no USAGE on schema \"\(schema)\"") }
-    guard row[1] == "t" else { throw OrchestratorError("table \"\(schema).\(table)\" does not exist") }
+    guard table.isEmpty || row[1] == "t" else { throw OrchestratorError("table \"\(schema).\(table)\" does not exist") }
     return ServerFacts(spareConnections: Int(row[2] ?? "") ?? 1)
 }

@@ -16,13 +16,33 @@ public struct Stage: Sendable {
     /// Append `--commit-fd 4` (s3put): the pipeline writes `commit` there only when every
     /// earlier stage exited 0, and closes it without a word otherwise.
     public var commitGate: Bool
+    /// A side branch fed a copy of this stage's output (a tee): the stage gets the write end of
+    /// a pipe as fd 5 (its command names it, e.g. `tee /dev/fd/5`), the branch reads that pipe
+    /// on stdin, its stdout goes to /dev/null. Its result is in `PipelineResult.branches`, and a
+    /// commit gate after this stage opens only when the branch exited 0 too.
+    public var branch: Branch?
 
     /// A stage.
-    public init(name: String, command: Command, reportsProgress: Bool = true, commitGate: Bool = false) {
+    public init(name: String, command: Command, reportsProgress: Bool = true, commitGate: Bool = false, branch: Branch? = nil) {
         self.name = name
         self.command = command
         self.reportsProgress = reportsProgress
         self.commitGate = commitGate
+        self.branch = branch
+    }
+}
+
+/// A program fed a copy of a stage's output (see `Stage.branch`).
+public struct Branch: Sendable {
+    /// A short name for messages ("pg_restore").
+    public var name: String
+    /// What to run; it reads the copy on stdin.
+    public var command: Command
+
+    /// A branch.
+    public init(name: String, command: Command) {
+        self.name = name
+        self.command = command
     }
 }
 
@@ -44,14 +64,20 @@ public struct PipelineResult: Sendable {
     public var stages: [StageResult]
     /// Everything the last stage wrote to stdout (when captured).
     public var output: Data
+    /// The side branches, by the index of the stage that feeds them.
+    public var branches: [Int: StageResult] = [:]
 
-    /// Whether every stage exited 0.
-    public var succeeded: Bool { stages.allSatisfy { $0.termination.succeeded } }
+    /// Whether every stage and every branch exited 0.
+    public var succeeded: Bool {
+        stages.allSatisfy { $0.termination.succeeded } && branches.values.allSatisfy { $0.termination.succeeded }
+    }
 
     /// The first stage that failed, with its reason: `rowfmt (exit status 1): line 3: …`.
     public var failure: String? {
-        // Report the earliest failure that is not a mere consequence (SIGPIPE, an aborted commit).
-        let failed = stages.filter { !$0.termination.succeeded }
+        // Report the earliest failure that is not a mere consequence (SIGPIPE, an aborted commit);
+        // a branch counts right after the stage that feeds it.
+        let ordered = stages.indices.flatMap { i in [stages[i]] + (branches[i].map { [$0] } ?? []) }
+        let failed = ordered.filter { !$0.termination.succeeded }
         guard !failed.isEmpty else { return nil }
         let cause = failed.first { $0.termination != .signaled(SIGPIPE) && $0.termination != .signaled(SIGTERM) } ?? failed[0]
         let detail = cause.errorLines.last.map { ": " + $0 } ?? ""
@@ -92,6 +118,7 @@ public final class Pipeline: @unchecked Sendable {
     /// Set when the commit condition declined: the commit stage's abort is then expected.
     public private(set) var commitDeclined = false
     private var children: [ChildProcess] = []
+    private var branchChildren: [Int: ChildProcess] = [:]
     private let lock = NSLock()
     private var cancelled = false
 
@@ -105,7 +132,7 @@ public final class Pipeline: @unchecked Sendable {
     public func cancel() {
         lock.lock()
         cancelled = true
-        let running = children
+        let running = children + Array(branchChildren.values)
         lock.unlock()
         running.forEach { $0.kill(SIGTERM) }
     }
@@ -160,14 +187,32 @@ public final class Pipeline: @unchecked Sendable {
                 gateStage = index
                 arguments += ["--commit-fd", "4"]
             }
+            var branchInput: Int32?
+            if stage.branch != nil {
+                let side = try makePipe()
+                descriptors.append((side.write, 5))
+                toClose.append(side.write)
+                toClose.append(side.read)
+                branchInput = side.read
+            }
             var command = stage.command
             command.arguments = arguments
             let child: ChildProcess
             do {
                 child = try ChildProcess.spawn(command, descriptors: descriptors)
+                if let branch = stage.branch, let branchInput {
+                    let err = try makePipe()
+                    toClose.append(err.write)
+                    readers.append((err.read, stages.count + index, .stderr))
+                    let side = try ChildProcess.spawn(branch.command, descriptors: [(branchInput, 0), (devNull, 1), (err.write, 2)])
+                    lock.lock()
+                    branchChildren[index] = side
+                    lock.unlock()
+                }
             } catch {
                 cancel()
                 children.forEach { $0.wait() }
+                branchChildren.values.forEach { $0.wait() }
                 readers.forEach { close($0.fd) }
                 if let gate { close(gate) }
                 throw error
@@ -182,7 +227,7 @@ public final class Pipeline: @unchecked Sendable {
         toClose.forEach { close($0) }
         toClose = []
 
-        let collector = StreamCollector(readers: readers, capture: captureRead, stageCount: stages.count,
+        let collector = StreamCollector(readers: readers, capture: captureRead, stageCount: 2 * stages.count,
                                         onProgress: onProgress, onErrorLine: onErrorLine)
         let readerThread = Thread { collector.run() }
         readerThread.start()
@@ -190,7 +235,8 @@ public final class Pipeline: @unchecked Sendable {
         var terminations: [Termination?] = Array(repeating: nil, count: stages.count)
         for index in 0..<stages.count {
             if index == gateStage, let gate {
-                let earlierOK = terminations[0..<index].allSatisfy { $0?.succeeded == true }
+                let branchesOK = branchChildren.filter { $0.key < index }.values.allSatisfy { $0.wait().succeeded }
+                let earlierOK = branchesOK && terminations[0..<index].allSatisfy { $0?.succeeded == true }
                 lock.lock()
                 let stop = cancelled
                 lock.unlock()
@@ -216,12 +262,18 @@ public final class Pipeline: @unchecked Sendable {
                 }
             }
         }
+        let branchTerminations = branchChildren.mapValues { $0.wait() }
         collector.finished.wait()
         let results = stages.indices.map { i in
             StageResult(name: stages[i].name, termination: terminations[i]!, errorLines: collector.errorLines[i],
                         lastProgress: collector.lastProgress[i])
         }
-        return PipelineResult(stages: results, output: collector.captured)
+        var result = PipelineResult(stages: results, output: collector.captured)
+        for (i, termination) in branchTerminations {
+            result.branches[i] = StageResult(name: stages[i].branch!.name, termination: termination,
+                                             errorLines: collector.errorLines[stages.count + i], lastProgress: [:])
+        }
+        return result
     }
 }
 

@@ -95,19 +95,21 @@ default:
     break
 }
 
-let display = RunDisplay(title: "data-archiver \(PGArchive.version) — archive \(config.table ?? "")",
+let display = RunDisplay(title: "data-archiver \(PGArchive.version) — \(parsed.command.rawValue) \(config.table ?? config.dbName ?? "")",
                          style: LogStyle(rawValue: config.logFormat.rawValue) ?? .text, debug: config.debug)
 let invocation = ChildInvocation(config: config, baseEnvironment: environment.merging(["ARCHIVE_HOME": home.path]) { $1 }, tools: tools)
 if config.debug {
     config.debugDescription.forEach { display.log(.debug, "setting \($0)") }
 }
 do {
-    try tools.check(["pg-partitions", "pg-extract", "rowfmt", "zcompress", "s3put", "s3get", "archive-cache"])
+    try tools.check(parsed.command == .archive ? ["pg-partitions", "pg-extract", "rowfmt", "zcompress", "s3put", "s3get", "archive-cache"]
+                                               : ["pg-partitions", "s3put", "s3get", "archive-cache"])
 } catch {
     fail(tool, "\(error)", .failure)
 }
 
-let run = ArchiveRun(invocation: invocation, display: display, home: home)
+let run: any ArchiverRun = parsed.command == .archive ? ArchiveRun(invocation: invocation, display: display, home: home)
+                                                    : DumpRun(invocation: invocation, display: display, home: home)
 Interrupts.shared.add {
     run.stop()
     run.waitForPipelines(seconds: 15)

@@ -59,3 +59,22 @@ struct ArchiveLayoutTests {
         #expect(ArchivedFileName("flights-2024-01.txt", table: "flights") == nil)
     }
 }
+
+@Suite("dump object names")
+struct DumpLayoutTests {
+    @Test("whole dumps are <name>[-schema|-data]-YYYYMMDD-HHMMSS.dump under the template rendered with the run's date")
+    func whole() {
+        let t = (2024, 3, 7, 9, 5, 1)
+        #expect(DumpLayout.wholeKey(template: "dumps/{table}/{YYYY}/{MM}", name: "shop", part: .all, time: t)
+                == "dumps/shop/2024/03/shop-20240307-090501.dump")
+        #expect(DumpLayout.wholeKey(template: "{table}", name: "flights", part: .schema, time: t) == "flights/flights-schema-20240307-090501.dump")
+        #expect(DumpLayout.wholeKey(template: "x/{table}", name: "flights", part: .data, time: t) == "x/flights/flights-data-20240307-090501.dump")
+    }
+
+    @Test("the schema of a windowed table drops the date placeholders; windows use the archive's labels")
+    func windows() {
+        #expect(DumpLayout.schemaKey(template: "dumps/{table}/{YYYY}/{MM}", table: "flights") == "dumps/flights/schema.dump")
+        #expect(DumpLayout.windowKey(template: "dumps/{table}/{YYYY}/{MM}", table: "flights", label: "2024-W05", year: "2024",
+                                     month: "01", day: "29", hour: "00") == "dumps/flights/2024/01/flights-2024-W05.dump")
+    }
+}

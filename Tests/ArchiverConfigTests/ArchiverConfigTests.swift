@@ -177,3 +177,19 @@ struct SettingsDocumentationTests {
         }
     }
 }
+
+@Suite("dump compression level")
+struct DumpCompressionLevelTests {
+    let dest = ["--path-template", "a/{table}", "--s3-bucket", "b", "--s3-endpoint", "file:///tmp/x"]
+
+    @Test("dumps use pg_dump -Z 9 unless --compression-level is given on the command line")
+    func level() throws {
+        #expect(try configure(["dump"] + dest).dumpCompressionLevel == 9)
+        #expect(try configure(["dump", "--compression-level", "4"] + dest).dumpCompressionLevel == 4)
+        #expect(try configure(["dump-hybrid", "--table", "t", "--date-column", "ts", "--compression-level", "0"] + dest).dumpCompressionLevel == 0)
+        // The archive's zstd level in the file or the environment neither applies to nor breaks a dump.
+        #expect(try configure(["dump"] + dest, env: ["ARCHIVE_COMPRESSION_LEVEL": "19"]).dumpCompressionLevel == 9)
+        #expect(try configure(["dump"] + dest, yaml: "compression_level: 12\n").dumpCompressionLevel == 9)
+        #expect(throws: ConfigError.self) { try configure(["dump", "--compression-level", "12"] + dest) }
+    }
+}

@@ -120,3 +120,51 @@ struct CommitConditionTests {
         }
     }
 }
+
+@Suite("tee branches")
+struct BranchTests {
+    /// produce | tee /dev/fd/5 (→ branch) | upload behind a commit gate.
+    func teePipeline(produce: String, branch: String, marker: String) -> Pipeline {
+        var tee = bash("tee", "exec tee /dev/fd/5")
+        let verify = bash("verify", branch)
+        tee.branch = Branch(name: verify.name, command: verify.command)
+        let upload = "cat > '\(marker).tmp'; read -r word <&4; if [ \"$word\" = commit ]; then mv '\(marker).tmp' '\(marker)'; else rm '\(marker).tmp'; echo aborted >&2; exit 1; fi"
+        return Pipeline(stages: [bash("produce", produce), tee, bash("upload", upload, gate: true)])
+    }
+
+    @Test("the branch reads every byte the next stage reads")
+    func copies() throws {
+        let dir = try TemporaryDirectory()
+        let marker = dir.path("object")
+        let copy = dir.path("copy")
+        let result = try teePipeline(produce: "seq 1 200000", branch: "cat > '\(copy)'", marker: marker).run()
+        #expect(result.succeeded)
+        #expect(result.branches[1]?.termination == .exited(0))
+        let expected = try run("/usr/bin/seq", ["1", "200000"]).stdout
+        #expect(FileManager.default.contents(atPath: marker) == expected)
+        #expect(FileManager.default.contents(atPath: copy) == expected)
+    }
+
+    @Test("a failing branch keeps the commit gate shut and is named as the cause", arguments: [false, true])
+    func failingBranch(early: Bool) throws {
+        let dir = try TemporaryDirectory()
+        let marker = dir.path("object")
+        // Early: the branch stops reading at once (the tee then dies of SIGPIPE); late: it reads all, then fails.
+        let branch = early ? "echo 'verify: error: bad header' >&2; exit 1"
+                           : "cat >/dev/null; echo 'verify: error: truncated' >&2; exit 1"
+        let result = try teePipeline(produce: "seq 1 200000", branch: branch, marker: marker).run()
+        #expect(!result.succeeded)
+        #expect(!FileManager.default.fileExists(atPath: marker))
+        #expect(result.failure?.hasPrefix("verify (exit status 1): verify: error:") == true)
+    }
+
+    @Test("a failing first stage is named before the branch that saw a short stream")
+    func producerFirst() throws {
+        let dir = try TemporaryDirectory()
+        let marker = dir.path("object")
+        let result = try teePipeline(produce: "seq 1 1000; echo 'dump: error: lost connection' >&2; exit 1",
+                                     branch: "cat >/dev/null; exit 1", marker: marker).run()
+        #expect(!FileManager.default.fileExists(atPath: marker))
+        #expect(result.failure == "produce (exit status 1): dump: error: lost connection")
+    }
+}

@@ -1,0 +1,156 @@
+import ArchiveCache
+import ArchiverConfig
+import Foundation
+import Pipelines
+import RunDisplay
+
+/// A run of data-archiver that `main` drives: `archive`, `dump` or `dump-hybrid`.
+public protocol ArchiverRun: AnyObject, Sendable {
+    /// Stops the run: no new work starts, running pipelines are terminated.
+    func stop()
+    /// Waits up to `seconds` for running pipelines to wind down (after `stop`).
+    func waitForPipelines(seconds: Double)
+    /// Runs to the end; the summary's `exitStatus` is the process's.
+    func run() throws -> RunSummary
+}
+
+/// What archive and dump runs share: configuration, display, cache and task files, the summary,
+/// the running pipelines and the stop flag.
+public class OrchestratedRun: @unchecked Sendable {
+    let invocation: ChildInvocation
+    let display: RunDisplay
+    let home: ArchiveHome
+    var config: ArchiverConfiguration { invocation.config }
+    let scope: CacheScope
+    let cache: CacheStore
+    let tasks: TaskStore
+    let started = Timestamp.now()
+    let startClock = Date()
+    /// Guards `summary` and the state below.
+    let lock = NSLock()
+    var summary = RunSummary()
+    private var pipelines: [ObjectIdentifier: Pipeline] = [:]
+    private var stopping = false
+    private var processed = 0
+
+    init(invocation: ChildInvocation, display: RunDisplay, home: ArchiveHome, scope: CacheScope) {
+        self.invocation = invocation
+        self.display = display
+        self.home = home
+        self.scope = scope
+        cache = CacheStore(home: home, warn: { [display] in display.log(.warn, $0) })
+        tasks = TaskStore(home: home)
+    }
+
+    /// Stops the run: no new work starts, running pipelines are terminated (their uploads abort).
+    public func stop() {
+        lock.lock()
+        stopping = true
+        summary.interrupted = true
+        let running = Array(pipelines.values)
+        lock.unlock()
+        running.forEach { $0.cancel() }
+    }
+
+    /// Waits up to `seconds` for running pipelines to wind down (after `stop`).
+    public func waitForPipelines(seconds: Double) {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            lock.lock(); let empty = pipelines.isEmpty; lock.unlock()
+            if empty { return }
+            usleep(50_000)
+        }
+    }
+
+    var isStopping: Bool {
+        lock.lock(); defer { lock.unlock() }
+        return stopping
+    }
+
+    /// Takes the scope's run lock and writes the first task-file state; undo with `end`.
+    func begin(name: String) throws -> RunLock {
+        let runLock: RunLock
+        do {
+            runLock = try RunLock(home: home, scope: scope, pid: Int64(getpid()))
+        } catch let busy as RunLock.Busy {
+            throw OrchestratorError("\(busy): one \(config.command.rawValue) of \(name) to this destination runs at a time")
+        }
+        task { t in
+            t.pid = Int64(getpid())
+            t.startTime = self.started
+            t.table = self.config.table ?? self.config.dbName ?? ""
+            t.startDate = self.config.startDate ?? ""
+            t.endDate = self.config.endDate ?? ""
+            t.currentTask = "connecting"
+        }
+        return runLock
+    }
+
+    /// Releases the run lock and clears the task file.
+    func end(_ runLock: RunLock) {
+        runLock.release()
+        try? tasks.clearTask()
+    }
+
+    /// Aborts multipart uploads a killed earlier run left open under `prefix` (not in a dry run).
+    func abortIncompleteUploads(prefix: String) throws {
+        guard !config.dryRun else { return }
+        let abort = try invocation.capture("s3put", invocation.storeArguments + ["--abort-incomplete", prefix])
+        if !abort.termination.succeeded {
+            throw OrchestratorError("could not clean up incomplete uploads: \(abort.failure("s3put"))")
+        }
+        abort.lines.forEach { display.log(.debug, "aborted an incomplete upload", [("upload", $0)]) }
+    }
+
+    /// Updates the task file (best effort: the viewer's view, never the run's outcome).
+    func task(_ change: (inout TaskInfo) -> Void) {
+        var t = ((try? tasks.readTask()) ?? nil) ?? TaskInfo()
+        if t.pid == 0 { t.pid = Int64(getpid()); t.startTime = started }
+        change(&t)
+        t.lastUpdate = .now()
+        try? tasks.writeTask(t)
+    }
+
+    /// Tracks a running pipeline so `stop` can cancel it; false once the run is stopping.
+    func register(_ pipeline: Pipeline) -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        if stopping { return false }
+        pipelines[ObjectIdentifier(pipeline)] = pipeline
+        return true
+    }
+
+    func unregister(_ pipeline: Pipeline) {
+        lock.lock()
+        pipelines[ObjectIdentifier(pipeline)] = nil
+        lock.unlock()
+    }
+
+    /// Counts one finished piece of work in the summary and the task file.
+    func record(_ outcome: SliceOutcome, rows: Int64, bytes: Int64) {
+        lock.lock()
+        switch outcome {
+        case .uploaded: summary.uploaded += 1
+        case .skipped: summary.skipped += 1
+        case .empty: summary.empty += 1
+        case .dryRun: summary.dryRun += 1
+        case .failed: summary.failed += 1
+        }
+        summary.rows += rows
+        summary.bytes += bytes
+        processed += 1
+        let done = processed
+        lock.unlock()
+        task { $0.slicesProcessed = Int64(done); $0.partitionsProcessed = Int64(done); $0.completedItems = Int64(done) }
+    }
+
+    /// The summary at the end, with the elapsed time.
+    func finalSummary() -> RunSummary {
+        lock.lock()
+        defer { lock.unlock() }
+        summary.seconds = Date().timeIntervalSince(startClock)
+        return summary
+    }
+}
+
+extension ArchiveRun: ArchiverRun {}
