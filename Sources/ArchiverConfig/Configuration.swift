@@ -184,7 +184,7 @@ extension ArchiverConfiguration {
         try validateInteger("workers", 1...1000)
         try validateInteger("chunk_size", 100...1_000_000)
         try validateInteger("db.port", 1...65535)
-        try validateInteger("viewer_port", 1...65535)
+        try validateInteger("viewer_port", 0...65535)
         try validateInteger("db.statement_timeout", 0...86400 * 7)
         try validateInteger("db.max_retries", 0...100)
         try validateInteger("db.retry_delay", 0...3600)

@@ -138,7 +138,7 @@ public let archiverSettings: [Setting] = [
     Setting("cache_viewer", flag: "viewer", .boolean, default: "false", aliases: ["viewer"], for: database,
             "start embedded cache viewer web server"),
     Setting("viewer_port", flag: "viewer-port", .integer, default: "8080", flagAliases: ["port"], for: all,
-            "port for cache viewer web server (viewer: --port)"),
+            "port for cache viewer web server (viewer: --port; 0 picks a free one)"),
     Setting("viewer_bind", flag: "viewer-bind", .string, default: "127.0.0.1", flagAliases: ["bind"], for: all,
             "address the cache viewer listens on (viewer: --bind)"),
 ]

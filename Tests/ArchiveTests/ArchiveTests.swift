@@ -197,17 +197,25 @@ struct ArchiveTests {
     func viewer() throws {
         let f = try ArchiveFixture(days: 1, rowsPerDay: 10)
         #expect(try f.archive([]).status == 0)
-        let port = String(Int.random(in: 20000...60000))
+        // Port 0: the viewer picks a free port and prints its URL as its first line.
         let p = Process()
         p.executableURL = URL(fileURLWithPath: Package.tool("data-archiver"))
-        p.arguments = ["viewer", "--port", port]
+        p.arguments = ["viewer", "--port", "0"]
         p.environment = ProcessInfo.processInfo.environment.merging(f.environment()) { $1 }
+        let out = Pipe()
+        p.standardOutput = out
         p.standardError = FileHandle.nullDevice
         try p.run()
         defer { p.terminate(); p.waitUntilExit() }
+        var firstLine = Data()
+        while !firstLine.contains(0x0A), let byte = try out.fileHandleForReading.read(upToCount: 1), !byte.isEmpty {
+            firstLine += byte
+        }
+        let url = String(decoding: firstLine, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(url.hasPrefix("http://127.0.0.1:"), "\(url)")
         var body = ""
-        _ = waitFor(seconds: 10) {
-            body = (try? run("curl", ["-fsS", "http://127.0.0.1:\(port)/api/cache"]).out) ?? ""
+        _ = waitFor(seconds: 20) {
+            body = (try? run("curl", ["-fsS", url.hasSuffix("/") ? url + "api/cache" : url + "/api/cache"]).out) ?? ""
             return !body.isEmpty
         }
         #expect(body.contains("flights-2024-01-01"), "\(body)")
