@@ -364,15 +364,15 @@ public final class ArchiveRun: @unchecked Sendable {
     var coresPerWorker: Int { max(1, cores / max(config.workers, 1)) }
 }
 
-/// A queue of slices shared by the worker threads.
-final class WorkQueue: @unchecked Sendable {
-    private var items: [SliceWork]
+/// A queue of work items (slices, files) shared by the worker threads.
+final class WorkQueue<Item: Sendable>: @unchecked Sendable {
+    private var items: [Item]
     private let condition = NSCondition()
     private var finished = 0
 
-    init(_ items: [SliceWork]) { self.items = items.reversed() }
+    init(_ items: [Item]) { self.items = items.reversed() }
 
-    func next() -> SliceWork? {
+    func next() -> Item? {
         condition.lock(); defer { condition.unlock() }
         return items.popLast()
     }

@@ -95,19 +95,21 @@ default:
     break
 }
 
-let display = RunDisplay(title: "data-archiver \(PGArchive.version) — archive \(config.table ?? "")",
+let display = RunDisplay(title: "data-archiver \(PGArchive.version) — \(parsed.command.rawValue) \(config.table ?? "")",
                          style: LogStyle(rawValue: config.logFormat.rawValue) ?? .text, debug: config.debug)
 let invocation = ChildInvocation(config: config, baseEnvironment: environment.merging(["ARCHIVE_HOME": home.path]) { $1 }, tools: tools)
 if config.debug {
     config.debugDescription.forEach { display.log(.debug, "setting \($0)") }
 }
 do {
-    try tools.check(["pg-partitions", "pg-extract", "rowfmt", "zcompress", "s3put", "s3get", "archive-cache"])
+    try tools.check(parsed.command == .restore ? ["s3get", "zcompress", "rowfmt", "pg-load"]
+                        : ["pg-partitions", "pg-extract", "rowfmt", "zcompress", "s3put", "s3get", "archive-cache"])
 } catch {
     fail(tool, "\(error)", .failure)
 }
 
-let run = ArchiveRun(invocation: invocation, display: display, home: home)
+let run: any OrchestratedRun = parsed.command == .restore ? RestoreRun(invocation: invocation, display: display)
+    : ArchiveRun(invocation: invocation, display: display, home: home)
 Interrupts.shared.add {
     run.stop()
     run.waitForPipelines(seconds: 15)
@@ -133,9 +135,9 @@ let viewerProcess = viewer
 Interrupts.shared.add { viewerProcess?.terminate() }
 
 display.start()
-let summary: RunSummary
+let summary: any RunReport
 do {
-    summary = try run.run()
+    summary = try run.perform()
 } catch {
     display.finish(summary: [])
     viewer?.terminate()
