@@ -2,7 +2,7 @@ import PGAccess
 import RowStream
 import ToolSupport
 
-/// pg-load's work: one rowstream into one PostgreSQL table (docs/load.md).
+/// pg-load's work: one rowstream into one PostgreSQL table (man/pg-load.1).
 ///
 /// Order: look the target up (create it under an advisory lock when asked), stage the rows with
 /// `COPY … FROM STDIN (FORMAT binary)` into a temporary table, create the partitions the staged
