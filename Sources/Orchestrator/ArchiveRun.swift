@@ -60,8 +60,7 @@ public final class ArchiveRun: @unchecked Sendable {
     let startClock = Date()
     private let lock = NSLock()
     private var summary = RunSummary()
-    private var pipelines: [ObjectIdentifier: Pipeline] = [:]
-    private var stopping = false
+    let running = RunningPipelines()
     private var processed = 0
     private let cores = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
 
@@ -79,27 +78,17 @@ public final class ArchiveRun: @unchecked Sendable {
     /// Stops the run: no new slice starts, running pipelines are terminated (their uploads abort).
     public func stop() {
         lock.lock()
-        stopping = true
         summary.interrupted = true
-        let running = Array(pipelines.values)
         lock.unlock()
-        running.forEach { $0.cancel() }
+        running.stop()
     }
 
     /// Waits up to `seconds` for running pipelines to wind down (after `stop`).
     public func waitForPipelines(seconds: Double) {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            lock.lock(); let empty = pipelines.isEmpty; lock.unlock()
-            if empty { return }
-            usleep(50_000)
-        }
+        running.waitUntilIdle(seconds: seconds)
     }
 
-    var isStopping: Bool {
-        lock.lock(); defer { lock.unlock() }
-        return stopping
-    }
+    var isStopping: Bool { running.isStopping }
 
     /// Runs the whole archive; returns the summary (its `exitStatus` is the process's).
     public func run() throws -> RunSummary {
@@ -330,19 +319,9 @@ public final class ArchiveRun: @unchecked Sendable {
         display.completed("FAILED    \(stem)", bytes: 0, rows: 0)
     }
 
-    func register(_ pipeline: Pipeline) -> Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        if stopping { return false }
-        pipelines[ObjectIdentifier(pipeline)] = pipeline
-        return true
-    }
+    func register(_ pipeline: Pipeline) -> Bool { running.register(pipeline) }
 
-    func unregister(_ pipeline: Pipeline) {
-        lock.lock()
-        pipelines[ObjectIdentifier(pipeline)] = nil
-        lock.unlock()
-    }
+    func unregister(_ pipeline: Pipeline) { running.unregister(pipeline) }
 
     func record(_ outcome: SliceOutcome, rows: Int64, bytes: Int64) {
         lock.lock()

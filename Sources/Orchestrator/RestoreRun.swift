@@ -74,8 +74,7 @@ public final class RestoreRun: OrchestratedRun, @unchecked Sendable {
     let sidecars: SchemaSidecars
     private let lock = NSLock()
     private var summary = RestoreSummary()
-    private var pipelines: [ObjectIdentifier: Pipeline] = [:]
-    private var stopping = false
+    let running = RunningPipelines()
 
     /// A restore of `invocation` reporting to `display`.
     public init(invocation: ChildInvocation, display: RunDisplay) {
@@ -86,26 +85,16 @@ public final class RestoreRun: OrchestratedRun, @unchecked Sendable {
 
     public func stop() {
         lock.lock()
-        stopping = true
         summary.interrupted = true
-        let running = Array(pipelines.values)
         lock.unlock()
-        running.forEach { $0.cancel() }
+        running.stop()
     }
 
     public func waitForPipelines(seconds: Double) {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            lock.lock(); let empty = pipelines.isEmpty; lock.unlock()
-            if empty { return }
-            usleep(50_000)
-        }
+        running.waitUntilIdle(seconds: seconds)
     }
 
-    var isStopping: Bool {
-        lock.lock(); defer { lock.unlock() }
-        return stopping
-    }
+    var isStopping: Bool { running.isStopping }
 
     public func perform() throws -> any RunReport { try run() }
 
@@ -244,19 +233,9 @@ public final class RestoreRun: OrchestratedRun, @unchecked Sendable {
         display.completed("FAILED    \(file.name)", bytes: 0, rows: 0)
     }
 
-    func register(_ pipeline: Pipeline) -> Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        if stopping { return false }
-        pipelines[ObjectIdentifier(pipeline)] = pipeline
-        return true
-    }
+    func register(_ pipeline: Pipeline) -> Bool { running.register(pipeline) }
 
-    func unregister(_ pipeline: Pipeline) {
-        lock.lock()
-        pipelines[ObjectIdentifier(pipeline)] = nil
-        lock.unlock()
-    }
+    func unregister(_ pipeline: Pipeline) { running.unregister(pipeline) }
 }
 
 /// The schema sidecars of a restore: each object's `pgarchive-schema` metadata names one, fetched
