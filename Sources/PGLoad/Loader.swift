@@ -30,6 +30,8 @@ public enum Loader {
                 throw LoadError("table \(target.qualified) does not exist (give --create to create it from the input's schema)", notFound: true)
             }
             result.tableCreated = try createTable(&target, schema: schema, partitionColumn: partitionColumn, dryRun: request.dryRun, conn: conn)
+            // Another loader may have created it first: then it is checked like any existing table.
+            if !result.tableCreated { try check(target, against: schema, request: request) }
         } else {
             try check(target, against: schema, request: request)
         }
@@ -57,13 +59,8 @@ public enum Loader {
             progress.finish(rows: UInt64(result.rowsRead), bytes: input.offset)
             return result
         }
-        try conn.execute("BEGIN")
-        do {
-            result.inserted = try conn.executeCounting(LoadSQL.insert(into: target, from: stage, schema: schema, policy: request.onConflict))
-            try conn.execute("COMMIT")
-        } catch {
-            try? conn.execute("ROLLBACK")
-            throw error
+        result.inserted = try inTransaction(conn) {
+            try conn.executeCounting(LoadSQL.insert(into: target, from: stage, schema: schema, policy: request.onConflict))
         }
         result.conflicts = result.rowsRead - result.inserted
         try conn.execute("DROP TABLE \(SQL.identifier(stage))")
@@ -106,25 +103,21 @@ public enum Loader {
     static func createTable(_ target: inout TargetTable, schema: RowStreamSchema, partitionColumn: String?,
                             dryRun: Bool, conn: PGConnection) throws -> Bool {
         if dryRun { return true }
-        try conn.execute("BEGIN")
-        do {
+        let existing: TargetTable? = try inTransaction(conn) {
             _ = try conn.query(LoadSQL.lock(target))
             let again = try TargetTable.lookUp(conn, schema: target.schema, name: target.name)
-            if again.exists {
-                try conn.execute("COMMIT")
-                target = again
-                return false
-            }
+            if again.exists { return again }
             for column in schema.columns {
                 guard let (name, labels) = LoadSQL.enumType(column),
                       try conn.query("SELECT to_regtype($1) IS NULL", [name]).first?.first == "t" else { continue }
                 try conn.execute("CREATE TYPE \(name) AS ENUM (" + labels.map(SQL.literal).joined(separator: ", ") + ")")
             }
             try conn.execute(LoadSQL.createTable(target, schema: schema, partitionColumn: partitionColumn))
-            try conn.execute("COMMIT")
-        } catch {
-            try? conn.execute("ROLLBACK")
-            throw error
+            return nil
+        }
+        if let existing {
+            target = existing
+            return false
         }
         target = try TargetTable.lookUp(conn, schema: target.schema, name: target.name)
         return true
@@ -177,6 +170,7 @@ public enum Loader {
         }
     }
 
+    /// Runs `body` between BEGIN and COMMIT; any error rolls back and is rethrown.
     static func inTransaction<T>(_ conn: PGConnection, _ body: () throws -> T) throws -> T {
         try conn.execute("BEGIN")
         do {

@@ -214,11 +214,15 @@ struct RestoreTests {
             """
         try Data((lines + "\n").utf8).write(to: URL(fileURLWithPath: dir.path("notes.jsonl")))
         try f.put("archives/notes/2024/01/notes-2024-01-02.jsonl", file: dir.path("notes.jsonl"))
+        // Not ours to restore: another table's file under the same prefix, and a window before --start-date.
+        try f.put("archives/notes/2024/01/notes_old-2024-01-02.jsonl", file: dir.path("notes.jsonl"))
+        try f.put("archives/notes/2023/12/notes-2023-12.jsonl", file: dir.path("notes.jsonl"))
         let target = try f.pg.createDatabase(prefix: "rest")
         defer { f.pg.dropDatabase(target) }
         let restored = try f.restore(into: target, [], table: "notes")
         #expect(restored.status == 0, "\(restored.err)")
         #expect(restored.err.contains("no schema sidecar"), "\(restored.err)")
+        #expect(restored.err.contains("summary: 1 files: 1 restored"), "\(restored.err)")
         #expect(try f.sql("SELECT string_agg(attname || ' ' || format_type(atttypid, atttypmod), ', ' ORDER BY attnum) FROM pg_attribute WHERE attrelid = 'notes'::regclass AND attnum > 0", in: target)
                 == "id bigint, amount numeric, ok boolean, at timestamp with time zone, day date, name text")
         let rows = try f.sql("SELECT string_agg(format('%s %s %s %s %s %s', id, amount, ok, at AT TIME ZONE 'UTC', day, coalesce(name, 'NULL')), '; ' ORDER BY id) FROM notes",
