@@ -137,6 +137,18 @@ struct RestoreTests {
         #expect(try f.sql("SELECT count(*) FROM flights_202402 WHERE departure < '2024-02-01'", in: target) == "0")
     }
 
+    @Test("--target-table restores beside the live table, in the same database, with an hourly partition template")
+    func targetTable() throws {
+        let f = try ArchiveFixture(days: 2, rowsPerDay: 48)
+        #expect(try f.archive(["--compression", "gzip"]).status == 0)
+        let restored = try f.restore(into: f.database, ["--target-table", "flights_back", "--table-partition-range", "hourly",
+                                                        "--table-partition-template", "{table}_h{YYYY}{MM}{DD}{HH}"])
+        #expect(restored.status == 0, "\(restored.err)")
+        #expect(try f.difference("flights", "flights_back", in: f.database) == [0, 0, 96, 96])
+        #expect(try f.sql("SELECT count(*), min(c.relname), bool_and(c.relispartition) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'flights_back'::regclass",
+                          in: f.database) == "48|flights_back_h2024010100|t")
+    }
+
     @Test("restoring twice adds nothing: the second run counts every row as a conflict")
     func twice() throws {
         let f = try ArchiveFixture(days: 2, rowsPerDay: 100)
