@@ -31,11 +31,6 @@ public struct RunSummary: Sendable {
         out += failures.map { "failed: " + $0 }
         return out
     }
-
-    /// 0 when every slice succeeded or was skipped, 1 when any failed, 130 when interrupted.
-    public var exitStatus: ExitStatus {
-        interrupted ? .interrupted : (failed > 0 ? .failure : .ok)
-    }
 }
 
 /// One slice to archive and how to treat an existing object.

@@ -9,8 +9,17 @@ import ToolSupport
 public protocol RunReport: Sendable {
     /// The summary as lines for the display.
     var lines: [String] { get }
-    /// The process's exit status.
-    var exitStatus: ExitStatus { get }
+    /// How many slices or files failed.
+    var failed: Int { get }
+    /// Whether the run was stopped (signal or `q`).
+    var interrupted: Bool { get }
+}
+
+extension RunReport {
+    /// 0 when nothing failed, 1 when anything did, 130 when interrupted.
+    public var exitStatus: ExitStatus {
+        interrupted ? .interrupted : (failed > 0 ? .failure : .ok)
+    }
 }
 
 extension RunSummary: RunReport {}
@@ -48,11 +57,6 @@ public struct RestoreSummary: RunReport {
                           formatBytes(bytes), formatDuration(seconds), rate)]
         out += failures.map { "failed: " + $0 }
         return out
-    }
-
-    /// 0 when every file was restored, 1 when any failed, 130 when interrupted.
-    public var exitStatus: ExitStatus {
-        interrupted ? .interrupted : (failed > 0 ? .failure : .ok)
     }
 }
 
