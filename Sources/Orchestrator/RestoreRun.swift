@@ -107,6 +107,8 @@ public final class RestoreRun: OrchestratedRun, @unchecked Sendable {
         let table = config.table!
         let prefix = ArchiveLayout.fixedPrefix(template: config.pathTemplate!, table: table)
         defer { sidecars.removeAll() }
+        let target = config.targetTable ?? table
+        let facts = try restorePreflight(config, table: target)
         display.log(.info, "listing", [("prefix", prefix.isEmpty ? "(bucket root)" : prefix)])
         let listing = try invocation.listObjects(prefix: prefix)
         let builtIn = { (key: String) in self.config.values[key]?.origin == .builtIn }
@@ -115,9 +117,15 @@ public final class RestoreRun: OrchestratedRun, @unchecked Sendable {
                                             codec: builtIn("compression") ? nil : config.compression)
         summary.files = files.count
         display.setTotals(slices: files.count, rows: 0)
-        let workerCount = min(config.workers, max(files.count, 1))
+        // Each worker holds one connection: leave half of what the server can spare to others.
+        let connectionCap = max(1, facts.spareConnections / 2)
+        let workerCount = min(config.workers, max(files.count, 1), connectionCap)
+        if config.workers > connectionCap && files.count > connectionCap {
+            display.log(.warn, "fewer workers than asked: the server can spare few connections",
+                        [("workers", "\(workerCount)"), ("spare_connections", "\(facts.spareConnections)")])
+        }
         display.log(.info, "restoring", [("files", "\(files.count)"), ("listed", "\(listing.count)"), ("workers", "\(workerCount)"),
-                                         ("target", (config.targetTable ?? table))])
+                                         ("target", target)])
         let queue = WorkQueue(files)
         let threads = (0..<workerCount).map { index in
             Thread { [self] in

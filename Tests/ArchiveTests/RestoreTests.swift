@@ -149,6 +149,16 @@ struct RestoreTests {
                           in: f.database) == "48|flights_back_h2024010100|t")
     }
 
+    @Test("a target schema that does not exist stops the restore before any file, naming it")
+    func missingSchema() throws {
+        let f = try ArchiveFixture(days: 1, rowsPerDay: 10)
+        #expect(try f.archive([]).status == 0)
+        let restored = try f.restore(into: f.database, ["--db-schema", "nowhere"])
+        #expect(restored.status == 1)
+        #expect(restored.err.contains("schema \"nowhere\" does not exist"), "\(restored.err)")
+        #expect(!restored.err.contains("restored"), "\(restored.err)")
+    }
+
     @Test("restoring twice adds nothing: the second run counts every row as a conflict")
     func twice() throws {
         let f = try ArchiveFixture(days: 2, rowsPerDay: 100)
