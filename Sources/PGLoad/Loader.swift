@@ -152,7 +152,12 @@ public enum Loader {
     /// Creates one partition in its own transaction under the advisory lock; false when it exists,
     /// or when an existing partition already covers its range (PostgreSQL refuses the overlap).
     static func createPartition(_ window: PartitionWindow, of target: TargetTable, dryRun: Bool, conn: PGConnection) throws -> Bool {
-        let exists = { try conn.query("SELECT to_regclass($1) IS NOT NULL", [SQL.qualified(target.schema, window.name)]).first?.first == "t" }
+        // A scan of pg_class, not to_regclass: the name lookup's cache keeps a "no such relation"
+        // entry made before the lock, and the advisory lock does not refresh it.
+        let exists = {
+            try conn.query("SELECT EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2)",
+                           [target.schema, window.name]).first?.first == "t"
+        }
         if try exists() { return false }
         if dryRun { return true }
         return try inTransaction(conn) {
