@@ -101,6 +101,9 @@ let cacheTargets: [Target] = [
 
 // MARK: Loading: pg-load.
 let loadTargets: [Target] = [
+    library("PGLoad", ["RowStream", "PGAccess", "ToolSupport"]),
+    tool("pg-load", ["PGToolOptions", "PGLoad", "RowStream"]),
+    tests("PGLoadTests", ["PGLoad"]),
 ]
 
 // MARK: Orchestration: data-archiver.

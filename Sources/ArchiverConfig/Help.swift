@@ -50,7 +50,7 @@ public func archiverHelp(_ command: ArchiverCommand?, today: String, commands: [
 
 /// The commands this build of data-archiver runs; the settings table also describes the
 /// commands still to come, which stay out of the help and the documentation until they exist.
-public let availableArchiverCommands: [ArchiverCommand] = [.archive, .dump, .dumpHybrid, .viewer]
+public let availableArchiverCommands: [ArchiverCommand] = [.archive, .dump, .dumpHybrid, .restore, .viewer]
 
 /// The flag ↔ YAML key ↔ environment variable table, as Markdown (README and man page).
 public func archiverSettingsTable() -> String {

@@ -33,9 +33,6 @@ public struct RunSummary: Sendable {
     }
 
     /// 0 when every slice succeeded or was skipped, 1 when any failed, 130 when interrupted.
-    public var exitStatus: ExitStatus {
-        interrupted ? .interrupted : (failed > 0 ? .failure : .ok)
-    }
 }
 
 /// One slice to archive and how to treat an existing object.

@@ -10,8 +10,8 @@ public protocol ArchiverRun: AnyObject, Sendable {
     func stop()
     /// Waits up to `seconds` for running pipelines to wind down (after `stop`).
     func waitForPipelines(seconds: Double)
-    /// Runs to the end; the summary's `exitStatus` is the process's.
-    func run() throws -> RunSummary
+    /// Runs to the end and returns the report; its `exitStatus` is the process's.
+    func perform() throws -> any RunReport
 }
 
 /// What archive and dump runs share: configuration, display, cache and task files, the summary,
@@ -153,4 +153,12 @@ public class OrchestratedRun: @unchecked Sendable {
     }
 }
 
-extension ArchiveRun: ArchiverRun {}
+extension ArchiveRun: ArchiverRun {
+    /// Runs the archive (see `run()`).
+    public func perform() throws -> any RunReport { try run() }
+}
+
+extension DumpRun {
+    /// Runs the dump (see `run()`).
+    public func perform() throws -> any RunReport { try run() }
+}

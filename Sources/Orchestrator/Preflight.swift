@@ -24,23 +24,30 @@ func connectionParameters(_ config: ArchiverConfiguration, database: String? = n
     return parameters
 }
 
-/// Connects once, checks the privileges the run needs (naming what is missing), and reads how
-/// many connections the server can spare for workers. Without a table only the schema is checked.
-public func preflight(_ config: ArchiverConfiguration) throws -> ServerFacts {
-    let parameters = connectionParameters(config)
-    let connection: PGConnection
+/// One connection with the run's settings (retried as configured).
+func connect(_ config: ArchiverConfiguration) throws -> PGConnection {
     do {
-        connection = try PGConnection(parameters)
+        return try PGConnection(connectionParameters(config))
     } catch {
         throw OrchestratorError("could not connect to PostgreSQL: \(error)")
     }
+}
+
+let spareConnectionsSQL = """
+    current_setting('max_connections')::int - current_setting('superuser_reserved_connections')::int
+      - (SELECT count(*) FROM pg_stat_activity)::int
+    """
+
+/// Connects once, checks the privileges the run needs (naming what is missing), and reads how
+/// many connections the server can spare for workers. Without a table only the schema is checked.
+public func preflight(_ config: ArchiverConfiguration) throws -> ServerFacts {
+    let connection = try connect(config)
     let schema = config.dbSchema
     let table = config.table ?? ""
     let rows = try connection.query("""
         SELECT has_schema_privilege(n.oid, 'USAGE'),
                c.oid IS NOT NULL,
-               current_setting('max_connections')::int - current_setting('superuser_reserved_connections')::int
-                 - (SELECT count(*) FROM pg_stat_activity)::int
+               \(spareConnectionsSQL)
         FROM pg_namespace n LEFT JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = $2
         WHERE n.nspname = $1
         """, [schema, table])
@@ -48,4 +55,23 @@ public func preflight(_ config: ArchiverConfiguration) throws -> ServerFacts {
     guard row[0] == "t" else { throw OrchestratorError("permission denied: role has no USAGE on schema \"\(schema)\"") }
     guard table.isEmpty || row[1] == "t" else { throw OrchestratorError("table \"\(schema).\(table)\" does not exist") }
     return ServerFacts(spareConnections: Int(row[2] ?? "") ?? 1)
+}
+
+/// Before a restore: connects once, checks the target schema is usable (USAGE, and CREATE when
+/// the table must be created), and reads how many connections the server can spare.
+func restorePreflight(_ config: ArchiverConfiguration, table: String) throws -> ServerFacts {
+    let connection = try connect(config)
+    let schema = config.dbSchema
+    let rows = try connection.query("""
+        SELECT has_schema_privilege(n.oid, 'USAGE'), has_schema_privilege(n.oid, 'CREATE'),
+               EXISTS (SELECT 1 FROM pg_class c WHERE c.relnamespace = n.oid AND c.relname = $2),
+               \(spareConnectionsSQL)
+        FROM pg_namespace n WHERE n.nspname = $1
+        """, [schema, table])
+    guard let row = rows.first else { throw OrchestratorError("schema \"\(schema)\" does not exist") }
+    guard row[0] == "t" else { throw OrchestratorError("permission denied: role has no USAGE on schema \"\(schema)\"") }
+    if row[2] != "t" && row[1] != "t" {
+        throw OrchestratorError("permission denied: table \"\(schema).\(table)\" does not exist and the role may not CREATE in schema \"\(schema)\"")
+    }
+    return ServerFacts(spareConnections: Int(row[3] ?? "") ?? 1)
 }

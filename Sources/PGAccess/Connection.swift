@@ -45,7 +45,7 @@ public enum SessionSettings {
 
 /// One PostgreSQL connection (owns the `PGconn`, frees it in `deinit`); use from one thread at a time.
 public final class PGConnection {
-    private let handle: OpaquePointer
+    let handle: OpaquePointer
     /// The parameters it was opened with.
     public let parameters: ConnectionParameters
 
@@ -174,7 +174,7 @@ public final class PGConnection {
         PQfreeCancel(cancel)
     }
 
-    private func check(_ result: OpaquePointer?, expecting: [ExecStatusType], kind: PGError.Kind = .query) throws {
+    func check(_ result: OpaquePointer?, expecting: [ExecStatusType], kind: PGError.Kind = .query) throws {
         let status = PQresultStatus(result)
         guard !expecting.contains(status) else { return }
         var message = result.map { String(cString: PQresultErrorMessage($0)) } ?? ""

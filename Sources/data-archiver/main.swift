@@ -102,14 +102,21 @@ if config.debug {
     config.debugDescription.forEach { display.log(.debug, "setting \($0)") }
 }
 do {
-    try tools.check(parsed.command == .archive ? ["pg-partitions", "pg-extract", "rowfmt", "zcompress", "s3put", "s3get", "archive-cache"]
-                                               : ["pg-partitions", "s3put", "s3get", "archive-cache"])
+    let needed: [String] = switch parsed.command {
+    case .restore: ["s3get", "zcompress", "rowfmt", "pg-load"]
+    case .archive: ["pg-partitions", "pg-extract", "rowfmt", "zcompress", "s3put", "s3get", "archive-cache"]
+    default: ["pg-partitions", "s3put", "s3get", "archive-cache"]
+    }
+    try tools.check(needed)
 } catch {
     fail(tool, "\(error)", .failure)
 }
 
-let run: any ArchiverRun = parsed.command == .archive ? ArchiveRun(invocation: invocation, display: display, home: home)
-                                                    : DumpRun(invocation: invocation, display: display, home: home)
+let run: any ArchiverRun = switch parsed.command {
+case .archive: ArchiveRun(invocation: invocation, display: display, home: home)
+case .restore: RestoreRun(invocation: invocation, display: display)
+default: DumpRun(invocation: invocation, display: display, home: home)
+}
 Interrupts.shared.add {
     run.stop()
     run.waitForPipelines(seconds: 15)
@@ -137,9 +144,9 @@ let viewerProcess = viewer
 Interrupts.shared.add { viewerProcess?.terminate() }
 
 display.start()
-let summary: RunSummary
+let summary: any RunReport
 do {
-    summary = try run.run()
+    summary = try run.perform()
 } catch {
     display.finish(summary: [])
     viewer?.terminate()

@@ -1,0 +1,284 @@
+import ArchiveLayout
+import ArchiverConfig
+import Foundation
+import Pipelines
+import RunDisplay
+import ToolSupport
+
+/// What a run reports at its end: summary lines and the exit status (archive and restore alike).
+public protocol RunReport: Sendable {
+    /// The summary as lines for the display.
+    var lines: [String] { get }
+    /// How many slices or files failed.
+    var failed: Int { get }
+    /// Whether the run was stopped (signal or `q`).
+    var interrupted: Bool { get }
+}
+
+extension RunReport {
+    /// 0 when nothing failed, 1 when anything did, 130 when interrupted.
+    public var exitStatus: ExitStatus {
+        interrupted ? .interrupted : (failed > 0 ? .failure : .ok)
+    }
+}
+
+extension RunSummary: RunReport {}
+
+/// The end of a restore run.
+public struct RestoreSummary: RunReport {
+    public var files = 0, restored = 0, failed = 0, dryRun = 0
+    public var rowsRead: Int64 = 0, inserted: Int64 = 0, conflicts: Int64 = 0, bytes: Int64 = 0
+    public var partitions = 0
+    public var seconds = 0.0
+    /// `key: stage (status): message` for each failed file.
+    public var failures: [String] = []
+    /// Whether the run was stopped (signal or `q`).
+    public var interrupted = false
+
+    public var lines: [String] {
+        let rate = seconds > 0 ? Double(rowsRead) / seconds : 0
+        var out = [String(format: "summary: %d files: %d restored, %d failed%@; %lld rows read, %lld inserted, %lld conflicts; %d partitions created; %@ in %@ (%.0f rows/s)",
+                          files, restored, failed, dryRun > 0 ? ", \(dryRun) dry-run" : "", rowsRead, inserted, conflicts, partitions,
+                          formatBytes(bytes), formatDuration(seconds), rate)]
+        out += failures.map { "failed: " + $0 }
+        return out
+    }
+}
+
+/// pg-load's result line.
+struct LoadLine: Decodable {
+    var rows_read: Int64
+    var inserted: Int64
+    var conflicts: Int64
+    var partitions_created: [String]
+}
+
+/// `data-archiver restore`: list, select by window, fetch each file's schema, run
+/// `s3get | zcompress -d | rowfmt --to rowstream | pg-load` pipelines, summarise.
+public final class RestoreRun: ArchiverRun, @unchecked Sendable {
+    let invocation: ChildInvocation
+    let display: RunDisplay
+    var config: ArchiverConfiguration { invocation.config }
+    let startClock = Date()
+    let sidecars: SchemaSidecars
+    private let lock = NSLock()
+    private var summary = RestoreSummary()
+    let running = RunningPipelines()
+
+    /// A restore of `invocation` reporting to `display`.
+    public init(invocation: ChildInvocation, display: RunDisplay) {
+        self.invocation = invocation
+        self.display = display
+        sidecars = SchemaSidecars(invocation: invocation)
+    }
+
+    public func stop() {
+        lock.lock()
+        summary.interrupted = true
+        lock.unlock()
+        running.stop()
+    }
+
+    public func waitForPipelines(seconds: Double) {
+        running.waitUntilIdle(seconds: seconds)
+    }
+
+    var isStopping: Bool { running.isStopping }
+
+    public func perform() throws -> any RunReport { try run() }
+
+    /// Runs the whole restore; returns the summary (its `exitStatus` is the process's).
+    public func run() throws -> RestoreSummary {
+        let table = config.table!
+        let prefix = ArchiveLayout.fixedPrefix(template: config.pathTemplate!, table: table)
+        defer { sidecars.removeAll() }
+        let target = config.targetTable ?? table
+        let facts = try restorePreflight(config, table: target)
+        display.log(.info, "listing", [("prefix", prefix.isEmpty ? "(bucket root)" : prefix)])
+        let listing = try invocation.listObjects(prefix: prefix)
+        let builtIn = { (key: String) in self.config.values[key]?.origin == .builtIn }
+        let files = RestoreSelection.choose(listing, table: table, prefix: prefix, startDate: config.startDate, endDate: config.endDate,
+                                            format: builtIn("output_format") ? nil : config.outputFormat.rawValue,
+                                            codec: builtIn("compression") ? nil : config.compression)
+        summary.files = files.count
+        display.setTotals(slices: files.count, rows: 0)
+        // Each worker holds one connection: leave half of what the server can spare to others.
+        let connectionCap = max(1, facts.spareConnections / 2)
+        let workerCount = min(config.workers, max(files.count, 1), connectionCap)
+        if config.workers > connectionCap && files.count > connectionCap {
+            display.log(.warn, "fewer workers than asked: the server can spare few connections",
+                        [("workers", "\(workerCount)"), ("spare_connections", "\(facts.spareConnections)")])
+        }
+        display.log(.info, "restoring", [("files", "\(files.count)"), ("listed", "\(listing.count)"), ("workers", "\(workerCount)"),
+                                         ("target", target)])
+        let queue = WorkQueue(files)
+        let threads = (0..<workerCount).map { index in
+            Thread { [self] in
+                while !self.isStopping, let file = queue.next() {
+                    self.process(file, worker: index)
+                }
+                queue.done()
+            }
+        }
+        threads.forEach { $0.stackSize = 1 << 20; $0.start() }
+        queue.waitForWorkers(workerCount)
+        lock.lock()
+        summary.seconds = Date().timeIntervalSince(startClock)
+        let result = summary
+        lock.unlock()
+        return result
+    }
+
+    /// The stages that load one file.
+    func stages(for file: RestoreFile, schemaPath: String?) -> [Stage] {
+        var stages = [Stage(name: "s3get", command: invocation.command("s3get", invocation.storeArguments + ["--key", file.key]))]
+        if file.codec != "none" {
+            stages.append(Stage(name: "zcompress", command: invocation.command("zcompress", ["-d"])))
+        }
+        var convert = ["--from", file.format, "--to", "rowstream"]
+        if let schemaPath { convert += ["--schema", schemaPath] }
+        stages.append(Stage(name: "rowfmt", command: invocation.command("rowfmt", convert)))
+        var load = ["--table", config.targetTable ?? config.table!, "--schema", config.dbSchema, "--create"]
+        if let range = config.tablePartitionRange {
+            load += ["--table-partition-range", range.rawValue]
+            if let template = config.tablePartitionTemplate { load += ["--table-partition-template", template] }
+            if let column = config.dateColumn { load += ["--date-column", column] }
+        }
+        if config.dryRun { load.append("--dry-run") }
+        stages.append(Stage(name: "pg-load", command: invocation.command("pg-load", load + invocation.connectionArguments)))
+        return stages
+    }
+
+    /// Restores one file and records what happened.
+    func process(_ file: RestoreFile, worker: Int) {
+        let schemaPath: String?
+        if file.format == "parquet" {
+            schemaPath = nil
+        } else {
+            do {
+                schemaPath = try sidecars.path(for: file.key, table: config.table!, template: config.pathTemplate!)
+            } catch {
+                fail(file, stage: "schema", message: "\(error)")
+                return
+            }
+            if schemaPath == nil {
+                display.log(.warn, "no schema sidecar: column types are inferred from the data", [("file", file.key)])
+            }
+        }
+        let stages = stages(for: file, schemaPath: schemaPath)
+        if config.debug {
+            let line = stages.map { invocation.mask($0.command.shellLine()) }.joined(separator: " | ")
+            display.log(.debug, "pipeline", [("file", file.key), ("command", line)])
+        }
+        let pipeline = Pipeline(stages: stages)
+        guard register(pipeline) else { return }
+        defer { unregister(pipeline) }
+        display.setWorker(worker, WorkerState(slice: file.name, stage: "restoring", expectedRows: nil,
+                                              started: Double(monotonicNanosecondsNow()) / 1e9))
+        let last = stages.count - 1
+        pipeline.onProgress = { [display] stage, fields in
+            if stage == last { display.updateWorker(worker, rows: fields["rows"]?.integer) }
+            if stage == 0 { display.updateWorker(worker, uploadedBytes: fields["bytes"]?.integer) }
+        }
+        pipeline.onErrorLine = { [display, invocation] stage, line in
+            display.log(stages[stage].name == "pg-load" && line.contains("warning") ? .warn : .debug, invocation.mask(line),
+                        [("file", file.key), ("stage", stages[stage].name)])
+        }
+        let result: PipelineResult
+        do {
+            result = try pipeline.run()
+        } catch {
+            display.setWorker(worker, nil)
+            fail(file, stage: "start", message: "\(error)")
+            return
+        }
+        display.setWorker(worker, nil)
+        if isStopping && !result.succeeded { return }
+        guard result.succeeded else {
+            let failedStage = result.stages.first { !$0.termination.succeeded }?.name ?? "pipeline"
+            fail(file, stage: failedStage, message: result.failure ?? "failed")
+            return
+        }
+        let text = String(decoding: result.output, as: UTF8.self).split(separator: "\n").last.map(String.init) ?? ""
+        guard let loaded = try? JSONDecoder().decode(LoadLine.self, from: Data(text.utf8)) else {
+            fail(file, stage: "pg-load", message: "pg-load printed no result line: \(text.prefix(200))")
+            return
+        }
+        lock.lock()
+        if config.dryRun { summary.dryRun += 1 } else { summary.restored += 1 }
+        summary.rowsRead += loaded.rows_read
+        summary.inserted += loaded.inserted
+        summary.conflicts += loaded.conflicts
+        summary.partitions += loaded.partitions_created.count
+        summary.bytes += file.size
+        lock.unlock()
+        var fields = [("file", file.key), ("rows", "\(loaded.rows_read)"), ("inserted", "\(loaded.inserted)"),
+                      ("conflicts", "\(loaded.conflicts)")]
+        if !loaded.partitions_created.isEmpty { fields.append(("partitions", loaded.partitions_created.joined(separator: ","))) }
+        display.log(.info, config.dryRun ? "dry run: checked, nothing changed" : "restored", fields)
+        display.completed("\(config.dryRun ? "dry-run  " : "restored ") \(file.name)  \(loaded.rows_read) rows, \(loaded.inserted) new",
+                          bytes: file.size, rows: loaded.rows_read)
+    }
+
+    func fail(_ file: RestoreFile, stage: String, message: String) {
+        let text = invocation.mask(message)
+        lock.lock()
+        summary.failed += 1
+        summary.failures.append("\(file.key): \(text)")
+        lock.unlock()
+        display.log(.error, "file failed", [("file", file.key), ("stage", stage), ("error", text)])
+        display.completed("FAILED    \(file.name)", bytes: 0, rows: 0)
+    }
+
+    func register(_ pipeline: Pipeline) -> Bool { running.register(pipeline) }
+
+    func unregister(_ pipeline: Pipeline) { running.unregister(pipeline) }
+}
+
+/// The schema sidecars of a restore: each object's `pgarchive-schema` metadata names one, fetched
+/// once per hash into a private temporary folder.
+final class SchemaSidecars: @unchecked Sendable {
+    let invocation: ChildInvocation
+    private let lock = NSLock()
+    private var paths: [String: String?] = [:]
+    private let folder: String
+
+    init(invocation: ChildInvocation) {
+        self.invocation = invocation
+        folder = FileManager.default.temporaryDirectory.appendingPathComponent("pgarchive-restore-\(getpid())-\(UUID().uuidString)").path
+    }
+
+    struct Head: Decodable { var metadata: [String: String]? }
+
+    /// The local path of the schema for `key`, or nil when the object names none or its sidecar is gone.
+    func path(for key: String, table: String, template: String) throws -> String? {
+        let head = try invocation.capture("s3get", invocation.storeArguments + ["--head", "--key", key])
+        guard head.termination.succeeded, let line = head.lines.last,
+              let info = try? JSONDecoder().decode(Head.self, from: Data(line.utf8)) else {
+            throw OrchestratorError("could not read the object's metadata: \(head.failure("s3get"))")
+        }
+        guard let hash = info.metadata?["pgarchive-schema"], !hash.isEmpty,
+              hash.allSatisfy({ $0.isHexDigit }) else { return nil }
+        lock.lock()
+        if let known = paths[hash] { lock.unlock(); return known }
+        lock.unlock()
+        let sidecar = ArchiveLayout.schemaKey(template: template, table: table, hash: hash)
+        let out = try invocation.capture("s3get", invocation.storeArguments + ["--key", sidecar])
+        var path: String?
+        if out.termination.succeeded {
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            let file = folder + "/\(hash).json"
+            try Data((out.lines.joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: file), options: .atomic)
+            path = file
+        } else if out.termination != .exited(3) {
+            throw OrchestratorError("could not fetch the schema \(sidecar): \(out.failure("s3get"))")
+        }
+        lock.lock()
+        paths[hash] = path
+        lock.unlock()
+        return path
+    }
+
+    /// Removes the fetched sidecars.
+    func removeAll() { try? FileManager.default.removeItem(atPath: folder) }
+}

@@ -1,0 +1,37 @@
+import ArchiveLayout
+
+/// One archived object chosen for restore, with how to decode it.
+struct RestoreFile: Sendable {
+    /// The object key.
+    var key: String
+    /// Its size in bytes (from the listing).
+    var size: Int64
+    /// The file name (last key segment).
+    var name: String
+    /// jsonl, csv or parquet.
+    var format: String
+    /// The outer codec: zstd, lz4, gzip or none.
+    var codec: String
+}
+
+/// Which objects a restore takes: the table's files under the fixed prefix whose window overlaps
+/// `[start-date, end-date + 1 day)`.
+enum RestoreSelection {
+    /// Chooses and orders (by key) the files of `table` among `listing`; `format`/`codec` override
+    /// what the extension says when given.
+    static func choose(_ listing: [String: ListedObject], table: String, prefix: String, startDate: String?, endDate: String?,
+                       format: String?, codec: String?) -> [RestoreFile] {
+        let from = startDate.flatMap { WindowLabel($0)?.start }
+        let to = endDate.flatMap { WindowLabel($0)?.end }
+        var files: [RestoreFile] = []
+        for key in listing.keys.sorted() where key.hasPrefix(prefix) && !key.dropFirst(prefix.count).hasPrefix("_schema/") {
+            let name = String(key.split(separator: "/").last ?? "")
+            guard let parsed = ArchivedFileName(name, table: table), let window = WindowLabel(parsed.label) else { continue }
+            if let from, window.end <= from { continue }
+            if let to, window.start >= to { continue }
+            files.append(RestoreFile(key: key, size: listing[key]!.size, name: name, format: format ?? parsed.format,
+                                     codec: codec ?? parsed.codec))
+        }
+        return files
+    }
+}

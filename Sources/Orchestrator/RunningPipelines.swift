@@ -1,0 +1,50 @@
+import Foundation
+import Pipelines
+
+/// The pipelines a run has going, and whether it is stopping: stop cancels them all, and no
+/// pipeline registers after it.
+final class RunningPipelines: @unchecked Sendable {
+    private let lock = NSLock()
+    private var pipelines: [ObjectIdentifier: Pipeline] = [:]
+    private var stopping = false
+
+    /// Whether `stop` was called.
+    var isStopping: Bool {
+        lock.lock(); defer { lock.unlock() }
+        return stopping
+    }
+
+    /// Marks the run stopping and cancels every running pipeline.
+    func stop() {
+        lock.lock()
+        stopping = true
+        let running = Array(pipelines.values)
+        lock.unlock()
+        running.forEach { $0.cancel() }
+    }
+
+    /// Waits up to `seconds` until no pipeline is registered.
+    func waitUntilIdle(seconds: Double) {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            lock.lock(); let empty = pipelines.isEmpty; lock.unlock()
+            if empty { return }
+            usleep(50_000)
+        }
+    }
+
+    /// Adds a pipeline about to run; false when the run is stopping (then it must not run).
+    func register(_ pipeline: Pipeline) -> Bool {
+        lock.lock(); defer { lock.unlock() }
+        if stopping { return false }
+        pipelines[ObjectIdentifier(pipeline)] = pipeline
+        return true
+    }
+
+    /// Removes a finished pipeline.
+    func unregister(_ pipeline: Pipeline) {
+        lock.lock()
+        pipelines[ObjectIdentifier(pipeline)] = nil
+        lock.unlock()
+    }
+}

@@ -1,0 +1,73 @@
+import ToolSupport
+
+/// A load failure: one line, and whether it means "not found" (exit 3) rather than a failure.
+public struct LoadError: Error, CustomStringConvertible, Sendable {
+    /// The message.
+    public var message: String
+    /// The target table (or a type it needs) does not exist and was not to be created.
+    public var notFound: Bool
+
+    /// An error with a message.
+    public init(_ message: String, notFound: Bool = false) {
+        self.message = message
+        self.notFound = notFound
+    }
+
+    public var description: String { message }
+}
+
+/// What to do when a row conflicts with a unique constraint of the target.
+public enum ConflictPolicy: String, CaseIterable, Sendable {
+    /// Skip it (`ON CONFLICT DO NOTHING`) and count it.
+    case nothing
+    /// Fail the input (nothing of it is inserted).
+    case error
+}
+
+/// What pg-load is asked to do with one input.
+public struct LoadRequest: Sendable {
+    /// Schema of the target table.
+    public var schema = "public"
+    /// The target table; nil means the stream's own table name.
+    public var table: String?
+    /// Create the table (and enum types it needs) when missing.
+    public var create = false
+    /// Create missing partitions of this range.
+    public var partitionRange: PartitionRange?
+    /// Partition name template (default: the range's).
+    public var partitionTemplate: String?
+    /// The partition column (default: the stream's partition key).
+    public var dateColumn: String?
+    /// Conflicts: skip or fail.
+    public var onConflict: ConflictPolicy = .nothing
+    /// Validate everything, change nothing.
+    public var dryRun = false
+
+    /// A request with the defaults.
+    public init() {}
+}
+
+/// What one load did: the tool's JSON result line.
+public struct LoadResult: Sendable {
+    /// The target, schema-qualified.
+    public var table: String
+    /// Rows in the input.
+    public var rowsRead: Int64 = 0
+    /// Rows inserted.
+    public var inserted: Int64 = 0
+    /// Rows skipped because they conflicted with existing (or earlier) rows.
+    public var conflicts: Int64 = 0
+    /// Whether the table was created (or, in a dry run, would be).
+    public var tableCreated = false
+    /// Partitions created (or, in a dry run, that would be).
+    public var partitionsCreated: [String] = []
+    /// Whether this was a dry run.
+    public var dryRun = false
+
+    /// The result as one JSON line (no newline).
+    public var json: String {
+        "{\"table\":\(JSON.quote(table)),\"rows_read\":\(rowsRead),\"inserted\":\(inserted),\"conflicts\":\(conflicts),"
+            + "\"table_created\":\(tableCreated),\"partitions_created\":[\(partitionsCreated.map(JSON.quote).joined(separator: ","))],"
+            + "\"dry_run\":\(dryRun)}"
+    }
+}

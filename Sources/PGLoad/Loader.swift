@@ -1,0 +1,190 @@
+import PGAccess
+import RowStream
+import ToolSupport
+
+/// pg-load's work: one rowstream into one PostgreSQL table (man/pg-load.1).
+///
+/// Order: look the target up (create it under an advisory lock when asked), stage the rows with
+/// `COPY … FROM STDIN (FORMAT binary)` into a temporary table, create the partitions the staged
+/// rows need (each in its own short transaction under the same advisory lock), then move the rows
+/// with one `INSERT … SELECT` transaction. A bad input fails before that transaction commits, so
+/// it changes nothing in the target (a partition created for it may stay, empty).
+public enum Loader {
+    static let stage = "pgarchive_stage"
+
+    /// Loads `input` per `request`; `warn` receives advice (no unique constraint, …).
+    public static func load(_ request: LoadRequest, connection conn: PGConnection, input: RowStreamReader,
+                            progress: ProgressReporter, warn: (String) -> Void) throws -> LoadResult {
+        guard let schema = input.schema else {
+            throw LoadError("the input carries no schema (a plain COPY BINARY stream): give pg-load a rowstream, e.g. through rowfmt --schema")
+        }
+        guard !schema.columns.isEmpty else { throw LoadError("the input's schema has no columns") }
+        let tableName = request.table ?? schema.table.name
+        var target = try TargetTable.lookUp(conn, schema: request.schema, name: tableName)
+        var result = LoadResult(table: request.schema + "." + tableName)
+        result.dryRun = request.dryRun
+
+        let partitionColumn = try self.partitionColumn(request, schema: schema, target: target)
+        if !target.exists {
+            guard request.create else {
+                throw LoadError("table \(target.qualified) does not exist (give --create to create it from the input's schema)", notFound: true)
+            }
+            result.tableCreated = try createTable(&target, schema: schema, partitionColumn: partitionColumn, dryRun: request.dryRun, conn: conn)
+            // Another loader may have created it first: then it is checked like any existing table.
+            if !result.tableCreated { try check(target, against: schema, request: request) }
+        } else {
+            try check(target, against: schema, request: request)
+        }
+        let unique = target.exists ? target.hasUniqueIndex : !schema.primaryKey.isEmpty
+        if !unique && request.onConflict == .nothing {
+            warn("\(target.qualified) has no unique constraint: ON CONFLICT DO NOTHING cannot prevent duplicate rows")
+        }
+
+        // Dry run: everything inside one transaction that is rolled back (a temporary table only).
+        if request.dryRun { try conn.execute("BEGIN") }
+        defer { if request.dryRun { try? conn.execute("ROLLBACK") } }
+        try conn.execute(LoadSQL.createStage(stage, columns: try stageColumns(schema, conn: conn)))
+        result.rowsRead = try copy(input, into: stage, conn: conn, progress: progress)
+
+        if let range = request.partitionRange, let partitionColumn {
+            let template = request.partitionTemplate ?? range.defaultTemplate
+            let windows = try conn.query(LoadSQL.windows(stage: stage, column: partitionColumn, range: range)).map {
+                PartitionWindow(template: template, table: tableName, from: $0[0] ?? "", to: $0[1] ?? "")
+            }
+            for window in windows where try createPartition(window, of: target, dryRun: request.dryRun, conn: conn) {
+                result.partitionsCreated.append(window.name)
+            }
+        }
+        guard !request.dryRun else {
+            progress.finish(rows: UInt64(result.rowsRead), bytes: input.offset)
+            return result
+        }
+        result.inserted = try inTransaction(conn) {
+            try conn.executeCounting(LoadSQL.insert(into: target, from: stage, schema: schema, policy: request.onConflict))
+        }
+        result.conflicts = result.rowsRead - result.inserted
+        try conn.execute("DROP TABLE \(SQL.identifier(stage))")
+        progress.finish(rows: UInt64(result.rowsRead), bytes: input.offset)
+        return result
+    }
+
+    /// The column partitions are made on: `--date-column`, else the stream's or table's one-column key.
+    static func partitionColumn(_ request: LoadRequest, schema: RowStreamSchema, target: TargetTable) throws -> String? {
+        guard let range = request.partitionRange else { return nil }
+        if let template = request.partitionTemplate, let problem = PartitionWindow.validate(template: template, range: range) {
+            throw LoadError(problem)
+        }
+        let key = target.exists ? target.partitionKey : schema.partitionKey
+        guard let column = request.dateColumn ?? (key.count == 1 ? key[0] : nil) else {
+            throw LoadError("--table-partition-range needs --date-column: the input names no single-column partition key")
+        }
+        guard let described = schema.columns.first(where: { $0.name == column }) else {
+            throw LoadError("partition column \"\(column)\" is not a column of the input")
+        }
+        guard [1082, 1114, 1184].contains(described.oid) else {
+            throw LoadError("partition column \"\(column)\" is \(described.type), not a date or timestamp")
+        }
+        return column
+    }
+
+    /// Checks an existing target: every input column exists, partitioning matches the request.
+    static func check(_ target: TargetTable, against schema: RowStreamSchema, request: LoadRequest) throws {
+        if let missing = schema.columns.first(where: { target.columns[$0.name] == nil }) {
+            throw LoadError("column \"\(missing.name)\" of the input is not a column of \(target.qualified)")
+        }
+        if request.partitionRange != nil {
+            guard target.relkind == "p" else {
+                throw LoadError("\(target.qualified) is not partitioned, but --table-partition-range was given")
+            }
+        }
+    }
+
+    /// Creates the table (and its enum types) under the advisory lock; false when another loader won.
+    static func createTable(_ target: inout TargetTable, schema: RowStreamSchema, partitionColumn: String?,
+                            dryRun: Bool, conn: PGConnection) throws -> Bool {
+        if dryRun { return true }
+        let existing: TargetTable? = try inTransaction(conn) {
+            _ = try conn.query(LoadSQL.lock(target))
+            let again = try TargetTable.lookUp(conn, schema: target.schema, name: target.name)
+            if again.exists { return again }
+            for column in schema.columns {
+                guard let (name, labels) = LoadSQL.enumType(column),
+                      try conn.query("SELECT to_regtype($1) IS NULL", [name]).first?.first == "t" else { continue }
+                try conn.execute("CREATE TYPE \(name) AS ENUM (" + labels.map(SQL.literal).joined(separator: ", ") + ")")
+            }
+            try conn.execute(LoadSQL.createTable(target, schema: schema, partitionColumn: partitionColumn))
+            return nil
+        }
+        if let existing {
+            target = existing
+            return false
+        }
+        target = try TargetTable.lookUp(conn, schema: target.schema, name: target.name)
+        return true
+    }
+
+    /// The staging columns: the wire types; a type the database lacks (a dry run before its
+    /// enum exists) is staged as `bytea`, which takes any bytes.
+    static func stageColumns(_ schema: RowStreamSchema, conn: PGConnection) throws -> [(name: String, type: String)] {
+        try schema.columns.map { column in
+            if LoadSQL.enumType(column) != nil, try conn.query("SELECT to_regtype($1) IS NULL", [column.type]).first?.first == "t" {
+                return (column.name, "bytea")
+            }
+            return (column.name, column.type)
+        }
+    }
+
+    /// Streams the tuples into the staging table, checking the stream as it goes; returns the row count.
+    static func copy(_ input: RowStreamReader, into stage: String, conn: PGConnection, progress: ProgressReporter) throws -> Int64 {
+        var header = RowStreamFormat.signature
+        header += [0, 0, 0, 0, 0, 0, 0, 0]
+        try conn.copyIn("COPY \(SQL.identifier(stage)) FROM STDIN (FORMAT binary)") { writer in
+            try writer.write(header)
+            while try input.next() {
+                try writer.write(input.rawTuple)
+                progress.update(rows: input.rows, bytes: input.offset)
+            }
+            try writer.write(RowStreamFormat.trailer)
+        }
+        return Int64(input.rows)
+    }
+
+    /// Creates one partition in its own transaction under the advisory lock; false when it exists,
+    /// or when an existing partition already covers its range (PostgreSQL refuses the overlap).
+    static func createPartition(_ window: PartitionWindow, of target: TargetTable, dryRun: Bool, conn: PGConnection) throws -> Bool {
+        // A scan of pg_class, not to_regclass: the name lookup's cache keeps a "no such relation"
+        // entry made before the lock, and the advisory lock does not refresh it.
+        let exists = {
+            try conn.query("SELECT EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2)",
+                           [target.schema, window.name]).first?.first == "t"
+        }
+        if try exists() { return false }
+        if dryRun { return true }
+        return try inTransaction(conn) {
+            _ = try conn.query(LoadSQL.lock(target))
+            if try exists() { return false }
+            do {
+                try conn.execute("SAVEPOINT covered")
+                try conn.execute("CREATE TABLE \(SQL.qualified(target.schema, window.name)) PARTITION OF \(target.qualified) "
+                                 + "FOR VALUES FROM (\(SQL.literal(window.from))) TO (\(SQL.literal(window.to)))")
+                return true
+            } catch let error as PGError where error.sqlState == "42P17" {
+                try conn.execute("ROLLBACK TO SAVEPOINT covered")
+                return false
+            }
+        }
+    }
+
+    /// Runs `body` between BEGIN and COMMIT; any error rolls back and is rethrown.
+    static func inTransaction<T>(_ conn: PGConnection, _ body: () throws -> T) throws -> T {
+        try conn.execute("BEGIN")
+        do {
+            let value = try body()
+            try conn.execute("COMMIT")
+            return value
+        } catch {
+            try? conn.execute("ROLLBACK")
+            throw error
+        }
+    }
+}
