@@ -36,11 +36,7 @@ public final class ParquetRowReader: RowReader {
 
     /// Copies `source` to an unlinked temporary file (Parquet needs random access).
     private static func spoolCopy(of source: FileSource) throws -> FileSource {
-        let dir = Inference.temporaryDirectory()
-        var template = Array("\(dir)/rowfmt-spool-XXXXXX".utf8CString)
-        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        guard fd >= 0 else { throw ToolError("could not create a spool file in \(dir): \(systemErrorText(errno))") }
-        template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }
+        let fd = try Inference.spoolFile()
         let reading = FileSource(fd: fd, name: "the spool file", ownsDescriptor: true)
         let sink = FileSink(fd: fd, name: "the spool file", bufferSize: 1 << 20)
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)

@@ -27,6 +27,13 @@ let unixToPostgresDays: Int32 = 10_957
 public final class ParquetRowWriter: RowWriter {
     private let writer: ParquetWriter
     private let plans: [ParquetTypes.WritePlan]
+    /// The per-value facts of each column, trivially copyable (no reference counting on the hot path).
+    private struct Slot {
+        let kind: ValueKind
+        let storage: ParquetStorage
+        let arrayAsText: Bool
+    }
+    private let slots: UnsafeMutableBufferPointer<Slot>
     private let text = ByteBuffer(capacity: 1024)
     private let scratch = ByteBuffer(capacity: 256)
     private var row: UInt64 = 0
@@ -35,6 +42,8 @@ public final class ParquetRowWriter: RowWriter {
     public init(schema: RowStreamSchema, options: ParquetOutputOptions, output: @escaping ByteOutput) throws {
         plans = try ParquetTypes.writePlans(schema, specialsAsText: options.specialValuesAsText)
         guard !plans.isEmpty else { throw FormatError("a Parquet file needs at least one column; the input has none") }
+        slots = .allocate(capacity: plans.count)
+        _ = slots.initialize(from: plans.map { Slot(kind: $0.kind, storage: $0.storage, arrayAsText: $0.arrayAsText) })
         var settings = ParquetWriterOptions()
         settings.codec = options.codec
         settings.level = options.level
@@ -48,14 +57,16 @@ public final class ParquetRowWriter: RowWriter {
         }
     }
 
+    deinit { slots.deallocate() }
+
     public func write(_ reader: any RowReader) throws {
         row += 1
-        for i in 0..<plans.count {
+        for i in 0..<slots.count {
             guard let value = reader.field(i) else {
                 writer.appendNull(i)
                 continue
             }
-            let plan = plans[i]
+            let plan = slots[i]
             do {
                 switch plan.kind {
                 case .scalar(let kind):
@@ -76,9 +87,9 @@ public final class ParquetRowWriter: RowWriter {
                     writer.endList(i)
                 }
             } catch let error as ValueError {
-                throw FormatError("column \"\(plan.spec.name)\", row \(row): \(error.reason)")
+                throw FormatError("column \"\(plans[i].spec.name)\", row \(row): \(error.reason)")
             } catch let special as UnrepresentableValue {
-                throw FormatError("column \"\(plan.spec.name)\", row \(row): \(special.reason); "
+                throw FormatError("column \"\(plans[i].spec.name)\", row \(row): \(special.reason); "
                     + "use --special-values-as-text to write numeric(p,s), date, timestamp and array columns as text")
             }
         }
