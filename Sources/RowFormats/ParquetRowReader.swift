@@ -13,6 +13,8 @@ public final class ParquetRowReader: RowReader {
     public let schema: RowStreamSchema
     private let file: ParquetReader
     private let kinds: [ValueKind]
+    /// Per column: the error for a value whose Parquet type does not convert to the column's type.
+    private let mismatches: [ValueError]
     private var group = -1
     private var rowInGroup = 0
     private var rowsInGroup = 0
@@ -79,6 +81,7 @@ public final class ParquetRowReader: RowReader {
             return kind
         }
         spans = Array(repeating: nil, count: schema.columns.count)
+        mismatches = zip(schema.columns, file.columns).map { ValueError("a Parquet \($1.type) value cannot be read as \($0.type)") }
     }
 
     /// The footer's schema must describe the file's columns: same count, names, and list-ness.
@@ -158,7 +161,7 @@ public final class ParquetRowReader: RowReader {
     /// Appends value `index` of column `c` as the binary form of `kind`.
     private func appendValue(_ c: Int, _ index: Int, _ kind: ScalarKind) throws {
         let type = file.columns[c].type
-        let mismatch = ValueError("a Parquet \(type) value cannot be read as \(schema.columns[c].type)")
+        let mismatch = mismatches[c]
         switch data[c].values {
         case .boolean(let values):
             guard kind == .bool else { throw mismatch }

@@ -200,20 +200,21 @@ enum NumericDecimal {
             throw UnrepresentableValue("numeric \(sign == 0xF000 ? "-" : "")Infinity cannot be stored in a Parquet DECIMAL(\(precision),\(scale))")
         default: throw ValueError("malformed numeric sign")
         }
-        let tooLarge = ValueError("numeric value does not fit DECIMAL(\(precision),\(scale))")
+        // Built only on failure: the interpolation would cost more than the conversion.
+        func tooLarge() -> ValueError { ValueError("numeric value does not fit DECIMAL(\(precision),\(scale))") }
         var value: Int128 = 0
         for k in 0..<ndigits {
             let digit = Int128(UInt16(bitPattern: v.int16(8 + 2 * k)))
             let (shifted, overflow) = value.multipliedReportingOverflow(by: 10_000)
-            guard !overflow, shifted <= powersOfTen[38] else { throw tooLarge }
+            guard !overflow, shifted <= powersOfTen[38] else { throw tooLarge() }
             value = shifted + digit
         }
         // The last base-10000 digit stands for 10^(4·(weight − ndigits + 1)); scale it to 10^-scale.
         let exponent = ndigits == 0 ? 0 : 4 * (weight - ndigits + 1) + scale
         if exponent > 0 {
-            guard exponent <= 38 else { throw tooLarge }
+            guard exponent <= 38 else { throw tooLarge() }
             let (scaled, overflow) = value.multipliedReportingOverflow(by: powersOfTen[exponent])
-            guard !overflow else { throw tooLarge }
+            guard !overflow else { throw tooLarge() }
             value = scaled
         } else if exponent < 0 {
             guard -exponent <= 38, value % powersOfTen[-exponent] == 0 else {
@@ -221,7 +222,7 @@ enum NumericDecimal {
             }
             value /= powersOfTen[-exponent]
         }
-        guard value < powersOfTen[precision] else { throw tooLarge }
+        guard value < powersOfTen[precision] else { throw tooLarge() }
         return sign == 0x4000 ? -value : value
     }
 }

@@ -118,6 +118,22 @@ struct ParquetCommandTests {
         }
     }
 
+    @Test("refuses to write Parquet to a terminal unless forced")
+    func refusesTerminal() throws {
+        let script = """
+            import os, pty, sys, subprocess
+            master, slave = pty.openpty()
+            p = subprocess.run(sys.argv[1:], input=b'{"id": 1}\\n', stdout=slave, stderr=subprocess.PIPE)
+            sys.stderr.write(p.stderr.decode())
+            sys.exit(p.returncode)
+            """
+        let refused = try run("python3", ["-c", script, rowfmt, "--from", "jsonl", "--to", "parquet"])
+        #expect(refused.status == 2)
+        #expect(refused.err == "rowfmt: error: refusing to write Parquet to a terminal (use -f to force, or redirect the output)\n")
+        let forced = try run("python3", ["-c", script, rowfmt, "--from", "jsonl", "--to", "parquet", "-f"])
+        #expect(forced.status == 0, "\(forced.err)")
+    }
+
     @Test("a file of ours reads back through a pipe to the same rows")
     func ownFileThroughPipe() throws {
         let dir = try TemporaryDirectory()
