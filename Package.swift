@@ -106,13 +106,13 @@ let loadTargets: [Target] = [
 // MARK: Orchestration: data-archiver.
 let orchestratorTargets: [Target] = [
     library("ArchiverConfig", [.product(name: "Yams", package: "Yams")]),
-    library("ArchiveLayout", []),
+    library("ArchiveLayout", ["SlicePlan"]),
     library("RunDisplay", ["ToolSupport"]),
-    library("Orchestrator", ["ArchiverConfig", "ArchiveLayout", "ArchiveCache", "Digest", "Pipelines", "RunDisplay", "ToolSupport"]),
+    library("Orchestrator", ["ArchiverConfig", "ArchiveLayout", "ArchiveCache", "Digest", "PGAccess", "Pipelines", "RunDisplay", "ToolSupport"]),
     tool("data-archiver", ["Orchestrator", "ArchiverConfig", "ArchiveCache", "RunDisplay"]),
     tests("ArchiveTests", []),
     tests("RunDisplayTests", ["RunDisplay"]),
-    tests("ArchiveLayoutTests", ["ArchiveLayout"]),
+    tests("ArchiveLayoutTests", ["ArchiveLayout", "SlicePlan"]),
     .target(name: "CSpawn"),
     library("Pipelines", ["ToolSupport", "CSpawn"]),
     tests("PipelinesTests", ["Pipelines"]),

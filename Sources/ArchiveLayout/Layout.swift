@@ -1,3 +1,5 @@
+import SlicePlan
+
 /// Where archived objects live: the one place for path templates, file names and their parsing.
 ///
 /// Object key = the path template rendered with the slice's window start (`{table}`, `{YYYY}`,
@@ -78,95 +80,51 @@ public struct ArchivedFileName: Equatable, Sendable {
     }
 }
 
-/// A window label parsed back to its UTC window `[start, end)` as (year, month, day, hour) tuples.
+/// A window label parsed back to its UTC window `[start, end)`.
+///
+/// The calendar is SlicePlan's, the one that writes labels: a label is accepted only when
+/// SlicePlan writes exactly that label for the window it names, so `2021-W53` or `2023-02-29`
+/// are refused.
 public struct WindowLabel: Equatable, Sendable {
     /// The duration the label's form implies.
-    public var duration: String
-    /// Window start and exclusive end as `YYYY-MM-DDTHH:00:00Z`.
-    public var start: String
-    public var end: String
+    public var duration: OutputDuration
+    /// The window.
+    public var window: Window
+    /// Window start and exclusive end, RFC 3339 UTC.
+    public var start: String { window.start.description }
+    public var end: String { window.end.description }
 
     /// Parses every label form the archive writes; nil for anything else.
     public init?(_ label: String) {
         let p = label.split(separator: "-", omittingEmptySubsequences: false).map(String.init)
-        func num(_ s: String, _ digits: Int) -> Int? { s.count == digits && s.allSatisfy(\.isNumber) ? Int(s) : nil }
+        func num(_ s: String, _ digits: Int) -> Int? { s.count == digits && s.allSatisfy(\.isASCII) && s.allSatisfy(\.isNumber) ? Int(s) : nil }
         guard let year = num(p[0], 4) else { return nil }
+        let candidate: (OutputDuration, Instant)
         switch p.count {
         case 1:
-            duration = "yearly"
-            start = Self.stamp(year, 1, 1, 0); end = Self.stamp(year + 1, 1, 1, 0)
+            candidate = (.yearly, Instant(year: year, month: 1, day: 1))
         case 2 where p[1].hasPrefix("W"):
-            guard let week = num(String(p[1].dropFirst()), 2), week >= 1, week <= Self.isoWeeks(year) else { return nil }
-            let monday = Self.isoWeekMonday(year: year, week: week)
-            duration = "weekly"
-            start = Self.stamp(days: monday); end = Self.stamp(days: monday + 7)
+            guard let week = num(String(p[1].dropFirst()), 2) else { return nil }
+            // ISO week 1 holds January 4th; its Monday starts the week.
+            let jan4 = Civil.days(year: year, month: 1, day: 4)
+            candidate = (.weekly, Instant(year: year, month: 1, day: 4).adding(days: (week - 1) * 7 - Civil.weekday(days: jan4)))
         case 2:
             guard let month = num(p[1], 2), (1...12).contains(month) else { return nil }
-            duration = "monthly"
-            start = Self.stamp(year, month, 1, 0)
-            end = month == 12 ? Self.stamp(year + 1, 1, 1, 0) : Self.stamp(year, month + 1, 1, 0)
+            candidate = (.monthly, Instant(year: year, month: month, day: 1))
         case 3, 4:
-            guard let month = num(p[1], 2), let day = num(p[2], 2), (1...12).contains(month),
-                  day >= 1, day <= Self.daysIn(year, month) else { return nil }
-            let d = Self.daysFromCivil(year, month, day)
+            guard let month = num(p[1], 2), let day = num(p[2], 2), Civil.isValid(year: year, month: month, day: day) else { return nil }
             if p.count == 3 {
-                duration = "daily"
-                start = Self.stamp(days: d); end = Self.stamp(days: d + 1)
+                candidate = (.daily, Instant(year: year, month: month, day: day))
             } else {
                 guard let hour = num(p[3], 2), hour < 24 else { return nil }
-                duration = "hourly"
-                start = Self.stamp(days: d, hour: hour)
-                end = hour == 23 ? Self.stamp(days: d + 1) : Self.stamp(days: d, hour: hour + 1)
+                candidate = (.hourly, Instant(year: year, month: month, day: day, hour: hour))
             }
         default:
             return nil
         }
-    }
-
-    static func daysIn(_ y: Int, _ m: Int) -> Int {
-        let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
-        return [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][m - 1]
-    }
-
-    /// Days since 1970-01-01 of a civil date (proleptic Gregorian).
-    static func daysFromCivil(_ y: Int, _ m: Int, _ d: Int) -> Int {
-        let yy = m <= 2 ? y - 1 : y
-        let era = (yy >= 0 ? yy : yy - 399) / 400
-        let yoe = yy - era * 400
-        let doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        return era * 146097 + doe - 719468
-    }
-
-    static func civil(_ days: Int) -> (Int, Int, Int) {
-        let z = days + 719468
-        let era = (z >= 0 ? z : z - 146096) / 146097
-        let doe = z - era * 146097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let d = doy - (153 * mp + 2) / 5 + 1
-        let m = mp < 10 ? mp + 3 : mp - 9
-        return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
-    }
-
-    /// Monday of ISO week `week` of ISO year `year`, as days since the epoch.
-    static func isoWeekMonday(year: Int, week: Int) -> Int {
-        let jan4 = daysFromCivil(year, 1, 4)
-        let weekday = ((jan4 % 7) + 7 + 3) % 7  // 0 = Monday (1970-01-01 was a Thursday)
-        return jan4 - weekday + (week - 1) * 7
-    }
-
-    /// 52 or 53: the ISO weeks of a year.
-    static func isoWeeks(_ year: Int) -> Int {
-        (isoWeekMonday(year: year + 1, week: 1) - isoWeekMonday(year: year, week: 1)) / 7
-    }
-
-    static func stamp(_ y: Int, _ m: Int, _ d: Int, _ h: Int) -> String { stamp(days: daysFromCivil(y, m, d), hour: h) }
-
-    static func stamp(days: Int, hour: Int = 0) -> String {
-        let (y, m, d) = civil(days)
-        func two(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
-        return "\(y)-\(two(m))-\(two(d))T\(two(hour)):00:00Z"
+        let (duration, start) = candidate
+        guard duration.label(windowStart: start) == label else { return nil }
+        self.duration = duration
+        window = duration.window(containing: start)
     }
 }

@@ -41,7 +41,7 @@ th:focus { outline: 2px solid var(--accent); outline-offset: -2px; }
 th[aria-sort="ascending"]::after { content: " ▲"; font-size: 10px; }
 th[aria-sort="descending"]::after { content: " ▼"; font-size: 10px; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-td.c-partition { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 13px; word-break: break-all; }
+td.c-partition { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 13px; min-width: 26em; overflow-wrap: anywhere; }
 .md5 { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 12px; }
 .s3.ok { color: var(--ok); font-weight: 600; }
 .s3.none { color: var(--muted); }

@@ -40,10 +40,10 @@ public final class CacheViewer: Sendable {
         box.viewer = self
     }
 
-    /// Starts listening; returns the port. Call `watch()` afterwards to follow changes.
+    /// Starts watching the state folder and listening; returns the port.
     public func start() throws -> UInt16 {
         let watcher = try FolderWatcher(home: home)
-        refresh(countChanges: false)
+        refresh(filesChanged: false)
         let port: UInt16
         do {
             port = try server.start()
@@ -53,14 +53,14 @@ public final class CacheViewer: Sendable {
         spawnThread { [self] in
             while true {
                 let changed = watcher.wait(timeout: 2000)
-                refresh(countChanges: changed)
+                refresh(filesChanged: changed)
                 pingClients()
             }
         }
         return port
     }
 
-    /// Stops accepting connections.
+    /// Stops accepting connections (open connections and the watcher run until the process ends).
     public func stop() { server.stop() }
 
     // MARK: Routes
@@ -142,22 +142,23 @@ public final class CacheViewer: Sendable {
         _ = state.withLock { $0.clients.removeValue(forKey: id) }
     }
 
-    /// Re-reads what changed and sends it to every client.
-    private func refresh(countChanges: Bool) {
-        let snapshot = snapshots.current()
+    /// Sends what changed to every client: the cache files when inotify reported a change (or
+    /// at start), the status always (a crashed archiver changes no file, only its PID dies).
+    private func refresh(filesChanged: Bool) {
+        let snapshot = filesChanged || state.withLock({ $0.sentVersion == 0 }) ? snapshots.current() : nil
         // The status document carries the time; compare it without.
         let statusBody = statusDocument(now: .zero).compact
         var times: [String: (Timestamp, Timestamp)] = [:]
-        let fresh = state.withLock { $0.sentVersion != snapshot.version }
-        if fresh {
+        let fresh = snapshot.map { snapshot in state.withLock { $0.sentVersion != snapshot.version } } ?? false
+        if fresh, let snapshot {
             for file in snapshot.files {
                 for (key, e) in file.cache?.entries ?? [:] { times[file.name.fileName + "\u{0}" + key] = (e.s3UploadTime, e.lastSkipTime) }
             }
         }
         state.withLock { s in
             var messages: [String] = []
-            if fresh, s.sentVersion != snapshot.version {
-                if countChanges {
+            if fresh, let snapshot, s.sentVersion != snapshot.version {
+                if filesChanged {
                     for (key, (upload, skip)) in times {
                         let before = s.seen[key]
                         if !upload.isZero, upload != before?.0 { s.counters.uploads += 1 }

@@ -124,6 +124,8 @@ public final class ArchiveRun: @unchecked Sendable {
             t.currentTask = "planning"
         }
 
+        task { $0.currentTask = "connecting" }
+        let facts = try preflight(config)
         let prefix = ArchiveLayout.fixedPrefix(template: template, table: table)
         if !config.dryRun {
             // Multipart uploads left open by a killed earlier run: abort them before starting.
@@ -169,7 +171,13 @@ public final class ArchiveRun: @unchecked Sendable {
         }
 
         task { $0.currentTask = "archiving"; $0.totalSlices = Int64(plans.count) }
-        let workerCount = min(config.workers, max(work.count, 1))
+        // Each worker holds one connection: leave half of what the server can spare to others.
+        let connectionCap = max(1, facts.spareConnections / 2)
+        let workerCount = min(config.workers, max(work.count, 1), connectionCap)
+        if config.workers > connectionCap && work.count > connectionCap {
+            display.log(.warn, "fewer workers than asked: the server can spare few connections",
+                        [("workers", "\(workerCount)"), ("spare_connections", "\(facts.spareConnections)")])
+        }
         display.log(.info, "archiving", [("slices", "\(plans.count)"), ("to_process", "\(work.count)"), ("workers", "\(workerCount)")])
         let queue = WorkQueue(work)
         let threads = (0..<workerCount).map { index in

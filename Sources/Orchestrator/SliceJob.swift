@@ -49,12 +49,21 @@ extension ArchiveRun {
             t.currentSliceDate = work.plan.label
         }
         let last = stages.count - 1
-        pipeline.onProgress = { [display] stage, fields in
+        // The real stage, from the tools' own progress: extracting until pg-extract is done,
+        // uploading once s3put reports acknowledged bytes, finishing after its final line.
+        let current = StageTracker()
+        pipeline.onProgress = { [display, self] stage, fields in
             if stage == 0 { display.updateWorker(worker, rows: fields["rows"]?.integer) }
+            var next: String?
             if stage == last {
-                display.updateWorker(worker, stage: "uploading", uploadedBytes: fields["bytes"]?.integer)
+                display.updateWorker(worker, uploadedBytes: fields["bytes"]?.integer)
+                next = fields["done"] == .bool(true) ? "finishing" : "uploading"
             } else if stage == 0, fields["done"] == .bool(true) {
-                display.updateWorker(worker, stage: "finishing")
+                next = "compressing"
+            }
+            if let next, current.change(to: next) {
+                display.updateWorker(worker, stage: next)
+                self.task { $0.currentPartition = stem; $0.currentStep = next }
             }
         }
         pipeline.onErrorLine = { [display, invocation] stage, line in
@@ -129,4 +138,19 @@ func monotonicNanosecondsNow() -> UInt64 {
     var ts = timespec()
     clock_gettime(CLOCK_MONOTONIC, &ts)
     return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+}
+
+/// The last stage a worker reported, so the task file is written only on a change.
+final class StageTracker: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stage = "extracting"
+
+    /// Records `next`; true when it differs from the stage before.
+    func change(to next: String) -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        if next == stage { return false }
+        stage = next
+        return true
+    }
 }

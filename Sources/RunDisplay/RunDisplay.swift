@@ -230,8 +230,9 @@ public final class RunDisplay: @unchecked Sendable {
             let seconds = max(now - w.started, 0.001)
             let rate = Double(w.rows) / seconds
             let progress = w.expectedRows.map { bar(Double(w.rows), Double(max($0, 1)), width: 16) + " " } ?? ""
-            lines.append(String(format: "  worker %2d  %@  %@%-10@ %10lld rows  %8.0f rows/s  %@", index + 1, w.slice, progress,
-                                w.stage, w.rows, rate, formatBytes(w.uploadedBytes)))
+            // What matters first, so a narrow terminal cuts only the bar.
+            lines.append(String(format: "  worker %2d  %@  %-11@ %10lld rows %8.0f rows/s  %9@  %@", index + 1, w.slice,
+                                w.stage, w.rows, rate, formatBytes(w.uploadedBytes), progress))
         }
         if workers.isEmpty { lines.append("  (no worker busy)") }
         lines.append("")

@@ -121,6 +121,8 @@ if config.viewer {
     p.executableURL = URL(fileURLWithPath: tools.path("archive-cache"))
     p.arguments = ["serve", "--port", String(config.viewerPort), "--bind", config.viewerBind]
     p.environment = invocation.baseEnvironment
+    // serve prints its URL on stdout; the run reports it in its own log line instead.
+    p.standardOutput = FileHandle.nullDevice
     do {
         try p.run()
         viewer = p

@@ -1,5 +1,6 @@
 import Testing
 @testable import ArchiveLayout
+import SlicePlan
 
 @Suite("archive layout")
 struct ArchiveLayoutTests {
@@ -39,7 +40,7 @@ struct ArchiveLayoutTests {
     ])
     func labels(label: String, duration: String, start: String, end: String) {
         let w = WindowLabel(label)
-        #expect(w?.duration == duration && w?.start == start && w?.end == end, "\(String(describing: w))")
+        #expect(w?.duration.rawValue == duration && w?.start == start && w?.end == end, "\(String(describing: w))")
     }
 
     @Test("impossible labels are refused", arguments: ["2023-02-29", "2024-13", "2021-W53", "2024-01-05-24", "24-01", "2024-1-05", "x"])

@@ -182,6 +182,57 @@ struct ArchiveTests {
         #expect(!result.err.contains(f.pg.password) && !result.err.contains("yaml-secret-key-value"))
         #expect(result.err.contains("--db-password=********"))
     }
+
+    @Test("--dry-run extracts and compresses, reports sizes and hashes, uploads nothing and records no upload")
+    func dryRun() throws {
+        let f = try ArchiveFixture(days: 2, rowsPerDay: 100)
+        let result = try f.archive(["--dry-run"])
+        #expect(result.status == 0, "\(result.err)")
+        #expect(result.err.contains("dry run: not uploaded"))
+        #expect(result.err.contains("md5="))
+        #expect(try f.objects().isEmpty)
+        let cacheDir = f.home.path("cache")
+        for file in ((try? FileManager.default.contentsOfDirectory(atPath: cacheDir)) ?? []) where file.hasSuffix("_metadata.json") {
+            let text = try String(contentsOfFile: cacheDir + "/" + file, encoding: .utf8)
+            #expect(!text.contains("\"s3_uploaded\": true") && !text.contains("\"s3_uploaded\":true"))
+        }
+        // The real run afterwards uploads everything.
+        #expect(try f.archive([]).err.contains("2 uploaded"))
+    }
+
+    @Test("a missing table and a wrong password are one clear line each, exit 1", arguments: [
+        ("--table", "no_such_table", "table \"public.no_such_table\" does not exist"),
+        ("PGPASSWORD", "wrong", "could not connect to PostgreSQL"),
+    ])
+    func preflightErrors(name: String, value: String, message: String) throws {
+        let f = try ArchiveFixture(days: 1, rowsPerDay: 10)
+        var flags = f.flags()
+        var env: [String: String] = [:]
+        if name.hasPrefix("--") { flags[flags.firstIndex(of: name)! + 1] = value } else { env[name] = value }
+        let result = try f.archive(["--db-max-retries", "0"], flags: flags, env: env)
+        #expect(result.status == 1)
+        #expect(result.err.contains("data-archiver: error: \(message)"), "\(result.err)")
+    }
+
+    @Test("data-archiver viewer serves the cache viewer on the given port")
+    func viewer() throws {
+        let f = try ArchiveFixture(days: 1, rowsPerDay: 10)
+        #expect(try f.archive([]).status == 0)
+        let port = String(Int.random(in: 20000...60000))
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Package.tool("data-archiver"))
+        p.arguments = ["viewer", "--port", port]
+        p.environment = ProcessInfo.processInfo.environment.merging(f.environment()) { $1 }
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        defer { p.terminate(); p.waitUntilExit() }
+        var body = ""
+        _ = waitFor(seconds: 10) {
+            body = (try? run("curl", ["-fsS", "http://127.0.0.1:\(port)/api/cache"]).out) ?? ""
+            return !body.isEmpty
+        }
+        #expect(body.contains("flights-2024-01-01"), "\(body)")
+    }
 }
 
 /// Lines collected from another thread.

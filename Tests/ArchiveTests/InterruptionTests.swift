@@ -56,15 +56,16 @@ struct InterruptionTests {
 
     @Test("killing pg-extract mid-stream fails that slice, names the stage, and writes no object for it")
     func killExtract() throws {
-        let f = try ArchiveFixture(days: 2, rowsPerDay: 80_000)
-        let p = try startArchive(f, ["--workers", "1", "--compression-level", "12"])
+        let f = try ArchiveFixture(days: 2, rowsPerDay: 150_000)
+        let p = try startArchive(f, ["--workers", "1", "--compression-level", "15"])
         var victim: Int32?
         _ = waitFor(seconds: 60) {
             victim = f.markedProcesses().first { $0.name == "pg-extract" && $0.cmdline.contains("--plan") }?.pid
+            // Freeze it at once, so it cannot finish before it is killed.
+            if let victim { kill(victim, SIGSTOP) }
             return victim != nil
         }
         #expect(victim != nil)
-        usleep(200_000)
         if let victim { kill(victim, SIGKILL) }
         p.waitUntilExit()
         #expect(p.terminationStatus == 1)
@@ -83,12 +84,13 @@ struct InterruptionTests {
         // once the worker line shows rows/s. (tmux started from a Swift test process loses its
         // server at once on this machine, so the test drives the terminal itself.)
         let script = """
-            import os, pty, sys, time, select, json
+            import os, pty, sys, time, select, json, fcntl, struct, termios
             env = json.loads(sys.argv[1]); argv = sys.argv[2:]
             pid, fd = pty.fork()
             if pid == 0:
                 os.environ.update(env)
                 os.execv(argv[0], argv)
+            fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 45, 160, 0, 0))
             screen = b""; typed = False; start = time.time()
             while True:
                 r, _, _ = select.select([fd], [], [], 0.2)
