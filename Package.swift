@@ -70,8 +70,8 @@ let postgresTargets: [Target] = [
 
 // MARK: Formats: rowfmt (JSONL, CSV, Parquet).
 let formatTargets: [Target] = [
-    library("RowFormats", ["RowStream", "SlicePlan", "ToolSupport"]),
-    tool("rowfmt", ["RowFormats", "RowStream"]),
+    library("RowFormats", ["RowStream", "SlicePlan", "ToolSupport", "Parquet"]),
+    tool("rowfmt", ["RowFormats", "RowStream", "Parquet"]),
     tests("RowFormatsTests", ["RowFormats", "RowStream"]),
     library("Parquet", ["CZstd", "CLZ4", "CZlib"]),
     tests("ParquetTests", ["Parquet"]),

@@ -19,12 +19,17 @@ public final class ParquetReader {
     private let decompressor = PageDecompressor()
 
     /// Opens `path` and decodes its footer, refusing files it cannot read with a message naming what and where.
-    public init(path: String) throws {
+    public convenience init(path: String) throws {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw ParquetError("could not open \"\(path)\": \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        try self.init(descriptor: fd, name: path)
+    }
+
+    /// Maps the open regular file `fd` (the caller keeps and closes it) and decodes its footer; `name` is used in messages.
+    public init(descriptor fd: Int32, name path: String) throws {
         self.path = path
         let name = "\"\(path)\""
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw ParquetError("could not open \(name): \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
         var st = stat()
         guard fstat(fd, &st) == 0 else { throw ParquetError("could not stat \(name): \(String(cString: strerror(errno)))") }
         size = Int(st.st_size)

@@ -18,6 +18,8 @@ public enum Conversion {
         public var outputPath: String?
         /// Where progress lines go.
         public var progress = ProgressReporter(fd: nil, stage: "rowfmt")
+        /// How to write Parquet.
+        public var parquet = ParquetOutputOptions()
 
         /// Options for a conversion between two formats.
         public init(from: RowFormat, to: RowFormat) {
@@ -33,7 +35,7 @@ public enum Conversion {
         let reader = try makeReader(options.from, source: source, schema: schema, inputName: options.inputPath)
         let atomic = try options.outputPath.map { try AtomicOutput(path: $0) }
         let sink = atomic?.sink ?? FileSink.standardOutput()
-        let writer = try makeWriter(options.to, schema: reader.schema) { try sink.write($0) }
+        let writer = try makeWriter(options.to, schema: reader.schema, parquet: options.parquet) { try sink.write($0) }
         let progress = options.progress
         let rows: UInt64
         do {
@@ -82,12 +84,16 @@ public enum Conversion {
             let syntax: TextRowSyntax = format == .csv ? .csv : .jsonl
             if let schema { return try TextRowReader(syntax: syntax, input: LineInput(source), schema: schema) }
             return try Inference.reader(syntax: syntax, source: source, tableName: tableName(for: inputName))
+        case .parquet:
+            return try ParquetRowReader.open(source, name: inputName == "-" ? "stdin" : inputName, tableName: tableName(for: inputName))
         }
     }
 
     /// The writer of a format for rows of `schema`.
-    public static func makeWriter(_ format: RowFormat, schema: RowStreamSchema, output: @escaping ByteOutput) throws -> any RowWriter {
+    public static func makeWriter(_ format: RowFormat, schema: RowStreamSchema, parquet: ParquetOutputOptions = ParquetOutputOptions(),
+                                  output: @escaping ByteOutput) throws -> any RowWriter {
         switch format {
+        case .parquet: return try ParquetRowWriter(schema: schema, options: parquet, output: output)
         case .rowstream: return try RowStreamRowWriter(schema: schema, output: output)
         case .jsonl: return try JSONLWriter(schema: schema, output: output)
         case .csv: return try CSVWriter(schema: schema, output: output)

@@ -27,7 +27,7 @@ public typealias ByteOutput = (UnsafeRawBufferPointer) throws -> Void
 
 /// The formats rowfmt reads and writes.
 public enum RowFormat: String, CaseIterable, Sendable {
-    case rowstream, jsonl, csv
+    case rowstream, jsonl, csv, parquet
 }
 
 /// Malformed input, located: line, column and reason (`line 3, column "price": not a numeric: "x"`).

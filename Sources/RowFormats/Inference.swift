@@ -36,10 +36,7 @@ public enum Inference {
 
     /// Spools `source`, infers the schema and returns a reader over the spooled copy.
     public static func reader(syntax: TextRowSyntax, source: FileSource, tableName: String) throws -> any RowReader {
-        var template = Array("\(temporaryDirectory())/rowfmt-spool-XXXXXX".utf8CString)
-        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        guard fd >= 0 else { throw ToolError("could not create a spool file in \(temporaryDirectory()): \(systemErrorText(errno))") }
-        template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }
+        let fd = try spoolFile()
         let spool = FileSink(fd: fd, name: "the spool file", bufferSize: 1 << 20)
         let reading = FileSource(fd: fd, name: "the spool file", ownsDescriptor: true)
         let input = LineInput(source)
@@ -48,6 +45,15 @@ public enum Inference {
         try spool.flush()
         guard lseek(fd, 0, SEEK_SET) == 0 else { throw ToolError("could not rewind the spool file: \(systemErrorText(errno))") }
         return try TextRowReader(syntax: syntax, input: LineInput(reading), schema: schema)
+    }
+
+    /// A new unlinked temporary file in `$TMPDIR` (else `/tmp`), open for reading and writing.
+    static func spoolFile() throws -> Int32 {
+        var template = Array("\(temporaryDirectory())/rowfmt-spool-XXXXXX".utf8CString)
+        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard fd >= 0 else { throw ToolError("could not create a spool file in \(temporaryDirectory()): \(systemErrorText(errno))") }
+        template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }
+        return fd
     }
 
     static func temporaryDirectory() -> String {

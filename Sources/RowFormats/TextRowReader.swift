@@ -157,11 +157,7 @@ public final class TextRowReader: RowReader {
         switch kinds[c] {
         case .scalar(let kind): try TextParse.append(kind, value, labels: schema.columns[c].enumLabels, to: row)
         case .array(let kind):
-            var builder = ArrayBuilder(row, elementOID: elementOIDs[c])
-            try ArrayText.parse(value) { element in
-                try builder.element(element.map { e in { try TextParse.append(kind, e, labels: self.schema.columns[c].enumLabels, to: self.row) } })
-            } lowerBound: { builder.lowerBound = $0 }
-            builder.finish()
+            try TextValue.appendArray(kind, value, labels: schema.columns[c].enumLabels, elementOID: elementOIDs[c], to: row)
         }
     }
 
@@ -278,6 +274,18 @@ struct ArrayBuilder {
         out.storeBigEndian(hasNull ? 1 : 0, at: start + 4)
         out.storeBigEndian(count, at: start + 12)
         out.storeBigEndian(lowerBound, at: start + 16)
+    }
+}
+
+/// Array text → PostgreSQL's binary array.
+enum TextValue {
+    /// Appends the binary array of PostgreSQL's array text `text` with elements of `kind`.
+    static func appendArray(_ kind: ScalarKind, _ text: UnsafeRawBufferPointer, labels: [String]?, elementOID: UInt32, to out: ByteBuffer) throws {
+        var builder = ArrayBuilder(out, elementOID: elementOID)
+        try ArrayText.parse(text) { element in
+            try builder.element(element.map { e in { try TextParse.append(kind, e, labels: labels, to: out) } })
+        } lowerBound: { builder.lowerBound = $0 }
+        builder.finish()
     }
 }
 

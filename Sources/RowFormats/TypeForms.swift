@@ -54,15 +54,26 @@ public enum TypeForms {
     /// The `format_type()` name inference writes into a schema for `kind`.
     public static func typeName(of kind: ScalarKind) -> String {
         switch kind {
-        case .int8: return "bigint"
-        case .numeric: return "numeric"
         case .bool: return "boolean"
+        case .int2: return "smallint"
+        case .int4: return "integer"
+        case .int8: return "bigint"
+        case .float4: return "real"
+        case .float8: return "double precision"
+        case .numeric: return "numeric"
         case .timestamptz: return "timestamp with time zone"
         case .timestamp: return "timestamp without time zone"
-        case .date: return "date"
-        case .jsonb: return "jsonb"
+        case .time: return "time without time zone"
+        case .date, .json, .jsonb, .bytea, .uuid: return kind.rawValue
         default: return "text"
         }
+    }
+
+    /// The `format_type()` name with a numeric's precision and scale (`numeric(10,2)`) when `typmod` has them.
+    public static func formatTypeName(of kind: ScalarKind, typmod: Int32) -> String {
+        guard kind == .numeric, typmod >= 4 else { return typeName(of: kind) }
+        let value = Int(typmod) - 4
+        return "numeric(\(value >> 16 & 0xFFFF),\(value & 0xFFFF))"
     }
 }
 

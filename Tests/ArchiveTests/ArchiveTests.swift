@@ -44,6 +44,27 @@ struct ArchiveTests {
         }
     }
 
+    @Test("Parquet for every codec: .parquet objects (compressed inside, no outer extension) that pyarrow reads as PostgreSQL's rows",
+          arguments: ["zstd", "lz4", "gzip", "none"])
+    func parquet(codec: String) throws {
+        let f = try ArchiveFixture(days: 2, rowsPerDay: 300)
+        let result = try f.archive(["--output-format", "parquet", "--compression", codec])
+        #expect(result.status == 0, "\(result.err)")
+        let dataKeys = try f.objects().keys.filter { !$0.contains("/_schema/") }.sorted()
+        #expect(dataKeys == ["archives/flights/2024/01/flights-2024-01-01.parquet", "archives/flights/2024/01/flights-2024-01-02.parquet"])
+        let dir = try TemporaryDirectory()
+        for (day, key) in zip(["20240101", "20240102"], dataKeys) {
+            let path = try f.download(key, into: dir)
+            try (f.rowJSON("flights_\(day)").joined(separator: "\n") + "\n").write(toFile: dir.path("pg-\(day).jsonl"), atomically: true, encoding: .utf8)
+            let judged = try python(pyarrowJudgeScript, [path, dir.path("pg-\(day).jsonl"), "id"], in: dir, name: "judge.py")
+            #expect(judged.status == 0, "\(judged.out.suffix(2000))\(judged.err)")
+            #expect(judged.out.contains("departure: timestamp[us, tz=UTC]\n") && judged.out.contains("fare: decimal128(10, 2)\n"))
+            let codecs = try python("import duckdb, sys; print(duckdb.sql(f\"SELECT DISTINCT compression FROM parquet_metadata('{sys.argv[1]}')\").fetchall())",
+                                    [path], in: dir, name: "codec.py")
+            #expect(codecs.out == "[('\(["zstd": "ZSTD", "lz4": "LZ4_RAW", "gzip": "GZIP", "none": "UNCOMPRESSED"][codec]!)',)]\n", "\(codecs.err)")
+        }
+    }
+
     @Test("durations group and split windows into the documented object names", arguments: [
         ("hourly", 1, (0..<24).map { String(format: "archives/flights/2024/01/flights-2024-01-01-%02d.jsonl.zst", $0) }),
         ("daily", 3, ["archives/flights/2024/01/flights-2024-01-01.jsonl.zst", "archives/flights/2024/01/flights-2024-01-02.jsonl.zst",

@@ -1,0 +1,148 @@
+import Parquet
+import RowStream
+
+/// How the writer stores values of one PostgreSQL kind in Parquet.
+enum ParquetStorage: Equatable, Sendable {
+    case boolean, int16, int32, int64, float, double
+    /// DECIMAL(p,s): the numeric's unscaled value at scale `s`.
+    case decimal(precision: Int, scale: Int)
+    /// The binary value is the text itself (text, varchar, char, name, enum, json) or raw bytes (bytea).
+    case verbatim
+    /// jsonb: the text after the version byte.
+    case jsonb
+    case uuid
+    /// Days since 1970-01-01.
+    case date
+    /// µs since 1970-01-01.
+    case timestamp
+    /// µs since midnight.
+    case time
+    /// PostgreSQL's text form as STRING (unconstrained numeric, timetz, interval, inet, …).
+    case text
+}
+
+/// The one PostgreSQL ⇄ Parquet type mapping (docs/types.md, "Parquet").
+///
+/// Writing: each rowstream column kind → a Parquet column. Reading a file without the
+/// `pgarchive.schema` footer key: each Parquet column type → a PostgreSQL column.
+public enum ParquetTypes {
+    /// The footer key-value key holding the rowstream schema JSON.
+    public static let schemaKey = "pgarchive.schema"
+
+    /// One column's write plan: the Parquet column and how values are stored.
+    struct WritePlan {
+        let spec: ColumnSpec
+        let kind: ValueKind
+        let storage: ParquetStorage
+        /// Whether the whole value (an array) is written as its PostgreSQL text (`--special-values-as-text`).
+        let arrayAsText: Bool
+    }
+
+    /// The precision and scale of `numeric(p,s)` when it fits a Parquet DECIMAL (p ≤ 38, 0 ≤ s ≤ p).
+    static func decimalBounds(typmod: Int32) -> (precision: Int, scale: Int)? {
+        guard typmod >= 4 else { return nil }
+        let value = Int(typmod) - 4
+        let precision = value >> 16 & 0xFFFF
+        // PostgreSQL 15 stores the scale as an 11-bit signed field (negative scales allowed).
+        var scale = value & 0x7FF
+        if scale & 0x400 != 0 { scale -= 0x800 }
+        guard precision >= 1, precision <= 38, scale >= 0, scale <= precision else { return nil }
+        return (precision, scale)
+    }
+
+    /// Whether `kind` (with `typmod`) can hold values Parquet cannot: NaN numerics in a DECIMAL,
+    /// ±infinity dates and timestamps. `--special-values-as-text` writes such columns as STRING.
+    static func mayHoldSpecials(_ kind: ScalarKind, typmod: Int32) -> Bool {
+        switch kind {
+        case .numeric: return decimalBounds(typmod: typmod) != nil
+        case .date, .timestamp, .timestamptz: return true
+        default: return false
+        }
+    }
+
+    /// The storage and Parquet type of values of `kind` (array elements share the column's typmod).
+    static func storage(_ kind: ScalarKind, typmod: Int32, specialsAsText: Bool) -> (ParquetStorage, ColumnType) {
+        if specialsAsText && mayHoldSpecials(kind, typmod: typmod) { return (.text, .string) }
+        switch kind {
+        case .bool: return (.boolean, .boolean)
+        case .int2: return (.int16, .int16)
+        case .int4: return (.int32, .int32)
+        case .int8: return (.int64, .int64)
+        case .float4: return (.float, .float)
+        case .float8: return (.double, .double)
+        case .numeric:
+            guard let (p, s) = decimalBounds(typmod: typmod) else { return (.text, .string) }
+            return (.decimal(precision: p, scale: s), .decimal(precision: p, scale: s))
+        case .text, .varchar, .bpchar, .name, .enumeration: return (.verbatim, .string)
+        case .json: return (.verbatim, .json)
+        case .jsonb: return (.jsonb, .json)
+        case .bytea: return (.verbatim, .bytes)
+        case .uuid: return (.uuid, .uuid)
+        case .date: return (.date, .date)
+        case .timestamp: return (.timestamp, .timestampMicros(adjustedToUTC: false))
+        case .timestamptz: return (.timestamp, .timestampMicros(adjustedToUTC: true))
+        case .time: return (.time, .timeMicros)
+        case .timetz, .interval, .inet, .cidr, .macaddr: return (.text, .string)
+        }
+    }
+
+    /// The write plan of every column of `schema`.
+    ///
+    /// With `specialsAsText`, numeric(p,s), date, timestamp and timestamptz columns are STRING
+    /// (PostgreSQL's text form) and array columns are STRING holding PostgreSQL's array text (which
+    /// keeps lower bounds other than 1 and special elements), decided for the whole run.
+    static func writePlans(_ schema: RowStreamSchema, specialsAsText: Bool) throws -> [WritePlan] {
+        try schema.columns.map { column in
+            guard let kind = column.kind else {
+                throw FormatError("column \"\(column.name)\" has type \(column.type) (OID \(column.oid)), which has no binary decoding")
+            }
+            switch kind {
+            case .scalar(let scalar):
+                let (storage, type) = Self.storage(scalar, typmod: column.typmod, specialsAsText: specialsAsText)
+                return WritePlan(spec: ColumnSpec(column.name, type), kind: kind, storage: storage, arrayAsText: false)
+            case .array(let element):
+                if specialsAsText { return WritePlan(spec: ColumnSpec(column.name, .string), kind: kind, storage: .text, arrayAsText: true) }
+                let (storage, type) = Self.storage(element, typmod: column.typmod, specialsAsText: false)
+                return WritePlan(spec: .list(column.name, of: type), kind: kind, storage: storage, arrayAsText: false)
+            }
+        }
+    }
+
+    /// The PostgreSQL column that a Parquet column without our schema reads as.
+    static func inferredColumn(_ d: ColumnDescriptor, file: String) throws -> RowStreamSchema.Column {
+        let (kind, typmod) = try inferredKind(d.type, column: d.name, file: file)
+        let name = TypeForms.formatTypeName(of: kind, typmod: typmod)
+        let oid = TypeForms.oid(of: kind)!
+        if d.isList {
+            guard let arrayOID = TypeTable.arrays.first(where: { $0.value == kind })?.key else {
+                throw FormatError("\"\(file)\": column \"\(d.name)\" is a LIST of \(d.type), which has no PostgreSQL array type here")
+            }
+            return .init(name: d.name, type: name + "[]", oid: arrayOID, typmod: typmod, elementOID: oid)
+        }
+        return .init(name: d.name, type: name, oid: oid, typmod: typmod)
+    }
+
+    /// Parquet value type → PostgreSQL kind and typmod, for files written without `pgarchive.schema`.
+    static func inferredKind(_ type: ColumnType, column: String, file: String) throws -> (ScalarKind, Int32) {
+        switch (type.physical, type.logical) {
+        case (.boolean, _): return (.bool, -1)
+        case (.int32, .integer(let bits, let signed)?), (.int64, .integer(let bits, let signed)?):
+            if signed { return (bits <= 16 ? .int2 : bits <= 32 ? .int4 : .int8, -1) }
+            return (bits <= 16 ? .int4 : bits <= 32 ? .int8 : .numeric, bits <= 32 ? -1 : Int32((20 << 16) + 4))
+        case (.int32, nil): return (.int4, -1)
+        case (.int64, nil): return (.int8, -1)
+        case (_, .decimal(let p, let s)?): return (.numeric, Int32((p << 16 | s) + 4))
+        case (.int32, .date?): return (.date, -1)
+        case (.int64, .timestamp(_, let utc)?): return (utc ? .timestamptz : .timestamp, -1)
+        case (.int32, .time?), (.int64, .time?): return (.time, -1)
+        case (.float, _): return (.float4, -1)
+        case (.double, _): return (.float8, -1)
+        case (.byteArray, .string?), (.byteArray, .enumeration?): return (.text, -1)
+        case (.byteArray, .json?): return (.json, -1)
+        case (.fixedLenByteArray, .uuid?): return (.uuid, -1)
+        case (.byteArray, nil), (.fixedLenByteArray, nil): return (.bytea, -1)
+        default:
+            throw FormatError("\"\(file)\": column \"\(column)\" is \(type), which has no PostgreSQL type here")
+        }
+    }
+}
