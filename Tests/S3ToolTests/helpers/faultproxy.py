@@ -3,7 +3,9 @@
 
   faultproxy.py UPSTREAM RATE LOG [KINDS [MAX_FAULTS]]
 
-Forwards each request to UPSTREAM (http://host:port). A share RATE (0..1) of requests fails:
+Forwards each request to UPSTREAM (http://host:port). A share RATE (0..1) of requests fails,
+chosen deterministically (request n fails when floor((n+1)*RATE) > floor(n*RATE), so 0.1 fails
+exactly every tenth request and a test can rely on faults happening), the kind cycling through KINDS:
 answered 500 InternalError or 503 SlowDown without forwarding, the connection dropped before
 forwarding, forwarded and then the connection dropped (the response is lost), or, for a GET,
 the response cut off after half its body (the client must resume with a Range). Every request
@@ -14,7 +16,6 @@ first output line and runs until stdin closes.
 """
 import http.client
 import json
-import random
 import socketserver
 import sys
 import threading
@@ -28,6 +29,7 @@ LOG = open(sys.argv[3], "a", buffering=1)
 MAX_FAULTS = int(sys.argv[5]) if len(sys.argv) > 5 else None
 LOCK = threading.Lock()
 INJECTED = [0]
+SEEN = [0]
 FAULTS = sys.argv[4].split(",") if len(sys.argv) > 4 else ["500", "503", "drop-before", "drop-after", "truncate"]
 
 
@@ -40,12 +42,15 @@ class Proxy(BaseHTTPRequestHandler):
     def handle_any(self):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
-        fault = random.choice(FAULTS) if random.random() < RATE else None
-        if fault == "truncate" and self.command != "GET":
-            fault = None
         with LOCK:
-            if fault and MAX_FAULTS is not None:
-                fault = fault if INJECTED[0] < MAX_FAULTS else None
+            n = SEEN[0]
+            SEEN[0] += 1
+            fault = None
+            if int((n + 1) * RATE) > int(n * RATE):
+                usable = [k for k in FAULTS if k != "truncate" or self.command == "GET"]
+                fault = usable[INJECTED[0] % len(usable)] if usable else None
+            if fault and MAX_FAULTS is not None and INJECTED[0] >= MAX_FAULTS:
+                fault = None
             if fault:
                 INJECTED[0] += 1
             LOG.write(json.dumps({"time": time.time(), "method": self.command, "path": self.path,
