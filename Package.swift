@@ -92,7 +92,7 @@ let storageTargets: [Target] = [
 // MARK: Cache and viewer: archive-cache.
 let cacheTargets: [Target] = [
     library("ArchiveCache", ["ToolSupport", "Digest"]),
-    library("WebServer", ["Digest"]),
+    library("WebServer", ["Digest", "ToolSupport"]),
     library("CacheViewer", ["ArchiveCache", "WebServer", "ToolSupport"]),
     tool("archive-cache", ["ArchiveCache", "CacheViewer"]),
     tests("ArchiveCacheTests", ["ArchiveCache"]),

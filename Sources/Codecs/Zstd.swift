@@ -1,4 +1,9 @@
 import CZstd
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// The library's text for a zstd return code that is an error, else nil.
 private func zstdError(_ code: Int) -> String? {
@@ -8,16 +13,21 @@ private func zstdError(_ code: Int) -> String? {
 /// zstd compression through libzstd's streaming API, always in multi-threaded mode.
 ///
 /// Multi-threaded mode even for one worker, and no pledged source size, so the same input
-/// gives the same bytes whatever the thread count.
+/// gives the same bytes whatever the thread count. Jobs are one window long (2 MiB at level 3)
+/// instead of libzstd's default four: a compressor then holds about 13 MiB instead of 40 MiB,
+/// for the same CPU time and no larger output (measured on JSONL: docs/plan.md, bench/zcompress).
 final class ZstdCompressor: Compressor {
     private let context: OpaquePointer
     private var output: UnsafeMutableRawBufferPointer
+    /// What the last call of libzstd said is left to flush (0: all flushed).
+    private var lastRemaining = 0
 
     init(level: Int, threads: Int) throws(CodecError) {
         guard let ctx = ZSTD_createCCtx() else { throw CodecError(.library, "zstd: could not allocate a compression context") }
         context = ctx
         output = .allocate(byteCount: ZSTD_CStreamOutSize() * 4, alignment: 16)
-        for (parameter, value) in [(ZSTD_c_compressionLevel, level), (ZSTD_c_nbWorkers, max(threads, 1))] {
+        let jobSize = 1 << Int(pgarchive_zstd_window_log(Int32(level)))
+        for (parameter, value) in [(ZSTD_c_compressionLevel, level), (ZSTD_c_nbWorkers, max(threads, 1)), (ZSTD_c_jobSize, jobSize)] {
             if let text = zstdError(ZSTD_CCtx_setParameter(context, parameter, Int32(value))) {
                 throw CodecError(.library, "zstd: could not set parameter: \(text)")
             }
@@ -32,22 +42,31 @@ final class ZstdCompressor: Compressor {
     func compress(_ input: UnsafeRawBufferPointer, emit: (UnsafeRawBufferPointer) throws -> Void) throws {
         var inBuf = ZSTD_inBuffer(src: input.baseAddress, size: input.count, pos: 0)
         while inBuf.pos < inBuf.size {
-            try step(&inBuf, ZSTD_e_continue, emit: emit)
+            let before = inBuf.pos
+            if try step(&inBuf, ZSTD_e_continue, emit: emit) == 0 && inBuf.pos == before {
+                // Every job slot is busy and nothing is ready to flush: libzstd returns at once,
+                // so calling again would spin on its locks (a third of the CPU at one worker).
+                usleep(100)
+            }
         }
     }
 
     func finish(emit: (UnsafeRawBufferPointer) throws -> Void) throws {
         var inBuf = ZSTD_inBuffer(src: nil, size: 0, pos: 0)
-        while try step(&inBuf, ZSTD_e_end, emit: emit) != 0 {}
+        repeat {
+            if try step(&inBuf, ZSTD_e_end, emit: emit) == 0 && lastRemaining != 0 { usleep(100) }
+        } while lastRemaining != 0
     }
 
+    /// One call of libzstd; returns the bytes it emitted.
     @discardableResult
     private func step(_ inBuf: inout ZSTD_inBuffer, _ mode: ZSTD_EndDirective, emit: (UnsafeRawBufferPointer) throws -> Void) throws -> Int {
         var outBuf = ZSTD_outBuffer(dst: output.baseAddress, size: output.count, pos: 0)
         let remaining = ZSTD_compressStream2(context, &outBuf, &inBuf, mode)
         if let text = zstdError(remaining) { throw CodecError(.library, "zstd: \(text)") }
         if outBuf.pos > 0 { try emit(UnsafeRawBufferPointer(rebasing: output[0..<outBuf.pos])) }
-        return remaining
+        lastRemaining = remaining
+        return outBuf.pos
     }
 }
 

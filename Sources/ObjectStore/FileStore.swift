@@ -1,5 +1,5 @@
 import Digest
-import Foundation
+import FoundationEssentials
 import ToolSupport
 
 #if canImport(Glibc)
@@ -36,7 +36,26 @@ public final class FileStore: ObjectStore {
         guard let parts = splitScheme(endpoint), parts.scheme == "file" else { return nil }
         let path = String(parts.rest)
         guard path.hasPrefix("/") else { return nil }
-        return path.removingPercentEncoding ?? path
+        return percentDecoded(path) ?? path
+    }
+
+    /// `%XX` escapes of a URL path decoded as UTF-8; nil when an escape is malformed.
+    static func percentDecoded(_ text: String) -> String? {
+        var bytes: [UInt8] = []
+        var rest = Substring(text).utf8[...]
+        while let byte = rest.popFirst() {
+            guard byte == UInt8(ascii: "%") else { bytes.append(byte); continue }
+            guard rest.count >= 2, let value = UInt8(String(decoding: rest.prefix(2), as: UTF8.self), radix: 16) else { return nil }
+            bytes.append(value)
+            rest = rest.dropFirst(2)
+        }
+        return String(validating: bytes, as: UTF8.self)
+    }
+
+    /// A part number as the five-digit file name its bytes are stored under.
+    private static func partName(_ number: Int) -> String {
+        let digits = String(number)
+        return String(repeating: "0", count: max(0, 5 - digits.count)) + digits
     }
 
     public func clone() throws -> any ObjectStore { self }
@@ -212,7 +231,7 @@ public final class FileStore: ObjectStore {
         _ = try temp.write(body, md5: md5, what: what)
         _ = try temp.finish()
         let dir = "\(uploadsPath)/\(uploadID)"
-        let name = String(format: "%05d", number)
+        let name = Self.partName(number)
         for old in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [] where old.hasPrefix(name + ".") {
             _ = unlink("\(dir)/\(old)")
         }
@@ -235,7 +254,7 @@ public final class FileStore: ObjectStore {
             guard index == 0 || part.number > parts[index - 1].number else {
                 throw ToolError("\(what): InvalidPartOrder: parts must be in ascending order")
             }
-            let path = "\(dir)/\(String(format: "%05d", part.number)).\(part.etag)"
+            let path = "\(dir)/\(Self.partName(part.number)).\(part.etag)"
             guard let source = try? FileSource.open(path: path) else {
                 throw ToolError("\(what): InvalidPart: part \(part.number) with ETag \(part.etag) was not uploaded")
             }
@@ -269,7 +288,7 @@ public final class FileStore: ObjectStore {
         do {
             try FileManager.default.removeItem(atPath: dir)
         } catch {
-            throw ToolError("DELETE \(describe(key: key)): could not remove \"\(dir)\": \(error.localizedDescription)")
+            throw ToolError("DELETE \(describe(key: key)): could not remove \"\(dir)\": \(error)")
         }
     }
 
@@ -398,16 +417,27 @@ private struct Meta {
         return "{\(fields.joined(separator: ","))}\n"
     }
 
+    /// The fields of a meta file as written by `json()`.
+    private struct Stored: Decodable {
+        var size: UInt64?
+        var etag: String?
+        var inode: UInt64?
+        var part_size: UInt64?
+        var content_type: String?
+        var metadata: [String: String]?
+        var key: String?
+        var initiated: String?
+    }
+
     static func read(_ path: String) -> Meta? {
         guard let data = FileManager.default.contents(atPath: path),
-              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
-        let number = { (name: String) -> UInt64? in (object[name] as? NSNumber)?.uint64Value }
-        var meta = Meta(size: number("size") ?? 0, etag: object["etag"] as? String ?? "", partSize: number("part_size"),
-                        options: PutOptions(contentType: object["content_type"] as? String,
-                                            metadata: object["metadata"] as? [String: String] ?? [:]))
-        meta.inode = number("inode") ?? 0
-        meta.key = object["key"] as? String
-        meta.initiated = object["initiated"] as? String
+              let stored = try? JSONDecoder().decode(Stored.self, from: data) else { return nil }
+        var meta = Meta(size: stored.size ?? 0, etag: stored.etag ?? "", partSize: stored.part_size,
+                        options: PutOptions(contentType: stored.content_type, metadata: stored.metadata ?? [:]))
+        meta.inode = stored.inode ?? 0
+        meta.key = stored.key
+        meta.initiated = stored.initiated
         return meta
     }
+
 }

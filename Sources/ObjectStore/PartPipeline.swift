@@ -1,5 +1,5 @@
 import Digest
-import Foundation
+import Dispatch
 import ToolSupport
 
 /// One part on its way: a pool buffer, its length, number and MD5.
@@ -20,7 +20,7 @@ final class PartJob: @unchecked Sendable {
 /// Uploads parts on `concurrency` threads while the reader fills the next buffer; at most
 /// `max(2, concurrency)` part buffers exist, so memory stays bounded whatever the object size.
 final class PartPipeline: @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock = Lock()
     private var free: [UnsafeMutableRawBufferPointer] = []
     private var owned: [UnsafeMutableRawBufferPointer] = []
     private let freeCount: DispatchSemaphore
@@ -55,12 +55,11 @@ final class PartPipeline: @unchecked Sendable {
     func start(stores: [(any ObjectStore)?], key: String, uploadID: String) {
         for store in stores {
             let box = StoreBox(store)
-            let thread = Thread { [self] in
+            let started = spawnThread { [self] in
                 self.work(store: box.store, key: key, uploadID: uploadID)
                 self.finished.signal()
             }
-            thread.stackSize = 1 << 20
-            thread.start()
+            precondition(started, "s3put: could not start an upload thread")
         }
     }
 

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import PGAccess
 import RowStream
 
@@ -74,7 +74,7 @@ public enum SchemaQuery {
     }
 
     private static func decodeLabels(_ json: String) throws -> [String] {
-        guard let data = json.data(using: .utf8), let labels = try JSONSerialization.jsonObject(with: data) as? [String] else {
+        guard let labels = try? JSONDecoder().decode([String].self, from: Data(json.utf8)) else {
             throw ExtractError("could not read enum labels")
         }
         return labels

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import PGAccess
 import SlicePlan
 
@@ -126,7 +126,7 @@ enum Catalog {
 /// (MINVALUE/MAXVALUE/±infinity → unbounded sides); nil for DEFAULT, list, hash or multi-column bounds.
 func rangeBound(_ text: String) -> Window? {
     let prefix = "FOR VALUES FROM ("
-    guard text.hasPrefix(prefix), let middle = text.range(of: ") TO ("), text.hasSuffix(")") else { return nil }
+    guard text.hasPrefix(prefix), let middle = text.firstRange(of: ") TO ("), text.hasSuffix(")") else { return nil }
     let lower = String(text[text.index(text.startIndex, offsetBy: prefix.count)..<middle.lowerBound])
     let upper = String(text[middle.upperBound..<text.index(before: text.endIndex)])
     guard let start = boundValue(lower, unbounded: Instant.distantPast), let end = boundValue(upper, unbounded: Instant.distantFuture) else { return nil }

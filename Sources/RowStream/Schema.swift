@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// The schema a rowstream carries in its header extension (docs/rowstream.md, "Schema JSON").
 public struct RowStreamSchema: Codable, Equatable, Sendable {

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// One plan line (docs/plan.md): everything needed to extract one output file.
 public struct Slice: Codable, Equatable, Sendable {

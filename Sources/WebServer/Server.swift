@@ -1,4 +1,5 @@
 import Synchronization
+import ToolSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -247,30 +248,4 @@ func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
 func setTimeout(_ fd: Int32, _ option: Int32, seconds: Int) {
     var tv = timeval(tv_sec: seconds, tv_usec: 0)
     setsockopt(fd, SOL_SOCKET, option, &tv, socklen_t(MemoryLayout<timeval>.size))
-}
-
-private final class ThreadBody {
-    let body: @Sendable () -> Void
-    init(_ body: @escaping @Sendable () -> Void) { self.body = body }
-}
-
-/// Runs `body` on a new detached thread; false when no thread could be created.
-@discardableResult
-public func spawnThread(_ body: @escaping @Sendable () -> Void) -> Bool {
-    let context = Unmanaged.passRetained(ThreadBody(body)).toOpaque()
-    var attributes = pthread_attr_t()
-    pthread_attr_init(&attributes)
-    pthread_attr_setdetachstate(&attributes, Int32(PTHREAD_CREATE_DETACHED))
-    pthread_attr_setstacksize(&attributes, 1 << 20)
-    var thread = pthread_t()
-    let rc = pthread_create(&thread, &attributes, { raw in
-        Unmanaged<ThreadBody>.fromOpaque(raw!).takeRetainedValue().body()
-        return nil
-    }, context)
-    pthread_attr_destroy(&attributes)
-    if rc != 0 {
-        Unmanaged<ThreadBody>.fromOpaque(context).release()
-        return false
-    }
-    return true
 }
