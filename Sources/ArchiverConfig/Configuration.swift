@@ -60,6 +60,7 @@ public struct ArchiverConfiguration: Sendable {
     public var outputDuration: OutputDuration { text("output_duration").flatMap(OutputDuration.init) ?? .daily }
     public var dateColumn: String? { text("date_column") }
     public var chunkSize: Int { integer("chunk_size") ?? 10000 }
+    public var specialValuesAsText: Bool { boolean("special_values_as_text") }
     public var workers: Int { integer("workers") ?? 4 }
     public var startDate: String? { text("start_date") }
     public var endDate: String? { text("end_date") }

@@ -14,6 +14,7 @@ extension ArchiveRun {
             var args = ["--from", "rowstream", "--to", "parquet", "--compression", config.compression == "none" ? "none" : config.compression,
                         "--chunk-size", String(config.chunkSize)]
             if config.compression != "none" { args += ["--compression-level", String(config.compressionLevel)] }
+            if config.specialValuesAsText { args.append("--special-values-as-text") }
             stages.append(Stage(name: "rowfmt", command: invocation.command("rowfmt", args)))
         } else {
             stages.append(Stage(name: "rowfmt", command: invocation.command("rowfmt", ["--from", "rowstream", "--to", format.rawValue])))

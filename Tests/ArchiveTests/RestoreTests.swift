@@ -42,6 +42,27 @@ extension ArchiveFixture {
             """, in: database).split(separator: " ").map { Int($0)! }
     }
 
+    /// The typed test table `typed` (an enum, arrays, NaN, ±infinity, every awkward text) with three rows on 2024-01-01.
+    func createTypedTable() throws {
+        try pg.psql("""
+            CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy ''quoted''');
+            CREATE TABLE typed (
+              id bigint PRIMARY KEY, at timestamptz NOT NULL, n numeric, n2 numeric(10,2), f8 float8, t text, c char(5),
+              b bool, d date, ts timestamp, tmtz timetz, iv interval, u uuid, jb jsonb, by bytea, ip inet, ia int[],
+              ta text[], m mood NOT NULL, ma mood[], r int4range);
+            INSERT INTO typed VALUES
+              (1, '2024-01-01 10:00+00', 'NaN', -99999999.99, 'Infinity', E'quote'' dquote" back\\\\slash\\nline', 'ab',
+               false, '-infinity', '0001-01-01 00:00:00', '00:00:00+14', '-178000000 years', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11',
+               '{"b": 1.50, "a": "x"}', '\\x00ff10', '2001:db8::1/64', '{1,NULL,-3}', '{"a",NULL,"b,c"}', 'happy ''quoted''',
+               '{sad,NULL,ok}', '[1,5)'),
+              (2, '2024-01-01 23:59:59.999999+00', '123456789012345678901234567890.1234567', 0, 1.5e300, '', 'abcde', true,
+               '2024-02-29', '2024-02-29 12:34:56.5', '23:59:59.999999-12', '1 year 2 mons 3 days 04:05:06.789', NULL,
+               '[]', '', '10.0.0.1', '{}', '{}', 'sad', '{}', 'empty'),
+              (3, '2024-01-01 00:00+00', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+               NULL, NULL, 'ok', NULL, NULL);
+            """, database: database)
+    }
+
     /// Puts an object with boto3 (an independent client), with optional metadata.
     func put(_ key: String, file: String, metadata: [String: String] = [:]) throws {
         let script = """
@@ -87,28 +108,13 @@ struct RestoreTests {
                           in: target) == "PRIMARY KEY (id, departure)")
     }
 
-    @Test("a typed table with an enum restores exactly from JSONL and CSV", arguments: ["jsonl", "csv"])
+    @Test("a typed table with an enum, NaN and infinities restores exactly from JSONL, CSV and Parquet (with --special-values-as-text)",
+          arguments: ["jsonl", "csv", "parquet"])
     func typedTable(format: String) throws {
         let f = try ArchiveFixture(days: 1, rowsPerDay: 10)
-        try f.pg.psql("""
-            CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy ''quoted''');
-            CREATE TABLE typed (
-              id bigint PRIMARY KEY, at timestamptz NOT NULL, n numeric, n2 numeric(10,2), f8 float8, t text, c char(5),
-              b bool, d date, ts timestamp, tmtz timetz, iv interval, u uuid, jb jsonb, by bytea, ip inet, ia int[],
-              ta text[], m mood NOT NULL, ma mood[], r int4range);
-            INSERT INTO typed VALUES
-              (1, '2024-01-01 10:00+00', 'NaN', -99999999.99, 'Infinity', E'quote'' dquote" back\\\\slash\\nline', 'ab',
-               false, '-infinity', '0001-01-01 00:00:00', '00:00:00+14', '-178000000 years', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11',
-               '{"b": 1.50, "a": "x"}', '\\x00ff10', '2001:db8::1/64', '{1,NULL,-3}', '{"a",NULL,"b,c"}', 'happy ''quoted''',
-               '{sad,NULL,ok}', '[1,5)'),
-              (2, '2024-01-01 23:59:59.999999+00', '123456789012345678901234567890.1234567', 0, 1.5e300, '', 'abcde', true,
-               '2024-02-29', '2024-02-29 12:34:56.5', '23:59:59.999999-12', '1 year 2 mons 3 days 04:05:06.789', NULL,
-               '[]', '', '10.0.0.1', '{}', '{}', 'sad', '{}', 'empty'),
-              (3, '2024-01-01 00:00+00', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-               NULL, NULL, 'ok', NULL, NULL);
-            """, database: f.database)
+        try f.createTypedTable()
         let flags = f.flags(table: "typed") + ["--date-column", "at"]
-        let archived = try f.archive(["--output-format", format], flags: flags)
+        let archived = try f.archive(["--output-format", format] + (format == "parquet" ? ["--special-values-as-text"] : []), flags: flags)
         #expect(archived.status == 0, "\(archived.err)")
         let target = try f.pg.createDatabase(prefix: "rest")
         defer { f.pg.dropDatabase(target) }

@@ -1,0 +1,23 @@
+import Foundation
+import Testing
+import TestSupport
+
+@Suite("data-archiver archive to Parquet with values Parquet cannot hold", .enabled(if: Services.postgresEnabled && Services.s3Enabled))
+struct ParquetSpecialValuesTests {
+    @Test("NaN and infinities fail the slice by default, naming the column, the row and --special-values-as-text; nothing is written")
+    func refusedByDefault() throws {
+        let f = try ArchiveFixture(days: 1, rowsPerDay: 10)
+        try f.createTypedTable()
+        let flags = f.flags(table: "typed") + ["--date-column", "at"]
+        let refused = try f.archive(["--output-format", "parquet"], flags: flags)
+        #expect(refused.status == 1)
+        #expect(refused.err.contains("rowfmt"), "the failed stage is named: \(refused.err)")
+        #expect(refused.err.contains("--special-values-as-text"), "\(refused.err)")
+        #expect(refused.err.contains("typed-2024-01-01"), "\(refused.err)")
+        #expect(try f.objects().keys.filter { !$0.contains("/_schema/") }.isEmpty)
+
+        let accepted = try f.archive(["--output-format", "parquet"], flags: flags, env: ["ARCHIVE_SPECIAL_VALUES_AS_TEXT": "true"])
+        #expect(accepted.status == 0, "\(accepted.err)")
+        #expect(try f.objects().keys.contains("archives/typed/2024/01/typed-2024-01-01.parquet"))
+    }
+}
