@@ -33,6 +33,12 @@ extension ArchiveFixture {
         guard result.status == 0 else { throw TestFailure("copying \(relation) failed: \(result.err)") }
     }
 
+    /// A table's columns as `name type, …` (format_type, in column order).
+    func columnTypes(_ table: String, in database: String) throws -> String {
+        try sql("SELECT string_agg(attname || ' ' || format_type(atttypid, atttypmod), ', ' ORDER BY attnum) FROM pg_attribute WHERE attrelid = '\(table)'::regclass AND attnum > 0 AND NOT attisdropped",
+                in: database)
+    }
+
     /// Rows of a missing from b, rows of b missing from a (as row text), and both counts.
     func difference(_ a: String, _ b: String, in database: String) throws -> [Int] {
         try sql("""
@@ -116,8 +122,7 @@ struct RestoreTests {
         #expect(restored.status == 0, "\(restored.err)")
         try f.copySource("typed", into: target, as: "source_rows", like: "typed")
         #expect(try f.difference("source_rows", "typed", in: target) == [0, 0, 3, 3])
-        let columns = "SELECT string_agg(attname || ' ' || format_type(atttypid, atttypmod), ', ' ORDER BY attnum) FROM pg_attribute WHERE attrelid = 'typed'::regclass AND attnum > 0"
-        #expect(try f.sql(columns, in: target) == (try f.sql(columns, in: f.database)))
+        #expect(try f.columnTypes("typed", in: target) == (try f.columnTypes("typed", in: f.database)))
     }
 
     @Test("a weekly archive of daily data restores into the right monthly partitions")
@@ -279,8 +284,7 @@ struct RestoreTests {
         #expect(restored.status == 0, "\(restored.err)")
         #expect(restored.err.contains("no pgarchive.schema footer key: the column types are inferred from its Parquet types"), "\(restored.err)")
         #expect(restored.err.contains("summary: 1 files: 1 restored, 0 failed; 8 rows read, 8 inserted"), "\(restored.err)")
-        #expect(try f.sql("SELECT string_agg(attname || ' ' || format_type(atttypid, atttypmod), ', ' ORDER BY attnum) FROM pg_attribute WHERE attrelid = 'events'::regclass AND attnum > 0", in: target)
-                == "id bigint, score double precision, name text, at timestamp with time zone, wall timestamp without time zone, "
+        #expect(try f.columnTypes("events", in: target) == "id bigint, score double precision, name text, at timestamp with time zone, wall timestamp without time zone, "
                 + "day date, amount numeric(12,3), big numeric(30,5), ok boolean, small smallint, mid integer, tags text[], blob bytea")
         // The same values, written by Python as CSV, loaded by PostgreSQL's own COPY into a twin table.
         try f.pg.psql("CREATE TABLE expected (LIKE events)", database: target)
@@ -312,8 +316,7 @@ struct RestoreTests {
         #expect(restored.status == 0, "\(restored.err)")
         #expect(restored.err.contains("no schema sidecar"), "\(restored.err)")
         #expect(restored.err.contains("summary: 1 files: 1 restored"), "\(restored.err)")
-        #expect(try f.sql("SELECT string_agg(attname || ' ' || format_type(atttypid, atttypmod), ', ' ORDER BY attnum) FROM pg_attribute WHERE attrelid = 'notes'::regclass AND attnum > 0", in: target)
-                == "id bigint, amount numeric, ok boolean, at timestamp with time zone, day date, name text")
+        #expect(try f.columnTypes("notes", in: target) == "id bigint, amount numeric, ok boolean, at timestamp with time zone, day date, name text")
         let rows = try f.sql("SELECT string_agg(format('%s %s %s %s %s %s', id, amount, ok, at AT TIME ZONE 'UTC', day, coalesce(name, 'NULL')), '; ' ORDER BY id) FROM notes",
                              in: target)
         #expect(rows == "1 12.50 t 2024-01-02 10:00:00 2024-01-02 a; 2 3 f 2024-01-02 10:30:00 2024-01-03 NULL", "\(rows)")
