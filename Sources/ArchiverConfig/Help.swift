@@ -37,7 +37,9 @@ public func archiverHelp(_ command: ArchiverCommand?, today: String, commands: [
         let short = s.short.map { "-\($0), " } ?? "    "
         let value = s.kind == .boolean ? "" : " " + (s.kind == .integer ? "int" : "string")
         var line = "  " + short + ("--" + s.flag + value).padding(36) + s.help
-        if let d = s.commandDefaults[shown] ?? s.defaultValue, s.kind != .boolean || d != "false" {
+        if let note = s.commandNotes[shown] {
+            line += " (\(note))"
+        } else if let d = s.commandDefaults[shown] ?? s.defaultValue, s.kind != .boolean || d != "false" {
             line += " (default \(s.kind == .string || s.kind == .date ? "\"\(d == "today" ? today : d)\"" : d))"
         }
         out += line + "\n"
@@ -60,7 +62,14 @@ public func archiverSettingsTable() -> String {
         let vars = s.environmentNames.map { "`\($0)`" }.joined(separator: ", ")
         let flags = (["--" + s.flag] + s.flagAliases.map { "--" + $0 } + (s.short.map { ["-\($0)"] } ?? [])).map { "`\($0)`" }
         let commands = availableArchiverCommands.filter { s.commands.contains($0) }.map(\.rawValue).joined(separator: ", ")
-        out += "| \(flags.joined(separator: ", ")) | \(keys) | \(vars) | \(s.defaultNote ?? s.defaultValue.map { "`\($0)`" } ?? "") | \(commands) |\n"
+        var defaults = s.defaultNote ?? s.defaultValue.map { "`\($0)`" } ?? ""
+        if !s.commandNotes.isEmpty {
+            // "archive: `jsonl`; restore: detected from …": the default for the commands without a note.
+            let plain = availableArchiverCommands.filter { s.commands.contains($0) && s.commandNotes[$0] == nil }.map(\.rawValue)
+            defaults = ([plain.joined(separator: ", ") + ": " + defaults]
+                        + availableArchiverCommands.compactMap { c in s.commandNotes[c].map { "\(c.rawValue): \($0)" } }).joined(separator: "; ")
+        }
+        out += "| \(flags.joined(separator: ", ")) | \(keys) | \(vars) | \(defaults) | \(commands) |\n"
     }
     return out
 }

@@ -37,6 +37,8 @@ public struct Setting: Sendable {
     public let defaultNote: String?
     /// Defaults that differ for some commands, as help shows them (dumps: pg_dump -Z 9).
     public let commandDefaults: [ArchiverCommand: String]
+    /// What some commands do without the setting, said instead of the default (restore: detected from the extension).
+    public let commandNotes: [ArchiverCommand: String]
 
     /// The environment variable for this setting.
     public var environmentName: String {
@@ -49,7 +51,8 @@ public struct Setting: Sendable {
     }
 
     init(_ key: String, flag: String, short: Character? = nil, _ kind: SettingKind, default defaultValue: String? = nil,
-         secret: Bool = false, aliases: [String] = [], flagAliases: [String] = [], note: String? = nil, commandDefaults: [ArchiverCommand: String] = [:], for commands: Set<ArchiverCommand>, _ help: String) {
+         secret: Bool = false, aliases: [String] = [], flagAliases: [String] = [], note: String? = nil, commandDefaults: [ArchiverCommand: String] = [:],
+         commandNotes: [ArchiverCommand: String] = [:], for commands: Set<ArchiverCommand>, _ help: String) {
         self.key = key
         self.flag = flag
         self.short = short
@@ -62,6 +65,7 @@ public struct Setting: Sendable {
         self.flagAliases = flagAliases
         self.defaultNote = note
         self.commandDefaults = commandDefaults
+        self.commandNotes = commandNotes
     }
 }
 
@@ -74,6 +78,8 @@ private let all = Set(ArchiverCommand.allCases)
 private let database: Set<ArchiverCommand> = [.archive, .dump, .dumpHybrid, .restore]
 private let storage: Set<ArchiverCommand> = [.archive, .dump, .dumpHybrid, .restore]
 private let windows: Set<ArchiverCommand> = [.archive, .dump, .dumpHybrid, .restore]
+/// Restore reads format and compression from each object's name; the flags only override.
+private let detectedFromExtension = "detected from each object's extension unless given"
 
 /// Every setting of data-archiver, in help order.
 public let archiverSettings: [Setting] = [
@@ -99,10 +105,10 @@ public let archiverSettings: [Setting] = [
     Setting("s3.path_template", flag: "path-template", .string, for: storage,
             "S3 path template with placeholders: {table}, {YYYY}, {MM}, {DD}, {HH} (required)"),
     Setting("table", flag: "table", .string, for: windows, "base table name"),
-    Setting("output_format", flag: "output-format", .string, default: "jsonl", for: [.archive, .restore],
-            "output format: jsonl, csv, parquet"),
-    Setting("compression", flag: "compression", .string, default: "zstd", for: [.archive, .restore],
-            "compression type: zstd, lz4, gzip, none"),
+    Setting("output_format", flag: "output-format", .string, default: "jsonl", commandNotes: [.restore: detectedFromExtension],
+            for: [.archive, .restore], "output format: jsonl, csv, parquet"),
+    Setting("compression", flag: "compression", .string, default: "zstd", commandNotes: [.restore: detectedFromExtension],
+            for: [.archive, .restore], "compression type: zstd, lz4, gzip, none"),
     Setting("compression_level", flag: "compression-level", .integer, default: "3",
             note: "archive: `3`; dump, dump-hybrid: `9`, changed only by the flag", commandDefaults: [.dump: "9", .dumpHybrid: "9"],
             for: [.archive, .dump, .dumpHybrid],

@@ -181,7 +181,8 @@ public final class RestoreRun: ArchiverRun, @unchecked Sendable {
             if stage == 0 { display.updateWorker(worker, uploadedBytes: fields["bytes"]?.integer) }
         }
         pipeline.onErrorLine = { [display, invocation] stage, line in
-            display.log(stages[stage].name == "pg-load" && line.contains("warning") ? .warn : .debug, invocation.mask(line),
+            let warning = ["pg-load", "rowfmt"].contains(stages[stage].name) && line.contains(": warning: ")
+            display.log(warning ? .warn : .debug, invocation.mask(line),
                         [("file", file.key), ("stage", stages[stage].name)])
         }
         let result: PipelineResult

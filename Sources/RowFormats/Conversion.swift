@@ -20,6 +20,8 @@ public enum Conversion {
         public var progress = ProgressReporter(fd: nil, stage: "rowfmt")
         /// How to write Parquet.
         public var parquet = ParquetOutputOptions()
+        /// Called with a warning for the user (a Parquet input whose types had to be inferred).
+        public var warn: (String) -> Void = { _ in }
 
         /// Options for a conversion between two formats.
         public init(from: RowFormat, to: RowFormat) {
@@ -33,6 +35,10 @@ public enum Conversion {
         let schema = try options.schemaPath.map(loadSchema)
         let source = try FileSource.open(path: options.inputPath)
         let reader = try makeReader(options.from, source: source, schema: schema, inputName: options.inputPath)
+        if let parquet = reader as? ParquetRowReader, parquet.schemaInferred {
+            let name = options.inputPath == "-" ? "stdin" : options.inputPath
+            options.warn("\"\(name)\" has no \(ParquetTypes.schemaKey) footer key: the column types are inferred from its Parquet types (docs/types.md)")
+        }
         let atomic = try options.outputPath.map { try AtomicOutput(path: $0) }
         let sink = atomic?.sink ?? FileSink.standardOutput()
         let writer = try makeWriter(options.to, schema: reader.schema, parquet: options.parquet) { try sink.write($0) }

@@ -11,6 +11,8 @@ import ToolSupport
 /// from the Parquet types (`ParquetTypes.inferredColumn`, e.g. files pyarrow wrote).
 public final class ParquetRowReader: RowReader {
     public let schema: RowStreamSchema
+    /// Whether the file lacked `pgarchive.schema`, so the types were inferred from the Parquet types.
+    public let schemaInferred: Bool
     private let file: ParquetReader
     private let kinds: [ValueKind]
     /// Per column: the error for a value whose Parquet type does not convert to the column's type.
@@ -69,10 +71,12 @@ public final class ParquetRowReader: RowReader {
                 }
             }
             schema = decoded
+            schemaInferred = false
             try Self.check(schema, against: file.columns, file: name)
         } else {
             schema = RowStreamSchema(table: .init(schema: "public", name: tableName),
                                      columns: try file.columns.map { try ParquetTypes.inferredColumn($0, file: name) })
+            schemaInferred = true
         }
         kinds = try schema.columns.map { column in
             guard let kind = column.kind else {

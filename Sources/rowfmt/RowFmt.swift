@@ -121,6 +121,7 @@ struct RowFmt: Tool {
         options.outputPath = output
         options.parquet = try parquetOptions()
         options.progress = ProgressReporter(fd: progressFD, stage: "rowfmt")
+        options.warn = { warn("rowfmt", $0) }
         do {
             try Conversion.run(options)
         } catch let error as FormatError {

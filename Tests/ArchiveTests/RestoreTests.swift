@@ -33,6 +33,12 @@ extension ArchiveFixture {
         guard result.status == 0 else { throw TestFailure("copying \(relation) failed: \(result.err)") }
     }
 
+    /// A table's columns as `name type, …` (format_type, in column order).
+    func columnTypes(_ table: String, in database: String) throws -> String {
+        try sql("SELECT string_agg(attname || ' ' || format_type(atttypid, atttypmod), ', ' ORDER BY attnum) FROM pg_attribute WHERE attrelid = '\(table)'::regclass AND attnum > 0 AND NOT attisdropped",
+                in: database)
+    }
+
     /// Rows of a missing from b, rows of b missing from a (as row text), and both counts.
     func difference(_ a: String, _ b: String, in database: String) throws -> [Int] {
         try sql("""
@@ -122,8 +128,7 @@ struct RestoreTests {
         #expect(restored.status == 0, "\(restored.err)")
         try f.copySource("typed", into: target, as: "source_rows", like: "typed")
         #expect(try f.difference("source_rows", "typed", in: target) == [0, 0, 3, 3])
-        let columns = "SELECT string_agg(attname || ' ' || format_type(atttypid, atttypmod), ', ' ORDER BY attnum) FROM pg_attribute WHERE attrelid = 'typed'::regclass AND attnum > 0"
-        #expect(try f.sql(columns, in: target) == (try f.sql(columns, in: f.database)))
+        #expect(try f.columnTypes("typed", in: target) == (try f.columnTypes("typed", in: f.database)))
     }
 
     @Test("a weekly archive of daily data restores into the right monthly partitions")
@@ -180,11 +185,27 @@ struct RestoreTests {
         #expect(try f.sql("SELECT count(*), count(DISTINCT (id, departure)) FROM flights", in: target) == "200|200")
     }
 
-    @Test("a corrupt object fails alone, named with its reason; its rows leave nothing behind; the rest restore; exit 1")
-    func corruptObject() throws {
+    @Test("a corrupt object fails alone, named with its reason; its rows leave nothing behind; the rest restore; exit 1",
+          arguments: ["jsonl", "parquet"])
+    func corruptObject(format: String) throws {
         let f = try ArchiveFixture(days: 3, rowsPerDay: 100)
-        #expect(try f.archive([]).status == 0)
+        #expect(try f.archive(["--output-format", format]).status == 0)
         let dir = try TemporaryDirectory()
+        let damaged = try (format == "parquet" ? damageParquet : damageJSONL)(f, dir)
+        let target = try f.pg.createDatabase(prefix: "rest")
+        defer { f.pg.dropDatabase(target) }
+        let restored = try f.restore(into: target, [])
+        #expect(restored.status == 1)
+        #expect(restored.err.contains("1 restored, 2 failed"), "\(restored.err)")
+        let failures = restored.err.split(separator: "\n").filter { $0.contains("failed: ") }
+        for (key, reason) in damaged {
+            #expect(failures.contains { $0.contains(key) && $0.contains(reason) }, "\(key): \(reason) in \(failures)")
+        }
+        #expect(try f.sql("SELECT count(*), min(departure)::date FROM flights", in: target) == "100|2024-01-03")
+    }
+
+    /// JSONL + zstd: day 1 cut in half (a truncated zstd frame), day 2 with line 50 not JSON.
+    func damageJSONL(_ f: ArchiveFixture, _ dir: TemporaryDirectory) throws -> [(key: String, reason: String)] {
         let truncatedKey = "archives/flights/2024/01/flights-2024-01-01.jsonl.zst"
         let badLineKey = "archives/flights/2024/01/flights-2024-01-02.jsonl.zst"
         let meta = try f.metadata(truncatedKey)
@@ -196,15 +217,38 @@ struct RestoreTests {
         let broken = try shell("zstd -dc '\(second)' | sed '50s/.*/{\"id\": 7, not json/' | zstd -q -c > '\(dir.path("bad.zst"))'")
         #expect(broken.status == 0, "\(broken.err)")
         try f.put(badLineKey, file: dir.path("bad.zst"), metadata: meta)
-        let target = try f.pg.createDatabase(prefix: "rest")
-        defer { f.pg.dropDatabase(target) }
-        let restored = try f.restore(into: target, [])
-        #expect(restored.status == 1)
-        #expect(restored.err.contains("1 restored, 2 failed"), "\(restored.err)")
-        let failures = restored.err.split(separator: "\n").filter { $0.contains("failed: ") }
-        #expect(failures.contains { $0.contains(truncatedKey) && $0.contains("zcompress") }, "\(restored.err)")
-        #expect(failures.contains { $0.contains(badLineKey) && $0.contains("line 50") }, "\(failures)")
-        #expect(try f.sql("SELECT count(*), min(departure)::date FROM flights", in: target) == "100|2024-01-03")
+        return [(truncatedKey, "zcompress"), (badLineKey, "line 50")]
+    }
+
+    /// Parquet: day 1 with its footer length overwritten; day 2 rewritten as 10 row groups of 10
+    /// rows whose last row group has a corrupt page, so 90 rows reach pg-load before rowfmt fails.
+    func damageParquet(_ f: ArchiveFixture, _ dir: TemporaryDirectory) throws -> [(key: String, reason: String)] {
+        let footerKey = "archives/flights/2024/01/flights-2024-01-01.parquet"
+        let pageKey = "archives/flights/2024/01/flights-2024-01-02.parquet"
+        let first = try f.download(footerKey, into: dir)
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: first))
+        bytes.replaceSubrange((bytes.count - 8)..<(bytes.count - 4), with: [0xF0, 0xFF, 0xFF, 0x7F])
+        try bytes.write(to: URL(fileURLWithPath: dir.path("footer.parquet")))
+        try f.put(footerKey, file: dir.path("footer.parquet"), metadata: try f.metadata(footerKey))
+        let second = try f.download(pageKey, into: dir)
+        let rowfmt = try Package.tool("rowfmt")
+        let regrouped = try shell("'\(rowfmt)' --from parquet --to rowstream '\(second)' | '\(rowfmt)' --from rowstream --to parquet --chunk-size 10 -o '\(dir.path("page.parquet"))'")
+        #expect(regrouped.status == 0, "\(regrouped.err)")
+        // pyarrow finds the last row group's first column chunk; its last byte is in a page body.
+        let flip = """
+            import pyarrow.parquet as pq, sys
+            m = pq.read_metadata(sys.argv[1])
+            c = m.row_group(m.num_row_groups - 1).column(0)
+            end = (c.dictionary_page_offset if c.has_dictionary_page else c.data_page_offset) + c.total_compressed_size
+            data = bytearray(open(sys.argv[1], "rb").read())
+            data[end - 1] ^= 0xFF
+            open(sys.argv[1], "wb").write(data)
+            print(m.num_row_groups, m.num_rows)
+            """
+        let flipped = try python(flip, [dir.path("page.parquet")], in: dir, name: "flip.py")
+        #expect(flipped.out == "10 100\n", "\(flipped.err)")
+        try f.put(pageKey, file: dir.path("page.parquet"), metadata: try f.metadata(pageKey))
+        return [(footerKey, "corrupt footer"), (pageKey, "checksum mismatch")]
     }
 
     @Test("--dry-run changes neither the catalog nor the data, on a fresh database and on a restored one")
@@ -232,6 +276,33 @@ struct RestoreTests {
         #expect(try f.sql("SELECT count(*) FROM flights", in: target) == "50")
     }
 
+    @Test("a pyarrow-written Parquet file (no pgarchive.schema) restores with types from its logical types, exact values and a warning")
+    func pyarrowParquet() throws {
+        let f = try ArchiveFixture(days: 1, rowsPerDay: 1)
+        let dir = try TemporaryDirectory()
+        let written = try python(pyarrowEventsScript, [dir.path("events.parquet"), dir.path("events.csv")], in: dir, name: "events.py")
+        #expect(written.status == 0, "\(written.err)")
+        #expect(written.out == "no pgarchive.schema\n", "\(written.out)")
+        try f.put("archives/events/2024/01/events-2024-01-05.parquet", file: dir.path("events.parquet"))
+        let target = try f.pg.createDatabase(prefix: "rest")
+        defer { f.pg.dropDatabase(target) }
+        let restored = try f.restore(into: target, [], table: "events")
+        #expect(restored.status == 0, "\(restored.err)")
+        #expect(restored.err.contains("no pgarchive.schema footer key: the column types are inferred from its Parquet types"), "\(restored.err)")
+        #expect(restored.err.contains("summary: 1 files: 1 restored, 0 failed; 8 rows read, 8 inserted"), "\(restored.err)")
+        #expect(try f.columnTypes("events", in: target) == "id bigint, score double precision, name text, at timestamp with time zone, wall timestamp without time zone, "
+                + "day date, amount numeric(12,3), big numeric(30,5), ok boolean, small smallint, mid integer, tags text[], blob bytea")
+        // The same values, written by Python as CSV, loaded by PostgreSQL's own COPY into a twin table.
+        try f.pg.psql("CREATE TABLE expected (LIKE events)", database: target)
+        let copied = try shell("'\(f.pg.binDirectory)/psql' -X -q -v ON_ERROR_STOP=1 -c 'COPY expected FROM STDIN (FORMAT csv)' < '\(dir.path("events.csv"))'",
+                               environment: f.pg.environment(database: target))
+        #expect(copied.status == 0, "\(copied.err)")
+        #expect(try f.difference("expected", "events", in: target) == [0, 0, 8, 8])
+        #expect(try f.sql("SELECT count(*) FROM events WHERE num_nulls(score, name, at, wall, day, amount, big, ok, small, mid, tags, blob) = 12", in: target) == "1")
+        #expect(try f.sql("SELECT at AT TIME ZONE 'UTC', amount, big, score FROM events WHERE id = 1", in: target)
+                == "2024-01-05 10:00:00.123456|12345.678|1234567890123456789012345.12345|1.5")
+    }
+
     @Test("a hand-written JSONL object without a sidecar restores with inferred types and a warning")
     func withoutSidecar() throws {
         let f = try ArchiveFixture(days: 1, rowsPerDay: 1)
@@ -251,10 +322,59 @@ struct RestoreTests {
         #expect(restored.status == 0, "\(restored.err)")
         #expect(restored.err.contains("no schema sidecar"), "\(restored.err)")
         #expect(restored.err.contains("summary: 1 files: 1 restored"), "\(restored.err)")
-        #expect(try f.sql("SELECT string_agg(attname || ' ' || format_type(atttypid, atttypmod), ', ' ORDER BY attnum) FROM pg_attribute WHERE attrelid = 'notes'::regclass AND attnum > 0", in: target)
-                == "id bigint, amount numeric, ok boolean, at timestamp with time zone, day date, name text")
+        #expect(try f.columnTypes("notes", in: target) == "id bigint, amount numeric, ok boolean, at timestamp with time zone, day date, name text")
         let rows = try f.sql("SELECT string_agg(format('%s %s %s %s %s %s', id, amount, ok, at AT TIME ZONE 'UTC', day, coalesce(name, 'NULL')), '; ' ORDER BY id) FROM notes",
                              in: target)
         #expect(rows == "1 12.50 t 2024-01-02 10:00:00 2024-01-02 a; 2 3 f 2024-01-02 10:30:00 2024-01-03 NULL", "\(rows)")
     }
 }
+
+/// Writes events.parquet with pyarrow (snappy, dictionaries, row groups of 4 rows: its defaults
+/// otherwise) and the same rows as CSV in PostgreSQL's input forms; prints whether the footer
+/// carries pgarchive.schema.
+let pyarrowEventsScript = #"""
+import datetime, decimal, sys
+import pyarrow as pa, pyarrow.parquet as pq
+utc = datetime.timezone.utc
+D = decimal.Decimal
+columns = [
+    ("id", pa.int64()), ("score", pa.float64()), ("name", pa.string()), ("at", pa.timestamp("us", tz="UTC")),
+    ("wall", pa.timestamp("us")), ("day", pa.date32()), ("amount", pa.decimal128(12, 3)), ("big", pa.decimal128(30, 5)),
+    ("ok", pa.bool_()), ("small", pa.int16()), ("mid", pa.int32()), ("tags", pa.list_(pa.string())), ("blob", pa.binary()),
+]
+rows = [
+    [1, 1.5, "plain", datetime.datetime(2024, 1, 5, 10, 0, 0, 123456, tzinfo=utc), datetime.datetime(2024, 1, 5, 23, 59, 59, 999999),
+     datetime.date(2024, 1, 5), D("12345.678"), D("1234567890123456789012345.12345"), True, -32768, 2147483647, ["a", None, "b,c"], b"\x00\xff"],
+    [2, 0.1, 'quote" comma, newline\nback\\slash', datetime.datetime(1970, 1, 1, tzinfo=utc), datetime.datetime(1969, 12, 31, 23, 59, 59, 500000),
+     datetime.date(1, 1, 1), D("-999999999.999"), D("-0.00001"), False, 32767, -2147483648, [], b""],
+    [3, -0.0, "", datetime.datetime(2262, 4, 11, 23, 47, 16, 854775, tzinfo=utc), datetime.datetime(1900, 2, 28, 12),
+     datetime.date(9999, 12, 31), D("0.000"), D("9999999999999999999999999.99999"), True, 0, 0, ["ünï", "{x}", ""], b"abc"],
+    [4, 1e300, "ünïcödé\ttab", datetime.datetime(2024, 2, 29, 12, 34, 56, tzinfo=utc), datetime.datetime(2000, 1, 1),
+     datetime.date(2024, 2, 29), D("1.5"), D("0"), False, -1, 1, [None], b"\x01"],
+    [5, float("nan"), "nan"] + [None] * 10,
+    [6, float("inf")] + [None] * 11,
+    [7, float("-inf")] + [None] * 11,
+    [8] + [None] * 12,
+]
+table = pa.table({name: pa.array([r[i] for r in rows], type) for i, (name, type) in enumerate(columns)})
+pq.write_table(table, sys.argv[1], row_group_size=4)
+meta = pq.read_metadata(sys.argv[1]).metadata or {}
+print("has pgarchive.schema" if b"pgarchive.schema" in meta else "no pgarchive.schema")
+
+def element(e):
+    return "NULL" if e is None else '"' + e.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+def field(v):
+    if v is None: return ""
+    if isinstance(v, bool): return "t" if v else "f"
+    if isinstance(v, float): return {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}.get(repr(v), repr(v))
+    if isinstance(v, (int, D)): return str(v)
+    if isinstance(v, (datetime.datetime, datetime.date)): return '"' + v.isoformat() + '"'
+    if isinstance(v, bytes): return "\\x" + v.hex()
+    if isinstance(v, list): v = "{" + ",".join(element(e) for e in v) + "}"
+    return '"' + v.replace('"', '""') + '"'
+
+with open(sys.argv[2], "w", newline="") as out:
+    for r in rows:
+        out.write(",".join(field(v) for v in r) + "\n")
+"""#

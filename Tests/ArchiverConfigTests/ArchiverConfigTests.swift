@@ -149,6 +149,16 @@ struct ArchiverConfigTests {
         }
         #expect(text.contains("(default \"2024-06-30\")"))
     }
+
+    @Test("restore's help says format and compression come from each object's extension, not archive's defaults")
+    func restoreHelp() {
+        let lines = archiverHelp(.restore, today: "2024-06-30").split(separator: "\n")
+        for flag in ["--output-format", "--compression "] {
+            let line = lines.first { $0.contains(flag) }
+            #expect(line?.hasSuffix("(detected from each object's extension unless given)") == true, "\(String(describing: line))")
+        }
+        #expect(archiverHelp(.archive, today: "2024-06-30").contains("output format: jsonl, csv, parquet (default \"jsonl\")"))
+    }
 }
 
 @Suite("settings documentation")
