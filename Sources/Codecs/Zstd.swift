@@ -15,7 +15,7 @@ private func zstdError(_ code: Int) -> String? {
 /// Multi-threaded mode even for one worker, and no pledged source size, so the same input
 /// gives the same bytes whatever the thread count. Jobs are one window long (2 MiB at level 3)
 /// instead of libzstd's default four: a compressor then holds about 13 MiB instead of 40 MiB,
-/// for the same CPU time and no larger output (measured on JSONL: docs/plan.md, bench/zcompress).
+/// for the same CPU time and no larger output (docs/performance.md).
 final class ZstdCompressor: Compressor {
     private let context: OpaquePointer
     private var output: UnsafeMutableRawBufferPointer

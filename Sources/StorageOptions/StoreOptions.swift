@@ -106,6 +106,14 @@ public struct ByteSize: ExpressibleByArgument, Sendable {
         guard !overflow else { return nil }
         bytes = product
     }
+
+    /// The size as help shows it: the largest binary unit that divides it (`16MiB`).
+    public var defaultValueDescription: String {
+        for (unit, power) in [("TiB", 40), ("GiB", 30), ("MiB", 20), ("KiB", 10)] where bytes >= 1 << power && bytes % (1 << power) == 0 {
+            return "\(bytes >> power)\(unit)"
+        }
+        return String(bytes)
+    }
 }
 
 /// A duration on the command line: seconds, or a number with `s`, `m`, `h` or `d`.

@@ -13,6 +13,9 @@ struct ConventionTests {
         #expect(result.status == 0, "\(tool) --help: \(result.err)")
         #expect(result.out.contains("USAGE:") || result.out.contains("Usage:"))
         #expect(result.err.isEmpty)
+        // A default shows as the user writes it (16MiB), never as a Swift value (ByteSize(bytes: …)).
+        let swiftValue = result.out.firstMatch(of: /\(default: [A-Z][A-Za-z]*\(/)
+        #expect(swiftValue == nil, "\(tool) --help shows a default as a Swift value: \(result.out)")
     }
 
     @Test("--version prints the toolbox version on stdout and exits 0", arguments: tools)
