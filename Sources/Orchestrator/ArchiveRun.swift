@@ -68,9 +68,10 @@ public final class ArchiveRun: OrchestratedRun, @unchecked Sendable {
         display.log(.info, "planning", [("table", table), ("duration", config.outputDuration.rawValue)])
         var plans = try plan()
         summary.slices = plans.count
-        display.setTotals(slices: plans.count, rows: 0)
-        if !config.skipCount { plans = try count(plans) }
+        var counting: BackgroundCount?
+        if !config.skipCount { (plans, counting) = try startCounting(plans) }
         display.setTotals(slices: plans.count, rows: plans.reduce(0) { $0 + ($1.rows ?? 0) })
+        defer { counting?.finish() }
 
         let schemaHash = try storeSchema(table: table, template: template)
         task { $0.currentTask = "checking" }
@@ -141,47 +142,6 @@ public final class ArchiveRun: OrchestratedRun, @unchecked Sendable {
             throw OrchestratorError("planning failed: \(out.failure("pg-partitions"))")
         }
         return plans
-    }
-
-    /// Exact row counts for the slices the cache cannot answer (never cached for open windows).
-    func count(_ plans: [PlanLine]) throws -> [PlanLine] {
-        task { $0.currentTask = "counting" }
-        let now = Timestamp.now()
-        let entries = try cache.load(scope).entries
-        var counted = plans
-        var missing: [String] = []
-        for (i, plan) in plans.enumerated() where plan.error == nil {
-            let key = objectKey(plan, template: config.pathTemplate!)
-            if let end = Timestamp(rfc3339: plan.end), let rows = entries[key]?.trustedRowCount(windowEnd: end, now: now) {
-                counted[i].rows = rows
-                counted[i].rowsExact = true
-            } else {
-                missing.append(plan.stem)
-            }
-        }
-        display.setCounting(done: plans.count - missing.count, total: plans.count)
-        guard !missing.isEmpty else { return counted }
-        let args = invocation.planArguments(count: "exact") + ["--only"] + missing
-        let out = try invocation.capture("pg-partitions", args)
-        var done = plans.count - missing.count
-        for line in out.lines {
-            guard let plan = try? PlanLine.parse(line), let rows = plan.rows, let i = counted.firstIndex(where: { $0.stem == plan.stem }) else { continue }
-            counted[i].rows = rows
-            counted[i].rowsExact = true
-            done += 1
-            display.setCounting(done: done, total: plans.count)
-            if !plan.open {
-                let key = objectKey(plan, template: config.pathTemplate!)
-                _ = try? cache.updateEntry(scope, key: key) { entry in
-                    entry.rowCount = rows
-                    entry.countTime = now
-                    entry.s3Key = key
-                }
-            }
-        }
-        task { $0.partitionsCounted = Int64(done) }
-        if !out.termination.succeeded { display.log(.warn, "counting rows failed for some slices: \(out.failure("pg-partitions"))") }
-        return counted
     }
 
     /// Writes the table's schema beside the data (`_schema/<table>-<hash>.json`); returns the hash.

@@ -18,9 +18,12 @@ struct Captured {
 
 extension ChildInvocation {
     /// Runs one tool to completion and captures its output (plan lines, listings, schema JSON).
-    func capture(_ tool: String, _ arguments: [String], onErrorLine: (@Sendable (String) -> Void)? = nil) throws -> Captured {
+    /// `started` sees the pipeline before it runs (to cancel it from another thread).
+    func capture(_ tool: String, _ arguments: [String], onErrorLine: (@Sendable (String) -> Void)? = nil,
+                 started: ((Pipeline) -> Void)? = nil) throws -> Captured {
         let pipeline = Pipeline(stages: [Stage(name: tool, command: command(tool, arguments), reportsProgress: false)])
         if let onErrorLine { pipeline.onErrorLine = { _, line in onErrorLine(line) } }
+        started?(pipeline)
         let result = try pipeline.run()
         let text = String(decoding: result.output, as: UTF8.self)
         return Captured(termination: result.stages[0].termination,

@@ -32,6 +32,8 @@ public class OrchestratedRun: @unchecked Sendable {
     private var pipelines: [ObjectIdentifier: Pipeline] = [:]
     private var stopping = false
     private var processed = 0
+    /// Serialises read-modify-write of the task file between worker threads.
+    private let taskLock = NSLock()
 
     init(invocation: ChildInvocation, display: RunDisplay, home: ArchiveHome, scope: CacheScope) {
         self.invocation = invocation
@@ -104,6 +106,8 @@ public class OrchestratedRun: @unchecked Sendable {
 
     /// Updates the task file (best effort: the viewer's view, never the run's outcome).
     func task(_ change: (inout TaskInfo) -> Void) {
+        taskLock.lock()
+        defer { taskLock.unlock() }
         var t = ((try? tasks.readTask()) ?? nil) ?? TaskInfo()
         if t.pid == 0 { t.pid = Int64(getpid()); t.startTime = started }
         change(&t)
