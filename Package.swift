@@ -111,7 +111,7 @@ let orchestratorTargets: [Target] = [
     library("ArchiverConfig", [.product(name: "Yams", package: "Yams")]),
     library("ArchiveLayout", ["SlicePlan"]),
     library("RunDisplay", ["ToolSupport"]),
-    library("Orchestrator", ["ArchiverConfig", "ArchiveLayout", "ArchiveCache", "Digest", "PGAccess", "Pipelines", "RunDisplay", "SlicePlan",
+    library("Orchestrator", ["ArchiverConfig", "ArchiveLayout", "ArchiveCache", "Digest", "PGAccess", "PGPlanning", "Pipelines", "RunDisplay", "SlicePlan",
                               "ToolSupport"]),
     tool("data-archiver", ["Orchestrator", "ArchiverConfig", "ArchiveCache", "RunDisplay"]),
     tests("ArchiveTests", []),

@@ -1,17 +1,19 @@
 import ArchiveCache
 import ArchiverConfig
 import Foundation
-import Pipelines
+import PGAccess
+import PGPlanning
 import RunDisplay
+import SlicePlan
 
-/// Exact row counts being taken by pg-partitions on a thread of their own.
+/// Exact row counts being taken on a thread of their own.
 final class BackgroundCount: @unchecked Sendable {
     private let lock = NSLock()
-    private var pipeline: Pipeline?
+    private var connection: PGConnection?
     private var cancelled = false
     private let done = DispatchSemaphore(value: 0)
 
-    /// Starts `body` on a thread; it hands its pipeline to `track` so `finish` can cancel it.
+    /// Starts `body` on a thread; it hands its connection to `track` so `finish` can cancel its query.
     init(_ body: @escaping @Sendable (BackgroundCount) -> Void) {
         let thread = Thread { [self] in
             body(self)
@@ -21,13 +23,13 @@ final class BackgroundCount: @unchecked Sendable {
         thread.start()
     }
 
-    /// Records the running pipeline (cancelled at once when `finish` came first).
-    func track(_ pipeline: Pipeline) {
+    /// Records the connection counting (its query cancelled at once when `finish` came first).
+    func track(_ connection: PGConnection) {
         lock.lock()
-        self.pipeline = pipeline
+        self.connection = connection
         let cancel = cancelled
         lock.unlock()
-        if cancel { pipeline.cancel() }
+        if cancel { connection.cancel() }
     }
 
     /// Whether `finish` stopped the count before it ended.
@@ -38,7 +40,7 @@ final class BackgroundCount: @unchecked Sendable {
     func finish() {
         lock.lock()
         cancelled = true
-        let running = pipeline
+        let running = connection
         lock.unlock()
         running?.cancel()
         done.wait()
@@ -47,7 +49,7 @@ final class BackgroundCount: @unchecked Sendable {
 
 extension ArchiveRun {
     /// Row counts for the progress bars: the cache's trusted ones at once (never for open
-    /// windows), the others counted exactly by pg-partitions on a background thread while the
+    /// windows), the others counted exactly on a background thread while the
     /// slices are archived, so counting never delays the first row. Returns the plans with the
     /// cached counts (estimates elsewhere) and the background count, if one was needed.
     func startCounting(_ plans: [PlanLine]) throws -> ([PlanLine], BackgroundCount?) {
@@ -68,32 +70,34 @@ extension ArchiveRun {
         guard !missing.isEmpty else { return (counted, nil) }
         let (initial, stems) = (counted, missing)
         let count = BackgroundCount { [self] count in
-            countExactly(stems, plans: initial, now: now, count: count)
+            countExactly(stems, plans: initial, count: count)
         }
         return (counted, count)
     }
 
-    /// Counts the `missing` slices with pg-partitions, records the counts of closed windows in
-    /// the cache and raises the progress totals to the exact figures.
-    private func countExactly(_ missing: [String], plans: [PlanLine], now: Timestamp, count: BackgroundCount) {
+    /// Counts the `missing` slices exactly (the planner library on a connection of our own, so
+    /// no extra process joins the pipelines), records the counts of closed windows in the cache
+    /// and raises the progress totals to the exact figures.
+    private func countExactly(_ missing: [String], plans: [PlanLine], count: BackgroundCount) {
         var counted = plans
         var done = plans.count - missing.count
-        let args = invocation.planArguments(count: "exact") + ["--only"] + missing
-        let out: Captured
+        let result: PlanResult
         do {
-            out = try invocation.capture("pg-partitions", args, started: count.track)
+            let connection = try connect(config)
+            count.track(connection)
+            result = try PartitionPlanner.plan(connection, invocation.planOptions(counting: .exact, only: missing))
         } catch {
-            display.log(.warn, "counting rows failed: \(error)")
+            if !count.wasCancelled { display.log(.warn, "counting rows failed: \(error)") }
             return
         }
-        for line in out.lines {
-            guard let plan = try? PlanLine.parse(line), let rows = plan.rows, let i = counted.firstIndex(where: { $0.stem == plan.stem }) else { continue }
+        let now = Timestamp.now()
+        for slice in result.slices {
+            guard let rows = slice.rows, slice.error == nil, let i = counted.firstIndex(where: { $0.stem == slice.stem }) else { continue }
             counted[i].rows = rows
             counted[i].rowsExact = true
             done += 1
-            display.setCounting(done: done, total: plans.count)
-            if !plan.open {
-                let key = objectKey(plan, template: config.pathTemplate!)
+            if !slice.open {
+                let key = objectKey(counted[i], template: config.pathTemplate!)
                 _ = try? cache.updateEntry(scope, key: key) { entry in
                     entry.rowCount = rows
                     entry.countTime = now
@@ -101,10 +105,10 @@ extension ArchiveRun {
                 }
             }
         }
+        display.setCounting(done: done, total: plans.count)
         display.setTotals(slices: counted.count, rows: counted.reduce(0) { $0 + ($1.rows ?? 0) })
         task { $0.partitionsCounted = Int64(done) }
-        if !out.termination.succeeded && !count.wasCancelled {
-            display.log(.warn, "counting rows failed for some slices: \(out.failure("pg-partitions"))")
-        }
+        let failed = result.slices.compactMap(\.error) + result.problems
+        if let first = failed.first { display.log(.warn, "counting rows failed for some slices: \(first)") }
     }
 }

@@ -1,5 +1,6 @@
 import ArchiverConfig
 import Foundation
+import PGPlanning
 import SlicePlan
 
 /// The fields of a pg-partitions plan line (docs/plan.md) the orchestrator reads. The line
@@ -66,5 +67,20 @@ extension ChildInvocation {
         if let column = config.dateColumn { args += ["--date-column", column] }
         if config.includeNonPartitionTables { args.append("--include-non-partition-tables") }
         return args
+    }
+
+    /// The same plan as `planArguments` asks pg-partitions for, as the planner library's options
+    /// (the archive counts rows in-process, beside its pipelines).
+    func planOptions(counting: PlanOptions.Counting, only: [String]) -> PlanOptions {
+        var options = PlanOptions(table: config.table!, now: Instant(microseconds: Int64(Date().timeIntervalSince1970 * 1_000_000)))
+        options.schema = config.dbSchema
+        options.duration = SlicePlan.OutputDuration(rawValue: config.outputDuration.rawValue) ?? .daily
+        options.counting = counting
+        options.startDate = config.startDate.flatMap(Instant.parse)
+        options.endDate = config.endDate.flatMap(Instant.parse)
+        options.dateColumn = config.dateColumn
+        options.includeNonPartitionTables = config.includeNonPartitionTables
+        options.only = only
+        return options
     }
 }

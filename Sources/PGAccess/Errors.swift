@@ -29,6 +29,9 @@ public struct PGError: Error, CustomStringConvertible, Sendable {
     /// Whether the server refused for lack of privilege.
     public var isPermissionDenied: Bool { sqlState == "42501" }
 
+    /// Whether the command was cancelled (`PGConnection.cancel`, or a statement timeout).
+    public var isCancelled: Bool { sqlState == "57014" }
+
     public var description: String { message }
 }
 

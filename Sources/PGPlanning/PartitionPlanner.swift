@@ -90,7 +90,7 @@ public enum PartitionPlanner {
             do {
                 total += try Catalog.count(conn, schema: source.schema, relation: source.relation, only: source.only ?? false,
                                            column: source.column, window: window)
-            } catch let error as PGError {
+            } catch let error as PGError where !error.isCancelled {
                 planned.slice.error = "counting \(source.schema).\(source.relation): \(error.message)"
                 return
             }
