@@ -108,7 +108,7 @@ let loadTargets: [Target] = [
 
 // MARK: Orchestration: data-archiver.
 let orchestratorTargets: [Target] = [
-    library("ArchiverConfig", [.product(name: "Yams", package: "Yams")]),
+    library("ArchiverConfig", ["SlicePlan", .product(name: "Yams", package: "Yams")]),
     library("ArchiveLayout", ["SlicePlan"]),
     library("RunDisplay", ["ToolSupport"]),
     library("Orchestrator", ["ArchiverConfig", "ArchiveLayout", "ArchiveCache", "Digest", "PGAccess", "PGPlanning", "Pipelines", "RunDisplay", "SlicePlan",
@@ -120,7 +120,7 @@ let orchestratorTargets: [Target] = [
     .target(name: "CSpawn"),
     library("Pipelines", ["ToolSupport", "CSpawn"]),
     tests("PipelinesTests", ["Pipelines"]),
-    tests("ArchiverConfigTests", ["ArchiverConfig"]),
+    tests("ArchiverConfigTests", ["ArchiverConfig", "SlicePlan"]),
 ]
 
 let package = Package(

@@ -1,7 +1,4 @@
-/// Calendar window lengths of output files.
-public enum OutputDuration: String, CaseIterable, Sendable {
-    case hourly, daily, weekly, monthly, yearly
-}
+import SlicePlan
 
 /// File formats of archived slices.
 public enum OutputFormat: String, CaseIterable, Sendable {

@@ -5,6 +5,7 @@ import Digest
 import Foundation
 import Pipelines
 import RunDisplay
+import SlicePlan
 import ToolSupport
 
 /// What happened to one slice.

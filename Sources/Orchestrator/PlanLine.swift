@@ -74,7 +74,7 @@ extension ChildInvocation {
     func planOptions(counting: PlanOptions.Counting, only: [String]) -> PlanOptions {
         var options = PlanOptions(table: config.table!, now: Instant(microseconds: Int64(Date().timeIntervalSince1970 * 1_000_000)))
         options.schema = config.dbSchema
-        options.duration = SlicePlan.OutputDuration(rawValue: config.outputDuration.rawValue) ?? .daily
+        options.duration = config.outputDuration
         options.counting = counting
         options.startDate = config.startDate.flatMap(Instant.parse)
         options.endDate = config.endDate.flatMap(Instant.parse)

@@ -1,4 +1,5 @@
 import Foundation
+import SlicePlan
 import Testing
 @testable import ArchiverConfig
 
