@@ -110,10 +110,10 @@ let loadTargets: [Target] = [
 let orchestratorTargets: [Target] = [
     library("ArchiverConfig", ["SlicePlan", .product(name: "Yams", package: "Yams")]),
     library("ArchiveLayout", ["SlicePlan"]),
-    library("RunDisplay", ["ToolSupport"]),
+    library("RunDisplay", ["SlicePlan", "ToolSupport"]),
     library("Orchestrator", ["ArchiverConfig", "ArchiveLayout", "ArchiveCache", "Digest", "PGAccess", "PGPlanning", "Pipelines", "RunDisplay", "SlicePlan",
                               "ToolSupport"]),
-    tool("data-archiver", ["Orchestrator", "ArchiverConfig", "ArchiveCache", "RunDisplay"]),
+    tool("data-archiver", ["Orchestrator", "ArchiverConfig", "ArchiveCache", "Pipelines", "RunDisplay"]),
     tests("ArchiveTests", []),
     tests("RunDisplayTests", ["RunDisplay"]),
     tests("ArchiveLayoutTests", ["ArchiveLayout", "SlicePlan"]),

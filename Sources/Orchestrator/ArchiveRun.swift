@@ -2,7 +2,10 @@ import ArchiveCache
 import ArchiveLayout
 import ArchiverConfig
 import Digest
-import Foundation
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#endif
 import Pipelines
 import RunDisplay
 import SlicePlan
@@ -26,9 +29,9 @@ public struct RunSummary: Sendable {
     /// The summary as lines for the display.
     public var lines: [String] {
         let rate = seconds > 0 ? Double(bytes) / seconds / 1_000_000 : 0
-        var out = [String(format: "summary: %d slices: %d uploaded, %d skipped, %d empty, %d failed%@; %lld rows, %@ in %@ (%.1f MB/s)",
-                          slices, uploaded, skipped, empty, failed, dryRun > 0 ? ", \(dryRun) dry-run" : "", rows,
-                          formatBytes(bytes), formatDuration(seconds), rate)]
+        let dry = dryRun > 0 ? ", \(dryRun) dry-run" : ""
+        var out = ["summary: \(slices) slices: \(uploaded) uploaded, \(skipped) skipped, \(empty) empty, \(failed) failed\(dry); "
+                   + "\(rows) rows, \(formatBytes(bytes)) in \(formatDuration(seconds)) (\(TextFormat.fixed(rate, 1)) MB/s)"]
         out += failures.map { "failed: " + $0 }
         return out
     }
@@ -110,17 +113,9 @@ public final class ArchiveRun: OrchestratedRun, @unchecked Sendable {
                         [("workers", "\(workerCount)"), ("spare_connections", "\(facts.spareConnections)")])
         }
         display.log(.info, "archiving", [("slices", "\(plans.count)"), ("to_process", "\(work.count)"), ("workers", "\(workerCount)")])
-        let queue = WorkQueue(work)
-        let threads = (0..<workerCount).map { index in
-            Thread { [self] in
-                while !self.isStopping, let item = queue.next() {
-                    self.process(item, worker: index, schemaHash: schemaHash)
-                }
-                queue.done()
-            }
+        WorkQueue(work).drain(workers: workerCount, stopping: { [self] in isStopping }) { [self] item, worker in
+            process(item, worker: worker, schemaHash: schemaHash)
         }
-        threads.forEach { $0.stackSize = 1 << 20; $0.start() }
-        queue.waitForWorkers(workerCount)
         return finalSummary()
     }
 
@@ -201,23 +196,32 @@ public final class ArchiveRun: OrchestratedRun, @unchecked Sendable {
 /// A queue of work items (slices, dumps) shared by the worker threads.
 final class WorkQueue<Item>: @unchecked Sendable {
     private var items: [Item]
-    private let condition = NSCondition()
+    private let condition = Condition()
     private var finished = 0
 
     init(_ items: [Item]) { self.items = items.reversed() }
 
-    func next() -> Item? {
+    /// Runs `workers` threads that take items in order until none is left or `stopping()`;
+    /// `body` gets each item and its worker's index. Returns when every thread has finished.
+    func drain(workers: Int, stopping: @escaping @Sendable () -> Bool, _ body: @escaping @Sendable (Item, Int) -> Void) {
+        for index in 0..<workers {
+            let started = spawnThread { [self] in
+                while !stopping(), let item = next() { body(item, index) }
+                done()
+            }
+            precondition(started, "data-archiver: could not start a worker thread")
+        }
+        condition.lock()
+        while finished < workers { condition.wait() }
+        condition.unlock()
+    }
+
+    private func next() -> Item? {
         condition.lock(); defer { condition.unlock() }
         return items.popLast()
     }
 
-    func done() {
+    private func done() {
         condition.lock(); finished += 1; condition.broadcast(); condition.unlock()
-    }
-
-    func waitForWorkers(_ count: Int) {
-        condition.lock()
-        while finished < count { condition.wait() }
-        condition.unlock()
     }
 }

@@ -1,6 +1,11 @@
 import ArchiveCache
 import ArchiverConfig
-import Foundation
+import Dispatch
+import FoundationEssentials
+import ToolSupport
+#if canImport(Glibc)
+import Glibc
+#endif
 import PGAccess
 import PGPlanning
 import RunDisplay
@@ -8,19 +13,18 @@ import SlicePlan
 
 /// Exact row counts being taken on a thread of their own.
 final class BackgroundCount: @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock = Lock()
     private var connection: PGConnection?
     private var cancelled = false
     private let done = DispatchSemaphore(value: 0)
 
     /// Starts `body` on a thread; it hands its connection to `track` so `finish` can cancel its query.
     init(_ body: @escaping @Sendable (BackgroundCount) -> Void) {
-        let thread = Thread { [self] in
+        let started = spawnThread { [self] in
             body(self)
             done.signal()
         }
-        thread.stackSize = 1 << 20
-        thread.start()
+        if !started { done.signal() }  // no count: the progress bars keep the estimates
     }
 
     /// Records the connection counting (its query cancelled at once when `finish` came first).

@@ -1,6 +1,10 @@
 import ArchiveCache
 import ArchiverConfig
-import Foundation
+import FoundationEssentials
+import ToolSupport
+#if canImport(Glibc)
+import Glibc
+#endif
 import PGAccess
 import Pipelines
 import RunDisplay

@@ -1,7 +1,10 @@
 import ArchiveCache
 import ArchiveLayout
 import ArchiverConfig
-import Foundation
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#endif
 import PGAccess
 import Pipelines
 import RunDisplay

@@ -1,7 +1,10 @@
 import ArchiveCache
 import ArchiveLayout
 import ArchiverConfig
-import Foundation
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#endif
 import PGAccess
 import Pipelines
 import RunDisplay
@@ -141,17 +144,9 @@ public final class DumpRun: OrchestratedRun, ArchiverRun, @unchecked Sendable {
         task { $0.currentTask = "dumping"; $0.totalSlices = Int64(jobs.count) }
         let workerCount = min(config.workers, max(work.count, 1), hybrid ? max(scratch.count, 1) : Int.max)
         display.log(.info, "dumping", [("objects", "\(jobs.count)"), ("to_process", "\(work.count)"), ("workers", "\(workerCount)")])
-        let queue = WorkQueue(work)
-        let threads = (0..<workerCount).map { index in
-            Thread { [self] in
-                while !self.isStopping, let job = queue.next() {
-                    self.process(job, worker: index)
-                }
-                queue.done()
-            }
+        WorkQueue(work).drain(workers: workerCount, stopping: { [self] in isStopping }) { [self] job, worker in
+            process(job, worker: worker)
         }
-        threads.forEach { $0.stackSize = 1 << 20; $0.start() }
-        queue.waitForWorkers(workerCount)
         // The exported snapshot must stay valid until every dump that uses it has started; hold it to the end.
         withExtendedLifetime(snapshotHolder) {}
         withExtendedLifetime(connection) {}

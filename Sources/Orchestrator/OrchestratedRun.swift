@@ -1,6 +1,10 @@
 import ArchiveCache
 import ArchiverConfig
-import Foundation
+import FoundationEssentials
+import ToolSupport
+#if canImport(Glibc)
+import Glibc
+#endif
 import Pipelines
 import RunDisplay
 
@@ -27,13 +31,13 @@ public class OrchestratedRun: @unchecked Sendable {
     let started = Timestamp.now()
     let startClock = Date()
     /// Guards `summary` and the state below.
-    let lock = NSLock()
+    let lock = Lock()
     var summary = RunSummary()
     private var pipelines: [ObjectIdentifier: Pipeline] = [:]
     private var stopping = false
     private var processed = 0
     /// Serialises read-modify-write of the task file between worker threads.
-    private let taskLock = NSLock()
+    private let taskLock = Lock()
 
     init(invocation: ChildInvocation, display: RunDisplay, home: ArchiveHome, scope: CacheScope) {
         self.invocation = invocation

@@ -1,5 +1,8 @@
 import ArchiverConfig
-import Foundation
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#endif
 import PGPlanning
 import SlicePlan
 

@@ -1,6 +1,9 @@
 import ArchiveLayout
 import ArchiverConfig
-import Foundation
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#endif
 import Pipelines
 import RunDisplay
 import ToolSupport
@@ -37,9 +40,10 @@ public struct RestoreSummary: RunReport {
 
     public var lines: [String] {
         let rate = seconds > 0 ? Double(rowsRead) / seconds : 0
-        var out = [String(format: "summary: %d files: %d restored, %d failed%@; %lld rows read, %lld inserted, %lld conflicts; %d partitions created; %@ in %@ (%.0f rows/s)",
-                          files, restored, failed, dryRun > 0 ? ", \(dryRun) dry-run" : "", rowsRead, inserted, conflicts, partitions,
-                          formatBytes(bytes), formatDuration(seconds), rate)]
+        let dry = dryRun > 0 ? ", \(dryRun) dry-run" : ""
+        var out = ["summary: \(files) files: \(restored) restored, \(failed) failed\(dry); \(rowsRead) rows read, \(inserted) inserted, "
+                   + "\(conflicts) conflicts; \(partitions) partitions created; \(formatBytes(bytes)) in \(formatDuration(seconds)) "
+                   + "(\(TextFormat.fixed(rate, 0)) rows/s)"]
         out += failures.map { "failed: " + $0 }
         return out
     }
@@ -61,7 +65,7 @@ public final class RestoreRun: ArchiverRun, @unchecked Sendable {
     var config: ArchiverConfiguration { invocation.config }
     let startClock = Date()
     let sidecars: SchemaSidecars
-    private let lock = NSLock()
+    private let lock = Lock()
     private var summary = RestoreSummary()
     let running = RunningPipelines()
 
@@ -111,17 +115,9 @@ public final class RestoreRun: ArchiverRun, @unchecked Sendable {
         }
         display.log(.info, "restoring", [("files", "\(files.count)"), ("listed", "\(listing.count)"), ("workers", "\(workerCount)"),
                                          ("target", target)])
-        let queue = WorkQueue(files)
-        let threads = (0..<workerCount).map { index in
-            Thread { [self] in
-                while !self.isStopping, let file = queue.next() {
-                    self.process(file, worker: index)
-                }
-                queue.done()
-            }
+        WorkQueue(files).drain(workers: workerCount, stopping: { [self] in isStopping }) { [self] file, worker in
+            process(file, worker: worker)
         }
-        threads.forEach { $0.stackSize = 1 << 20; $0.start() }
-        queue.waitForWorkers(workerCount)
         lock.lock()
         summary.seconds = Date().timeIntervalSince(startClock)
         let result = summary
@@ -240,7 +236,7 @@ public final class RestoreRun: ArchiverRun, @unchecked Sendable {
 /// once per hash into a private temporary folder.
 final class SchemaSidecars: @unchecked Sendable {
     let invocation: ChildInvocation
-    private let lock = NSLock()
+    private let lock = Lock()
     private var paths: [String: String?] = [:]
     private let folder: String
 

@@ -1,10 +1,14 @@
-import Foundation
+import FoundationEssentials
+import ToolSupport
+#if canImport(Glibc)
+import Glibc
+#endif
 import Pipelines
 
 /// The pipelines a run has going, and whether it is stopping: stop cancels them all, and no
 /// pipeline registers after it.
 final class RunningPipelines: @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock = Lock()
     private var pipelines: [ObjectIdentifier: Pipeline] = [:]
     private var stopping = false
 

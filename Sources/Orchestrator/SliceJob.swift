@@ -1,6 +1,10 @@
 import ArchiveCache
 import ArchiverConfig
-import Foundation
+import FoundationEssentials
+import ToolSupport
+#if canImport(Glibc)
+import Glibc
+#endif
 import Pipelines
 import RunDisplay
 
@@ -147,7 +151,7 @@ func monotonicNanosecondsNow() -> UInt64 {
 
 /// The last stage a worker reported, so the task file is written only on a change.
 final class StageTracker: @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock = Lock()
     private var stage = "extracting"
 
     /// Records `next`; true when it differs from the stage before.

@@ -1,5 +1,8 @@
 import ArchiverConfig
-import Foundation
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#endif
 import Pipelines
 
 /// The toolbox's executables, found beside the running data-archiver (or in `$PGARCHIVE_BIN`).

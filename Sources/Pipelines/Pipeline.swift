@@ -1,4 +1,5 @@
-import Foundation
+import Dispatch
+import FoundationEssentials
 import ToolSupport
 
 #if canImport(Glibc)
@@ -119,7 +120,7 @@ public final class Pipeline: @unchecked Sendable {
     public private(set) var commitDeclined = false
     private var children: [ChildProcess] = []
     private var branchChildren: [Int: ChildProcess] = [:]
-    private let lock = NSLock()
+    private let lock = Lock()
     private var cancelled = false
 
     /// A pipeline of `stages`.
@@ -229,8 +230,7 @@ public final class Pipeline: @unchecked Sendable {
 
         let collector = StreamCollector(readers: readers, capture: captureRead, stageCount: 2 * stages.count,
                                         onProgress: onProgress, onErrorLine: onErrorLine)
-        let readerThread = Thread { collector.run() }
-        readerThread.start()
+        guard spawnThread({ collector.run() }) else { throw ToolError("could not start the thread reading the pipeline's output") }
 
         var terminations: [Termination?] = Array(repeating: nil, count: stages.count)
         for index in 0..<stages.count {

@@ -1,4 +1,6 @@
-import Foundation
+import Dispatch
+import FoundationEssentials
+import ToolSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -18,7 +20,7 @@ final class StreamCollector: @unchecked Sendable {
     private var progressLines: [[String: JSONValue]]
     /// Stages whose progress pipe reached end of file.
     private var progressClosed: Set<Int> = []
-    private let condition = NSCondition()
+    private let condition = Condition()
     /// The last stage's stdout, when captured.
     private(set) var captured = Data()
     /// Signalled when every stream reached end of file.

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import SlicePlan
 import ToolSupport
 
 /// How a log line is written when stderr is not a terminal (`--log-format`).
@@ -17,7 +18,7 @@ public func formatLogLine(style: LogStyle, level: LogLevel, message: String, fie
     switch style {
     case .text:
         let tail = fields.map { "\($0.0)=\(logfmtValue($0.1))" }.joined(separator: " ")
-        return "\(stamp) \(level.rawValue.uppercased().padding(toLength: 5, withPad: " ", startingAt: 0)) \(message)" + (tail.isEmpty ? "" : " " + tail)
+        return "\(stamp) \(TextFormat.left(level.rawValue.uppercased(), 5)) \(message)" + (tail.isEmpty ? "" : " " + tail)
     case .logfmt:
         return (["time=\(stamp)", "level=\(level.rawValue)", "msg=\(logfmtValue(message))"]
                 + fields.map { "\($0.0)=\(logfmtValue($0.1))" }).joined(separator: " ")
@@ -33,12 +34,13 @@ func logfmtValue(_ value: String) -> String {
     return bare ? value : JSON.quote(value)
 }
 
-/// RFC 3339 UTC with milliseconds.
+/// RFC 3339 UTC with milliseconds: `2024-01-05T10:11:12.345Z`.
 public func rfc3339(_ date: Date) -> String {
-    let formatter = ISO8601DateFormatter()
-    formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-    formatter.timeZone = TimeZone(identifier: "UTC")
-    return formatter.string(from: date)
+    let millis = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
+    let c = Instant(microseconds: millis * 1000).civil
+    let pad: (Int, Int) -> String = { TextFormat.zeroPadded($0, width: $1) }
+    return "\(pad(c.year, 4))-\(pad(c.month, 2))-\(pad(c.day, 2))T\(pad(c.hour, 2)):\(pad(c.minute, 2)):\(pad(c.second, 2))."
+        + pad(c.micro / 1000, 3) + "Z"
 }
 
 /// Human sizes: 1.5 MiB.
@@ -47,13 +49,14 @@ public func formatBytes(_ bytes: Int64) -> String {
     var value = Double(bytes)
     var unit = 0
     while value >= 1024 && unit < units.count - 1 { value /= 1024; unit += 1 }
-    return unit == 0 ? "\(bytes) B" : String(format: "%.1f %@", value, units[unit])
+    return unit == 0 ? "\(bytes) B" : "\(TextFormat.fixed(value, 1)) \(units[unit])"
 }
 
 /// Human durations: 1h02m03s, 4m05s, 6.2s.
 public func formatDuration(_ seconds: Double) -> String {
-    if seconds < 60 { return String(format: "%.1fs", seconds) }
+    if seconds < 60 { return TextFormat.fixed(seconds, 1) + "s" }
     let s = Int(seconds.rounded())
-    if s < 3600 { return String(format: "%dm%02ds", s / 60, s % 60) }
-    return String(format: "%dh%02dm%02ds", s / 3600, (s % 3600) / 60, s % 60)
+    let pad: (Int, Int) -> String = { TextFormat.zeroPadded($0, width: $1) }
+    if s < 3600 { return "\(s / 60)m\(pad(s % 60, 2))s" }
+    return "\(s / 3600)h\(pad((s % 3600) / 60, 2))m\(pad(s % 60, 2))s"
 }

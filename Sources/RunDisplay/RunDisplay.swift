@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import ToolSupport
 
 #if canImport(Glibc)
@@ -33,7 +33,7 @@ public struct WorkerState: Sendable {
 ///
 /// Thread-safe: workers report from their own threads; a refresh thread draws.
 public final class RunDisplay: @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock = Lock()
     private let interactive: Bool
     private let style: LogStyle
     private let showDebug: Bool
@@ -50,7 +50,6 @@ public final class RunDisplay: @unchecked Sendable {
     /// The live display was closed: log lines go straight to stderr again.
     private var closed = false
     private var savedTerminal: termios?
-    private var refresher: Thread?
     /// Called when the user presses `q` in the live display.
     public var onQuit: (@Sendable () -> Void)?
 
@@ -83,11 +82,9 @@ public final class RunDisplay: @unchecked Sendable {
             writeStandardError("\u{1B}[?25h\u{1B}[?1049l")
             if var t = saved { tcsetattr(0, TCSANOW, &t) }
         }
-        let thread = Thread { [weak self] in self?.refreshLoop() }
-        refresher = thread
-        thread.start()
+        spawnThread { [weak self] in self?.refreshLoop() }
         if savedTerminal != nil {
-            Thread { [weak self] in self?.keyLoop() }.start()
+            spawnThread { [weak self] in self?.keyLoop() }
         }
     }
 
@@ -231,8 +228,9 @@ public final class RunDisplay: @unchecked Sendable {
             let rate = Double(w.rows) / seconds
             let progress = w.expectedRows.map { bar(Double(w.rows), Double(max($0, 1)), width: 16) + " " } ?? ""
             // What matters first, so a narrow terminal cuts only the bar.
-            lines.append(String(format: "  worker %2d  %@  %-11@ %10lld rows %8.0f rows/s  %9@  %@", index + 1, w.slice,
-                                w.stage, w.rows, rate, formatBytes(w.uploadedBytes), progress))
+            lines.append("  worker \(TextFormat.right(String(index + 1), 2))  \(w.slice)  \(TextFormat.left(w.stage, 11)) "
+                         + "\(TextFormat.right(String(w.rows), 10)) rows \(TextFormat.right(TextFormat.fixed(rate, 0), 8)) rows/s  "
+                         + "\(TextFormat.right(formatBytes(w.uploadedBytes), 9))  \(progress)")
         }
         if workers.isEmpty { lines.append("  (no worker busy)") }
         lines.append("")
@@ -252,6 +250,6 @@ public final class RunDisplay: @unchecked Sendable {
         let fraction = min(max(value / total, 0), 1)
         let filled = Int((fraction * Double(width)).rounded(.down))
         return "[" + String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled) + "]"
-            + String(format: " %3.0f%%", fraction * 100)
+            + " " + TextFormat.right(TextFormat.fixed(fraction * 100, 0), 3) + "%"
     }
 }

@@ -43,10 +43,50 @@ public final class Lock: @unchecked Sendable {
         mutex.deallocate()
     }
 
+    /// Takes the lock (pair with `unlock`; prefer `withLock`).
+    public func lock() { pthread_mutex_lock(mutex) }
+
+    /// Releases the lock.
+    public func unlock() { pthread_mutex_unlock(mutex) }
+
     /// Runs `body` while holding the lock.
     public func withLock<T>(_ body: () throws -> T) rethrows -> T {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         return try body()
     }
+}
+
+/// A lock with a condition variable: `wait` releases it until another thread calls `broadcast`.
+public final class Condition: @unchecked Sendable {
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+
+    /// An unlocked condition.
+    public init() {
+        pthread_mutex_init(mutex, nil)
+        pthread_cond_init(condition, nil)
+    }
+
+    deinit {
+        pthread_cond_destroy(condition)
+        pthread_mutex_destroy(mutex)
+        condition.deallocate()
+        mutex.deallocate()
+    }
+
+    /// Takes the lock.
+    public func lock() { pthread_mutex_lock(mutex) }
+
+    /// Releases the lock.
+    public func unlock() { pthread_mutex_unlock(mutex) }
+
+    /// Waits for a `broadcast` or `signal` (the lock must be held; it is held again on return).
+    public func wait() { pthread_cond_wait(condition, mutex) }
+
+    /// Wakes one waiting thread.
+    public func signal() { pthread_cond_signal(condition) }
+
+    /// Wakes every waiting thread.
+    public func broadcast() { pthread_cond_broadcast(condition) }
 }

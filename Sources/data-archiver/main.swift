@@ -1,9 +1,13 @@
 import ArchiveCache
 import ArchiverConfig
-import Foundation
+import FoundationEssentials
 import Orchestrator
+import Pipelines
 import RunDisplay
 import ToolSupport
+#if canImport(Glibc)
+import Glibc
+#endif
 
 // data-archiver: the orchestrator. Options come from one settings table (ArchiverConfig), so
 // flags, ARCHIVE_* variables, YAML keys and help never drift apart; the toolbox conventions
@@ -18,7 +22,8 @@ let today: String = {
     var t = time(nil)
     var parts = tm()
     gmtime_r(&t, &parts)
-    return String(format: "%04d-%02d-%02d", parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday)
+    return "\(TextFormat.zeroPadded(parts.tm_year + 1900, width: 4))-\(TextFormat.zeroPadded(parts.tm_mon + 1, width: 2))-"
+        + TextFormat.zeroPadded(parts.tm_mday, width: 2)
 }()
 
 func usageError(_ message: String) -> Never {
@@ -124,24 +129,23 @@ Interrupts.shared.add {
 display.onQuit = { run.stop() }
 
 // --viewer: the cache viewer runs alongside, in every mode, and stops with the run.
-var viewer: Process?
+var viewer: ChildProcess?
 if config.viewer {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: tools.path("archive-cache"))
-    p.arguments = ["serve", "--port", String(config.viewerPort), "--bind", config.viewerBind]
-    p.environment = invocation.baseEnvironment
+    let serve = Command(executable: tools.path("archive-cache"),
+                        arguments: ["serve", "--port", String(config.viewerPort), "--bind", config.viewerBind],
+                        environment: invocation.baseEnvironment)
     // serve prints its URL on stdout; the run reports it in its own log line instead.
-    p.standardOutput = FileHandle.nullDevice
+    let null = open("/dev/null", O_WRONLY | O_CLOEXEC)
     do {
-        try p.run()
-        viewer = p
+        viewer = try ChildProcess.spawn(serve, descriptors: [(null, 1)])
         display.log(.info, "cache viewer listening", [("url", "http://\(config.viewerBind):\(config.viewerPort)/")])
     } catch {
         display.log(.warn, "could not start the cache viewer: \(error)")
     }
+    close(null)
 }
 let viewerProcess = viewer
-Interrupts.shared.add { viewerProcess?.terminate() }
+Interrupts.shared.add { viewerProcess?.kill() }
 
 display.start()
 let summary: any RunReport
@@ -149,9 +153,9 @@ do {
     summary = try run.perform()
 } catch {
     display.finish(summary: [])
-    viewer?.terminate()
+    viewer?.kill()
     fail(tool, invocation.mask("\(error)"), .failure)
 }
 display.finish(summary: summary.lines)
-viewer?.terminate()
+viewer?.kill()
 exit(summary.exitStatus.rawValue)
