@@ -146,27 +146,42 @@ struct Lock: ParsableCommand {
 
 /// Runs a program (looked up on PATH) with inherited descriptors; returns its exit status (128+N for signal N).
 func runChild(_ arguments: [String]) throws -> Int32 {
-    var pid: pid_t = 0
     var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
     defer { for p in argv { free(p) } }
-    let rc = posix_spawnp(&pid, arguments[0], nil, nil, &argv, environ)
-    guard rc == 0 else { throw ToolError("could not run \"\(arguments[0])\": \(systemErrorText(rc))") }
     // SIGINT/SIGTERM to us reach the child too, so the lock never outlives the work it guards.
-    let child = pid
-    let interrupted = InterruptFlag()
+    // The handler is armed before the spawn and waits for it (the same lock), so a signal
+    // arriving while the child starts still stops it.
+    let child = SpawnedChild()
     let token = Interrupts.shared.add {
-        interrupted.value.store(true, ordering: .sequentiallyConsistent)
-        stop(child)
+        child.interrupted.store(true, ordering: .sequentiallyConsistent)
+        if let pid = child.lock.withLock({ child.pid }) { stop(pid) }
     }
     defer { Interrupts.shared.remove(token) }
+    let pid: pid_t = try child.lock.withLock {
+        var pid: pid_t = 0
+        let rc = posix_spawnp(&pid, arguments[0], nil, nil, &argv, environ)
+        guard rc == 0 else { throw ToolError("could not run \"\(arguments[0])\": \(systemErrorText(rc))") }
+        child.pid = pid
+        return pid
+    }
     var status: Int32 = 0
     while waitpid(pid, &status, 0) < 0 {
         guard errno == EINTR else { throw ToolError("waitpid: \(systemErrorText(errno))") }
     }
     // Interrupted: the signal handler is finishing its clean-ups and exits 130.
-    while interrupted.value.load(ordering: .sequentiallyConsistent) { pause() }
+    while child.interrupted.load(ordering: .sequentiallyConsistent) { pause() }
     let signal = status & 0x7f
     return signal == 0 ? (status >> 8) & 0xff : 128 + signal
+}
+
+/// The child of `runChild`, shared with its interrupt handler.
+final class SpawnedChild: @unchecked Sendable {
+    /// Held while spawning, so the handler never misses a child that is starting.
+    let lock = ToolSupport.Lock()
+    /// The child, once spawned (guarded by `lock`).
+    var pid: pid_t?
+    /// Set when SIGINT/SIGTERM arrived while the child ran.
+    let interrupted = Atomic<Bool>(false)
 }
 
 /// Sends SIGTERM and waits up to 5 s for the child to end (reaped here or by the waiting
@@ -182,10 +197,6 @@ func stop(_ child: pid_t) {
     _ = waitpid(child, nil, 0)
 }
 
-/// Set when SIGINT/SIGTERM arrived while a child ran.
-final class InterruptFlag: Sendable {
-    let value = Atomic<Bool>(false)
-}
 
 struct Serve: ParsableCommand {
     static let configuration = CommandConfiguration(
