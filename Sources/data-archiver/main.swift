@@ -134,15 +134,24 @@ if config.viewer {
     let serve = Command(executable: tools.path("archive-cache"),
                         arguments: ["serve", "--port", String(config.viewerPort), "--bind", config.viewerBind],
                         environment: invocation.baseEnvironment)
-    // serve prints its URL on stdout; the run reports it in its own log line instead.
-    let null = open("/dev/null", O_WRONLY | O_CLOEXEC)
     do {
-        viewer = try ChildProcess.spawn(serve, descriptors: [(null, 1)])
-        display.log(.info, "cache viewer listening", [("url", "http://\(config.viewerBind):\(config.viewerPort)/")])
+        // serve prints the URL it listens on as its first line (the real port when 0 was asked);
+        // the run logs it, or a warning when serve ended without listening.
+        let pipe = try makePipe()
+        let child = try ChildProcess.spawn(serve, descriptors: [(pipe.write, 1)])
+        close(pipe.write)
+        let url = readLine(pipe.read, limit: 4096)
+        close(pipe.read)
+        if let url, url.hasPrefix("http") {
+            viewer = child
+            display.log(.info, "cache viewer listening", [("url", url)])
+        } else {
+            child.kill()
+            display.log(.warn, "the cache viewer did not start (archive-cache serve: \(child.wait()))")
+        }
     } catch {
         display.log(.warn, "could not start the cache viewer: \(error)")
     }
-    close(null)
 }
 let viewerProcess = viewer
 Interrupts.shared.add { viewerProcess?.kill() }
@@ -159,3 +168,16 @@ do {
 display.finish(summary: summary.lines)
 viewer?.kill()
 exit(summary.exitStatus.rawValue)
+
+/// The first line read from `fd` (without its newline); nil at end of input before any byte.
+func readLine(_ fd: Int32, limit: Int) -> String? {
+    var bytes: [UInt8] = []
+    var byte: UInt8 = 0
+    while bytes.count < limit {
+        let n = read(fd, &byte, 1)
+        if n < 0 && errno == EINTR { continue }
+        guard n == 1, byte != UInt8(ascii: "\n") else { break }
+        bytes.append(byte)
+    }
+    return bytes.isEmpty ? nil : String(decoding: bytes, as: UTF8.self)
+}

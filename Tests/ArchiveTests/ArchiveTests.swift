@@ -214,6 +214,51 @@ struct ArchiveTests {
         #expect(result.err.contains("data-archiver: error: \(message)"), "\(result.err)")
     }
 
+    @Test("--viewer serves the cache viewer while the archive runs (at the port it really got) and stops with the run")
+    func viewerAlongside() throws {
+        let f = try ArchiveFixture(days: 2, rowsPerDay: 10)
+        // A session holding an exclusive lock on one partition keeps the run from finishing.
+        let locker = Process()
+        locker.executableURL = URL(fileURLWithPath: "\(f.pg.binDirectory)/psql")
+        locker.arguments = ["-X", "-q", "-c", "BEGIN; LOCK TABLE flights_20240101 IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(120)"]
+        locker.environment = ProcessInfo.processInfo.environment.merging(f.pg.environment(database: f.database)) { $1 }
+        locker.standardOutput = FileHandle.nullDevice
+        try locker.run()
+        defer { if locker.isRunning { locker.terminate() } }
+        let lockHeld = "SELECT count(*) FROM pg_locks WHERE relation = 'flights_20240101'::regclass AND mode = 'AccessExclusiveLock' AND granted"
+        #expect(try waitFor(seconds: 30) { try f.pg.psql(lockHeld, database: f.database).contains("1") })
+
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Package.tool("data-archiver"))
+        p.arguments = f.flags() + ["--viewer", "--viewer-port", "0", "--log-format", "json"]
+        p.environment = ProcessInfo.processInfo.environment.merging(f.environment()) { $1 }
+        let err = Pipe()
+        p.standardError = err
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        var logged = ""
+        while !logged.contains("cache viewer"), let chunk = try err.fileHandleForReading.read(upToCount: 1), !chunk.isEmpty {
+            logged += String(decoding: chunk, as: UTF8.self)
+        }
+        while !logged.hasSuffix("\n"), let chunk = try err.fileHandleForReading.read(upToCount: 1), !chunk.isEmpty {
+            logged += String(decoding: chunk, as: UTF8.self)
+        }
+        let line = try #require(logged.split(separator: "\n").last { $0.contains("cache viewer") })
+        let event = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: String]
+        let url = try #require(event?["url"], "\(line)")
+        #expect(url.hasPrefix("http://127.0.0.1:") && !url.hasPrefix("http://127.0.0.1:0/"), "\(url)")
+        let status = try run("curl", ["-fsS", url + "api/status"])
+        #expect(status.status == 0, "\(status.err)")
+        #expect(status.out.contains("archiverRunning"), "\(status.out)")
+
+        try f.pg.psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(120)%' AND pid <> pg_backend_pid()",
+                      database: f.database)
+        let rest = try err.fileHandleForReading.readToEnd() ?? Data()
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0, "\(logged)\(String(decoding: rest, as: UTF8.self))")
+        #expect(try run("curl", ["-fsS", "--max-time", "5", url + "api/status"]).status != 0, "the viewer outlived the run")
+    }
+
     @Test("data-archiver viewer serves the cache viewer on the given port")
     func viewer() throws {
         let f = try ArchiveFixture(days: 1, rowsPerDay: 10)
