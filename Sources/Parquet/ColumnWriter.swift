@@ -15,8 +15,11 @@ final class ColumnWriter {
     // The page being filled.
     private let definitionLevels = ByteBuffer(capacity: 32 * 1024)
     private let repetitionLevels: ByteBuffer
-    /// PLAIN values, or UInt32 dictionary indices while the dictionary is active.
+    /// PLAIN values, or UInt32 dictionary indices while the dictionary is active, after
+    /// `headroom` bytes kept free so that a PLAIN page's levels can go right before its values
+    /// and the page is compressed in place, without copying the values.
     private let values = ByteBuffer(capacity: 64 * 1024)
+    private static let headroom = 8 * 1024
     private var pageNonNull = 0
 
     // Dictionary state for this column chunk.
@@ -70,12 +73,18 @@ final class ColumnWriter {
         usesDictionary = useDictionary
         dictionaryActive = useDictionary
         statistics = StatisticsAccumulator(physical: physical, signedBytes: spec.type.signedBytes)
+        values.commit(Self.headroom)
+    }
+
+    /// The values of the page being filled.
+    private var pageValues: UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: values.base + Self.headroom, count: values.count - Self.headroom)
     }
 
     /// Uncompressed bytes held for the current row group (pages written plus the page being filled).
     @inline(__always)
     var bufferedBytes: Int {
-        chunkUncompressed + values.count + (definitionLevels.count >> 3) + dictionary.data.count
+        chunkUncompressed + (values.count - Self.headroom) + (definitionLevels.count >> 3) + dictionary.data.count
     }
 
     // MARK: Levels
@@ -88,7 +97,7 @@ final class ColumnWriter {
             listEmpty = false
         } else {
             if fallbackPending { fallBack() }
-            if values.count >= pageBytes || definitionLevels.count >= pageRows { flushPage() }
+            if values.count - Self.headroom >= pageBytes || definitionLevels.count >= pageRows { flushPage() }
             if maxRepetition > 0 { repetitionLevels.append(0) }
             rows += 1
         }
@@ -105,7 +114,7 @@ final class ColumnWriter {
     func beginList() {
         precondition(spec.isList && !listOpen, "beginList on column \"\(spec.name)\" that is not a list or has a list open")
         if fallbackPending { fallBack() }
-        if values.count >= pageBytes || definitionLevels.count >= pageRows { flushPage() }
+        if values.count - Self.headroom >= pageBytes || definitionLevels.count >= pageRows { flushPage() }
         listOpen = true
         listEmpty = true
     }
@@ -242,17 +251,30 @@ final class ColumnWriter {
             encoding = .rleDictionary
             let bits = max(1, bitWidth(UInt64(dictionary.count - 1)))
             body.append(UInt8(bits))
-            values.bytes.withMemoryRebound(to: UInt32.self) { encodeRLEHybrid($0, bitWidth: bits, into: body) }
+            pageValues.withMemoryRebound(to: UInt32.self) { encodeRLEHybrid($0, bitWidth: bits, into: body) }
             dictionaryPagesWritten = true
         } else if physical == .boolean {
             encoding = .plain
-            appendPackedBooleans(values, into: body)
+            appendPackedBooleans(pageValues, into: body)
             plainPagesWritten = true
         } else {
             encoding = .plain
-            body.append(values.bytes)
             plainPagesWritten = true
+            if body.count <= Self.headroom {
+                // Levels moved right before the values: the page is contiguous in `values`.
+                let start = values.base + Self.headroom - body.count
+                start.copyMemory(from: body.base, byteCount: body.count)
+                let page = UnsafeRawBufferPointer(start: start, count: values.count - Self.headroom + body.count)
+                finishPage(levelCount: levelCount, encoding: encoding, body: page)
+                return
+            }
+            body.append(pageValues)
         }
+        finishPage(levelCount: levelCount, encoding: encoding, body: body.bytes)
+    }
+
+    /// Compresses the page `body` into the chunk and starts the next page.
+    private func finishPage(levelCount: Int, encoding: Encoding, body: UnsafeRawBufferPointer) {
         let header = PageHeader(type: PageType.dataPage.rawValue, uncompressedPageSize: Int32(body.count), compressedPageSize: 0,
                                 dataPage: DataPageHeader(numValues: Int32(levelCount), encoding: encoding.rawValue,
                                                          definitionLevelEncoding: Encoding.rle.rawValue,
@@ -262,6 +284,7 @@ final class ColumnWriter {
         definitionLevels.reset()
         repetitionLevels.reset()
         values.reset()
+        values.commit(Self.headroom)
         pageNonNull = 0
     }
 
@@ -272,10 +295,10 @@ final class ColumnWriter {
         body.patchLittleEndian(UInt32(body.count - lengthAt - 4), at: lengthAt)
     }
 
-    private func appendPackedBooleans(_ bytes: ByteBuffer, into body: ByteBuffer) {
+    private func appendPackedBooleans(_ bytes: UnsafeRawBufferPointer, into body: ByteBuffer) {
         let n = bytes.count
         body.reserve((n + 7) / 8)
-        let src = bytes.base
+        guard let src = bytes.baseAddress else { return }
         var i = 0
         while i < n {
             var b: UInt8 = 0
@@ -315,7 +338,7 @@ final class ColumnWriter {
             let header = PageHeader(type: PageType.dictionaryPage.rawValue, uncompressedPageSize: Int32(d.data.count), compressedPageSize: 0,
                                     dictionaryPage: DictionaryPageHeader(numValues: Int32(d.count), encoding: Encoding.plain.rawValue))
             dictionaryPage.reset()
-            summary.dictionaryUncompressed = scratch.appendPage(header, body: d.data, to: dictionaryPage)
+            summary.dictionaryUncompressed = scratch.appendPage(header, body: d.data.bytes, to: dictionaryPage)
             summary.dictionaryPage = dictionaryPage
         }
         summary.statistics = stats.statistics()
