@@ -6,6 +6,8 @@ final class ColumnWriter {
     let width: Int
     let maxDefinition: UInt8
     let maxRepetition: UInt8
+    /// A LIST column (levels and list state to keep); `spec.isList`, at hand for the per-value path.
+    private let isList: Bool
     private let pageBytes: Int
     private let pageRows: Int
     private let dictionaryLimit: Int
@@ -63,6 +65,7 @@ final class ColumnWriter {
         }
         maxDefinition = spec.isList ? 3 : 1
         maxRepetition = spec.isList ? 1 : 0
+        isList = spec.isList
         repetitionLevels = ByteBuffer(capacity: spec.isList ? 32 * 1024 : 16)
         pageBytes = options.pageBytes
         pageRows = options.pageRows
@@ -92,16 +95,27 @@ final class ColumnWriter {
     /// Starts a value slot: flushes a full page at a row boundary, then records the levels.
     @inline(__always)
     private func slot(definition: UInt8) {
+        if isList {
+            listSlot()
+        } else {
+            if values.count - Self.headroom >= pageBytes || definitionLevels.count >= pageRows { flushPage() }
+            rows += 1
+        }
+        definitionLevels.append(definition)
+    }
+
+    /// The repetition level of a LIST column's slot (a pending dictionary fallback and a full
+    /// page wait for the row boundary).
+    private func listSlot() {
         if listOpen {
             repetitionLevels.append(listEmpty ? 0 : 1)
             listEmpty = false
         } else {
             if fallbackPending { fallBack() }
             if values.count - Self.headroom >= pageBytes || definitionLevels.count >= pageRows { flushPage() }
-            if maxRepetition > 0 { repetitionLevels.append(0) }
+            repetitionLevels.append(0)
             rows += 1
         }
-        definitionLevels.append(definition)
     }
 
     /// A null: a null list outside a list, a null element inside one.
@@ -142,7 +156,7 @@ final class ColumnWriter {
     @inline(__always)
     private func checkType(_ expected: PhysicalType) {
         precondition(physical == expected, "column \"\(spec.name)\" is \(physical), not \(expected)")
-        precondition(!spec.isList || listOpen, "column \"\(spec.name)\" is a list: call beginList first")
+        precondition(!isList || listOpen, "column \"\(spec.name)\" is a list: call beginList first")
     }
 
     /// Adds a fixed-width value through the dictionary (or PLAIN once it is off).
@@ -200,7 +214,7 @@ final class ColumnWriter {
     func append(bytes: UnsafeRawBufferPointer) {
         precondition(physical == .byteArray || (physical == .fixedLenByteArray && bytes.count == width),
                      "column \"\(spec.name)\" is \(spec.type), not a \(bytes.count)-byte value")
-        precondition(!spec.isList || listOpen, "column \"\(spec.name)\" is a list: call beginList first")
+        precondition(!isList || listOpen, "column \"\(spec.name)\" is a list: call beginList first")
         present()
         let n = bytes.count
         let p = bytes.baseAddress ?? UnsafeRawPointer(values.base)
@@ -245,7 +259,16 @@ final class ColumnWriter {
         let body = scratch.body
         body.reset()
         if maxRepetition > 0 { appendLevels(repetitionLevels, bitWidth: 1, into: body) }
-        appendLevels(definitionLevels, bitWidth: bitWidth(UInt64(maxDefinition)), into: body)
+        if !isList && pageNonNull == levelCount && levelCount >= 8 {
+            // No nulls: one RLE run of the present level (what encodeRLEHybrid makes of it, without the scan).
+            let lengthAt = body.count
+            body.appendLittleEndian(UInt32(0))
+            body.appendVarint(UInt64(levelCount) << 1)
+            body.append(maxDefinition)
+            body.patchLittleEndian(UInt32(body.count - lengthAt - 4), at: lengthAt)
+        } else {
+            appendLevels(definitionLevels, bitWidth: bitWidth(UInt64(maxDefinition)), into: body)
+        }
         let encoding: Encoding
         if dictionaryActive && pageNonNull > 0 {
             encoding = .rleDictionary
