@@ -22,6 +22,8 @@ final class ColumnWriter {
     /// and the page is compressed in place, without copying the values.
     private let values = ByteBuffer(capacity: 64 * 1024)
     private static let headroom = 8 * 1024
+    /// After this many values in a chunk, a dictionary holding as many entries is given up.
+    private static let distinctProbe = 1024
     private var pageNonNull = 0
 
     // Dictionary state for this column chunk.
@@ -229,11 +231,14 @@ final class ColumnWriter {
         }
     }
 
-    /// Turns the dictionary off when it outgrows its limit or holds more than half the values seen.
+    /// Turns the dictionary off when it outgrows its limit, holds more than half the values seen
+    /// (checked every 16 384 values), or when the chunk's first 1 024 values were all distinct (a key,
+    /// a timestamp, a measurement: hashing more of them would only be wasted).
     @inline(__always)
     private func checkDictionary() {
         let d = dictionary
-        if d.data.count > dictionaryLimit || (chunkNonNull & 0x3FFF == 0 && d.count * 2 > chunkNonNull) {
+        if d.data.count > dictionaryLimit || (chunkNonNull & 0x3FFF == 0 && d.count * 2 > chunkNonNull)
+            || (chunkNonNull == Self.distinctProbe && d.count == Self.distinctProbe) {
             // Pages end at row boundaries: inside a list, switch at the next row.
             if listOpen {
                 fallbackPending = true

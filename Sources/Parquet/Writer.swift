@@ -12,7 +12,8 @@ public struct ParquetWriterOptions: Sendable {
     public var pageBytes: Int = 1 << 20
     /// …or this many values.
     public var pageRows: Int = 20_000
-    /// Dictionary-encode columns (not BOOLEAN); a column chunk falls back to PLAIN when its dictionary exceeds `dictionaryBytes`.
+    /// Dictionary-encode columns (not BOOLEAN); a column chunk falls back to PLAIN when its dictionary exceeds
+    /// `dictionaryBytes`, when its first 1 024 values are all distinct, or when it holds more than half the values.
     public var dictionary = true
     /// The dictionary size limit per column chunk.
     public var dictionaryBytes: Int = 1 << 20
