@@ -177,6 +177,7 @@ struct BytePrefix: Equatable, Comparable {
     var high: UInt64
     var low: UInt64
 
+    @inline(__always)
     static func < (a: BytePrefix, b: BytePrefix) -> Bool { a.high != b.high ? a.high < b.high : a.low < b.low }
 }
 
@@ -189,8 +190,8 @@ func bigEndianPrefix(_ p: UnsafeRawPointer, _ n: Int) -> BytePrefix {
         return BytePrefix(high: UInt64(bigEndian: p.loadUnaligned(as: UInt64.self)),
                           low: UInt64(bigEndian: p.loadUnaligned(fromByteOffset: 8, as: UInt64.self)))
     }
-    var high: UInt64 = 0, low: UInt64 = 0
-    for i in 0..<8 { high = high << 8 | (i < n ? UInt64(p.load(fromByteOffset: i, as: UInt8.self)) : 0) }
-    for i in 8..<16 { low = low << 8 | (i < n ? UInt64(p.load(fromByteOffset: i, as: UInt8.self)) : 0) }
-    return BytePrefix(high: high, low: low)
+    // Shorter strings (dictionary entries, codes): copied into zeroed padding.
+    var padded: (UInt64, UInt64) = (0, 0)
+    withUnsafeMutableBytes(of: &padded) { $0.baseAddress!.copyMemory(from: p, byteCount: n) }
+    return BytePrefix(high: UInt64(bigEndian: padded.0), low: UInt64(bigEndian: padded.1))
 }
