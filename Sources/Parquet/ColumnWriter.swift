@@ -6,6 +6,8 @@ final class ColumnWriter {
     let width: Int
     let maxDefinition: UInt8
     let maxRepetition: UInt8
+    /// A LIST column (levels and list state to keep); `spec.isList`, at hand for the per-value path.
+    private let isList: Bool
     private let pageBytes: Int
     private let pageRows: Int
     private let dictionaryLimit: Int
@@ -15,8 +17,13 @@ final class ColumnWriter {
     // The page being filled.
     private let definitionLevels = ByteBuffer(capacity: 32 * 1024)
     private let repetitionLevels: ByteBuffer
-    /// PLAIN values, or UInt32 dictionary indices while the dictionary is active.
+    /// PLAIN values, or UInt32 dictionary indices while the dictionary is active, after
+    /// `headroom` bytes kept free so that a PLAIN page's levels can go right before its values
+    /// and the page is compressed in place, without copying the values.
     private let values = ByteBuffer(capacity: 64 * 1024)
+    private static let headroom = 8 * 1024
+    /// After this many values in a chunk, a dictionary holding as many entries is given up.
+    private static let distinctProbe = 1024
     private var pageNonNull = 0
 
     // Dictionary state for this column chunk.
@@ -60,6 +67,7 @@ final class ColumnWriter {
         }
         maxDefinition = spec.isList ? 3 : 1
         maxRepetition = spec.isList ? 1 : 0
+        isList = spec.isList
         repetitionLevels = ByteBuffer(capacity: spec.isList ? 32 * 1024 : 16)
         pageBytes = options.pageBytes
         pageRows = options.pageRows
@@ -70,12 +78,18 @@ final class ColumnWriter {
         usesDictionary = useDictionary
         dictionaryActive = useDictionary
         statistics = StatisticsAccumulator(physical: physical, signedBytes: spec.type.signedBytes)
+        values.commit(Self.headroom)
+    }
+
+    /// The values of the page being filled.
+    private var pageValues: UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: values.base + Self.headroom, count: values.count - Self.headroom)
     }
 
     /// Uncompressed bytes held for the current row group (pages written plus the page being filled).
     @inline(__always)
     var bufferedBytes: Int {
-        chunkUncompressed + values.count + (definitionLevels.count >> 3) + dictionary.data.count
+        chunkUncompressed + (values.count - Self.headroom) + (definitionLevels.count >> 3) + dictionary.data.count
     }
 
     // MARK: Levels
@@ -83,16 +97,27 @@ final class ColumnWriter {
     /// Starts a value slot: flushes a full page at a row boundary, then records the levels.
     @inline(__always)
     private func slot(definition: UInt8) {
+        if isList {
+            listSlot()
+        } else {
+            if values.count - Self.headroom >= pageBytes || definitionLevels.count >= pageRows { flushPage() }
+            rows += 1
+        }
+        definitionLevels.append(definition)
+    }
+
+    /// The repetition level of a LIST column's slot (a pending dictionary fallback and a full
+    /// page wait for the row boundary).
+    private func listSlot() {
         if listOpen {
             repetitionLevels.append(listEmpty ? 0 : 1)
             listEmpty = false
         } else {
             if fallbackPending { fallBack() }
-            if values.count >= pageBytes || definitionLevels.count >= pageRows { flushPage() }
-            if maxRepetition > 0 { repetitionLevels.append(0) }
+            if values.count - Self.headroom >= pageBytes || definitionLevels.count >= pageRows { flushPage() }
+            repetitionLevels.append(0)
             rows += 1
         }
-        definitionLevels.append(definition)
     }
 
     /// A null: a null list outside a list, a null element inside one.
@@ -105,7 +130,7 @@ final class ColumnWriter {
     func beginList() {
         precondition(spec.isList && !listOpen, "beginList on column \"\(spec.name)\" that is not a list or has a list open")
         if fallbackPending { fallBack() }
-        if values.count >= pageBytes || definitionLevels.count >= pageRows { flushPage() }
+        if values.count - Self.headroom >= pageBytes || definitionLevels.count >= pageRows { flushPage() }
         listOpen = true
         listEmpty = true
     }
@@ -133,7 +158,7 @@ final class ColumnWriter {
     @inline(__always)
     private func checkType(_ expected: PhysicalType) {
         precondition(physical == expected, "column \"\(spec.name)\" is \(physical), not \(expected)")
-        precondition(!spec.isList || listOpen, "column \"\(spec.name)\" is a list: call beginList first")
+        precondition(!isList || listOpen, "column \"\(spec.name)\" is a list: call beginList first")
     }
 
     /// Adds a fixed-width value through the dictionary (or PLAIN once it is off).
@@ -191,7 +216,7 @@ final class ColumnWriter {
     func append(bytes: UnsafeRawBufferPointer) {
         precondition(physical == .byteArray || (physical == .fixedLenByteArray && bytes.count == width),
                      "column \"\(spec.name)\" is \(spec.type), not a \(bytes.count)-byte value")
-        precondition(!spec.isList || listOpen, "column \"\(spec.name)\" is a list: call beginList first")
+        precondition(!isList || listOpen, "column \"\(spec.name)\" is a list: call beginList first")
         present()
         let n = bytes.count
         let p = bytes.baseAddress ?? UnsafeRawPointer(values.base)
@@ -206,11 +231,14 @@ final class ColumnWriter {
         }
     }
 
-    /// Turns the dictionary off when it outgrows its limit or holds more than half the values seen.
+    /// Turns the dictionary off when it outgrows its limit, holds more than half the values seen
+    /// (checked every 16 384 values), or when the chunk's first 1 024 values were all distinct (a key,
+    /// a timestamp, a measurement: hashing more of them would only be wasted).
     @inline(__always)
     private func checkDictionary() {
         let d = dictionary
-        if d.data.count > dictionaryLimit || (chunkNonNull & 0x3FFF == 0 && d.count * 2 > chunkNonNull) {
+        if d.data.count > dictionaryLimit || (chunkNonNull & 0x3FFF == 0 && d.count * 2 > chunkNonNull)
+            || (chunkNonNull == Self.distinctProbe && d.count == Self.distinctProbe) {
             // Pages end at row boundaries: inside a list, switch at the next row.
             if listOpen {
                 fallbackPending = true
@@ -236,23 +264,45 @@ final class ColumnWriter {
         let body = scratch.body
         body.reset()
         if maxRepetition > 0 { appendLevels(repetitionLevels, bitWidth: 1, into: body) }
-        appendLevels(definitionLevels, bitWidth: bitWidth(UInt64(maxDefinition)), into: body)
+        if !isList && pageNonNull == levelCount && levelCount >= 8 {
+            // No nulls: one RLE run of the present level (what encodeRLEHybrid makes of it, without the scan).
+            let lengthAt = body.count
+            body.appendLittleEndian(UInt32(0))
+            body.appendVarint(UInt64(levelCount) << 1)
+            body.append(maxDefinition)
+            body.patchLittleEndian(UInt32(body.count - lengthAt - 4), at: lengthAt)
+        } else {
+            appendLevels(definitionLevels, bitWidth: bitWidth(UInt64(maxDefinition)), into: body)
+        }
         let encoding: Encoding
         if dictionaryActive && pageNonNull > 0 {
             encoding = .rleDictionary
             let bits = max(1, bitWidth(UInt64(dictionary.count - 1)))
             body.append(UInt8(bits))
-            values.bytes.withMemoryRebound(to: UInt32.self) { encodeRLEHybrid($0, bitWidth: bits, into: body) }
+            pageValues.withMemoryRebound(to: UInt32.self) { encodeRLEHybrid($0, bitWidth: bits, into: body) }
             dictionaryPagesWritten = true
         } else if physical == .boolean {
             encoding = .plain
-            appendPackedBooleans(values, into: body)
+            appendPackedBooleans(pageValues, into: body)
             plainPagesWritten = true
         } else {
             encoding = .plain
-            body.append(values.bytes)
             plainPagesWritten = true
+            if body.count <= Self.headroom {
+                // Levels moved right before the values: the page is contiguous in `values`.
+                let start = values.base + Self.headroom - body.count
+                start.copyMemory(from: body.base, byteCount: body.count)
+                let page = UnsafeRawBufferPointer(start: start, count: values.count - Self.headroom + body.count)
+                finishPage(levelCount: levelCount, encoding: encoding, body: page)
+                return
+            }
+            body.append(pageValues)
         }
+        finishPage(levelCount: levelCount, encoding: encoding, body: body.bytes)
+    }
+
+    /// Compresses the page `body` into the chunk and starts the next page.
+    private func finishPage(levelCount: Int, encoding: Encoding, body: UnsafeRawBufferPointer) {
         let header = PageHeader(type: PageType.dataPage.rawValue, uncompressedPageSize: Int32(body.count), compressedPageSize: 0,
                                 dataPage: DataPageHeader(numValues: Int32(levelCount), encoding: encoding.rawValue,
                                                          definitionLevelEncoding: Encoding.rle.rawValue,
@@ -262,6 +312,7 @@ final class ColumnWriter {
         definitionLevels.reset()
         repetitionLevels.reset()
         values.reset()
+        values.commit(Self.headroom)
         pageNonNull = 0
     }
 
@@ -272,10 +323,10 @@ final class ColumnWriter {
         body.patchLittleEndian(UInt32(body.count - lengthAt - 4), at: lengthAt)
     }
 
-    private func appendPackedBooleans(_ bytes: ByteBuffer, into body: ByteBuffer) {
+    private func appendPackedBooleans(_ bytes: UnsafeRawBufferPointer, into body: ByteBuffer) {
         let n = bytes.count
         body.reserve((n + 7) / 8)
-        let src = bytes.base
+        guard let src = bytes.baseAddress else { return }
         var i = 0
         while i < n {
             var b: UInt8 = 0
@@ -315,7 +366,7 @@ final class ColumnWriter {
             let header = PageHeader(type: PageType.dictionaryPage.rawValue, uncompressedPageSize: Int32(d.data.count), compressedPageSize: 0,
                                     dictionaryPage: DictionaryPageHeader(numValues: Int32(d.count), encoding: Encoding.plain.rawValue))
             dictionaryPage.reset()
-            summary.dictionaryUncompressed = scratch.appendPage(header, body: d.data, to: dictionaryPage)
+            summary.dictionaryUncompressed = scratch.appendPage(header, body: d.data.bytes, to: dictionaryPage)
             summary.dictionaryPage = dictionaryPage
         }
         summary.statistics = stats.statistics()

@@ -11,11 +11,11 @@ final class PageScratch {
     var failure: ParquetError?
 
     /// Compresses `body`, appends header and compressed body to `out`; returns the uncompressed size incl. header.
-    func appendPage(_ pageHeader: PageHeader, body: ByteBuffer, to out: ByteBuffer) -> Int {
+    func appendPage(_ pageHeader: PageHeader, body: UnsafeRawBufferPointer, to out: ByteBuffer) -> Int {
         compressed.reset()
         let size: Int
         do {
-            size = try compressor.compress(body.bytes, into: compressed)
+            size = try compressor.compress(body, into: compressed)
         } catch {
             failure = failure ?? error
             size = 0

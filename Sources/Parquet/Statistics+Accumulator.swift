@@ -67,8 +67,16 @@ final class StatisticsAccumulator {
             e.pointee.max.set(p, n)
             return
         }
-        if compare(p, n, e.pointee.min) < 0 { e.pointee.min.set(p, n) }
-        if compare(p, n, e.pointee.max) > 0 { e.pointee.max.set(p, n) }
+        if !signedBytes {
+            // Strictly inside by the prefixes: neither a new minimum nor a new maximum.
+            let a = bigEndianPrefix(p, n)
+            if e.pointee.min.prefix < a && a < e.pointee.max.prefix { return }
+        }
+        if compare(p, n, e.pointee.min) < 0 {
+            e.pointee.min.set(p, n)
+        } else if compare(p, n, e.pointee.max) > 0 {
+            e.pointee.max.set(p, n)
+        }
     }
 
     /// Observes one PLAIN-encoded fixed-width value (dictionary entries).
@@ -87,7 +95,11 @@ final class StatisticsAccumulator {
     @inline(__always)
     private func compare(_ p: UnsafeRawPointer, _ n: Int, _ other: RawBytes) -> Int {
         let count = other.count
-        if signedBytes && n > 0 && count > 0 {
+        if !signedBytes {
+            // Zero-padded 16-byte prefixes order as the strings do wherever they differ.
+            let a = bigEndianPrefix(p, n), b = other.prefix
+            if a != b { return a < b ? -1 : 1 }
+        } else if n > 0 && count > 0 {
             let a = Int8(bitPattern: p.load(as: UInt8.self)), b = Int8(bitPattern: other.base.load(as: UInt8.self))
             if a != b { return a < b ? -1 : 1 }
         }
@@ -139,10 +151,13 @@ struct RawBytes {
     var base = UnsafeMutableRawPointer.allocate(byteCount: 64, alignment: 8)
     var capacity = 64
     var count = 0
+    /// The first 16 bytes, zero-padded, as big-endian numbers (`bigEndianPrefix`).
+    var prefix = BytePrefix(high: 0, low: 0)
 
     /// Replaces the contents with `n` bytes at `p`.
     @inline(__always)
     mutating func set(_ p: UnsafeRawPointer, _ n: Int) {
+        prefix = bigEndianPrefix(p, n)
         if n > capacity {
             base.deallocate()
             capacity = max(n, capacity * 2)
@@ -155,4 +170,28 @@ struct RawBytes {
     var array: [UInt8] { Array(UnsafeRawBufferPointer(start: base, count: count)) }
 
     func free() { base.deallocate() }
+}
+
+/// The first 16 bytes of a byte string, zero-padded, as two big-endian numbers.
+struct BytePrefix: Equatable, Comparable {
+    var high: UInt64
+    var low: UInt64
+
+    @inline(__always)
+    static func < (a: BytePrefix, b: BytePrefix) -> Bool { a.high != b.high ? a.high < b.high : a.low < b.low }
+}
+
+/// The first 16 bytes at `p` (zero-padded when `n` < 16) as big-endian numbers: where two
+/// prefixes differ, they order as the strings do (a string that ends is a prefix of the other,
+/// and its zero padding sorts first); equal prefixes need a full comparison.
+@inline(__always)
+func bigEndianPrefix(_ p: UnsafeRawPointer, _ n: Int) -> BytePrefix {
+    if n >= 16 {
+        return BytePrefix(high: UInt64(bigEndian: p.loadUnaligned(as: UInt64.self)),
+                          low: UInt64(bigEndian: p.loadUnaligned(fromByteOffset: 8, as: UInt64.self)))
+    }
+    // Shorter strings (dictionary entries, codes): copied into zeroed padding.
+    var padded: (UInt64, UInt64) = (0, 0)
+    withUnsafeMutableBytes(of: &padded) { $0.baseAddress!.copyMemory(from: p, byteCount: n) }
+    return BytePrefix(high: UInt64(bigEndian: padded.0), low: UInt64(bigEndian: padded.1))
 }

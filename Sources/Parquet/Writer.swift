@@ -12,7 +12,8 @@ public struct ParquetWriterOptions: Sendable {
     public var pageBytes: Int = 1 << 20
     /// …or this many values.
     public var pageRows: Int = 20_000
-    /// Dictionary-encode columns (not BOOLEAN); a column chunk falls back to PLAIN when its dictionary exceeds `dictionaryBytes`.
+    /// Dictionary-encode columns (not BOOLEAN); a column chunk falls back to PLAIN when its dictionary exceeds
+    /// `dictionaryBytes`, when its first 1 024 values are all distinct, or when it holds more than half the values.
     public var dictionary = true
     /// The dictionary size limit per column chunk.
     public var dictionaryBytes: Int = 1 << 20
@@ -42,9 +43,15 @@ public final class ParquetWriter {
     private let dictionaryPage = ByteBuffer(capacity: 64 * 1024)
     private var offset: Int64 = 0
     private var rowGroups: [RowGroup] = []
-    private var rowsInGroup = 0
+    /// Row counters behind a `let` pointer: `endRow` runs once per row and must not pay for
+    /// dynamic exclusivity checks on class stored properties.
+    private let counters: UnsafeMutablePointer<(rowsInGroup: Int, rowCount: Int64)> = .allocate(capacity: 1)
+    private var rowsInGroup: Int {
+        get { counters.pointee.rowsInGroup }
+        set { counters.pointee.rowsInGroup = newValue }
+    }
     /// Rows written so far (including the row group being filled).
-    public private(set) var rowCount: Int64 = 0
+    public var rowCount: Int64 { counters.pointee.rowCount }
     private var finished = false
 
     /// A writer for `columns` that hands the file's bytes, in order, to `output`.
@@ -69,10 +76,14 @@ public final class ParquetWriter {
         self.columns = writers
         references = .allocate(capacity: writers.count)
         _ = references.initialize(from: writers.map { Unmanaged.passUnretained($0) })
+        counters.initialize(to: (0, 0))
         try write(magic)
     }
 
-    deinit { references.deallocate() }
+    deinit {
+        references.deallocate()
+        counters.deallocate()
+    }
 
     private let magic: [UInt8] = Array("PAR1".utf8)
 
@@ -140,23 +151,27 @@ public final class ParquetWriter {
 
     /// Ends a row: every column must have received exactly one value. Closes the row group at its bounds.
     public func endRow() throws {
-        rowsInGroup += 1
-        rowCount += 1
-        var bytes = 0
+        let counters = self.counters
+        counters.pointee.rowsInGroup += 1
+        counters.pointee.rowCount += 1
+        let expected = counters.pointee.rowsInGroup
+        // The row count of every column on each row.
         var complete = true
-        // The byte bound is checked every 16 rows; the row count of every column on each row.
-        let measure = rowsInGroup & 15 == 0
-        let expected = rowsInGroup
         for i in 0..<references.count {
-            let (rows, buffered) = with(i) { c in (c.rows, measure ? c.bufferedBytes : 0) }
-            complete = complete && rows == expected
-            bytes += buffered
+            complete = complete && with(i) { $0.rows } == expected
         }
-        if !complete, let c = columns.first(where: { $0.rows != rowsInGroup }) {
-            throw ParquetError("column \"\(c.spec.name)\" has \(c.rows) values in a row group of \(rowsInGroup) rows (row \(rowCount))")
+        if !complete, let c = columns.first(where: { $0.rows != expected }) {
+            throw ParquetError("column \"\(c.spec.name)\" has \(c.rows) values in a row group of \(expected) rows (row \(rowCount))")
         }
-        if let failure = scratch.failure { throw failure }
-        if rowsInGroup >= options.rowGroupRows || bytes >= options.rowGroupBytes { try flushRowGroup() }
+        if expected >= options.rowGroupRows {
+            try flushRowGroup()
+        } else if expected & 15 == 0 {
+            // The byte bound is checked every 16 rows; compression failures with it.
+            if let failure = scratch.failure { throw failure }
+            var bytes = 0
+            for i in 0..<references.count { bytes += with(i) { $0.bufferedBytes } }
+            if bytes >= options.rowGroupBytes { try flushRowGroup() }
+        }
     }
 
     // MARK: Row groups and footer

@@ -36,7 +36,6 @@ public final class ParquetRowWriter: RowWriter {
     private let slots: UnsafeMutableBufferPointer<Slot>
     private let text = ByteBuffer(capacity: 1024)
     private let scratch = ByteBuffer(capacity: 256)
-    private var row: UInt64 = 0
 
     /// A writer for rows of `schema` that hands the file's bytes to `output`.
     public init(schema: RowStreamSchema, options: ParquetOutputOptions, output: @escaping ByteOutput) throws {
@@ -60,9 +59,23 @@ public final class ParquetRowWriter: RowWriter {
     deinit { slots.deallocate() }
 
     public func write(_ reader: any RowReader) throws {
-        row += 1
+        if let table = reader.fieldTable {
+            try writeFields { table[$0] }
+        } else {
+            try writeFields { reader.field($0) }
+        }
+        do {
+            try writer.endRow()
+        } catch let error as ParquetError {
+            throw FormatError(error.message)
+        }
+    }
+
+    /// Appends every field of the current row (`field(i)` gives column i's bytes, nil for NULL).
+    @inline(__always)
+    private func writeFields(_ field: (Int) -> UnsafeRawBufferPointer?) throws {
         for i in 0..<slots.count {
-            guard let value = reader.field(i) else {
+            guard let value = field(i) else {
                 writer.appendNull(i)
                 continue
             }
@@ -87,16 +100,11 @@ public final class ParquetRowWriter: RowWriter {
                     writer.endList(i)
                 }
             } catch let error as ValueError {
-                throw FormatError("column \"\(plans[i].spec.name)\", row \(row): \(error.reason)")
+                throw FormatError("column \"\(plans[i].spec.name)\", row \(writer.rowCount + 1): \(error.reason)")
             } catch let special as UnrepresentableValue {
-                throw FormatError("column \"\(plans[i].spec.name)\", row \(row): \(special.reason); "
+                throw FormatError("column \"\(plans[i].spec.name)\", row \(writer.rowCount + 1): \(special.reason); "
                     + "use --special-values-as-text to write numeric(p,s), date, timestamp and array columns as text")
             }
-        }
-        do {
-            try writer.endRow()
-        } catch let error as ParquetError {
-            throw FormatError(error.message)
         }
     }
 
@@ -200,6 +208,9 @@ enum NumericDecimal {
             throw UnrepresentableValue("numeric \(sign == 0xF000 ? "-" : "")Infinity cannot be stored in a Parquet DECIMAL(\(precision),\(scale))")
         default: throw ValueError("malformed numeric sign")
         }
+        if precision <= 18, let small = unscaled64(v, ndigits: ndigits, weight: weight, scale: scale, precision: precision) {
+            return Int128(sign == 0x4000 ? -small : small)
+        }
         // Built only on failure: the interpolation would cost more than the conversion.
         func tooLarge() -> ValueError { ValueError("numeric value does not fit DECIMAL(\(precision),\(scale))") }
         var value: Int128 = 0
@@ -224,5 +235,39 @@ enum NumericDecimal {
         }
         guard value < powersOfTen[precision] else { throw tooLarge() }
         return sign == 0x4000 ? -value : value
+    }
+
+    /// The magnitude × 10^scale in 64-bit arithmetic for DECIMAL(p ≤ 18) — the common case, without
+    /// 128-bit division; nil whenever that is not exact (overflow, lost fraction digits, too many
+    /// digits), leaving the general path to compute it or to name the error.
+    @inline(__always)
+    private static func unscaled64(_ v: UnsafeRawBufferPointer, ndigits: Int, weight: Int, scale: Int, precision: Int) -> Int64? {
+        // At most 4 base-10000 digits: below 10^16, no overflow while accumulating.
+        guard ndigits <= 4 else { return nil }
+        var value: Int64 = 0
+        for k in 0..<ndigits { value = value * 10_000 + Int64(UInt16(bitPattern: v.int16(8 + 2 * k))) }
+        let exponent = ndigits == 0 ? 0 : 4 * (weight - ndigits + 1) + scale
+        if exponent > 0 {
+            guard exponent <= 18 else { return nil }
+            let (scaled, overflow) = value.multipliedReportingOverflow(by: powerOfTen(exponent))
+            guard !overflow else { return nil }
+            value = scaled
+        } else if exponent < 0 {
+            guard exponent >= -18 else { return nil }
+            let divisor = powerOfTen(-exponent)
+            let (quotient, remainder) = value.quotientAndRemainder(dividingBy: divisor)
+            guard remainder == 0 else { return nil }
+            value = quotient
+        }
+        guard value < powerOfTen(precision) else { return nil }
+        return value
+    }
+
+    /// 10^n for 0 ≤ n ≤ 18.
+    @inline(__always)
+    private static func powerOfTen(_ n: Int) -> Int64 {
+        var p: Int64 = 1
+        for _ in 0..<n { p &*= 10 }
+        return p
     }
 }

@@ -10,29 +10,52 @@ public final class RowStreamReader {
 
     private let input: Input
     private var storage: UnsafeMutableRawBufferPointer
-    private var start = 0
-    private var end = 0
-    private var discarded: UInt64 = 0
-    private var inputEnded = false
-    // Per-tuple state lives behind `let` pointers: `field(_:)` is called millions of times a
-    // second and must not pay for dynamic exclusivity checks on class properties.
+    /// The reader's mutable position, behind a `let` pointer: `next()` runs millions of times a
+    /// second and must not pay for dynamic exclusivity checks on class stored properties.
+    private struct Position {
+        var start = 0
+        var end = 0
+        var discarded: UInt64 = 0
+        var inputEnded = false
+        var rowLength = 0
+        var atTrailer = false
+        var fieldCount: Int?
+        var rows: UInt64 = 0
+        /// Fields of the current tuple (0 before the first and after the last).
+        var currentFields = 0
+    }
+    private let position: UnsafeMutablePointer<Position> = .allocate(capacity: 1)
+    private var start: Int { get { position.pointee.start } set { position.pointee.start = newValue } }
+    private var end: Int { get { position.pointee.end } set { position.pointee.end = newValue } }
+    private var discarded: UInt64 { get { position.pointee.discarded } set { position.pointee.discarded = newValue } }
+    private var inputEnded: Bool { get { position.pointee.inputEnded } set { position.pointee.inputEnded = newValue } }
+    private var rowLength: Int { get { position.pointee.rowLength } set { position.pointee.rowLength = newValue } }
+    private var atTrailer: Bool { get { position.pointee.atTrailer } set { position.pointee.atTrailer = newValue } }
+    /// Field offsets and lengths of a tuple read across refills (the buffer may move meanwhile).
     private let starts: UnsafeMutablePointer<Int> = .allocate(capacity: RowStreamFormat.maximumFields)
     private let lengths: UnsafeMutablePointer<Int> = .allocate(capacity: RowStreamFormat.maximumFields)
-    private let current: UnsafeMutablePointer<(base: UnsafeRawPointer?, fields: Int)> = .allocate(capacity: 1)
-    private var rowLength = 0
-    private var atTrailer = false
+    /// The current tuple's fields: bytes in the read buffer, nil for NULL.
+    private let table: UnsafeMutablePointer<UnsafeRawBufferPointer?> = .allocate(capacity: RowStreamFormat.maximumFields)
     /// The schema from the header extension, or nil when the stream carries none.
     public private(set) var schema: RowStreamSchema?
     /// The number of fields in every tuple (from the schema, else from the first tuple).
-    public private(set) var fieldCount: Int?
+    public private(set) var fieldCount: Int? {
+        get { position.pointee.fieldCount }
+        set { position.pointee.fieldCount = newValue }
+    }
     /// Tuples read so far.
-    public private(set) var rows: UInt64 = 0
+    public private(set) var rows: UInt64 {
+        get { position.pointee.rows }
+        set { position.pointee.rows = newValue }
+    }
+    /// The current tuple's fields, `fields[i]` being `field(i)`: valid until the next call to `next()`.
+    public var fields: UnsafePointer<UnsafeRawBufferPointer?> { UnsafePointer(table) }
 
     /// Reads and checks the header; `bufferSize` is the initial read buffer (it grows for huge rows).
     public init(bufferSize: Int = 1 << 20, input: @escaping Input) throws {
         self.input = input
         storage = .allocate(byteCount: max(bufferSize, 64), alignment: 16)
-        current.initialize(to: (nil, 0))
+        position.initialize(to: Position())
         try readHeader()
     }
 
@@ -51,7 +74,8 @@ public final class RowStreamReader {
         storage.deallocate()
         starts.deallocate()
         lengths.deallocate()
-        current.deallocate()
+        table.deallocate()
+        position.deallocate()
     }
 
     /// The byte offset of the current position in the stream.
@@ -59,14 +83,15 @@ public final class RowStreamReader {
 
     /// Advances to the next tuple; false after the trailer (the stream is then known complete).
     public func next() throws -> Bool {
-        if atTrailer { return false }
-        start += rowLength
-        rowLength = 0
-        current.pointee = (nil, 0)
+        let p = position
+        if p.pointee.atTrailer { return false }
+        p.pointee.start += p.pointee.rowLength
+        p.pointee.rowLength = 0
+        p.pointee.currentFields = 0
         if let length = scanBufferedTuple() {
-            rowLength = length
-            rows += 1
-            current.pointee = (UnsafeRawPointer(storage.baseAddress! + start), fieldCount ?? 0)
+            p.pointee.rowLength = length
+            p.pointee.rows += 1
+            p.pointee.currentFields = p.pointee.fieldCount ?? 0
             return true
         }
         guard try ensure(2) else {
@@ -89,24 +114,26 @@ public final class RowStreamReader {
         guard count <= RowStreamFormat.maximumFields else {
             throw RowStreamError("tuple \(rows + 1) has \(count) fields, more than PostgreSQL allows", offset: offset)
         }
-        var position = 2
+        var cursor = 2
         for i in 0..<count {
-            guard try ensure(position + 4) else { throw truncatedTuple() }
-            let length = Int(Int32(bitPattern: loadBigEndianUInt32(storage.baseAddress! + start + position)))
-            position += 4
+            guard try ensure(cursor + 4) else { throw truncatedTuple() }
+            let length = Int(Int32(bitPattern: loadBigEndianUInt32(storage.baseAddress! + start + cursor)))
+            cursor += 4
             if length < 0 {
-                guard length == -1 else { throw RowStreamError("invalid field length \(length) in tuple \(rows + 1)", offset: offset + UInt64(position - 4)) }
+                guard length == -1 else { throw RowStreamError("invalid field length \(length) in tuple \(rows + 1)", offset: offset + UInt64(cursor - 4)) }
                 lengths[i] = -1
                 continue
             }
-            guard try ensure(position + length) else { throw truncatedTuple() }
-            starts[i] = position
+            guard try ensure(cursor + length) else { throw truncatedTuple() }
+            starts[i] = cursor
             lengths[i] = length
-            position += length
+            cursor += length
         }
-        rowLength = position
+        rowLength = cursor
         rows += 1
-        current.pointee = (UnsafeRawPointer(storage.baseAddress! + start), count)
+        let base = UnsafeRawPointer(storage.baseAddress! + start)
+        for i in 0..<count { table[i] = lengths[i] < 0 ? nil : UnsafeRawBufferPointer(start: base + starts[i], count: lengths[i]) }
+        p.pointee.currentFields = count
         return true
     }
 
@@ -114,37 +141,34 @@ public final class RowStreamReader {
     /// the caller to the checked path (refill, trailer, errors).
     @inline(__always)
     private func scanBufferedTuple() -> Int? {
-        let base = UnsafeRawPointer(storage.baseAddress! + start)
-        let available = end - start
-        guard available >= 2, let expected = fieldCount else { return nil }
+        let p = position.pointee
+        let base = UnsafeRawPointer(storage.baseAddress! + p.start)
+        let available = p.end - p.start
+        guard available >= 2, let expected = p.fieldCount else { return nil }
         guard Int(loadBigEndianInt16(base)) == expected else { return nil }
-        let starts = self.starts, lengths = self.lengths
-        var position = 2
+        let table = self.table
+        var offset = 2
         for i in 0..<expected {
-            guard position + 4 <= available else { return nil }
-            let length = Int(Int32(bitPattern: loadBigEndianUInt32(base + position)))
-            position += 4
+            guard offset + 4 <= available else { return nil }
+            let length = Int(Int32(bitPattern: loadBigEndianUInt32(base + offset)))
+            offset += 4
             if length < 0 {
                 guard length == -1 else { return nil }
-                lengths[i] = -1
+                table[i] = nil
                 continue
             }
-            guard length <= available - position else { return nil }
-            starts[i] = position
-            lengths[i] = length
-            position += length
+            guard length <= available - offset else { return nil }
+            table[i] = UnsafeRawBufferPointer(start: base + offset, count: length)
+            offset += length
         }
-        return position
+        return offset
     }
 
     /// Field `index` of the current tuple: its binary bytes, or nil for NULL (valid until `next()`).
     @inline(__always)
     public func field(_ index: Int) -> UnsafeRawBufferPointer? {
-        let row = current.pointee
-        precondition(index >= 0 && index < row.fields, "field index out of range (or no current tuple)")
-        let length = lengths[index]
-        if length < 0 { return nil }
-        return UnsafeRawBufferPointer(start: row.base! + starts[index], count: length)
+        precondition(index >= 0 && index < position.pointee.currentFields, "field index out of range (or no current tuple)")
+        return table[index]
     }
 
     /// The whole current tuple in its binary form (field count and fields), for pass-through.
