@@ -71,9 +71,10 @@ extension DumpRun {
         let definition = columns.map { "\(quoteIdentifier($0.0)) \($0.1)" }.joined(separator: ", ")
         for index in 0..<count {
             let name = scratchPrefix + String(index)
+            // Listed before it exists, so a signal during CREATE DATABASE still drops it (IF EXISTS).
+            lock.lock(); scratch.append(name); lock.unlock()
             try connection.execute("CREATE DATABASE \(quoteIdentifier(name)) TEMPLATE template0 ENCODING \(quoteLiteral(encoding ?? "UTF8")) "
                 + "LC_COLLATE 'C' LC_CTYPE 'C'")
-            lock.lock(); scratch.append(name); lock.unlock()
             let target = try PGConnection(connectionParameters(config, database: name))
             if try target.query("SELECT 1 FROM pg_namespace WHERE nspname = $1", [config.dbSchema]).isEmpty {
                 try target.execute("CREATE SCHEMA \(quoteIdentifier(config.dbSchema))")
@@ -86,6 +87,8 @@ extension DumpRun {
 
     /// Drops the scratch databases (idempotent; errors are only logged).
     func dropScratch() {
+        dropping.lock()
+        defer { dropping.unlock() }
         lock.lock()
         let names = scratch
         scratch = []

@@ -59,6 +59,8 @@ public final class DumpRun: OrchestratedRun, ArchiverRun, @unchecked Sendable {
     var programs: ClientPrograms?
     /// dump-hybrid: the scratch databases, one per worker.
     var scratch: [String] = []
+    /// Held for a whole drop, so a second caller (the signal path) returns only once the databases are gone.
+    let dropping = Lock()
     /// dump-hybrid: the columns the scratch tables hold, in order.
     var scratchColumnNames: [String] = []
 
