@@ -123,6 +123,14 @@ public enum TextRender {
         if value == 0 { out.append(UInt8(ascii: "0")); return }
         // Swift's description is the shortest round-trip text; take its digits and exponent.
         var text = value.magnitude.description
+        let fixedLimit = F.significandBitCount > 23 ? 15 : 6
+        // Most values: between 1e-4 and 1e15 (1e6 for float4) both print the shortest digits in
+        // fixed notation, Swift with a ".0" on integers; copy them (no parse, no re-layout).
+        if value.magnitude >= 0.0001, value.magnitude < (fixedLimit == 15 ? 1e15 : 1e6), !text.utf8.contains(UInt8(ascii: "e")) {
+            if text.hasSuffix(".0") { text.removeLast(2) }
+            text.withUTF8 { out.append(UnsafeRawBufferPointer($0)) }
+            return
+        }
         if value.magnitude >= F(sign: .plus, exponent: F.Exponent(F.significandBitCount + 1), significand: 1) {
             text = FloatBoundary.exclusiveShortest(value.magnitude, shortest: text)
         }
@@ -157,7 +165,6 @@ public enum TextRender {
             var m = mantissa
             for k in stride(from: count - 1, through: 0, by: -1) { d[k] = UInt8(m % 10) + 0x30; m /= 10 }
             let e10 = exponent - 1  // exponent of the first digit
-            let fixedLimit = F.significandBitCount > 23 ? 15 : 6
             if e10 >= -4 && e10 < fixedLimit {
                 if e10 < 0 {
                     out.append("0.")

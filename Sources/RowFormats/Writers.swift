@@ -48,32 +48,47 @@ public class BufferedWriter {
 /// JSON Lines equal to PostgreSQL's `row_to_json(row)` (TimeZone=UTC), keys in column order.
 public final class JSONLWriter: BufferedWriter, RowWriter {
     private let plans: [ColumnPlan]
-    private let keys: [[UInt8]]
+    /// Every column's `{"name":` or `,"name":`, one after another; column i's is `keys[keyRanges[i]]`.
+    private let keys: [UInt8]
+    private let keyRanges: [Range<Int>]
 
     /// A writer for rows of `schema`.
     public init(schema: RowStreamSchema, output: @escaping ByteOutput) throws {
         plans = try ColumnPlan.plans(schema)
         let keyBuffer = ByteBuffer()
-        keys = schema.columns.enumerated().map { i, column in
-            keyBuffer.removeAll()
+        var ranges: [Range<Int>] = []
+        for (i, column) in schema.columns.enumerated() {
+            let start = keyBuffer.count
             keyBuffer.append(i == 0 ? UInt8(ascii: "{") : UInt8(ascii: ","))
             var name = column.name
             name.withUTF8 { JSONRender.appendString(UnsafeRawBufferPointer($0), to: keyBuffer) }
             keyBuffer.append(UInt8(ascii: ":"))
-            return Array(keyBuffer.bytes)
+            ranges.append(start..<keyBuffer.count)
         }
+        keys = Array(keyBuffer.bytes)
+        keyRanges = ranges
         super.init(output: output)
     }
 
     public func write(_ reader: any RowReader) throws {
+        let out = self.out, scratch = self.scratch
         if plans.isEmpty { out.append(UInt8(ascii: "{")) }
-        for i in 0..<plans.count {
-            keys[i].withUnsafeBytes { out.append($0) }
-            guard let value = reader.field(i) else { out.append("null"); continue }
-            do {
-                try JSONRender.append(plans[i].kind, value, to: out, scratch: scratch)
-            } catch let error as ValueError {
-                throw FormatError("column \"\(plans[i].name)\": cannot decode the binary value: \(error.reason)")
+        // Straight from the reader's field table when it keeps one (no call per field), and over
+        // unsafe buffers, so the loop retains nothing per field.
+        let table = reader.fieldTable
+        try plans.withUnsafeBufferPointer { plans in
+            try keys.withUnsafeBytes { keys in
+                try keyRanges.withUnsafeBufferPointer { keyRanges in
+                    for i in 0..<plans.count {
+                        out.append(UnsafeRawBufferPointer(rebasing: keys[keyRanges[i]]))
+                        guard let value = table.map({ $0[i] }) ?? reader.field(i) else { out.append("null"); continue }
+                        do {
+                            try JSONRender.append(plans[i].kind, value, to: out, scratch: scratch)
+                        } catch let error as ValueError {
+                            throw FormatError("column \"\(plans[i].name)\": cannot decode the binary value: \(error.reason)")
+                        }
+                    }
+                }
             }
         }
         out.append("}\n")
@@ -101,27 +116,31 @@ public final class CSVWriter: BufferedWriter, RowWriter {
     }
 
     public func write(_ reader: any RowReader) throws {
-        for i in 0..<plans.count {
-            if i > 0 { out.append(UInt8(ascii: ",")) }
-            guard let value = reader.field(i) else { continue }
-            do {
-                switch plans[i].kind {
-                case .scalar(let kind) where !plans[i].mayNeedQuotes:
-                    try TextRender.append(kind, value, to: out)
-                case .scalar(.jsonb):
-                    // The text form is the binary value after its version byte.
-                    guard value.count >= 1, value[0] == 1 else { throw ValueError("unsupported jsonb binary version") }
-                    appendQuotedIfNeeded(UnsafeRawBufferPointer(rebasing: value[1...]))
-                case .scalar:
-                    // text, varchar, char(n), name, json, enums: the binary value is the text form.
-                    appendQuotedIfNeeded(value)
-                case .array(let kind):
-                    field.removeAll()
-                    try ArrayRender.appendText(kind, value, to: field, scratch: scratch)
-                    appendQuotedIfNeeded(field.bytes)
+        let out = self.out
+        let table = reader.fieldTable  // as in JSONLWriter: no call and no retain per field
+        try plans.withUnsafeBufferPointer { plans in
+            for i in 0..<plans.count {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                guard let value = table.map({ $0[i] }) ?? reader.field(i) else { continue }
+                do {
+                    switch plans[i].kind {
+                    case .scalar(let kind) where !plans[i].mayNeedQuotes:
+                        try TextRender.append(kind, value, to: out)
+                    case .scalar(.jsonb):
+                        // The text form is the binary value after its version byte.
+                        guard value.count >= 1, value[0] == 1 else { throw ValueError("unsupported jsonb binary version") }
+                        appendQuotedIfNeeded(UnsafeRawBufferPointer(rebasing: value[1...]))
+                    case .scalar:
+                        // text, varchar, char(n), name, json, enums: the binary value is the text form.
+                        appendQuotedIfNeeded(value)
+                    case .array(let kind):
+                        field.removeAll()
+                        try ArrayRender.appendText(kind, value, to: field, scratch: scratch)
+                        appendQuotedIfNeeded(field.bytes)
+                    }
+                } catch let error as ValueError {
+                    throw FormatError("column \"\(plans[i].name)\": cannot decode the binary value: \(error.reason)")
                 }
-            } catch let error as ValueError {
-                throw FormatError("column \"\(plans[i].name)\": cannot decode the binary value: \(error.reason)")
             }
         }
         out.append(UInt8(ascii: "\n"))

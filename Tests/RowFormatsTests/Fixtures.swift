@@ -89,7 +89,8 @@ final class TestDatabase {
 }
 
 /// 20,000 seeded random rows: floats over the whole exponent range (and integers beyond 2^53, where
-/// the shortest text can sit on a rounding boundary), numerics of any scale, dates and timestamps
+/// the shortest text can sit on a rounding boundary; short decimals and integers across the
+/// fixed-notation limits 1e-4, 1e6 and 1e15), numerics of any scale, dates and timestamps
 /// from 4713 BC on, intervals, times and addresses.
 let randomTableDDL = """
     SELECT setseed(0.7);
@@ -98,6 +99,9 @@ let randomTableDDL = """
       ((random() - 0.5) * 10 ^ (random() * 70 - 35)::int)::float4 AS f4,
       ('x' || lpad(to_hex((random() * 4294967295)::bigint), 8, '0') || lpad(to_hex((random() * 4294967295)::bigint), 8, '0'))::bit(64)::bigint::float8 AS bits8,
       ((random() * 16777216 * 1024)::int8)::float4 AS bits4,
+      round((random() * 2e15)::numeric, (random() * 8)::int - 3)::float8 AS f8fixed,
+      (random() * 0.0003)::float8 AS f8small,
+      round((random() * 2e6)::numeric, (random() * 5)::int - 1)::float4 AS f4fixed,
       round(((random() - 0.5) * 10 ^ (random() * 40 - 10)::int)::numeric, (random() * 30)::int) AS n,
       timestamp '4713-01-01 00:00:00 BC' + random() * interval '70000000 days' AS ts,
       timestamptz '2000-01-01' + (random() - 0.5) * interval '100000 days' AS tstz,
