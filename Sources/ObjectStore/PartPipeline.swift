@@ -35,12 +35,13 @@ final class PartPipeline: @unchecked Sendable {
     private let workers: Int
     private let progress: ProgressReporter
 
-    /// A pipeline with `concurrency` workers; `head` (already filled) becomes one of the buffers.
-    init(partSize: Int, concurrency: Int, head: UnsafeMutableRawBufferPointer?, progress: ProgressReporter) {
+    /// A pipeline with `concurrency` workers; the `filled` buffers (read before the upload
+    /// started, submitted or released by the caller) become some of its buffers.
+    init(partSize: Int, concurrency: Int, filled: [UnsafeMutableRawBufferPointer], progress: ProgressReporter) {
         workers = concurrency
         self.progress = progress
         let count = max(2, concurrency)
-        if let head { owned.append(head) }
+        owned.append(contentsOf: filled)
         while owned.count < count {
             let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: partSize, alignment: 4096)
             owned.append(buffer)

@@ -29,6 +29,8 @@ final class StreamInput {
     private(set) var total: UInt64 = 0
     /// Whether the stream has ended.
     private(set) var ended = false
+    /// One byte read ahead by `probeEnd`, handed out first by `nextPart`.
+    private var lookahead: UInt8?
 
     init(source: FileSource, partSize: UInt64, sha256: Bool, temporaryDirectory: String) {
         self.source = source
@@ -126,10 +128,25 @@ final class StreamInput {
         }
     }
 
-    /// Fills `buffer` (of the part size) with the next part: parked bytes first, then the
-    /// stream; returns the count and the part's MD5.
+    /// Whether the stream has ended, reading one byte ahead when that is not known yet (the
+    /// input stopped exactly at a buffer's end); the byte is kept for `nextPart`.
+    func probeEnd() throws -> Bool {
+        guard !ended else { return true }
+        var byte: UInt8 = 0
+        let n = try withUnsafeMutableBytes(of: &byte) { try readStream(into: $0) }
+        if n == 1 { lookahead = byte }
+        return ended
+    }
+
+    /// Fills `buffer` (of the part size) with the next part: a byte read ahead and parked
+    /// bytes first, then the stream; returns the count and the part's MD5.
     func nextPart(into buffer: UnsafeMutableRawBufferPointer) throws -> (count: Int, md5: [UInt8]) {
         var filled = 0
+        if let byte = lookahead, buffer.count > 0 {
+            buffer[0] = byte
+            lookahead = nil
+            filled = 1
+        }
         while filled < buffer.count && replayed < spooled {
             let n = try readSpool(at: replayed, into: UnsafeMutableRawBufferPointer(rebasing: buffer[filled...]))
             replayed += UInt64(n)
@@ -147,16 +164,19 @@ final class StreamInput {
 
 /// A single PUT's body: a memory head followed by the spool file.
 struct SpooledBody: ByteSource {
-    let head: UnsafeRawBufferPointer
+    /// The parts read into memory, in order.
+    let heads: [UnsafeRawBufferPointer]
     let input: StreamInput
 
-    var size: UInt64 { UInt64(head.count) + input.spooled }
+    var size: UInt64 { heads.reduce(0) { $0 + UInt64($1.count) } + input.spooled }
 
     func read(at offset: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
-        if offset < UInt64(head.count) {
-            return try MemoryBytes(head).read(at: offset, into: buffer)
+        var start = offset
+        for head in heads {
+            if start < UInt64(head.count) { return try MemoryBytes(head).read(at: start, into: buffer) }
+            start -= UInt64(head.count)
         }
-        return try input.readSpool(at: offset - UInt64(head.count), into: buffer)
+        return try input.readSpool(at: start, into: buffer)
     }
 }
 

@@ -101,8 +101,8 @@ public struct Uploader {
         }
         let input = StreamInput(source: source, partSize: partSize, sha256: request.sha256,
                                 temporaryDirectory: request.temporaryDirectory)
-        var head: UnsafeMutableRawBufferPointer?
-        var headCount = 0
+        // Parts read into memory before the upload's shape is known (part size each).
+        var filled: [(buffer: UnsafeMutableRawBufferPointer, count: Int)] = []
 
         if let existing {
             try input.spool(until: existing.size)
@@ -118,19 +118,27 @@ public struct Uploader {
         }
         if input.spooled == 0 {
             let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Int(partSize), alignment: 4096)
-            head = buffer
-            headCount = try input.readStream(into: buffer)
+            filled.append((buffer, 0))
+            filled[0].count = try input.readStream(into: buffer)
+            // A threshold within two parts: the second part is read into memory too, so the
+            // stream goes as one PUT or in parts without ever touching a spool file (the
+            // multipart upload would hold two part buffers anyway).
+            if !input.ended, request.multipartThreshold >= partSize, request.multipartThreshold <= 2 * partSize {
+                let second = UnsafeMutableRawBufferPointer.allocate(byteCount: Int(partSize), alignment: 4096)
+                filled.append((second, 0))
+                filled[1].count = try input.readStream(into: second)
+                if filled[1].count == second.count { _ = try input.probeEnd() }
+            }
         }
-        try input.spool(until: request.multipartThreshold)
+        if filled.count < 2 { try input.spool(until: request.multipartThreshold) }
         if input.ended && input.total <= request.multipartThreshold {
-            defer { head?.deallocate() }
-            let body = head.map { UnsafeRawBufferPointer(rebasing: $0[0..<headCount]) } ?? UnsafeRawBufferPointer(start: nil, count: 0)
-            return try single(input: input, head: body)
+            defer { filled.forEach { $0.buffer.deallocate() } }
+            return try single(input: input, heads: filled.map { UnsafeRawBufferPointer(rebasing: $0.buffer[0..<$0.count]) })
         }
-        return try multipart(input: input, partSize: partSize, head: head, headCount: headCount)
+        return try multipart(input: input, partSize: partSize, filled: filled)
     }
 
-    private func single(input: StreamInput, head: UnsafeRawBufferPointer) throws -> UploadResult {
+    private func single(input: StreamInput, heads: [UnsafeRawBufferPointer]) throws -> UploadResult {
         let digests = input.digests()
         let md5 = hex(digests.md5)
         var result = UploadResult(bucket: store.bucket, key: request.key, size: input.total, md5: md5, etag: md5,
@@ -140,14 +148,14 @@ public struct Uploader {
             progress.finish(bytes: input.total)
             return result
         }
-        _ = try store.put(key: request.key, body: SpooledBody(head: head, input: input), md5: digests.md5, options: request.options)
+        _ = try store.put(key: request.key, body: SpooledBody(heads: heads, input: input), md5: digests.md5, options: request.options)
         progress.update(bytes: input.total)
         result.etag = try verify(size: input.total, etag: md5)
         progress.finish(bytes: input.total)
         return result
     }
 
-    private func multipart(input: StreamInput, partSize: UInt64, head: UnsafeMutableRawBufferPointer?, headCount: Int) throws -> UploadResult {
+    private func multipart(input: StreamInput, partSize: UInt64, filled: [(buffer: UnsafeMutableRawBufferPointer, count: Int)]) throws -> UploadResult {
         let key = request.key
         var uploadID = ""
         var stores: [(any ObjectStore)?] = Array(repeating: nil, count: request.concurrency)
@@ -166,16 +174,20 @@ public struct Uploader {
         let abort = { [store] in
             if !request.dryRun { try? store.abortUpload(key: key, uploadID: uploadID) }
         }
-        let pipeline = PartPipeline(partSize: Int(partSize), concurrency: request.concurrency, head: head, progress: progress)
+        let pipeline = PartPipeline(partSize: Int(partSize), concurrency: request.concurrency, filled: filled.map(\.buffer), progress: progress)
         pipeline.start(stores: stores, key: key, uploadID: uploadID)
         var number = 0
         var readError: (any Error)?
         do {
-            if let head {
-                number = 1
-                pipeline.submit(PartJob(number: 1, buffer: head, count: headCount, md5: input.takePartDigest()))
+            // The parts already in memory go first; reading continues while the last was full.
+            var lastFull = true
+            for part in filled {
+                guard part.count > 0 else { pipeline.release(part.buffer); continue }
+                number += 1
+                pipeline.submit(PartJob(number: number, buffer: part.buffer, count: part.count, md5: input.takePartDigest()))
+                lastFull = part.count == Int(partSize)
             }
-            while !(head != nil && headCount < Int(partSize)) {
+            while lastFull {
                 guard let buffer = pipeline.acquire() else { break }
                 let (n, md5) = try input.nextPart(into: buffer)
                 if n == 0 {
@@ -188,7 +200,7 @@ public struct Uploader {
                     throw ToolError("\(store.describe(key: key)): the stream needs more than \(MultipartLimits.maximumParts) parts of \(partSize) bytes; use a larger --part-size")
                 }
                 pipeline.submit(PartJob(number: number, buffer: buffer, count: n, md5: md5))
-                if n < Int(partSize) { break }
+                lastFull = n == Int(partSize)
             }
         } catch {
             readError = error

@@ -27,11 +27,11 @@ extension ArchiveRun {
                     config.compression, "-l", String(config.compressionLevel), "-T", String(coresPerWorker)])))
             }
         }
-        // Each worker's s3put holds at most two 8 MiB parts (streams past 100 MiB go multipart), so
-        // the archive's memory does not grow with partition size; one object can reach 10,000 parts
-        // of 8 MiB (78 GiB compressed).
+        // Each worker's s3put holds at most two 8 MiB parts and never spools: a slice up to 16 MiB
+        // is one PUT from those buffers, a larger one a multipart upload, so the archive's memory
+        // does not grow with partition size; one object can reach 10,000 parts (78 GiB compressed).
         var put = invocation.storeArguments + ["--key", work.key, "--metadata", "pgarchive-schema=\(schemaHash)",
-                                               "--part-size", "8MiB", "--multipart-threshold", "8MiB", "--concurrency", "2"]
+                                               "--part-size", "8MiB", "--multipart-threshold", "16MiB", "--concurrency", "2"]
         if work.ifDifferent || work.plan.open { put.append("--if-different") }
         if config.dryRun { put.append("--dry-run") }
         stages.append(Stage(name: "s3put", command: invocation.command("s3put", put), commitGate: !config.dryRun))

@@ -64,6 +64,32 @@ struct RoundTripTests {
         bucket.delete("large/300.bin")
     }
 
+    /// (size, expected part size) for --part-size 5MiB with a threshold of 10 MiB (two parts).
+    static let inMemorySizes: [(Int, Int)] = [(5 * MiB, 0), (7 * MiB, 0), (10 * MiB, 0), (10 * MiB + 1, 5 * MiB), (23 * MiB, 5 * MiB)]
+    static let inMemory: [(Backend, Int, Int)] = Backend.available.flatMap { (b: Backend) -> [(Backend, Int, Int)] in
+        inMemorySizes.map { (b, $0.0, $0.1) }
+    }
+
+    @Test("with a threshold within two parts a piped stream never touches a spool file: one PUT up to the threshold, parts above",
+          arguments: inMemory)
+    func withinTwoParts(backend: Backend, size: Int, expectedPartSize: Int) throws {
+        let bucket = try Bucket(backend)
+        let input = try randomFile(bucket.scratch, "input", size: size)
+        // A TMPDIR that cannot hold a spool file: any attempt to spool fails the upload.
+        var environment = bucket.environment
+        environment["TMPDIR"] = bucket.scratch.path("no-such-directory")
+        let put = try shell("cat '\(input)' | '\(Package.tool("s3put"))' \(bucket.location.map { "'\($0)'" }.joined(separator: " ")) "
+                            + "--key mem.bin --part-size 5MiB --multipart-threshold 10MiB", environment: environment)
+        let line = try resultLine(put)
+        #expect(line["part_size"] as? Int == expectedPartSize)
+        #expect(line["etag"] as? String == (try referenceETag(file: input, partSize: expectedPartSize)))
+        let copy = bucket.scratch.path("copy")
+        let fetched = try bucket.independentFetch(key: "mem.bin", to: copy, partSize: expectedPartSize)
+        #expect(fetched.etag == line["etag"] as? String)
+        #expect(try sameBytes(input, copy))
+        bucket.delete("mem.bin")
+    }
+
     static let specialKeys = ["a b/c d.txt", "ünïcödé/ключ/日本.bin", "plus+equals=percent%25%.zst",
                               "semi;colon,comma&amp'quote!(paren)*star~tilde", "deep/a/b/c/d/e/f/g.jsonl"]
 
