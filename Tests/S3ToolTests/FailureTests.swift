@@ -26,7 +26,7 @@ struct FailureTests {
         let chunk = Data(repeating: 0x5a, count: Self.MiB)
         var fed = 0
         while try bucket.pendingUploads() == 0 && fed < 200 {
-            for _ in 0..<4 { input.fileHandleForWriting.write(chunk) }
+            for _ in 0..<4 { writeWithoutSIGPIPE(chunk, to: input.fileHandleForWriting) }
             fed += 4
         }
         return (process, input)

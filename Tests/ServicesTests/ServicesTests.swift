@@ -33,3 +33,21 @@ struct ServicesTests {
         #expect(get.out == "hello, bucket\n")
     }
 }
+
+@Suite("test harness")
+struct HarnessTests {
+    @Test("a child that stops reading its stdin early fails alone; the test process survives the broken pipe")
+    func brokenStdin() throws {
+        // head reads one block and exits; the rest of 4 MiB meets a closed pipe (EPIPE, SIGPIPE).
+        let result = try run("head", ["-c", "1"], stdin: Data(repeating: 0x61, count: 4 << 20))
+        #expect(result.status == 0)
+        #expect(result.out == "a")
+        let pipe = Pipe()
+        let child = Process()
+        child.executableURL = URL(fileURLWithPath: "/bin/true")
+        child.standardInput = pipe
+        try child.run()
+        child.waitUntilExit()
+        #expect(!writeWithoutSIGPIPE(Data(repeating: 0, count: 1 << 20), to: pipe.fileHandleForWriting))
+    }
+}

@@ -90,6 +90,8 @@ public func run(
     if let inPipe, let stdin {
         let writer = inPipe.fileHandleForWriting
         let thread = Thread {
+            // A child that exits before reading all its input must not take the test runner down.
+            blockSIGPIPEOnThisThread()
             try? writer.write(contentsOf: stdin)
             try? writer.close()
         }
@@ -145,3 +147,31 @@ public final class TemporaryDirectory: @unchecked Sendable {
 
     deinit { try? FileManager.default.removeItem(at: url) }
 }
+
+/// Blocks SIGPIPE for the calling thread only: a write to a pipe whose reader is gone then fails
+/// with EPIPE instead of killing the whole test process (the signal stays pending on this thread
+/// and is discarded with it). Never on a thread that starts processes: they inherit the mask.
+public func blockSIGPIPEOnThisThread() {
+    var set = sigset_t()
+    sigemptyset(&set)
+    sigaddset(&set, SIGPIPE)
+    pthread_sigmask(SIG_BLOCK, &set, nil)
+}
+
+/// Writes `data` to `handle` from a short-lived thread that has SIGPIPE blocked; false when the
+/// reader had gone (EPIPE) or the write failed otherwise.
+@discardableResult
+public func writeWithoutSIGPIPE(_ data: Data, to handle: FileHandle) -> Bool {
+    let done = DispatchSemaphore(value: 0)
+    let result = WriteResult()
+    let thread = Thread {
+        blockSIGPIPEOnThisThread()
+        result.ok = (try? handle.write(contentsOf: data)) != nil
+        done.signal()
+    }
+    thread.start()
+    done.wait()
+    return result.ok
+}
+
+private final class WriteResult: @unchecked Sendable { var ok = false }
