@@ -33,8 +33,8 @@ public class OrchestratedRun: @unchecked Sendable {
     /// Guards `summary` and the state below.
     let lock = Lock()
     var summary = RunSummary()
-    private var pipelines: [ObjectIdentifier: Pipeline] = [:]
-    private var stopping = false
+    /// The pipelines going and the stop flag.
+    let running = RunningPipelines()
     private var processed = 0
     /// Serialises read-modify-write of the task file between worker threads.
     private let taskLock = Lock()
@@ -51,27 +51,15 @@ public class OrchestratedRun: @unchecked Sendable {
     /// Stops the run: no new work starts, running pipelines are terminated (their uploads abort).
     public func stop() {
         lock.lock()
-        stopping = true
         summary.interrupted = true
-        let running = Array(pipelines.values)
         lock.unlock()
-        running.forEach { $0.cancel() }
+        running.stop()
     }
 
     /// Waits up to `seconds` for running pipelines to wind down (after `stop`).
-    public func waitForPipelines(seconds: Double) {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            lock.lock(); let empty = pipelines.isEmpty; lock.unlock()
-            if empty { return }
-            usleep(50_000)
-        }
-    }
+    public func waitForPipelines(seconds: Double) { running.waitUntilIdle(seconds: seconds) }
 
-    var isStopping: Bool {
-        lock.lock(); defer { lock.unlock() }
-        return stopping
-    }
+    var isStopping: Bool { running.isStopping }
 
     /// Takes the scope's run lock and writes the first task-file state; undo with `end`.
     func begin(name: String) throws -> RunLock {
@@ -120,19 +108,10 @@ public class OrchestratedRun: @unchecked Sendable {
     }
 
     /// Tracks a running pipeline so `stop` can cancel it; false once the run is stopping.
-    func register(_ pipeline: Pipeline) -> Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        if stopping { return false }
-        pipelines[ObjectIdentifier(pipeline)] = pipeline
-        return true
-    }
+    func register(_ pipeline: Pipeline) -> Bool { running.register(pipeline) }
 
-    func unregister(_ pipeline: Pipeline) {
-        lock.lock()
-        pipelines[ObjectIdentifier(pipeline)] = nil
-        lock.unlock()
-    }
+    /// Forgets a finished pipeline.
+    func unregister(_ pipeline: Pipeline) { running.unregister(pipeline) }
 
     /// Counts one finished piece of work in the summary and the task file.
     func record(_ outcome: SliceOutcome, rows: Int64, bytes: Int64) {
