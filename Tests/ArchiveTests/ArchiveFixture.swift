@@ -117,6 +117,20 @@ final class ArchiveFixture: @unchecked Sendable {
             .split(separator: "\n").map(String.init).filter { $0 != "SET" }
     }
 
+    /// Waits (up to a minute) for the run's child `name` whose command line holds `argument`,
+    /// freezes it at once (so it cannot finish first) and kills it; false when none appeared.
+    func killChild(_ name: String, with argument: String) -> Bool {
+        var victim: Int32?
+        _ = waitFor(seconds: 60) {
+            victim = markedProcesses().first { $0.name == name && $0.cmdline.contains(argument) }?.pid
+            if let victim { kill(victim, SIGSTOP) }
+            return victim != nil
+        }
+        guard let victim else { return false }
+        kill(victim, SIGKILL)
+        return true
+    }
+
     /// Processes that carry this fixture's marker in their environment (the run's children).
     func markedProcesses() -> [(pid: Int32, name: String, cmdline: String)] {
         var found: [(Int32, String, String)] = []

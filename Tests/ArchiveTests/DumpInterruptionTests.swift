@@ -21,15 +21,7 @@ struct DumpInterruptionTests {
         let f = try ArchiveFixture(days: 2, rowsPerDay: 150_000)
         let range = ["--table", "flights", "--start-date", "2024-01-01", "--end-date", "2024-01-02", "--workers", "1"]
         let p = try start(f, f.dumpFlags("dump") + range)
-        var victim: Int32?
-        _ = waitFor(seconds: 60) {
-            victim = f.markedProcesses().first { $0.name == "pg_dump" && $0.cmdline.contains("--data-only") }?.pid
-            // Freeze it at once, so it cannot finish before it is killed.
-            if let victim { kill(victim, SIGSTOP) }
-            return victim != nil
-        }
-        #expect(victim != nil)
-        if let victim { kill(victim, SIGKILL) }
+        #expect(f.killChild("pg_dump", with: "--data-only"))
         p.waitUntilExit()
         #expect(p.terminationStatus == 1)
         let keys = try f.dumpKeys()

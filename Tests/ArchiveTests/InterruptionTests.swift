@@ -58,15 +58,7 @@ struct InterruptionTests {
     func killExtract() throws {
         let f = try ArchiveFixture(days: 2, rowsPerDay: 150_000)
         let p = try startArchive(f, ["--workers", "1", "--compression-level", "15"])
-        var victim: Int32?
-        _ = waitFor(seconds: 60) {
-            victim = f.markedProcesses().first { $0.name == "pg-extract" && $0.cmdline.contains("--plan") }?.pid
-            // Freeze it at once, so it cannot finish before it is killed.
-            if let victim { kill(victim, SIGSTOP) }
-            return victim != nil
-        }
-        #expect(victim != nil)
-        if let victim { kill(victim, SIGKILL) }
+        #expect(f.killChild("pg-extract", with: "--plan"))
         p.waitUntilExit()
         #expect(p.terminationStatus == 1)
         let keys = try f.objects().keys.filter { $0.hasSuffix(".zst") }
