@@ -9,7 +9,6 @@ import Glibc
 import PGAccess
 import PGPlanning
 import RunDisplay
-import SlicePlan
 
 /// Exact row counts being taken on a thread of their own.
 final class BackgroundCount: @unchecked Sendable {
@@ -79,40 +78,48 @@ extension ArchiveRun {
         return (counted, count)
     }
 
-    /// Counts the `missing` slices exactly (the planner library on a connection of our own, so
-    /// no extra process joins the pipelines), records the counts of closed windows in the cache
-    /// and raises the progress totals to the exact figures.
+    /// Counts the `missing` slices exactly from their plan lines' sources (on a connection of
+    /// data-archiver's own, so no extra process joins the pipelines), records the counts of
+    /// closed windows in the cache and raises the progress totals to the exact figures.
     private func countExactly(_ missing: [String], plans: [PlanLine], count: BackgroundCount) {
         var counted = plans
         var done = plans.count - missing.count
-        let result: PlanResult
+        let connection: PGConnection
         do {
-            let connection = try connect(config)
-            count.track(connection)
-            result = try PartitionPlanner.plan(connection, invocation.planOptions(counting: .exact, only: missing))
+            connection = try connect(config)
         } catch {
-            if !count.wasCancelled { display.log(.warn, "counting rows failed: \(error)") }
+            display.log(.warn, "counting rows failed: \(error)")
             return
         }
-        let now = Timestamp.now()
-        for slice in result.slices {
-            guard let rows = slice.rows, slice.error == nil, let i = counted.firstIndex(where: { $0.stem == slice.stem }) else { continue }
+        count.track(connection)
+        let wanted = Set(missing)
+        var failure: String?
+        for i in counted.indices where wanted.contains(counted[i].stem) {
+            guard !count.wasCancelled else { return }
+            let rows: Int64
+            do {
+                rows = try PartitionPlanner.exactRows(connection, sources: counted[i].sources ?? [])
+            } catch let error as PGError where error.isCancelled {
+                return
+            } catch {
+                failure = failure ?? "\(counted[i].stem): \(error)"
+                continue
+            }
             counted[i].rows = rows
             counted[i].rowsExact = true
             done += 1
-            if !slice.open {
+            display.setCounting(done: done, total: plans.count)
+            if !counted[i].open {
                 let key = objectKey(counted[i], template: config.pathTemplate!)
                 _ = try? cache.updateEntry(scope, key: key) { entry in
                     entry.rowCount = rows
-                    entry.countTime = now
+                    entry.countTime = .now()
                     entry.s3Key = key
                 }
             }
         }
-        display.setCounting(done: done, total: plans.count)
         display.setTotals(slices: counted.count, rows: counted.reduce(0) { $0 + ($1.rows ?? 0) })
         task { $0.partitionsCounted = Int64(done) }
-        let failed = result.slices.compactMap(\.error) + result.problems
-        if let first = failed.first { display.log(.warn, "counting rows failed for some slices: \(first)") }
+        if let failure { display.log(.warn, "counting rows failed for some slices: \(failure)") }
     }
 }

@@ -3,7 +3,6 @@ import FoundationEssentials
 #if canImport(Glibc)
 import Glibc
 #endif
-import PGPlanning
 import SlicePlan
 
 /// The fields of a pg-partitions plan line (docs/plan.md) the orchestrator reads. The line
@@ -70,20 +69,5 @@ extension ChildInvocation {
         if let column = config.dateColumn { args += ["--date-column", column] }
         if config.includeNonPartitionTables { args.append("--include-non-partition-tables") }
         return args
-    }
-
-    /// The same plan as `planArguments` asks pg-partitions for, as the planner library's options
-    /// (the archive counts rows in-process, beside its pipelines).
-    func planOptions(counting: PlanOptions.Counting, only: [String]) -> PlanOptions {
-        var options = PlanOptions(table: config.table!, now: Instant(microseconds: Int64(Date().timeIntervalSince1970 * 1_000_000)))
-        options.schema = config.dbSchema
-        options.duration = config.outputDuration
-        options.counting = counting
-        options.startDate = config.startDate.flatMap(Instant.parse)
-        options.endDate = config.endDate.flatMap(Instant.parse)
-        options.dateColumn = config.dateColumn
-        options.includeNonPartitionTables = config.includeNonPartitionTables
-        options.only = only
-        return options
     }
 }

@@ -69,6 +69,18 @@ public enum PartitionPlanner {
         return PlanResult(slices: planned.map(\.slice), problems: discovery.problems)
     }
 
+    /// The exact row count of a slice already planned: `count(*)` of each of its sources within
+    /// the source's own filter (what pg-extract will read), without discovering anything again.
+    public static func exactRows(_ conn: PGConnection, sources: [Slice.Source]) throws -> Int64 {
+        try sources.reduce(0) { total, source in
+            let window = source.column.map { _ in
+                Window(start: source.from.flatMap(Instant.parse) ?? .distantPast, end: source.to.flatMap(Instant.parse) ?? .distantFuture)
+            }
+            return total + (try Catalog.count(conn, schema: source.schema, relation: source.relation, only: source.only ?? false,
+                                              column: source.column, window: window))
+        }
+    }
+
     private static func count(_ conn: PGConnection, _ planned: inout PlannedSlice, leaves: [Leaf], counting: PlanOptions.Counting) throws {
         guard counting != .none, planned.slice.error == nil else { return }
         var total: Int64 = 0
@@ -90,7 +102,7 @@ public enum PartitionPlanner {
             do {
                 total += try Catalog.count(conn, schema: source.schema, relation: source.relation, only: source.only ?? false,
                                            column: source.column, window: window)
-            } catch let error as PGError where !error.isCancelled {
+            } catch let error as PGError {
                 planned.slice.error = "counting \(source.schema).\(source.relation): \(error.message)"
                 return
             }
