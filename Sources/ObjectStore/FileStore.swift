@@ -53,10 +53,7 @@ public final class FileStore: ObjectStore {
     }
 
     /// A part number as the five-digit file name its bytes are stored under.
-    private static func partName(_ number: Int) -> String {
-        let digits = String(number)
-        return String(repeating: "0", count: max(0, 5 - digits.count)) + digits
-    }
+    private static func partName(_ number: Int) -> String { TextFormat.zeroPadded(number, width: 5) }
 
     public func clone() throws -> any ObjectStore { self }
 
