@@ -81,3 +81,8 @@ pid_t pgarchive_spawn(const char *path, char *const argv[], char *const envp[],
 int pgarchive_pipe_cloexec(int fds[2]) {
     return pipe2(fds, O_CLOEXEC);
 }
+
+int pgarchive_pipe_set_capacity(int fd, int bytes) {
+    if (fcntl(fd, F_SETPIPE_SZ, bytes) < 0) return -1;
+    return fcntl(fd, F_GETPIPE_SZ);
+}

@@ -23,6 +23,8 @@ public struct PlanLine: Decodable, Sendable {
     public var rows: Int64?
     /// Whether `rows` is exact.
     public var rowsExact: Bool?
+    /// Estimated bytes on disk of the slice's rows (a size hint for the upload).
+    public var diskBytes: Int64?
     /// The window contains now.
     public var open: Bool
     /// The window was cut by the date range.
@@ -45,6 +47,7 @@ public struct PlanLine: Decodable, Sendable {
     enum CodingKeys: String, CodingKey {
         case table, label, stem, start, end, parts, rows, open, partial, error, sources
         case rowsExact = "rows_exact"
+        case diskBytes = "disk_bytes"
     }
 
     /// Parses one line of pg-partitions output.

@@ -27,11 +27,14 @@ extension ArchiveRun {
                     config.compression, "-l", String(config.compressionLevel), "-T", String(coresPerWorker)])))
             }
         }
-        // Each worker's s3put holds at most two 8 MiB parts and never spools: a slice up to 16 MiB
-        // is one PUT from those buffers, a larger one a multipart upload, so the archive's memory
-        // does not grow with partition size; one object can reach 10,000 parts (78 GiB compressed).
+        // Each worker's s3put holds at most two parts and never spools: a slice up to two parts is
+        // one PUT from those buffers, a larger one a multipart upload. Parts are S3's minimum, 5 MiB,
+        // so memory does not grow with partition size; the size hint (twice the slice's rows on
+        // disk: an object rarely outgrows them) makes s3put use larger parts only for a slice that
+        // might otherwise need more than 10,000 of them (above ~24 GiB on disk).
         var put = invocation.storeArguments + ["--key", work.key, "--metadata", "pgarchive-schema=\(schemaHash)",
-                                               "--part-size", "8MiB", "--multipart-threshold", "16MiB", "--concurrency", "2"]
+                                               "--part-size", "5MiB", "--multipart-threshold", "10MiB", "--concurrency", "2"]
+        if let disk = work.plan.diskBytes, disk > 0 { put += ["--size-hint", String(2 * disk)] }
         if work.ifDifferent || work.plan.open { put.append("--if-different") }
         if config.dryRun { put.append("--dry-run") }
         stages.append(Stage(name: "s3put", command: invocation.command("s3put", put), commitGate: !config.dryRun))

@@ -104,7 +104,7 @@ struct Discovery {
         if node.oid == root.oid || only { filter = true }
         let bounded = window.start > .distantPast && window.end < .distantFuture
         var leaf = Leaf(schema: node.schema, relation: node.name, window: nil, alwaysFilter: filter || !bounded, only: only,
-                        estimatedRows: node.reltuples)
+                        estimatedRows: node.reltuples, tableBytes: node.tableBytes)
         let label = "\(node.schema).\(node.name)"
         if !node.readable {
             leaf.error = "permission denied for table \(label)"

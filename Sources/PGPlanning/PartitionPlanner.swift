@@ -64,6 +64,7 @@ public enum PartitionPlanner {
             planned = planned.filter { wanted.contains($0.slice.stem) }
         }
         for i in planned.indices {
+            estimateDiskBytes(&planned[i], leaves: discovery.leaves)
             try count(conn, &planned[i], leaves: discovery.leaves, counting: options.counting)
         }
         return PlanResult(slices: planned.map(\.slice), problems: discovery.problems)
@@ -81,6 +82,25 @@ public enum PartitionPlanner {
         }
     }
 
+    /// The share of a leaf's rows a slice reads when it filters the leaf: the part of the leaf's
+    /// window the slice's window covers (1 when unfiltered or when the leaf has no window).
+    private static func share(of leaf: Leaf, filtered: Bool, in planned: PlannedSlice) -> Double {
+        guard filtered, let lw = leaf.window else { return 1 }
+        let overlap = lw.intersection(planned.window)
+        let whole = Double(lw.end.microseconds - lw.start.microseconds)
+        return whole > 0 ? Double(max(overlap.end.microseconds - overlap.start.microseconds, 0)) / whole : 1
+    }
+
+    private static func estimateDiskBytes(_ planned: inout PlannedSlice, leaves: [Leaf]) {
+        guard planned.slice.error == nil else { return }
+        var total = 0.0
+        for (source, index) in zip(planned.slice.sources, planned.leafIndices) {
+            guard let bytes = leaves[index].tableBytes else { return }
+            total += Double(bytes) * share(of: leaves[index], filtered: source.column != nil, in: planned)
+        }
+        planned.slice.diskBytes = Int64(total.rounded())
+    }
+
     private static func count(_ conn: PGConnection, _ planned: inout PlannedSlice, leaves: [Leaf], counting: PlanOptions.Counting) throws {
         guard counting != .none, planned.slice.error == nil else { return }
         var total: Int64 = 0
@@ -88,14 +108,8 @@ public enum PartitionPlanner {
         for (source, index) in zip(planned.slice.sources, planned.leafIndices) {
             let leaf = leaves[index]
             let window = source.column != nil ? planned.window : nil
-            if counting == .estimate, let tuples = leaf.estimatedRows, tuples >= 0, let lw = leaf.window {
-                var share = 1.0
-                if window != nil {
-                    let overlap = lw.intersection(planned.window)
-                    let whole = Double(lw.end.microseconds - lw.start.microseconds)
-                    share = whole > 0 ? Double(max(overlap.end.microseconds - overlap.start.microseconds, 0)) / whole : 1
-                }
-                total += Int64((tuples * share).rounded())
+            if counting == .estimate, let tuples = leaf.estimatedRows, tuples >= 0, leaf.window != nil {
+                total += Int64((tuples * share(of: leaf, filtered: window != nil, in: planned)).rounded())
                 exact = false
                 continue
             }

@@ -163,6 +163,7 @@ public final class Pipeline: @unchecked Sendable {
                 }
             } else {
                 let next = try makePipe()
+                enlargeDataPipe(next.write)
                 descriptors.append((next.write, 1))
                 toClose.append(next.write)
                 previousRead = next.read

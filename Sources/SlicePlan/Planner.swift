@@ -15,10 +15,12 @@ public struct Leaf: Sendable {
     public var error: String?
     /// pg_class.reltuples (negative or nil when never analyzed).
     public var estimatedRows: Double?
+    /// pg_table_size (heap and TOAST on disk), when known.
+    public var tableBytes: Int64?
 
     /// A leaf from its parts.
     public init(schema: String, relation: String, window: Window?, alwaysFilter: Bool = false, only: Bool = false,
-                error: String? = nil, estimatedRows: Double? = nil) {
+                error: String? = nil, estimatedRows: Double? = nil, tableBytes: Int64? = nil) {
         self.schema = schema
         self.relation = relation
         self.window = window
@@ -26,6 +28,7 @@ public struct Leaf: Sendable {
         self.only = only
         self.error = error
         self.estimatedRows = estimatedRows
+        self.tableBytes = tableBytes
     }
 }
 

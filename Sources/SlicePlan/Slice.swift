@@ -26,6 +26,10 @@ public struct Slice: Codable, Equatable, Sendable {
     public var rows: Int64?
     /// Whether `rows` is an exact count.
     public var rowsExact: Bool?
+    /// Estimated bytes on disk (heap and TOAST) of the rows the slice reads: each source's
+    /// pg_table_size, scaled to the share of its window the slice covers. A size hint (an
+    /// uploader sizes its parts from it), never a promise.
+    public var diskBytes: Int64?
     /// The window contains the current time: data may still arrive.
     public var open: Bool
     /// The window was cut by `--start-date` or `--end-date`.
@@ -64,6 +68,7 @@ public struct Slice: Codable, Equatable, Sendable {
         case schema, table, duration, label, stem, start, end, parts, sources, rows, open, partial, error
         case dateColumn = "date_column"
         case rowsExact = "rows_exact"
+        case diskBytes = "disk_bytes"
     }
 
     /// One relation to read, with an optional half-open filter on a date column (structured, never SQL).

@@ -26,8 +26,12 @@ struct S3Put: Tool {
     @Option(help: ArgumentHelp("The object key.", valueName: "key"))
     var key: String?
 
-    @Option(help: ArgumentHelp("Multipart part size (5MiB to 5GiB; grown to fit 10,000 parts when stdin is a file).", valueName: "size"))
+    @Option(help: ArgumentHelp("Multipart part size (5MiB to 5GiB; grown to fit 10,000 parts when the size is known).", valueName: "size"))
     var partSize = ByteSize(bytes: 16 << 20)
+
+    @Option(help: ArgumentHelp("The stream's expected size, when stdin is not a file: parts grow so that it fits 10,000 of them.",
+                               valueName: "size"))
+    var sizeHint: ByteSize?
 
     @Option(help: ArgumentHelp("Parts uploaded at once (1 to 64).", valueName: "n"))
     var concurrency = 4
@@ -115,7 +119,7 @@ struct S3Put: Tool {
             return
         }
         var st = stat()
-        let sizeHint = fstat(0, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG ? UInt64(st.st_size) : nil
+        let sizeHint = fstat(0, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG ? UInt64(st.st_size) : self.sizeHint?.bytes
         let request = UploadRequest(
             key: key!,
             options: PutOptions(contentType: contentType, serverSideEncryption: sse, kmsKeyID: sseKmsKeyId,

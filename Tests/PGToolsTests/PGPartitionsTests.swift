@@ -58,6 +58,14 @@ struct PGPartitionsTests {
         #expect(Set(plan.slices.map(\.stem)).count == 27)
         #expect(plan.slices.first?.stem == "m-2024-01-15")
         #expect(plan.slices.allSatisfy { $0.sources.count == 1 && $0.sources[0].column == "ts" && $0.rows == 8 })
+        // disk_bytes: each partition's pg_table_size, shared between the days of its month.
+        let sizes = try db.sql("SELECT pg_table_size('m_2024_01') || ' ' || pg_table_size('m_2024_02')")
+            .split(separator: " ").compactMap { Double($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        #expect(sizes.count == 2 && sizes.allSatisfy { $0 > 0 })
+        if sizes.count == 2 {
+            #expect(plan.slices.first?.diskBytes == Int64((sizes[0] / 31).rounded()))
+            #expect(plan.slices.last?.diskBytes == Int64((sizes[1] / 29).rounded()))
+        }
         try extractAll(db, plan.slices, into: "got")
         try db.sql("CREATE VIEW wanted AS SELECT * FROM m WHERE ts >= '2024-01-15' AND ts < '2024-02-11'")
         let diff = try db.difference("wanted", "got")

@@ -19,6 +19,17 @@ struct PipelinesTests {
         #expect(String(decoding: result.output, as: UTF8.self) == "a\nb\nc\n")
     }
 
+    @Test("the pipe between two stages buffers 256 KiB, not Linux's default 64 KiB")
+    func dataPipeCapacity() throws {
+        // F_GETPIPE_SZ (1032) on the first stage's stdout, as the stage itself sees it.
+        let probe = Stage(name: "probe", command: Command(executable: "/usr/bin/python3",
+                                                          arguments: ["-c", "import fcntl, sys; print(fcntl.fcntl(1, 1032), file=sys.stderr)"],
+                                                          environment: [:]))
+        let result = try Pipeline(stages: [probe, bash("consume", "cat >/dev/null")]).run()
+        #expect(result.succeeded)
+        #expect(result.stages.first?.errorLines == ["262144"])
+    }
+
     @Test("a failing stage is named with its status and last stderr line")
     func failureNamed() throws {
         let result = try Pipeline(stages: [

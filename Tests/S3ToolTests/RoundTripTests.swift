@@ -90,6 +90,25 @@ struct RoundTripTests {
         bucket.delete("mem.bin")
     }
 
+    @Test("--size-hint grows a piped stream's parts so that the hinted size fits in 10,000 parts", arguments: Backend.available)
+    func sizeHint(backend: Backend) throws {
+        let bucket = try Bucket(backend)
+        let input = try randomFile(bucket.scratch, "input", size: 23 * Self.MiB)
+        // 100 GiB / 10,000 = 10.24 MiB, rounded up to whole MiB: 11 MiB parts (11 + 11 + 1).
+        let put = try shell("cat '\(input)' | '\(Package.tool("s3put"))' \(bucket.location.map { "'\($0)'" }.joined(separator: " ")) "
+                            + "--key hinted.bin --part-size 5MiB --multipart-threshold 10MiB --size-hint 100GiB",
+                            environment: bucket.environment)
+        let line = try resultLine(put)
+        #expect(line["part_size"] as? Int == 11 * Self.MiB)
+        #expect(line["parts"] as? Int == 3)
+        #expect(line["etag"] as? String == (try referenceETag(file: input, partSize: 11 * Self.MiB)))
+        let copy = bucket.scratch.path("copy")
+        let fetched = try bucket.independentFetch(key: "hinted.bin", to: copy, partSize: 11 * Self.MiB)
+        #expect(fetched.etag == line["etag"] as? String)
+        #expect(try sameBytes(input, copy))
+        bucket.delete("hinted.bin")
+    }
+
     static let specialKeys = ["a b/c d.txt", "ünïcödé/ключ/日本.bin", "plus+equals=percent%25%.zst",
                               "semi;colon,comma&amp'quote!(paren)*star~tilde", "deep/a/b/c/d/e/f/g.jsonl"]
 

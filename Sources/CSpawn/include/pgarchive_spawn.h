@@ -16,4 +16,8 @@ pid_t pgarchive_spawn(const char *path, char *const argv[], char *const envp[],
 /// pipe2(fds, O_CLOEXEC): both ends close on exec (pipe2 is not visible to Swift without _GNU_SOURCE).
 int pgarchive_pipe_cloexec(int fds[2]);
 
+/// Asks for a pipe buffer of `bytes` (F_SETPIPE_SZ, capped at /proc/sys/fs/pipe-max-size);
+/// returns the capacity the pipe has afterwards, or -1 with errno set.
+int pgarchive_pipe_set_capacity(int fd, int bytes);
+
 #endif
