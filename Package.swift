@@ -56,7 +56,7 @@ let compressionTargets: [Target] = [
 let postgresTargets: [Target] = [
     library("RowStream", []),
     library("PGAccess", ["CLibPQ"]),
-    library("SlicePlan", []),
+    library("SlicePlan", ["ToolSupport"]),
     library("PGToolOptions", ["ToolSupport", "PGAccess", argumentParser]),
     library("PGPlanning", ["SlicePlan", "PGAccess"]),
     library("PGExtraction", ["RowStream", "SlicePlan", "PGAccess", "ToolSupport"]),
@@ -109,7 +109,7 @@ let loadTargets: [Target] = [
 // MARK: Orchestration: data-archiver.
 let orchestratorTargets: [Target] = [
     library("ArchiverConfig", ["SlicePlan", .product(name: "Yams", package: "Yams")]),
-    library("ArchiveLayout", ["SlicePlan"]),
+    library("ArchiveLayout", ["SlicePlan", "ToolSupport"]),
     library("RunDisplay", ["SlicePlan", "ToolSupport"]),
     library("Orchestrator", ["ArchiverConfig", "ArchiveLayout", "ArchiveCache", "Digest", "PGAccess", "PGPlanning", "Pipelines", "RunDisplay", "SlicePlan",
                               "ToolSupport"]),

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import ToolSupport
 
 /// An instant with nanosecond precision, read and written as RFC 3339 text.
 ///
@@ -42,7 +43,7 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
 
     /// Midnight UTC at the start of this instant's day.
     public var startOfDayUTC: Timestamp {
-        Timestamp(seconds: Self.floorDiv(seconds, 86_400) * 86_400)
+        Timestamp(seconds: seconds.floorDivided(by: 86_400) * 86_400)
     }
 
     public static func < (a: Timestamp, b: Timestamp) -> Bool {
@@ -66,7 +67,7 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
               let day = digits(8, 2), byte(10, "T") || byte(10, "t") || byte(10, " "),
               let hour = digits(11, 2), byte(13, ":"), let minute = digits(14, 2), byte(16, ":"),
               let second = digits(17, 2),
-              (1...12).contains(month), day >= 1, day <= Self.daysInMonth(year, month),
+              Civil.isValid(year: year, month: month, day: day),
               hour < 24, minute < 60, second < 61
         else { return nil }
         var i = 19
@@ -93,16 +94,16 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
             return nil
         }
         guard i == b.count else { return nil }
-        let days = Self.daysFromCivil(year, month, day)
+        let days = Civil.days(year: year, month: month, day: day)
         seconds = Int64(days) * 86_400 + Int64(hour * 3600 + minute * 60 + min(second, 59)) - Int64(offset)
         nanoseconds = Int32(nanos)
     }
 
     /// RFC 3339 in UTC with fractional seconds, trailing zeros trimmed (Go's RFC3339Nano).
     public var rfc3339: String {
-        let days = Self.floorDiv(seconds, 86_400)
+        let days = seconds.floorDivided(by: 86_400)
         let secs = Int(seconds - days * 86_400)
-        let (y, m, d) = Self.civilFromDays(Int(days))
+        let (y, m, d) = Civil.date(days: Int(days))
         var out = [UInt8](repeating: 0, count: 30)
         var n = 0
         func put(_ value: Int, _ width: Int) {
@@ -137,40 +138,5 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
     public init?(date text: String) {
         guard text.utf8.count == 10, let t = Timestamp(rfc3339: text + "T00:00:00Z") else { return nil }
         self = t
-    }
-
-    static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {
-        a >= 0 ? a / b : -((-a + b - 1) / b)
-    }
-
-    static func daysInMonth(_ y: Int, _ m: Int) -> Int {
-        switch m {
-        case 2: return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 ? 29 : 28
-        case 4, 6, 9, 11: return 30
-        default: return 31
-        }
-    }
-
-    /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-    static func daysFromCivil(_ year: Int, _ month: Int, _ day: Int) -> Int {
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let mp = (month + 9) % 12
-        let doy = (153 * mp + 2) / 5 + day - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        return era * 146_097 + doe - 719_468
-    }
-
-    static func civilFromDays(_ days: Int) -> (Int, Int, Int) {
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let d = doy - (153 * mp + 2) / 5 + 1
-        let m = mp < 10 ? mp + 3 : mp - 9
-        return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
     }
 }

@@ -1,4 +1,5 @@
 import SlicePlan
+import ToolSupport
 
 /// Where archived objects live: the one place for path templates, file names and their parsing.
 ///

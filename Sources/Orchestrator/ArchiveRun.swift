@@ -41,7 +41,9 @@ public struct RunSummary: Sendable {
 
 /// One slice to archive and how to treat an existing object.
 struct SliceWork: Sendable {
-    var plan: PlanLine
+    var plan: Slice
+    /// The plan line pg-extract reads.
+    var planJSON: String
     var key: String
     /// Upload with `s3put --if-different` (the object exists but the cache does not know it).
     var ifDifferent: Bool
@@ -101,7 +103,7 @@ public final class ArchiveRun: OrchestratedRun, @unchecked Sendable {
                 skip(plan, key: key, reason: "partial window")
                 continue
             }
-            work.append(SliceWork(plan: plan, key: key, ifDifferent: existing != nil, expectedRows: plan.rows))
+            work.append(SliceWork(plan: plan, planJSON: try plan.jsonLine(), key: key, ifDifferent: existing != nil, expectedRows: plan.rows))
         }
 
         task { $0.currentTask = "archiving"; $0.totalSlices = Int64(plans.count) }
@@ -120,7 +122,7 @@ public final class ArchiveRun: OrchestratedRun, @unchecked Sendable {
     }
 
     /// Renders the object key of a slice.
-    func objectKey(_ plan: PlanLine, template: String) -> String {
+    func objectKey(_ plan: Slice, template: String) -> String {
         let prefix = ArchiveLayout.render(template: template, table: plan.table, year: plan.parts.YYYY, month: plan.parts.MM,
                                           day: plan.parts.DD, hour: plan.parts.HH)
         let codecExtension = ["zstd": ".zst", "lz4": ".lz4", "gzip": ".gz", "none": ""][config.compression] ?? ""
@@ -129,11 +131,11 @@ public final class ArchiveRun: OrchestratedRun, @unchecked Sendable {
     }
 
     /// Plans the slices with pg-partitions (errors on stderr are logged; planned slices are kept).
-    func plan() throws -> [PlanLine] {
+    func plan() throws -> [Slice] {
         let args = invocation.planArguments(count: "estimate")
         display.log(.debug, "plan", [("command", invocation.mask(invocation.command("pg-partitions", args).shellLine()))])
         let out = try invocation.capture("pg-partitions", args) { [display] line in display.log(.warn, line) }
-        let plans = try out.lines.map(PlanLine.parse)
+        let plans = try out.lines.map(parsePlanLine)
         if !out.termination.succeeded && plans.isEmpty {
             throw OrchestratorError("planning failed: \(out.failure("pg-partitions"))")
         }
@@ -165,7 +167,7 @@ public final class ArchiveRun: OrchestratedRun, @unchecked Sendable {
         return hash
     }
 
-    func skip(_ plan: PlanLine, key: String, reason: String) {
+    func skip(_ plan: Slice, key: String, reason: String) {
         lock.lock()
         summary.skipped += 1
         lock.unlock()

@@ -2,6 +2,7 @@ import ArchiveCache
 import ArchiverConfig
 import Dispatch
 import FoundationEssentials
+import SlicePlan
 import ToolSupport
 #if canImport(Glibc)
 import Glibc
@@ -55,7 +56,7 @@ extension ArchiveRun {
     /// windows), the others counted exactly on a background thread while the
     /// slices are archived, so counting never delays the first row. Returns the plans with the
     /// cached counts (estimates elsewhere) and the background count, if one was needed.
-    func startCounting(_ plans: [PlanLine]) throws -> ([PlanLine], BackgroundCount?) {
+    func startCounting(_ plans: [Slice]) throws -> ([Slice], BackgroundCount?) {
         let now = Timestamp.now()
         let entries = try cache.load(scope).entries
         var counted = plans
@@ -81,7 +82,7 @@ extension ArchiveRun {
     /// Counts the `missing` slices exactly from their plan lines' sources (on a connection of
     /// data-archiver's own, so no extra process joins the pipelines), records the counts of
     /// closed windows in the cache and raises the progress totals to the exact figures.
-    private func countExactly(_ missing: [String], plans: [PlanLine], count: BackgroundCount) {
+    private func countExactly(_ missing: [String], plans: [Slice], count: BackgroundCount) {
         var counted = plans
         var done = plans.count - missing.count
         let connection: PGConnection
@@ -98,7 +99,7 @@ extension ArchiveRun {
             guard !count.wasCancelled else { return }
             let rows: Int64
             do {
-                rows = try PartitionPlanner.exactRows(connection, sources: counted[i].sources ?? [])
+                rows = try PartitionPlanner.exactRows(connection, sources: counted[i].sources)
             } catch let error as PGError where error.isCancelled {
                 return
             } catch {

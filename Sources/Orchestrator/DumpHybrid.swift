@@ -104,12 +104,12 @@ extension DumpRun {
     }
 
     /// Empties the scratch table of `database` and copies the window's rows into it, source by source.
-    func fillScratch(_ database: String, plan: PlanLine) throws {
+    func fillScratch(_ database: String, plan: Slice) throws {
         let target = quoteIdentifier(config.dbSchema) + "." + quoteIdentifier(config.table!)
         let connection = try PGConnection(connectionParameters(config, database: database))
         try connection.execute("TRUNCATE \(target)")
         let columns = scratchColumnNames.map(quoteIdentifier).joined(separator: ", ")
-        for source in plan.sources ?? [] {
+        for source in plan.sources {
             var select = "SELECT \(columns) FROM \(source.only == true ? "ONLY " : "")\(quoteIdentifier(source.schema)).\(quoteIdentifier(source.relation))"
             if let column = source.column {
                 var conditions: [String] = []

@@ -82,7 +82,7 @@ extension DumpRun {
         let out = try invocation.capture("pg-partitions", invocation.planArguments(count: "none")) { [display] line in
             display.log(.warn, line)
         }
-        let plans = try out.lines.map(PlanLine.parse)
+        let plans = try out.lines.map(parsePlanLine)
         if !out.termination.succeeded && plans.isEmpty {
             throw OrchestratorError("planning failed: \(out.failure("pg-partitions"))")
         }
@@ -91,7 +91,7 @@ extension DumpRun {
                                            month: plan.parts.MM, day: plan.parts.DD, hour: plan.parts.HH)
             var job = DumpJob(stem: plan.stem, key: key, cacheKey: "\(table):\(plan.label)", arguments: [],
                               skippable: !plan.open, error: plan.error)
-            let sources = plan.sources ?? []
+            let sources = plan.sources
             if hybrid {
                 job.fill = plan
                 job.arguments = ["--data-only", "-t", exactPattern(schema: schema, relation: table)]
@@ -179,7 +179,7 @@ extension DumpRun {
         if let plan = job.fill {
             if config.dryRun {
                 display.log(.info, "dry run: would copy the window into a scratch table and dump it",
-                            [("dump", job.stem), ("key", job.key), ("sources", "\(plan.sources?.count ?? 0)")])
+                            [("dump", job.stem), ("key", job.key), ("sources", "\(plan.sources.count)")])
                 display.completed("dry-run   \(job.stem)", bytes: 0, rows: 0)
                 record(.dryRun, rows: 0, bytes: 0)
                 return

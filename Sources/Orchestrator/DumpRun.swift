@@ -2,6 +2,7 @@ import ArchiveCache
 import ArchiveLayout
 import ArchiverConfig
 import FoundationEssentials
+import SlicePlan
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -24,7 +25,7 @@ struct DumpJob: Sendable {
     /// whole dumps carry their run time in the name).
     var skippable: Bool
     /// dump-hybrid: the window's plan line; its rows are copied into a scratch table first.
-    var fill: PlanLine?
+    var fill: Slice?
     /// Why the job cannot run.
     var error: String?
 }

@@ -7,11 +7,12 @@ import Glibc
 #endif
 import Pipelines
 import RunDisplay
+import SlicePlan
 
 extension ArchiveRun {
     /// The stages that turn one slice into one object.
     func stages(for work: SliceWork, schemaHash: String) -> [Stage] {
-        let extract = Stage(name: "pg-extract", command: invocation.command("pg-extract", ["--plan", work.plan.json] + invocation.connectionArguments))
+        let extract = Stage(name: "pg-extract", command: invocation.command("pg-extract", ["--plan", work.planJSON] + invocation.connectionArguments))
         var stages = [extract]
         let format = config.outputFormat
         if format == .parquet {

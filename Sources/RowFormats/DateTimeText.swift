@@ -1,4 +1,5 @@
 import SlicePlan
+import ToolSupport
 
 /// PostgreSQL's date and time arithmetic: microseconds and days since 2000-01-01, proleptic Gregorian.
 enum DateTimeText {

@@ -1,3 +1,5 @@
+import ToolSupport
+
 /// The length of one output file's window; windows are calendar-aligned in UTC.
 public enum OutputDuration: String, CaseIterable, Codable, Sendable {
     case hourly, daily, weekly, monthly, yearly

@@ -1,3 +1,5 @@
+import ToolSupport
+
 /// The partition-name patterns that place a table by its name: `T_YYYYMMDD`, `T_pYYYYMMDD`,
 /// `T_YYYY_MM_DD` (a day) and `T_YYYY_MM`, `T_YYYYMM` (a month).
 public enum NamePatterns {

@@ -41,11 +41,7 @@ extension ArchiveFixture {
 
     /// Rows of a missing from b, rows of b missing from a (as row text), and both counts.
     func difference(_ a: String, _ b: String, in database: String) throws -> [Int] {
-        try sql("""
-            SELECT (SELECT count(*) FROM (SELECT x::text FROM \(a) x EXCEPT ALL SELECT y::text FROM \(b) y) s) || ' ' ||
-                   (SELECT count(*) FROM (SELECT y::text FROM \(b) y EXCEPT ALL SELECT x::text FROM \(a) x) s) || ' ' ||
-                   (SELECT count(*) FROM \(a)) || ' ' || (SELECT count(*) FROM \(b))
-            """, in: database).split(separator: " ").map { Int($0)! }
+        try pg.rowDifference(a, b, database: database)
     }
 
     /// The typed test table `typed` (an enum, arrays, NaN, ±infinity, every awkward text) with three rows on 2024-01-01.

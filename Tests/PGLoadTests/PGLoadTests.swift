@@ -25,23 +25,7 @@ let typedDDL = """
        NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 'ok', NULL, NULL);
     """
 
-/// One fresh database for a test, with psql helpers (PostgreSQL is the judge).
-final class LoadDatabase {
-    let pg: PostgresService
-    let name: String
-
-    init(_ pg: PostgresService) throws {
-        self.pg = pg
-        name = try pg.createDatabase(prefix: "load")
-    }
-
-    deinit { pg.dropDatabase(name) }
-
-    var environment: [String: String] { pg.environment(database: name) }
-
-    @discardableResult
-    func sql(_ text: String) throws -> String { try pg.psql(text, database: name).trimmingCharacters(in: .whitespacesAndNewlines) }
-
+extension ScratchDatabase {
     /// `pg_dump --schema-only` of the database (without the random `\restrict` key of recent releases).
     func schemaDump() throws -> String {
         let result = try run("\(pg.binDirectory)/pg_dump", ["--schema-only", name], environment: environment)
@@ -51,7 +35,7 @@ final class LoadDatabase {
 }
 
 /// pg-extract's stream of a relation, in a file.
-func extract(_ db: LoadDatabase, _ relation: String, into dir: TemporaryDirectory) throws -> String {
+func extract(_ db: ScratchDatabase, _ relation: String, into dir: TemporaryDirectory) throws -> String {
     let path = dir.path("\(relation).rowstream")
     let result = try run(Package.tool("pg-extract"), ["--relation", relation], stdoutFile: path, environment: db.environment)
     guard result.status == 0 else { throw TestFailure("pg-extract failed: \(result.err)") }
@@ -59,7 +43,7 @@ func extract(_ db: LoadDatabase, _ relation: String, into dir: TemporaryDirector
 }
 
 /// Runs pg-load with a stream file on stdin; returns the result and the decoded JSON line.
-func load(_ db: LoadDatabase, _ stream: String, _ arguments: [String]) throws -> (ProcessResult, [String: Any]) {
+func load(_ db: ScratchDatabase, _ stream: String, _ arguments: [String]) throws -> (ProcessResult, [String: Any]) {
     let result = try run(Package.tool("pg-load"), arguments, stdinFile: stream, environment: db.environment)
     let line = result.out.split(separator: "\n").last.map(String.init) ?? "{}"
     let json = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] ?? [:]
@@ -71,8 +55,8 @@ struct PGLoadTests {
     @Test("a typed table with an enum loads into a fresh database with the same types, key and rows")
     func typedIntoFreshDatabase() throws {
         let pg = try Services.requirePostgres()
-        let source = try LoadDatabase(pg), target = try LoadDatabase(pg)
-        try source.sql(typedDDL)
+        let source = try ScratchDatabase(pg, prefix: "load"), target = try ScratchDatabase(pg, prefix: "load")
+        try source.value(typedDDL)
         let dir = try TemporaryDirectory()
         let stream = try extract(source, "typed", into: dir)
         let (result, json) = try load(target, stream, ["--create"])
@@ -82,32 +66,32 @@ struct PGLoadTests {
             SELECT string_agg(attname || ' ' || format_type(atttypid, atttypmod) || CASE WHEN attnotnull THEN ' not null' ELSE '' END, ', ' ORDER BY attnum)
             FROM pg_attribute WHERE attrelid = 'typed'::regclass AND attnum > 0 AND NOT attisdropped
             """
-        #expect(try target.sql(columns) == (try source.sql(columns)))
+        #expect(try target.value(columns) == (try source.value(columns)))
         let key = "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = 'typed'::regclass AND contype = 'p'"
-        #expect(try target.sql(key) == "PRIMARY KEY (id)")
-        #expect(try target.sql("SELECT enum_range(NULL::mood)::text") == (try source.sql("SELECT enum_range(NULL::mood)::text")))
+        #expect(try target.value(key) == "PRIMARY KEY (id)")
+        #expect(try target.value("SELECT enum_range(NULL::mood)::text") == (try source.value("SELECT enum_range(NULL::mood)::text")))
         let rows = "SET extra_float_digits = 3; SELECT x::text FROM typed x ORDER BY id"
-        #expect(try target.sql(rows) == (try source.sql(rows)))
+        #expect(try target.value(rows) == (try source.value(rows)))
     }
 
     @Test("a partition range creates a real partitioned table and the partitions the rows need, named as the seed says")
     func realPartitions() throws {
         let pg = try Services.requirePostgres()
-        let db = try LoadDatabase(pg)
-        try db.sql(typedDDL)
+        let db = try ScratchDatabase(pg, prefix: "load")
+        try db.value(typedDDL)
         let dir = try TemporaryDirectory()
         let stream = try extract(db, "typed", into: dir)
         let (result, json) = try load(db, stream, ["--table", "typed_parts", "--create", "--table-partition-range", "monthly", "--date-column", "at"])
         #expect(result.status == 0, "\(result.err)")
         #expect(json["partitions_created"] as? [String] == ["typed_parts_202401", "typed_parts_202402"])
-        #expect(try db.sql("SELECT relkind FROM pg_class WHERE relname = 'typed_parts'") == "p")
-        #expect(try db.sql("""
+        #expect(try db.value("SELECT relkind FROM pg_class WHERE relname = 'typed_parts'") == "p")
+        #expect(try db.value("""
             SELECT string_agg(c.relname || ':' || c.relispartition || ':' || pg_get_expr(c.relpartbound, c.oid), ' ' ORDER BY c.relname)
             FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'typed_parts'::regclass
             """) == "typed_parts_202401:true:FOR VALUES FROM ('2024-01-01 00:00:00+00') TO ('2024-02-01 00:00:00+00') "
                 + "typed_parts_202402:true:FOR VALUES FROM ('2024-02-01 00:00:00+00') TO ('2024-03-01 00:00:00+00')")
-        #expect(try db.sql("SELECT count(*) FROM typed_parts_202401") == "2")
-        #expect(try db.sql("SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = 'typed_parts'::regclass AND contype = 'p'")
+        #expect(try db.value("SELECT count(*) FROM typed_parts_202401") == "2")
+        #expect(try db.value("SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = 'typed_parts'::regclass AND contype = 'p'")
                 == "PRIMARY KEY (id, at)")
         // Daily into the existing monthly table: the monthly partitions cover the days, none is created.
         let again = try load(db, stream, ["--table", "typed_parts", "--table-partition-range", "daily", "--date-column", "at"])
@@ -118,25 +102,25 @@ struct PGLoadTests {
     @Test("loading twice skips every row as a conflict; --on-conflict error fails and inserts nothing")
     func conflicts() throws {
         let pg = try Services.requirePostgres()
-        let db = try LoadDatabase(pg)
-        try db.sql(typedDDL)
+        let db = try ScratchDatabase(pg, prefix: "load")
+        try db.value(typedDDL)
         let dir = try TemporaryDirectory()
         let stream = try extract(db, "typed", into: dir)
         let second = try load(db, stream, ["--table", "typed"])
         #expect(second.0.status == 0, "\(second.0.err)")
         #expect(second.1["inserted"] as? Int == 0 && second.1["conflicts"] as? Int == 3)
-        try db.sql("DELETE FROM typed WHERE id = 3")
+        try db.value("DELETE FROM typed WHERE id = 3")
         let strict = try load(db, stream, ["--table", "typed", "--on-conflict", "error"])
         #expect(strict.0.status == 1)
         #expect(strict.0.err.contains("duplicate key"), "\(strict.0.err)")
-        #expect(try db.sql("SELECT count(*) FROM typed") == "2")
+        #expect(try db.value("SELECT count(*) FROM typed") == "2")
     }
 
     @Test("a truncated stream fails and its rows never reach the table")
     func truncatedStream() throws {
         let pg = try Services.requirePostgres()
-        let db = try LoadDatabase(pg)
-        try db.sql(typedDDL + "; CREATE TABLE typed_copy (LIKE typed INCLUDING ALL)")
+        let db = try ScratchDatabase(pg, prefix: "load")
+        try db.value(typedDDL + "; CREATE TABLE typed_copy (LIKE typed INCLUDING ALL)")
         let dir = try TemporaryDirectory()
         let stream = try extract(db, "typed", into: dir)
         let bytes = try Data(contentsOf: URL(fileURLWithPath: stream))
@@ -146,14 +130,14 @@ struct PGLoadTests {
         #expect(result.status == 1)
         #expect(result.err.contains("truncated"), "\(result.err)")
         #expect(result.out.isEmpty)
-        #expect(try db.sql("SELECT count(*) FROM typed_copy") == "0")
+        #expect(try db.value("SELECT count(*) FROM typed_copy") == "0")
     }
 
     @Test("--dry-run reads everything and leaves the schema and the data exactly as they were")
     func dryRun() throws {
         let pg = try Services.requirePostgres()
-        let source = try LoadDatabase(pg), target = try LoadDatabase(pg)
-        try source.sql(typedDDL)
+        let source = try ScratchDatabase(pg, prefix: "load"), target = try ScratchDatabase(pg, prefix: "load")
+        try source.value(typedDDL)
         let dir = try TemporaryDirectory()
         let stream = try extract(source, "typed", into: dir)
         let before = try target.schemaDump()
@@ -166,14 +150,14 @@ struct PGLoadTests {
         #expect(again.status == 0, "\(again.err)")
         #expect(againJSON["inserted"] as? Int == 0)
         #expect(try source.schemaDump() == existing)
-        #expect(try source.sql("SELECT count(*) FROM typed") == "3")
+        #expect(try source.value("SELECT count(*) FROM typed") == "3")
     }
 
     @Test("a missing table without --create exits 3; a table without a unique constraint draws a warning")
     func missingTableAndNoKey() throws {
         let pg = try Services.requirePostgres()
-        let db = try LoadDatabase(pg)
-        try db.sql(typedDDL + "; CREATE TABLE loose (LIKE typed)")
+        let db = try ScratchDatabase(pg, prefix: "load")
+        try db.value(typedDDL + "; CREATE TABLE loose (LIKE typed)")
         let dir = try TemporaryDirectory()
         let stream = try extract(db, "typed", into: dir)
         let (missing, _) = try load(db, stream, ["--table", "nowhere"])

@@ -37,7 +37,7 @@ struct PGExtractTests {
 
     @Test("every natively encoded type, edge values and NULLs survive pg-extract | COPY FROM exactly")
     func allTypesRoundTrip() throws {
-        let db = try TestDatabase(try Services.requirePostgres())
+        let db = try ScratchDatabase(try Services.requirePostgres(), prefix: "x")
         try db.sql(allTypesDDL)
         let dir = try TemporaryDirectory()
         let stream = dir.path("everything.rowstream")
@@ -46,8 +46,8 @@ struct PGExtractTests {
         let load = try db.copyIn(stream, table: "copy_of_everything")
         #expect(load.status == 0, "\(load.err)")
         let diff = try db.difference("everything", "copy_of_everything")
-        #expect(diff.missing == 0 && diff.extra == 0)
-        #expect(diff.countA == 5 && diff.countB == 5)
+        #expect(diff[0] == 0 && diff[1] == 0)
+        #expect(diff[2] == 5 && diff[3] == 5)
         let schema = try #require(try RowStreamReader(bytes: Array(try Data(contentsOf: URL(fileURLWithPath: stream)))).schema)
         #expect(schema.columns.allSatisfy { $0.originalType == nil && $0.kind != nil })
         #expect(schema.columns.first { $0.name == "m" }?.enumLabels == ["sad", "ok", "happy 'quoted'"])
@@ -58,7 +58,7 @@ struct PGExtractTests {
 
     @Test("types without a binary codec travel as text and the schema names their original type")
     func textCastColumns() throws {
-        let db = try TestDatabase(try Services.requirePostgres())
+        let db = try ScratchDatabase(try Services.requirePostgres(), prefix: "x")
         try db.sql("""
             CREATE TYPE pair AS (a int, b text);
             CREATE TABLE odd (id int PRIMARY KEY, r int4range, p point, v tsvector, md int[][], c pair);
@@ -79,12 +79,12 @@ struct PGExtractTests {
         #expect(try db.copyIn(stream, table: "odd_text").status == 0)
         try db.sql("CREATE VIEW odd_as_text AS SELECT id, r::text, p::text, v::text, md::text, c::text FROM odd")
         let diff = try db.difference("odd_as_text", "odd_text")
-        #expect(diff.missing == 0 && diff.extra == 0 && diff.countB == 3)
+        #expect(diff[0] == 0 && diff[1] == 0 && diff[3] == 3)
     }
 
     @Test("a domain column travels in its base type's binary form and loads back into the domain")
     func domains() throws {
-        let db = try TestDatabase(try Services.requirePostgres())
+        let db = try ScratchDatabase(try Services.requirePostgres(), prefix: "x")
         try db.sql("""
             CREATE DOMAIN positive AS numeric(8,3) CHECK (VALUE > 0);
             CREATE TABLE dom (id int, amount positive, tags positive[]);
@@ -104,7 +104,7 @@ struct PGExtractTests {
 
     @Test("PostgreSQL loads the two-row test vector, skipping the schema in the header extension")
     func vectorLoadsIntoPostgres() throws {
-        let db = try TestDatabase(try Services.requirePostgres())
+        let db = try ScratchDatabase(try Services.requirePostgres(), prefix: "x")
         try db.sql("CREATE TABLE t (id integer NOT NULL, name text)")
         let text = try String(contentsOf: Package.root.appendingPathComponent("Tests/RowStreamTests/Vectors/two-rows.hex"), encoding: .utf8)
         let hex = Array(text.split(separator: "\n").filter { !$0.hasPrefix("#") }.joined().utf8)
@@ -118,7 +118,7 @@ struct PGExtractTests {
 
     @Test("--describe prints the schema JSON alone: table, columns in table order, partition and primary key")
     func describe() throws {
-        let db = try TestDatabase(try Services.requirePostgres())
+        let db = try ScratchDatabase(try Services.requirePostgres(), prefix: "x")
         try db.sql("""
             CREATE TABLE "Mixed Case" ("Zeta" int NOT NULL, "a b" text, ts timestamptz NOT NULL, PRIMARY KEY ("Zeta", ts))
               PARTITION BY RANGE (ts);
@@ -137,7 +137,7 @@ struct PGExtractTests {
 
     @Test("--relation with --date-column, --from and --to reads only the rows of that window")
     func filteredRelation() throws {
-        let db = try TestDatabase(try Services.requirePostgres())
+        let db = try ScratchDatabase(try Services.requirePostgres(), prefix: "x")
         try db.sql("""
             CREATE TABLE ev (id int, at timestamp);
             INSERT INTO ev SELECT g, '2024-01-01'::timestamp + g * interval '1 hour' FROM generate_series(0, 99) g;
@@ -154,7 +154,7 @@ struct PGExtractTests {
 
     @Test("a failure after rows were written exits 1 and never writes a valid trailer")
     func failureMidStream() throws {
-        let db = try TestDatabase(try Services.requirePostgres())
+        let db = try ScratchDatabase(try Services.requirePostgres(), prefix: "x")
         try db.sql("""
             CREATE TABLE big (id int, pad text);
             INSERT INTO big SELECT g, repeat('x', 100) FROM generate_series(1, 50000) g;
@@ -180,7 +180,7 @@ struct PGExtractTests {
 
     @Test("more than one plan line on stdin is a usage error")
     func severalPlanLines() throws {
-        let db = try TestDatabase(try Services.requirePostgres())
+        let db = try ScratchDatabase(try Services.requirePostgres(), prefix: "x")
         let line = #"{"schema":"public","table":"t"}"#
         let result = try run(tool, [], stdin: Data("\(line)\n\(line)\n".utf8), environment: db.environment)
         #expect(result.status == 2)
@@ -202,7 +202,7 @@ struct PGExtractTests {
 
     @Test("--progress-fd reports cumulative rows and bytes and a final done line")
     func progress() throws {
-        let db = try TestDatabase(try Services.requirePostgres())
+        let db = try ScratchDatabase(try Services.requirePostgres(), prefix: "x")
         try db.sql("CREATE TABLE p (id int); INSERT INTO p SELECT generate_series(1, 3000);")
         let dir = try TemporaryDirectory()
         let result = try shell("'\(tool)' --relation p --progress-fd 3 3>'\(dir.path("progress"))' | wc -c", environment: db.environment)
@@ -216,7 +216,7 @@ struct PGExtractTests {
 
     @Test("the statement timeout limits catalog queries, never the COPY")
     func statementTimeout() throws {
-        let db = try TestDatabase(try Services.requirePostgres())
+        let db = try ScratchDatabase(try Services.requirePostgres(), prefix: "x")
         try db.sql("CREATE VIEW slow AS SELECT g FROM generate_series(1, 3) g, pg_sleep(1.5)")
         let dir = try TemporaryDirectory()
         let stream = dir.path("slow.rowstream")
@@ -229,7 +229,7 @@ struct PGExtractTests {
 
     @Test("extracting the same rows twice gives identical bytes")
     func deterministic() throws {
-        let db = try TestDatabase(try Services.requirePostgres())
+        let db = try ScratchDatabase(try Services.requirePostgres(), prefix: "x")
         try db.sql("CREATE TABLE d (id int, v text); INSERT INTO d SELECT g, md5(g::text) FROM generate_series(1, 20000) g;")
         let first = try run(tool, ["--relation", "d"], environment: db.environment)
         let second = try run(tool, ["--relation", "d"], environment: db.environment)
@@ -240,7 +240,7 @@ struct PGExtractTests {
 
     @Test("a table that does not exist is a one-line error with exit 1")
     func missingTable() throws {
-        let db = try TestDatabase(try Services.requirePostgres())
+        let db = try ScratchDatabase(try Services.requirePostgres(), prefix: "x")
         let result = try run(tool, ["--relation", "nope"], environment: db.environment)
         #expect(result.status == 1)
         #expect(result.err == "pg-extract: error: table \"public.nope\" not found\n")

@@ -56,38 +56,6 @@ for i in bad:
 sys.exit(1 if bad else 0)
 """#
 
-/// A fresh database for one test, dropped at the end.
-final class TestDatabase {
-    let pg: PostgresService
-    let name: String
-
-    init(_ pg: PostgresService) throws {
-        self.pg = pg
-        name = try pg.createDatabase(prefix: "rf")
-    }
-
-    deinit { pg.dropDatabase(name) }
-
-    /// libpq variables for the tools and psql, with the reference session settings.
-    var environment: [String: String] { pg.environment(database: name).merging(["PGOPTIONS": referenceOptions]) { $1 } }
-
-    /// Runs SQL as the superuser in this database.
-    @discardableResult
-    func sql(_ text: String) throws -> String { try pg.psql(text, database: name) }
-
-    /// The psql command line for shell pipelines.
-    var psql: String { "'\(pg.binDirectory)/psql' -X -q -v ON_ERROR_STOP=1" }
-
-    /// Rows of `a` missing from `b`, rows of `b` missing from `a` (as row text, EXCEPT ALL), and both counts.
-    func difference(_ a: String, _ b: String) throws -> [Int] {
-        try sql("""
-            SELECT (SELECT count(*) FROM (SELECT x::text FROM \(a) x EXCEPT ALL SELECT y::text FROM \(b) y) s),
-                   (SELECT count(*) FROM (SELECT y::text FROM \(b) y EXCEPT ALL SELECT x::text FROM \(a) x) s),
-                   (SELECT count(*) FROM \(a)), (SELECT count(*) FROM \(b))
-            """).trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "|").map { Int($0)! }
-    }
-}
-
 /// 20,000 seeded random rows: floats over the whole exponent range (and integers beyond 2^53, where
 /// the shortest text can sit on a rounding boundary; short decimals and integers across the
 /// fixed-notation limits 1e-4, 1e6 and 1e15), numerics of any scale, dates and timestamps

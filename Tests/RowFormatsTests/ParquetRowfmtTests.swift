@@ -39,7 +39,7 @@ let expectedDuckDBTypes = [
 
 extension RowfmtPostgresTests {
     /// The typed table reduced to `finite`, its rowstream in `dir/f.rowstream`.
-    func finiteTable(_ dir: TemporaryDirectory) throws -> TestDatabase {
+    func finiteTable(_ dir: TemporaryDirectory) throws -> ScratchDatabase {
         let db = try typedTable(dir)
         try db.sql(finiteTableSQL)
         let stream = try run(extract, ["--relation", "finite"], stdoutFile: dir.path("f.rowstream"), environment: db.environment)
@@ -48,7 +48,7 @@ extension RowfmtPostgresTests {
     }
 
     /// Loads `parquet` back through `rowfmt --from parquet --to rowstream` into `table`.
-    func load(_ db: TestDatabase, parquet: String, into table: String) throws {
+    func load(_ db: ScratchDatabase, parquet: String, into table: String) throws {
         let result = try shell("'\(rowfmt)' --from parquet --to rowstream < '\(parquet)' | \(db.psql) -c 'COPY \(table) FROM STDIN (FORMAT binary)'",
                                environment: db.environment)
         #expect(result.status == 0, "\(result.err)")
@@ -93,7 +93,7 @@ extension RowfmtPostgresTests {
     @Test("NaN numerics in DECIMAL and ±infinity dates fail by default, naming column, row and the option")
     func specialValuesFail() throws {
         let dir = try TemporaryDirectory()
-        let db = try TestDatabase(try Services.requirePostgres())
+        let db = try ScratchDatabase(try Services.requirePostgres(), prefix: "rf", sessionOptions: referenceOptions)
         try db.sql("""
             CREATE TABLE sn (id int, n numeric(10,2)); INSERT INTO sn VALUES (1, 1.5), (2, 'NaN');
             CREATE TABLE sd (id int, d date); INSERT INTO sd VALUES (1, '2024-01-01'), (2, 'infinity');
@@ -129,7 +129,7 @@ extension RowfmtPostgresTests {
     @Test("a small --row-group-size gives at least 3 row groups that pyarrow sees, with peak RSS near one row group")
     func rowGroupsBoundMemory() throws {
         let dir = try TemporaryDirectory()
-        let db = try TestDatabase(try Services.requirePostgres())
+        let db = try ScratchDatabase(try Services.requirePostgres(), prefix: "rf", sessionOptions: referenceOptions)
         try db.sql("""
             CREATE TABLE big AS SELECT g AS id, md5(g::text) || md5((g * 7)::text) AS label, g * 1.5 AS amount
             FROM generate_series(1, 600000) g;
@@ -156,7 +156,7 @@ extension RowfmtPostgresTests {
     @Test("--chunk-size caps the rows of a row group")
     func chunkSizeCapsRowGroups() throws {
         let dir = try TemporaryDirectory()
-        let db = try TestDatabase(try Services.requirePostgres())
+        let db = try ScratchDatabase(try Services.requirePostgres(), prefix: "rf", sessionOptions: referenceOptions)
         try db.sql("CREATE TABLE few AS SELECT g AS id FROM generate_series(1, 2500) g")
         let result = try shell("'\(extract)' --relation few | '\(rowfmt)' --from rowstream --to parquet --chunk-size 1000 -o '\(dir.path("few.parquet"))'",
                                environment: db.environment)
@@ -169,7 +169,7 @@ extension RowfmtPostgresTests {
     @Test("a 0-row stream gives a valid 0-row file with the schema, which reads back as 0 rows")
     func emptyStream() throws {
         let dir = try TemporaryDirectory()
-        let db = try TestDatabase(try Services.requirePostgres())
+        let db = try ScratchDatabase(try Services.requirePostgres(), prefix: "rf", sessionOptions: referenceOptions)
         try db.sql("CREATE TABLE e (id bigint, label text, at timestamptz)")
         let write = try shell("'\(extract)' --relation e | '\(rowfmt)' --from rowstream --to parquet -o '\(dir.path("e.parquet"))'",
                               environment: db.environment)

@@ -9,8 +9,8 @@ struct RowfmtPostgresTests {
     let extract = Package.tool("pg-extract")
 
     /// Creates the typed table (or `ddl`'s `table`) and writes its rowstream and schema into `dir`.
-    func typedTable(_ dir: TemporaryDirectory, ddl: String = typedTableDDL, table: String = "everything") throws -> TestDatabase {
-        let db = try TestDatabase(try Services.requirePostgres())
+    func typedTable(_ dir: TemporaryDirectory, ddl: String = typedTableDDL, table: String = "everything") throws -> ScratchDatabase {
+        let db = try ScratchDatabase(try Services.requirePostgres(), prefix: "rf", sessionOptions: referenceOptions)
         try db.sql(ddl)
         let stream = try run(extract, ["--relation", table], stdoutFile: dir.path("t.rowstream"), environment: db.environment)
         #expect(stream.status == 0, "\(stream.err)")
@@ -20,7 +20,7 @@ struct RowfmtPostgresTests {
     }
 
     /// Whether rowfmt's JSONL of the stream in `dir` equals row_to_json of `table`, value by value.
-    func jsonlMatches(_ db: TestDatabase, _ dir: TemporaryDirectory, table: String) throws {
+    func jsonlMatches(_ db: ScratchDatabase, _ dir: TemporaryDirectory, table: String) throws {
         let ours = try run(rowfmt, ["--from", "rowstream", "--to", "jsonl", dir.path("t.rowstream"), "-o", dir.path("ours.jsonl")])
         #expect(ours.status == 0, "\(ours.err)")
         let reference = try shell("\(db.psql) -A -t -c 'SELECT row_to_json(r) FROM \(table) r' > '\(dir.path("pg.jsonl"))'", environment: db.environment)
@@ -31,7 +31,7 @@ struct RowfmtPostgresTests {
     }
 
     /// Whether rowfmt's CSV of the stream in `dir` is byte-identical to COPY of `table`.
-    func csvMatches(_ db: TestDatabase, _ dir: TemporaryDirectory, table: String) throws {
+    func csvMatches(_ db: ScratchDatabase, _ dir: TemporaryDirectory, table: String) throws {
         let ours = try run(rowfmt, ["--from", "rowstream", "--to", "csv"], stdinFile: dir.path("t.rowstream"))
         #expect(ours.status == 0, "\(ours.err)")
         let reference = try shell("\(db.psql) -c 'COPY \(table) TO STDOUT (FORMAT csv, HEADER)'", environment: db.environment)
@@ -41,7 +41,7 @@ struct RowfmtPostgresTests {
     }
 
     /// Converts the stream in `dir` to `format`, reads it back with the schema and loads it into `copy`.
-    func readBack(_ db: TestDatabase, _ dir: TemporaryDirectory, format: String, into copy: String) throws {
+    func readBack(_ db: ScratchDatabase, _ dir: TemporaryDirectory, format: String, into copy: String) throws {
         let pipeline = "'\(rowfmt)' --from rowstream --to \(format) '\(dir.path("t.rowstream"))'"
             + " | '\(rowfmt)' --from \(format) --schema '\(dir.path("t.schema"))' --to rowstream"
             + " | \(db.psql) -c 'COPY \(copy) FROM STDIN (FORMAT binary)'"
@@ -84,7 +84,7 @@ struct RowfmtPostgresTests {
 
     @Test("what JSON cannot carry: a json null reads back as SQL NULL, array lower bounds as 1; CSV keeps both")
     func jsonLimits() throws {
-        let db = try TestDatabase(try Services.requirePostgres())
+        let db = try ScratchDatabase(try Services.requirePostgres(), prefix: "rf", sessionOptions: referenceOptions)
         try db.sql("""
             CREATE TABLE l (j json, a int[]); INSERT INTO l VALUES ('null', '[0:1]={7,8}');
             CREATE TABLE lj (LIKE l); CREATE TABLE lc (LIKE l);
@@ -102,7 +102,7 @@ struct RowfmtPostgresTests {
 
     @Test("an inferred rowstream loads into a table of the inferred types with every digit")
     func inferredLoads() throws {
-        let db = try TestDatabase(try Services.requirePostgres())
+        let db = try ScratchDatabase(try Services.requirePostgres(), prefix: "rf", sessionOptions: referenceOptions)
         try db.sql("CREATE TABLE got (id bigint, amount numeric, ok boolean, at timestamptz, local timestamp, day date, doc jsonb, note text)")
         let jsonl = """
             {"id": 1, "amount": 1.50, "ok": true, "at": "2024-01-01T08:00:00.5+02:00", "local": "2024-01-01T08:00:00", "day": "2024-02-29", "doc": {"a": [1, 2]}, "note": "x"}
