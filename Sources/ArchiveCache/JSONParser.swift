@@ -169,52 +169,13 @@ private struct JSONParser {
             if b < 0x20 { throw error("control character in a string") }
             guard b == UInt8(ascii: "\\") else { out.append(b); at += 1; continue }
             at += 1
-            guard at < bytes.count else { break }
-            let e = bytes[at]
-            at += 1
-            switch e {
-            case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): out.append(e)
-            case UInt8(ascii: "b"): out.append(8)
-            case UInt8(ascii: "f"): out.append(12)
-            case UInt8(ascii: "n"): out.append(10)
-            case UInt8(ascii: "r"): out.append(13)
-            case UInt8(ascii: "t"): out.append(9)
-            case UInt8(ascii: "u"):
-                var scalar = try hex4()
-                if (0xD800..<0xDC00).contains(scalar) {
-                    guard at + 1 < bytes.count, bytes[at] == UInt8(ascii: "\\"), bytes[at + 1] == UInt8(ascii: "u") else {
-                        throw error("unpaired surrogate in a string")
-                    }
-                    at += 2
-                    let low = try hex4()
-                    guard (0xDC00..<0xE000).contains(low) else { throw error("unpaired surrogate in a string") }
-                    scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
-                } else if (0xDC00..<0xE000).contains(scalar) {
-                    throw error("unpaired surrogate in a string")
-                }
-                out += Array(String(Character(Unicode.Scalar(scalar)!)).utf8)
-            default:
-                throw error("invalid escape in a string")
+            do {
+                _ = try JSONEscape.decode(bytes, at: &at) { out.append($0) }
+            } catch let failure {
+                throw error(failure.reason)
             }
         }
         throw error("unterminated string")
     }
 
-    mutating func hex4() throws(JSONParseError) -> UInt32 {
-        guard at + 4 <= bytes.count else { throw error("short \\u escape") }
-        var v: UInt32 = 0
-        for _ in 0..<4 {
-            let c = bytes[at]
-            let d: UInt8
-            switch c {
-            case 48...57: d = c - 48
-            case 65...70: d = c - 55
-            case 97...102: d = c - 87
-            default: throw error("invalid \\u escape")
-            }
-            v = v << 4 | UInt32(d)
-            at += 1
-        }
-        return v
-    }
 }

@@ -1,3 +1,5 @@
+import ToolSupport
+
 /// One JSON value found in a line: its kind and where it is.
 struct JSONToken {
     enum Kind { case null, bool, number, string, object, array }
@@ -164,42 +166,14 @@ struct JSONScan {
             strings.append(UnsafeRawBufferPointer(rebasing: bytes[run..<i]))
             i += 1
             guard i < bytes.count else { throw fail("unterminated string") }
-            let e = bytes[i]
-            i += 1
-            switch e {
-            case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): strings.append(e)
-            case UInt8(ascii: "b"): strings.append(8)
-            case UInt8(ascii: "f"): strings.append(12)
-            case UInt8(ascii: "n"): strings.append(10)
-            case UInt8(ascii: "r"): strings.append(13)
-            case UInt8(ascii: "t"): strings.append(9)
-            case UInt8(ascii: "u"):
-                var scalar = try hex4()
-                if (0xD800..<0xDC00).contains(scalar) {
-                    guard i + 1 < bytes.count, bytes[i] == UInt8(ascii: "\\"), bytes[i + 1] == UInt8(ascii: "u") else { throw fail("unpaired surrogate") }
-                    i += 2
-                    let low = try hex4()
-                    guard (0xDC00..<0xE000).contains(low) else { throw fail("unpaired surrogate") }
-                    scalar = 0x10000 + (scalar - 0xD800) << 10 + (low - 0xDC00)
-                } else if (0xDC00..<0xE000).contains(scalar) {
-                    throw fail("unpaired surrogate")
-                }
+            do {
+                let scalar = try JSONEscape.decode(bytes, at: &i) { strings.append($0) }
                 guard scalar != 0 else { throw fail("\\u0000 cannot be stored in PostgreSQL text") }
-                for unit in String(UnicodeScalar(scalar)!).utf8 { strings.append(unit) }
-            default: throw fail("invalid escape")
+            } catch let error as JSONEscapeError {
+                throw fail(error.reason)
             }
             run = i
         }
     }
 
-    mutating func hex4() throws -> UInt32 {
-        guard i + 4 <= bytes.count else { throw fail("invalid \\u escape") }
-        var v: UInt32 = 0
-        for _ in 0..<4 {
-            guard let h = TextParse.hexValue(bytes[i]) else { throw fail("invalid \\u escape") }
-            v = v << 4 | UInt32(h)
-            i += 1
-        }
-        return v
-    }
 }

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import RowStream
+import ToolSupport
 
 /// Text (PostgreSQL's text forms, and the ISO 8601 forms of row_to_json) → binary wire form.
 ///
@@ -68,7 +69,7 @@ public enum TextParse {
                   text.count % 2 == 0 else { throw ValueError("not a bytea in hex form (\\x…): \(quoted(text, limit: 20))") }
             var i = 2
             while i < text.count {
-                guard let hi = hexValue(text[i]), let lo = hexValue(text[i + 1]) else { throw ValueError("invalid hex digit in bytea") }
+                guard let hi = hexDigitValue(text[i]), let lo = hexDigitValue(text[i + 1]) else { throw ValueError("invalid hex digit in bytea") }
                 out.append(hi << 4 | lo)
                 i += 2
             }
@@ -76,7 +77,7 @@ public enum TextParse {
             var nibbles: [UInt8] = []
             nibbles.reserveCapacity(32)
             for byte in text where byte != UInt8(ascii: "-") {
-                guard let n = hexValue(byte) else { throw ValueError("not a uuid: \(quoted(text))") }
+                guard let n = hexDigitValue(byte) else { throw ValueError("not a uuid: \(quoted(text))") }
                 nibbles.append(n)
             }
             guard nibbles.count == 32 else { throw ValueError("not a uuid: \(quoted(text))") }
@@ -84,7 +85,7 @@ public enum TextParse {
         case .macaddr:
             var nibbles: [UInt8] = []
             for byte in text where byte != UInt8(ascii: ":") && byte != UInt8(ascii: "-") && byte != UInt8(ascii: ".") {
-                guard let n = hexValue(byte) else { throw ValueError("not a macaddr: \(quoted(text))") }
+                guard let n = hexDigitValue(byte) else { throw ValueError("not a macaddr: \(quoted(text))") }
                 nibbles.append(n)
             }
             guard nibbles.count == 12 else { throw ValueError("not a macaddr: \(quoted(text))") }
@@ -98,15 +99,6 @@ public enum TextParse {
     static func quoted(_ text: UnsafeRawBufferPointer, limit: Int = 40) -> String {
         let s = String(decoding: text.prefix(limit), as: UTF8.self)
         return "\"" + s + (text.count > limit ? "…" : "") + "\""
-    }
-
-    static func hexValue(_ c: UInt8) -> UInt8? {
-        switch c {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - 0x30
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): return c - 0x57
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): return c - 0x37
-        default: return nil
-        }
     }
 
     static func parseBool(_ text: UnsafeRawBufferPointer) throws -> Bool {
