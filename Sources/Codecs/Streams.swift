@@ -3,7 +3,7 @@ import ToolSupport
 /// Whole-stream compression and decompression between a source and a sink.
 public enum CodecStreams {
     /// Bytes read per input chunk.
-    static let chunkSize = 1 << 20
+    static let chunkSize = 256 << 10
 
     /// Compresses everything from `source` into `sink`; returns the bytes written.
     @discardableResult

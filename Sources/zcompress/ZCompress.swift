@@ -77,7 +77,7 @@ struct ZCompress: Tool {
         if atomic == nil, let codec, codec != .none {
             try refuseBinaryToTerminal(force: force, what: "compressed data")
         }
-        let sink = atomic?.sink ?? FileSink.standardOutput(bufferSize: 1 << 20)
+        let sink = atomic?.sink ?? FileSink.standardOutput()
         do {
             if let codec {
                 let workers = (threads ?? 0) == 0 ? Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))) : threads!
