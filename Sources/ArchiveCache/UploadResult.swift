@@ -20,8 +20,10 @@ public struct UploadResult: Sendable, Equatable {
     public var skipped: Bool
     /// Hex SHA-256, when s3put was asked for it.
     public var sha256: String?
+    /// `s3put --compare`: nothing was uploaded; `skipped` says whether the stream equals the object.
+    public var compared: Bool
 
-    /// Reads a result object; every field but `sha256` is required.
+    /// Reads a result object; every field but `sha256` and `compared` is required.
     public init(json: JSONValue) throws(JSONShapeError) {
         guard case .object = json else { throw JSONShapeError("expected a JSON object") }
         bucket = try json.member("bucket", "").text("bucket")
@@ -33,7 +35,11 @@ public struct UploadResult: Sendable, Equatable {
         partSize = try json.member("part_size", "").integer("part_size")
         skipped = try json.member("skipped", "").flag("skipped")
         sha256 = try json["sha256"].map { value throws(JSONShapeError) in try value.text("sha256") }
+        compared = try json["compared"].map { value throws(JSONShapeError) in try value.flag("compared") } ?? false
     }
+
+    /// Whether the object now holds these bytes: uploaded, or found identical.
+    public var objectMatches: Bool { !compared || skipped }
 
     /// Parses and checks one line; errors name the line's source.
     public static func parse(_ line: [UInt8], source: String) throws -> UploadResult {

@@ -21,6 +21,9 @@ public struct UploadRequest: Sendable {
     public var commitGate: CommitGate?
     /// Read and digest everything, upload nothing.
     public var dryRun: Bool
+    /// Compare the stream with the existing object (size and ETag in the object's own part
+    /// size), upload nothing and keep nothing: `skipped` says whether they are the same.
+    public var compareOnly = false
     /// The input's size when known in advance (a regular file on stdin).
     public var sizeHint: UInt64?
     /// Where bytes read ahead are parked.
@@ -62,12 +65,15 @@ public struct UploadResult: Sendable, Equatable {
     public var skipped: Bool
     /// Hex SHA-256 of the object, when asked.
     public var sha256: String?
+    /// `--compare`: nothing was uploaded; `skipped` says whether the stream equals the object.
+    public var compared = false
 
     /// The result line, fields in their documented order, without the newline.
     public var jsonLine: String {
         var line = "{\"bucket\":\(JSON.quote(bucket)),\"key\":\(JSON.quote(key)),\"size\":\(size),\"md5\":\"\(md5)\","
             + "\"etag\":\(JSON.quote(etag)),\"parts\":\(parts),\"part_size\":\(partSize),\"skipped\":\(skipped)"
         if let sha256 { line += ",\"sha256\":\"\(sha256)\"" }
+        if compared { line += ",\"compared\":true" }
         return line + "}"
     }
 }
@@ -90,6 +96,7 @@ public struct Uploader {
     public func run(source: FileSource) throws -> UploadResult {
         try store.check(key: request.key)
         var partSize = MultipartLimits.partSize(requested: request.partSize, forSize: request.sizeHint)
+        if request.compareOnly { return try compare(source: source, partSize: partSize) }
         var existing: ObjectInfo?
         if request.ifDifferent, !request.dryRun, let found = try store.head(key: request.key), found.etagIsContentDigest {
             // Compare in the existing object's own terms: its part size, or one PUT.
@@ -136,6 +143,36 @@ public struct Uploader {
             return try single(input: input, heads: filled.map { UnsafeRawBufferPointer(rebasing: $0.buffer[0..<$0.count]) })
         }
         return try multipart(input: input, partSize: partSize, filled: filled)
+    }
+
+    /// `--compare`: reads the stream to its end, digesting it as the existing object was cut
+    /// (its part size, or one PUT), and uploads nothing. An absent object, or one whose ETag is
+    /// not an MD5 (SSE-KMS) or whose part size cannot be learnt, never counts as the same.
+    private func compare(source: FileSource, partSize requested: UInt64) throws -> UploadResult {
+        let found = try store.head(key: request.key)
+        var partSize = requested
+        var comparable = found?.etagIsContentDigest ?? false
+        if let found, comparable, found.multipartCount != nil {
+            if let existing = try store.partSize(key: request.key, info: found) { partSize = existing } else { comparable = false }
+        }
+        let multipart = found?.multipartCount != nil
+        let input = StreamInput(source: source, partSize: partSize, sha256: request.sha256,
+                                temporaryDirectory: request.temporaryDirectory)
+        let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+        defer { chunk.deallocate() }
+        while try input.readStream(into: chunk) > 0 {
+            progress.update(bytes: input.total)
+        }
+        try awaitCommit(abort: nil)
+        let etag = input.etagSoFar(multipart: multipart)
+        let same = comparable && found?.size == input.total && found?.etag == etag
+        let digests = input.digests()
+        progress.finish(bytes: 0)
+        let parts = multipart ? Int(max(1, (input.total + partSize - 1) / partSize)) : 0
+        var result = UploadResult(bucket: store.bucket, key: request.key, size: input.total, md5: hex(digests.md5), etag: etag,
+                                  parts: parts, partSize: multipart ? partSize : 0, skipped: same, sha256: digests.sha256)
+        result.compared = true
+        return result
     }
 
     private func single(input: StreamInput, heads: [UnsafeRawBufferPointer]) throws -> UploadResult {

@@ -45,7 +45,7 @@ struct SliceWork: Sendable {
     /// The plan line pg-extract reads.
     var planJSON: String
     var key: String
-    /// Upload with `s3put --if-different` (the object exists but the cache does not know it).
+    /// The object exists but the cache does not know it: compare first (`s3put --compare`).
     var ifDifferent: Bool
     var expectedRows: Int64?
 }
@@ -79,9 +79,9 @@ public final class ArchiveRun: OrchestratedRun, @unchecked Sendable {
         display.setTotals(slices: plans.count, rows: plans.reduce(0) { $0 + ($1.rows ?? 0) })
         defer { counting?.finish() }
 
-        let schemaHash = try storeSchema(table: table, template: template)
         task { $0.currentTask = "checking" }
         let listing = try invocation.listObjects(prefix: prefix)
+        let schemaHash = try storeSchema(table: table, template: template, listing: listing)
         let entries = try cache.load(scope).entries
         var work: [SliceWork] = []
         for plan in plans {
@@ -142,26 +142,25 @@ public final class ArchiveRun: OrchestratedRun, @unchecked Sendable {
         return plans
     }
 
-    /// Writes the table's schema beside the data (`_schema/<table>-<hash>.json`); returns the hash.
-    func storeSchema(table: String, template: String) throws -> String {
+    /// Writes the table's schema beside the data (`_schema/<table>-<hash>.json`) unless the
+    /// listing has it already (the key names its content's hash); returns the hash.
+    func storeSchema(table: String, template: String, listing: [String: ListedObject]) throws -> String {
         let out = try invocation.capture("pg-extract", ["--describe", "--relation", table, "--schema", config.dbSchema] + invocation.connectionArguments)
         guard out.termination.succeeded else { throw OrchestratorError("could not read the table's schema: \(out.failure("pg-extract"))") }
         let json = out.lines.joined(separator: "\n") + "\n"
         let hash = String(hex(Digest.hash(.sha256, json)).prefix(16))
         let key = ArchiveLayout.schemaKey(template: template, table: table, hash: hash)
         if config.dryRun { return hash }
+        if listing[key] != nil {
+            display.log(.debug, "schema already stored", [("key", key)])
+            return hash
+        }
         let pipeline = Pipeline(stages: [
-            Stage(name: "schema", command: Command(executable: "/bin/cat", arguments: [], environment: [:]), reportsProgress: false),
-            Stage(name: "s3put", command: invocation.command("s3put", invocation.storeArguments + ["--key", key, "--if-different",
+            Stage(name: "s3put", command: invocation.command("s3put", invocation.storeArguments + ["--key", key,
                                                                                                  "--content-type", "application/json"]),
                   reportsProgress: false),
         ])
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pgarchive-schema-\(getpid())-\(hash).json")
-        try Data(json.utf8).write(to: dir)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let input = open(dir.path, O_RDONLY | O_CLOEXEC)
-        defer { close(input) }
-        let result = try pipeline.run(stdin: input)
+        let result = try pipeline.run(input: Array(json.utf8))
         guard result.succeeded else { throw OrchestratorError("could not store the schema at \(key): \(result.failure ?? "")") }
         display.log(.debug, "schema stored", [("key", key)])
         return hash

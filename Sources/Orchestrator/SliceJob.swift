@@ -36,11 +36,20 @@ extension ArchiveRun {
         var put = invocation.storeArguments + ["--key", work.key, "--metadata", "pgarchive-schema=\(schemaHash)",
                                                "--part-size", "5MiB", "--multipart-threshold", "10MiB", "--concurrency", "2"]
         if let disk = work.plan.diskBytes, disk > 0 { put += ["--size-hint", String(2 * disk)] }
-        if work.ifDifferent || work.plan.open { put.append("--if-different") }
-        if config.dryRun { put.append("--dry-run") }
+        if config.dryRun {
+            put.append("--dry-run")
+        } else if comparing(work) {
+            // Level 2: only compare; a slice that differs runs again as an upload (process).
+            put.append("--compare")
+        }
         stages.append(Stage(name: "s3put", command: invocation.command("s3put", put), commitGate: !config.dryRun))
         return stages
     }
+
+    /// Whether the slice is first only compared with its object: the object exists but the
+    /// cache does not know it. Comparing keeps nothing, so no temporary file ever holds a slice;
+    /// a slice that differs is produced a second time to upload it.
+    func comparing(_ work: SliceWork) -> Bool { work.ifDifferent && !config.dryRun }
 
     /// Runs one slice's pipeline and records what happened.
     func process(_ work: SliceWork, worker: Int, schemaHash: String) {
@@ -65,12 +74,13 @@ extension ArchiveRun {
         // The real stage, from the tools' own progress: extracting until pg-extract is done,
         // uploading once s3put reports acknowledged bytes, finishing after its final line.
         let current = StageTracker()
+        let comparing = comparing(work)
         pipeline.onProgress = { [display, self] stage, fields in
             if stage == 0 { display.updateWorker(worker, rows: fields["rows"]?.integer) }
             var next: String?
             if stage == last {
                 display.updateWorker(worker, uploadedBytes: fields["bytes"]?.integer)
-                next = fields["done"] == .bool(true) ? "finishing" : "uploading"
+                next = fields["done"] == .bool(true) ? "finishing" : comparing ? "comparing" : "uploading"
             } else if stage == 0, fields["done"] == .bool(true) {
                 next = "compressing"
             }
@@ -121,6 +131,13 @@ extension ArchiveRun {
         } catch {
             fail(stem, key: work.key, stage: "s3put", message: "\(error)")
             record(.failed, rows: 0, bytes: 0)
+            return
+        }
+        if upload.compared && !upload.skipped {
+            display.log(.info, "the stored object differs: producing the slice again to replace it", [("slice", stem), ("key", work.key)])
+            var again = work
+            again.ifDifferent = false
+            process(again, worker: worker, schemaHash: schemaHash)
             return
         }
         if config.dryRun {

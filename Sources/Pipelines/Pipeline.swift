@@ -138,6 +138,30 @@ public final class Pipeline: @unchecked Sendable {
         running.forEach { $0.kill(SIGTERM) }
     }
 
+    /// Runs the pipeline with `input` on its first stage's stdin, written from a thread so that
+    /// any size fits; a stage that stops reading early ends the writing (its status says why).
+    public func run(input: [UInt8], stdout: Int32? = nil) throws -> PipelineResult {
+        let pipe = try makePipe()
+        let started = spawnThread {
+            input.withUnsafeBytes { bytes in
+                var offset = 0
+                while offset < bytes.count {
+                    let n = write(pipe.write, bytes.baseAddress! + offset, bytes.count - offset)
+                    if n < 0 && errno == EINTR { continue }
+                    if n <= 0 { break }
+                    offset += n
+                }
+            }
+            close(pipe.write)
+        }
+        defer { close(pipe.read) }
+        guard started else {
+            close(pipe.write)
+            throw ToolError("could not start the thread feeding the pipeline")
+        }
+        return try run(stdin: pipe.read, stdout: stdout)
+    }
+
     /// Runs the pipeline to the end, on the calling thread (which must outlive the children).
     public func run(stdin: Int32? = nil, stdout: Int32? = nil) throws -> PipelineResult {
         let devNull = open("/dev/null", O_RDWR | O_CLOEXEC)

@@ -49,6 +49,9 @@ struct Record: ParsableCommand {
             lineNumber += 1
             guard line.contains(where: { $0 != 32 && $0 != 9 && $0 != 13 }) else { return }
             let result = try UploadResult.parse(line, source: "standard input: line \(lineNumber)")
+            guard result.objectMatches else {
+                throw ToolError("standard input: line \(lineNumber): an s3put --compare result that differs from the object (nothing was uploaded)")
+            }
             if let bucket, result.bucket != bucket {
                 throw ToolError("standard input: line \(lineNumber): bucket \"\(result.bucket)\" is not \"\(bucket)\"")
             }

@@ -60,6 +60,9 @@ struct S3Put: Tool {
     @Flag(help: "Skip the upload when the object exists with the same size and ETag.")
     var ifDifferent = false
 
+    @Flag(help: "Only compare the input with the object (size and ETag); upload and keep nothing.")
+    var compare = false
+
     @Option(help: ArgumentHelp("After EOF, complete only once 'commit' is read from this descriptor; anything else aborts.", valueName: "fd"))
     var commitFd: Int32?
 
@@ -76,6 +79,7 @@ struct S3Put: Tool {
         if abortIncomplete == nil && key == nil { throw ValidationError("missing --key") }
         if abortIncomplete != nil && key != nil { throw ValidationError("--abort-incomplete and --key exclude each other") }
         if olderThan != nil && abortIncomplete == nil { throw ValidationError("--older-than needs --abort-incomplete") }
+        if compare && (ifDifferent || dryRun) { throw ValidationError("--compare excludes --if-different and --dry-run (it uploads nothing)") }
         if key?.isEmpty == true { throw ValidationError("--key is empty") }
         guard (MultipartLimits.minimumPartSize...MultipartLimits.maximumPartSize).contains(partSize.bytes) else {
             throw ValidationError("--part-size must be between 5MiB and 5GiB")
@@ -120,13 +124,14 @@ struct S3Put: Tool {
         }
         var st = stat()
         let sizeHint = fstat(0, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG ? UInt64(st.st_size) : self.sizeHint?.bytes
-        let request = UploadRequest(
+        var request = UploadRequest(
             key: key!,
             options: PutOptions(contentType: contentType, serverSideEncryption: sse, kmsKeyID: sseKmsKeyId,
                                 storageClass: storageClass, metadata: try parsedMetadata()),
             partSize: partSize.bytes, concurrency: concurrency, multipartThreshold: multipartThreshold.bytes,
             sha256: sha256, ifDifferent: ifDifferent, commitGate: commitFd.map(CommitGate.init), dryRun: dryRun,
             sizeHint: sizeHint, temporaryDirectory: environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp")
+        request.compareOnly = compare
         let result = try Uploader(store: bucket, request: request, progress: store.progress(stage: "s3put"))
             .run(source: .standardInput)
         try out.write(result.jsonLine + "\n")

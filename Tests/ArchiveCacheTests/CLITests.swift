@@ -81,6 +81,11 @@ struct CLITests {
         #expect(empty.status == 1 && empty.err.contains("no result line"))
         let other = try cli.run(["record", "--table", "flights", "--path-template", "p", "--bucket", "x"], stdin: resultLine(key: "k"))
         #expect(other.status == 1 && other.err.contains("line 1"))
+        // s3put --compare found the stream different: nothing was uploaded, so nothing is recorded.
+        let compared = resultLine(key: "k3").replacingOccurrences(of: "}", with: ",\"compared\":true}")
+        let differs = try cli.run(["record", "--table", "flights", "--path-template", "archives/{table}/{YYYY}"], stdin: compared)
+        #expect(differs.status == 1 && differs.err.contains("line 1: an s3put --compare result that differs"), "\(differs.err)")
+        #expect(try cli.entries().keys.sorted() == ["k1"])
     }
 
     @Test("errors of every kind are kept with their time; a later successful upload clears them")

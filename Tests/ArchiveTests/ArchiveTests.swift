@@ -105,19 +105,25 @@ struct ArchiveTests {
         #expect(second.err.contains("0 uploaded, 3 skipped"), "\(second.err)")
         #expect(!second.err.contains("pipeline"))
 
-        // Level 2: no cache; s3put --if-different finds identical objects.
+        // Level 2: no cache; s3put --compare finds identical objects and keeps nothing on the way:
+        // with a TMPDIR that cannot hold a file, any temporary file would fail the run.
+        let noTemporaryFiles = ["TMPDIR": f.home.path("no-such-directory")]
         try FileManager.default.removeItem(atPath: f.home.path("cache"))
-        let third = try f.archive([])
-        #expect(third.status == 0)
+        let third = try f.archive(["--debug"], env: noTemporaryFiles)
+        #expect(third.status == 0, "\(third.err)")
         #expect(third.err.contains("0 uploaded, 3 skipped"), "\(third.err)")
+        #expect(third.err.components(separatedBy: "s3put ").count - 1 == 3 && third.err.components(separatedBy: "--compare").count - 1 == 3,
+                "\(third.err)")
         #expect(try f.objects().mapValues(\.etag) == before.mapValues(\.etag))
 
-        // One row changes in one partition: only that object is uploaded again.
+        // One row changes in one partition: only that object is produced again and uploaded.
         try f.pg.psql("UPDATE flights SET callsign = 'CHANGED' WHERE id = 250", database: f.database)
         try FileManager.default.removeItem(atPath: f.home.path("cache"))
-        let fourth = try f.archive([])
-        #expect(fourth.status == 0)
+        let fourth = try f.archive(["--debug"], env: noTemporaryFiles)
+        #expect(fourth.status == 0, "\(fourth.err)")
         #expect(fourth.err.contains("1 uploaded, 2 skipped"), "\(fourth.err)")
+        #expect(fourth.err.contains("the stored object differs"), "\(fourth.err)")
+        #expect(fourth.err.components(separatedBy: "s3put ").count - 1 == 4, "\(fourth.err)")
         let after = try f.objects()
         let changed = after.keys.filter { after[$0]!.etag != before[$0]?.etag }
         #expect(changed == ["archives/flights/2024/01/flights-2024-01-02.jsonl.zst"])

@@ -204,6 +204,44 @@ struct RoundTripTests {
         #expect(try resultLine(try bucket.put(["--key", "s", "--if-different"], input: small))["skipped"] as? Bool == true)
     }
 
+    @Test("--compare reads a piped stream to its end in the object's own part size, and uploads and keeps nothing",
+          arguments: Backend.available)
+    func compare(backend: Backend) throws {
+        let bucket = try Bucket(backend)
+        let input = try randomFile(bucket.scratch, "input", size: 11 * Self.MiB)
+        let first = try resultLine(try bucket.put(["--key", "k", "--multipart-threshold", "5MiB", "--part-size", "5MiB"], input: input))
+        // A TMPDIR that cannot hold a file: comparing must not park the stream anywhere.
+        var environment = bucket.environment
+        environment["TMPDIR"] = bucket.scratch.path("no-such-directory")
+        func compare(_ file: String, key: String) throws -> [String: Any] {
+            try resultLine(try shell("cat '\(file)' | '\(Package.tool("s3put"))' \(bucket.location.map { "'\($0)'" }.joined(separator: " ")) "
+                                     + "--key \(key) --part-size 8MiB --compare", environment: environment))
+        }
+        let same = try compare(input, key: "k")
+        #expect(same["skipped"] as? Bool == true && same["compared"] as? Bool == true)
+        #expect(same["etag"] as? String == first["etag"] as? String)
+        #expect(same["part_size"] as? Int == 5 * Self.MiB)
+        let changed = try randomFile(bucket.scratch, "changed", size: 11 * Self.MiB)
+        let differs = try compare(changed, key: "k")
+        #expect(differs["skipped"] as? Bool == false && differs["compared"] as? Bool == true)
+        let prefix = bucket.scratch.path("prefix")
+        _ = try shell("head -c \(6 * Self.MiB) '\(input)' > '\(prefix)'")
+        #expect(try compare(prefix, key: "k")["skipped"] as? Bool == false)
+        // Nothing was uploaded: the object still holds the first stream.
+        let copy = bucket.scratch.path("copy")
+        _ = try bucket.independentFetch(key: "k", to: copy, partSize: 5 * Self.MiB)
+        #expect(try sameBytes(input, copy))
+        // An absent object differs, and stays absent.
+        #expect(try compare(input, key: "absent")["skipped"] as? Bool == false)
+        #expect(try bucket.get(["--list", "absent"]).out.isEmpty)
+        // A single-PUT object compares by MD5.
+        let small = try randomFile(bucket.scratch, "small", size: 1000)
+        _ = try resultLine(try bucket.put(["--key", "s"], input: small))
+        #expect(try compare(small, key: "s")["skipped"] as? Bool == true)
+        let refused = try bucket.put(["--key", "s", "--compare", "--dry-run"], input: small)
+        #expect(refused.status == 2 && refused.err.contains("--compare excludes"), "\(refused.err)")
+    }
+
     @Test("a listing of 2,500 keys follows pagination and is in key order", .enabled(if: Services.s3Enabled))
     func listing() throws {
         let bucket = try Bucket(.s3)
