@@ -91,6 +91,34 @@ struct ArchiveTests {
         #expect(total == days * 240)
     }
 
+    @Test("a plain table gets synthetic daily windows from --date-column: one object per day holding exactly that day's rows")
+    func plainTable() throws {
+        let f = try ArchiveFixture(days: 1, rowsPerDay: 10, table: "unused")
+        try f.pg.psql("""
+            CREATE TABLE events (id bigint PRIMARY KEY, at timestamp NOT NULL, what text);
+            INSERT INTO events SELECT g, '2024-03-01 00:00'::timestamp + g * interval '7 minutes', 'e' || g
+              FROM generate_series(0, 1000) g;
+            """, database: f.database)
+        var flags = f.flags(table: "events")
+        flags[flags.firstIndex(of: "--start-date")! + 1] = "2024-03-02"
+        flags[flags.firstIndex(of: "--end-date")! + 1] = "2024-03-04"
+        let result = try f.archive(["--date-column", "at"], flags: flags)
+        #expect(result.status == 0, "\(result.err)")
+        let keys = try f.objects().keys.filter { !$0.contains("/_schema/") }.sorted()
+        #expect(keys == ["02", "03", "04"].map { "archives/events/2024/03/events-2024-03-\($0).jsonl.zst" })
+        let dir = try TemporaryDirectory()
+        for (day, key) in zip(["02", "03", "04"], keys) {
+            let text = try shell(referenceDecompress(try f.download(key, into: dir))).out
+            let ours = text.split(separator: "\n").map(String.init).sorted()
+            let theirs = try f.rowJSON("events", where: "at >= '2024-03-\(day)' AND at < '2024-03-\(day)'::date + 1").sorted()
+            #expect(ours.count == theirs.count && ours.count > 200, "2024-03-\(day)")
+            #expect(ours == theirs, "2024-03-\(day)")
+        }
+        // Without --date-column the plain table cannot be cut into windows: one clear error.
+        let refused = try f.archive([], flags: flags)
+        #expect(refused.status != 0 && refused.err.contains("--date-column"), "\(refused.err)")
+    }
+
     @Test("a rerun skips everything from the cache; without the cache identical objects are recognised; a changed slice is uploaded again")
     func skipLevels() throws {
         let f = try ArchiveFixture(days: 3, rowsPerDay: 200)
