@@ -38,7 +38,7 @@ extension ArchiveRun {
         if let disk = work.plan.diskBytes, disk > 0 { put += ["--size-hint", String(2 * disk)] }
         if config.dryRun {
             put.append("--dry-run")
-        } else if comparing(work) {
+        } else if comparesFirst(work) {
             // Level 2: only compare; a slice that differs runs again as an upload (process).
             put.append("--compare")
         }
@@ -49,7 +49,7 @@ extension ArchiveRun {
     /// Whether the slice is first only compared with its object: the object exists but the
     /// cache does not know it. Comparing keeps nothing, so no temporary file ever holds a slice;
     /// a slice that differs is produced a second time to upload it.
-    func comparing(_ work: SliceWork) -> Bool { work.ifDifferent && !config.dryRun }
+    func comparesFirst(_ work: SliceWork) -> Bool { work.ifDifferent && !config.dryRun }
 
     /// Runs one slice's pipeline and records what happened.
     func process(_ work: SliceWork, worker: Int, schemaHash: String) {
@@ -74,7 +74,7 @@ extension ArchiveRun {
         // The real stage, from the tools' own progress: extracting until pg-extract is done,
         // uploading once s3put reports acknowledged bytes, finishing after its final line.
         let current = StageTracker()
-        let comparing = comparing(work)
+        let comparing = comparesFirst(work)
         pipeline.onProgress = { [display, self] stage, fields in
             if stage == 0 { display.updateWorker(worker, rows: fields["rows"]?.integer) }
             var next: String?
