@@ -25,6 +25,8 @@ public struct RunSummary: Sendable {
     public var failures: [String] = []
     /// Whether the run was stopped (signal or `q`).
     public var interrupted = false
+    /// CPU time and peak memory of each kind of stage.
+    public var stageUsage = StageUsageTotals()
 
     /// The summary as lines for the display.
     public var lines: [String] {
@@ -32,11 +34,10 @@ public struct RunSummary: Sendable {
         let dry = dryRun > 0 ? ", \(dryRun) dry-run" : ""
         var out = ["summary: \(slices) slices: \(uploaded) uploaded, \(skipped) skipped, \(empty) empty, \(failed) failed\(dry); "
                    + "\(rows) rows, \(formatBytes(bytes)) in \(formatDuration(seconds)) (\(TextFormat.fixed(rate, 1)) MB/s)"]
+        out += stageUsage.line.map { [$0] } ?? []
         out += failures.map { "failed: " + $0 }
         return out
     }
-
-    /// 0 when every slice succeeded or was skipped, 1 when any failed, 130 when interrupted.
 }
 
 /// One slice to archive and how to treat an existing object.

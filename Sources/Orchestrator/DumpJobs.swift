@@ -211,6 +211,7 @@ extension DumpRun {
         let result: PipelineResult
         do {
             result = try pipeline.run()
+            account(result)
         } catch {
             fail(job, stage: "start", message: "\(error)")
             return

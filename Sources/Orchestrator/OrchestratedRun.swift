@@ -113,6 +113,13 @@ public class OrchestratedRun: @unchecked Sendable {
     /// Forgets a finished pipeline.
     func unregister(_ pipeline: Pipeline) { running.unregister(pipeline) }
 
+    /// Adds a finished pipeline's CPU time and memory to the summary.
+    func account(_ result: PipelineResult) {
+        lock.lock()
+        summary.stageUsage.add(result)
+        lock.unlock()
+    }
+
     /// Counts one finished piece of work in the summary and the task file.
     func record(_ outcome: SliceOutcome, rows: Int64, bytes: Int64) {
         lock.lock()

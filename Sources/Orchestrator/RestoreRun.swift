@@ -38,12 +38,16 @@ public struct RestoreSummary: RunReport {
     /// Whether the run was stopped (signal or `q`).
     public var interrupted = false
 
+    /// CPU time and peak memory of each kind of stage.
+    public var stageUsage = StageUsageTotals()
+
     public var lines: [String] {
         let rate = seconds > 0 ? Double(rowsRead) / seconds : 0
         let dry = dryRun > 0 ? ", \(dryRun) dry-run" : ""
         var out = ["summary: \(files) files: \(restored) restored, \(failed) failed\(dry); \(rowsRead) rows read, \(inserted) inserted, "
                    + "\(conflicts) conflicts; \(partitions) partitions created; \(formatBytes(bytes)) in \(formatDuration(seconds)) "
                    + "(\(TextFormat.fixed(rate, 0)) rows/s)"]
+        out += stageUsage.line.map { [$0] } ?? []
         out += failures.map { "failed: " + $0 }
         return out
     }
@@ -184,6 +188,9 @@ public final class RestoreRun: ArchiverRun, @unchecked Sendable {
         let result: PipelineResult
         do {
             result = try pipeline.run()
+            lock.lock()
+            summary.stageUsage.add(result)
+            lock.unlock()
         } catch {
             display.setWorker(worker, nil)
             fail(file, stage: "start", message: "\(error)")

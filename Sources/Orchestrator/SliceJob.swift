@@ -97,6 +97,7 @@ extension ArchiveRun {
         let result: PipelineResult
         do {
             result = try pipeline.run()
+            account(result)
         } catch {
             display.setWorker(worker, nil)
             fail(stem, key: work.key, stage: "start", message: "\(error)")

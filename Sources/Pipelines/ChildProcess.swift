@@ -62,6 +62,20 @@ public func shellQuote(_ word: String) -> String {
     return "'" + word.split(separator: "'", omittingEmptySubsequences: false).joined(separator: "'\\''") + "'"
 }
 
+/// What a reaped child used, from wait4(2).
+public struct ResourceUsage: Sendable, Equatable {
+    /// User plus system CPU time, in seconds.
+    public var cpuSeconds: Double
+    /// Peak resident set size, in bytes.
+    public var peakResidentBytes: Int
+
+    /// A usage from its values.
+    public init(cpuSeconds: Double, peakResidentBytes: Int) {
+        self.cpuSeconds = cpuSeconds
+        self.peakResidentBytes = peakResidentBytes
+    }
+}
+
 /// A started child process, reaped exactly once by `wait()`.
 public final class ChildProcess: @unchecked Sendable {
     /// The child's process id.
@@ -69,6 +83,8 @@ public final class ChildProcess: @unchecked Sendable {
     /// The program, for messages.
     public let name: String
     private var result: Termination?
+    /// What it used, once reaped.
+    public private(set) var usage: ResourceUsage?
 
     init(pid: pid_t, name: String) {
         self.pid = pid
@@ -101,9 +117,13 @@ public final class ChildProcess: @unchecked Sendable {
     public func wait() -> Termination {
         if let result { return result }
         var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 {
+        var rusage = Glibc.rusage()
+        while wait4(pid, &status, 0, &rusage) < 0 {
             if errno != EINTR { break }
         }
+        let seconds = { (t: timeval) in Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+        usage = ResourceUsage(cpuSeconds: seconds(rusage.ru_utime) + seconds(rusage.ru_stime),
+                              peakResidentBytes: Int(rusage.ru_maxrss) * 1024)
         // WIFEXITED / WEXITSTATUS / WTERMSIG, spelled out (they are macros).
         let termination: Termination = (status & 0x7F) == 0 ? .exited((status >> 8) & 0xFF) : .signaled(status & 0x7F)
         result = termination

@@ -57,6 +57,8 @@ public struct StageResult: Sendable {
     public var errorLines: [String]
     /// Its last progress line, decoded.
     public var lastProgress: [String: JSONValue]
+    /// The CPU time and peak memory it used.
+    public var usage: ResourceUsage?
 }
 
 /// The outcome of a pipeline.
@@ -291,12 +293,13 @@ public final class Pipeline: @unchecked Sendable {
         collector.finished.wait()
         let results = stages.indices.map { i in
             StageResult(name: stages[i].name, termination: terminations[i]!, errorLines: collector.errorLines[i],
-                        lastProgress: collector.lastProgress[i])
+                        lastProgress: collector.lastProgress[i], usage: children[i].usage)
         }
         var result = PipelineResult(stages: results, output: collector.captured)
         for (i, termination) in branchTerminations {
             result.branches[i] = StageResult(name: stages[i].branch!.name, termination: termination,
-                                             errorLines: collector.errorLines[stages.count + i], lastProgress: [:])
+                                             errorLines: collector.errorLines[stages.count + i], lastProgress: [:],
+                                             usage: branchChildren[i]?.usage)
         }
         return result
     }

@@ -125,6 +125,8 @@ struct ArchiveTests {
         let first = try f.archive([])
         #expect(first.status == 0, "\(first.err)")
         #expect(first.err.contains("3 uploaded, 0 skipped"))
+        #expect(first.err.contains("cpu by stage: pg-extract "), "\(first.err)")
+        #expect(first.err.contains(", zcompress ") && first.err.contains(", s3put "), "\(first.err)")
         let before = try f.objects()
 
         // Level 1: cache and store agree, no pipeline runs.
@@ -140,7 +142,7 @@ struct ArchiveTests {
         let third = try f.archive(["--debug"], env: noTemporaryFiles)
         #expect(third.status == 0, "\(third.err)")
         #expect(third.err.contains("0 uploaded, 3 skipped"), "\(third.err)")
-        #expect(third.err.components(separatedBy: "s3put ").count - 1 == 3 && third.err.components(separatedBy: "--compare").count - 1 == 3,
+        #expect(third.err.components(separatedBy: "/s3put ").count - 1 == 3 && third.err.components(separatedBy: "--compare").count - 1 == 3,
                 "\(third.err)")
         #expect(try f.objects().mapValues(\.etag) == before.mapValues(\.etag))
 
@@ -151,7 +153,7 @@ struct ArchiveTests {
         #expect(fourth.status == 0, "\(fourth.err)")
         #expect(fourth.err.contains("1 uploaded, 2 skipped"), "\(fourth.err)")
         #expect(fourth.err.contains("the stored object differs"), "\(fourth.err)")
-        #expect(fourth.err.components(separatedBy: "s3put ").count - 1 == 4, "\(fourth.err)")
+        #expect(fourth.err.components(separatedBy: "/s3put ").count - 1 == 4, "\(fourth.err)")
         let after = try f.objects()
         let changed = after.keys.filter { after[$0]!.etag != before[$0]?.etag }
         #expect(changed == ["archives/flights/2024/01/flights-2024-01-02.jsonl.zst"])

@@ -30,6 +30,20 @@ struct PipelinesTests {
         #expect(result.stages.first?.errorLines == ["262144"])
     }
 
+    @Test("each stage reports the CPU time and peak memory it used")
+    func usage() throws {
+        let result = try Pipeline(stages: [
+            bash("busy", "i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done; head -c 30000000 /dev/zero"),
+            bash("idle", "cat >/dev/null"),
+        ]).run()
+        #expect(result.succeeded)
+        let busy = try #require(result.stages[0].usage)
+        let idle = try #require(result.stages[1].usage)
+        #expect(busy.cpuSeconds > 0.2, "\(busy)")
+        #expect(busy.cpuSeconds > idle.cpuSeconds)
+        #expect(busy.peakResidentBytes > 1_000_000 && idle.peakResidentBytes > 1_000_000)
+    }
+
     @Test("a failing stage is named with its status and last stderr line")
     func failureNamed() throws {
         let result = try Pipeline(stages: [
