@@ -22,7 +22,8 @@ extension ArchiveRun {
             if config.specialValuesAsText { args.append("--special-values-as-text") }
             stages.append(Stage(name: "rowfmt", command: invocation.command("rowfmt", args)))
         } else {
-            stages.append(Stage(name: "rowfmt", command: invocation.command("rowfmt", ["--from", "rowstream", "--to", format.rawValue])))
+            stages.append(Stage(name: "rowfmt", command: invocation.command("rowfmt", ["--from", "rowstream", "--to", format.rawValue,
+                                                                                      "--chunk-size", String(config.chunkSize)])))
             if config.compression != "none" {
                 stages.append(Stage(name: "zcompress", command: invocation.command("zcompress", [
                     config.compression, "-l", String(config.compressionLevel), "-T", String(coresPerWorker)])))

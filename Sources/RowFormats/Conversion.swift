@@ -20,6 +20,9 @@ public enum Conversion {
         public var progress = ProgressReporter(fd: nil, stage: "rowfmt")
         /// How to write Parquet.
         public var parquet = ParquetOutputOptions()
+        /// JSONL and CSV output: rows rendered per batch; each batch is handed to the output at
+        /// once (sooner when 256 KiB are buffered). Nil: only when the buffer fills.
+        public var batchRows: UInt64?
         /// Called with a warning for the user (a Parquet input whose types had to be inferred).
         public var warn: (String) -> Void = { _ in }
 
@@ -45,7 +48,15 @@ public enum Conversion {
         let progress = options.progress
         let rows: UInt64
         do {
+            let batch = options.batchRows ?? .max
+            var untilBatchEnd = batch
             rows = try convert(reader, to: writer) { rows in
+                untilBatchEnd -= 1
+                if untilBatchEnd == 0 {
+                    untilBatchEnd = batch
+                    try writer.flushRows()
+                    try sink.flush()
+                }
                 if rows & 1023 == 0 { progress.update(rows: rows, bytes: sink.bytesWritten) }
             }
             try sink.flush()

@@ -28,6 +28,12 @@ public protocol RowWriter: AnyObject {
     func finish() throws
     /// Ends a failed output so that no consumer mistakes it for a complete one.
     func abandon()
+    /// Hands the rows written so far to the output (JSONL, CSV); other formats keep their blocks.
+    func flushRows() throws
+}
+
+extension RowWriter {
+    public func flushRows() throws {}
 }
 
 /// Receives encoded bytes (a `FileSink`'s `write`).
@@ -56,13 +62,13 @@ public struct FormatError: Error, CustomStringConvertible, Sendable {
 /// Copies every row from `reader` to `writer`; on failure the writer is abandoned, never finished.
 ///
 /// `progress` is called after each row with the row count.
-public func convert(_ reader: any RowReader, to writer: any RowWriter, progress: (UInt64) -> Void = { _ in }) throws -> UInt64 {
+public func convert(_ reader: any RowReader, to writer: any RowWriter, progress: (UInt64) throws -> Void = { _ in }) throws -> UInt64 {
     var rows: UInt64 = 0
     do {
         while try reader.next() {
             try writer.write(reader)
             rows += 1
-            progress(rows)
+            try progress(rows)
         }
         try writer.finish()
     } catch {

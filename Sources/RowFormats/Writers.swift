@@ -43,6 +43,9 @@ public class BufferedWriter {
 
     /// Flushes the complete lines written so far (a failed text output simply ends early).
     public func abandon() { try? flush() }
+
+    /// Hands the complete lines written so far to the output.
+    public func flushRows() throws { try flush() }
 }
 
 /// JSON Lines equal to PostgreSQL's `row_to_json(row)` (TimeZone=UTC), keys in column order.

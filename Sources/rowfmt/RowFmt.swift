@@ -40,7 +40,9 @@ struct RowFmt: Tool {
     @Option(name: .customLong("row-group-size"), help: ArgumentHelp("Close a Parquet row group at about this many uncompressed bytes (suffixes K, M, G; default 32M).", valueName: "bytes"))
     var rowGroupSize: String = "32M"
 
-    @Option(name: .customLong("chunk-size"), help: ArgumentHelp("Close a Parquet row group at this many rows (default 1048576).", valueName: "rows"))
+    @Option(name: .customLong("chunk-size"),
+            help: ArgumentHelp("Rows per batch: Parquet closes a row group, JSONL and CSV hand the rows rendered so far to the output.",
+                               valueName: "rows"))
     var chunkSize: Int = 1 << 20
 
     @Flag(name: .customLong("special-values-as-text"), help: "Write numeric(p,s), date, timestamp, timestamptz and array columns to Parquet as text, so NaN, infinity and array bounds survive.")
@@ -63,7 +65,7 @@ struct RowFmt: Tool {
         if schema != nil && from == .parquet { throw ValidationError("--schema does not apply to Parquet input, which carries its own types") }
         if to != .parquet {
             let given = [(compression != "zstd", "--compression"), (compressionLevel != nil, "--compression-level"),
-                         (rowGroupSize != "32M", "--row-group-size"), (chunkSize != 1 << 20, "--chunk-size"),
+                         (rowGroupSize != "32M", "--row-group-size"),
                          (specialValuesAsText, "--special-values-as-text")].filter(\.0).map(\.1)
             if let first = given.first { throw ValidationError("\(first) applies only to --to parquet") }
         }
@@ -120,6 +122,7 @@ struct RowFmt: Tool {
         options.inputPath = input
         options.outputPath = output
         options.parquet = try parquetOptions()
+        options.batchRows = UInt64(chunkSize)
         options.progress = ProgressReporter(fd: progressFD, stage: "rowfmt")
         options.warn = { warn("rowfmt", $0) }
         do {

@@ -24,6 +24,29 @@ struct RowfmtCommandTests {
         return path
     }
 
+    @Test("--chunk-size N hands every N rendered rows to the output at once; by default rows wait for a full buffer")
+    func chunkSizeBatches() throws {
+        let dir = try TemporaryDirectory()
+        // Three rows go in and stdin stays open: how many lines come out within the timeout?
+        let script = """
+            import os, select, subprocess, sys
+            p = subprocess.Popen(sys.argv[1:], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+            p.stdin.write(b'{"id": 1, "price": 1.25, "label": "a"}\\n' * 3)
+            p.stdin.flush()
+            ready, _, _ = select.select([p.stdout], [], [], 3 if "--chunk-size" in sys.argv else 1)
+            early = os.read(p.stdout.fileno(), 65536) if ready else b""
+            p.stdin.close()
+            rest = p.stdout.read()
+            print(len(early.splitlines()), len((early + rest).splitlines()), p.wait())
+            """
+        try script.write(toFile: dir.path("batch.py"), atomically: true, encoding: .utf8)
+        let base = [Package.tool("rowfmt"), "--from", "jsonl", "--schema", try schemaFile(dir), "--to", "csv"]
+        let batched = try run("python3", [dir.path("batch.py")] + base + ["--chunk-size", "3"])
+        #expect(batched.out == "4 4 0\n", "\(batched.err)")
+        let buffered = try run("python3", [dir.path("batch.py")] + base)
+        #expect(buffered.out == "0 4 0\n", "\(buffered.err)")
+    }
+
     @Test("inference: integers, exact decimals, booleans, RFC 3339 with and without offset, dates, JSON, text; mixes and all-NULL are text")
     func inference() throws {
         let jsonl = """

@@ -109,7 +109,7 @@ struct ParquetCommandTests {
             (["--to", "parquet", "--compression", "brotli"], "--compression must be zstd, lz4, gzip or none, not \"brotli\""),
             (["--to", "parquet", "--compression", "gzip", "--compression-level", "12"], "--compression-level for gzip must be 1-9"),
             (["--to", "parquet", "--row-group-size", "lots"], "--row-group-size must be a positive byte count such as 1048576, 512K or 32M, not \"lots\""),
-            (["--to", "csv", "--chunk-size", "10"], "--chunk-size applies only to --to parquet"),
+            (["--to", "csv", "--row-group-size", "1M"], "--row-group-size applies only to --to parquet"),
         ] {
             let result = try run(rowfmt, ["--from", "rowstream"] + arguments, stdin: Data())
             #expect(result.status == 2)
