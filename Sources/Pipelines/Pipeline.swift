@@ -145,6 +145,12 @@ public final class Pipeline: @unchecked Sendable {
     public func run(input: [UInt8], stdout: Int32? = nil) throws -> PipelineResult {
         let pipe = try makePipe()
         let started = spawnThread {
+            // A stage that stops reading must not kill this process: EPIPE instead of SIGPIPE,
+            // whatever the process's disposition (the signal stays pending on this thread).
+            var blocked = sigset_t()
+            sigemptyset(&blocked)
+            sigaddset(&blocked, SIGPIPE)
+            pthread_sigmask(SIG_BLOCK, &blocked, nil)
             input.withUnsafeBytes { bytes in
                 var offset = 0
                 while offset < bytes.count {

@@ -30,7 +30,19 @@ struct PipelinesTests {
         #expect(result.stages.first?.errorLines == ["262144"])
     }
 
-    @Test("each stage reports the CPU time and peak memory it used")
+    @Test("bytes given to run(input:) reach the first stage whole, larger than any pipe buffer")
+    func input() throws {
+        let bytes = (0..<3_000_000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        let result = try Pipeline(stages: [bash("count", "cat"), bash("sum", "md5sum")]).run(input: bytes)
+        #expect(result.succeeded)
+        let expected = try run("/bin/bash", ["-c", "md5sum"], stdin: Data(bytes)).out
+        #expect(String(decoding: result.output, as: UTF8.self) == expected)
+        // A stage that stops reading early ends the feeding; its own status tells the story.
+        let early = try Pipeline(stages: [bash("head", "head -c 10 >/dev/null")]).run(input: bytes)
+        #expect(early.succeeded)
+    }
+
+        @Test("each stage reports the CPU time and peak memory it used")
     func usage() throws {
         let result = try Pipeline(stages: [
             bash("busy", "i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done; head -c 30000000 /dev/zero"),
