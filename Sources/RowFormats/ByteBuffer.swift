@@ -120,8 +120,10 @@ public final class ByteBuffer {
     @inline(__always)
     public func appendHex(_ byte: UInt8) {
         reserve(2)
-        base[count] = hexDigits[Int(byte >> 4)]
-        base[count + 1] = hexDigits[Int(byte & 15)]
+        // Arithmetic, not a table: a global table costs a lazy-initialisation check per call.
+        let high = byte >> 4, low = byte & 15
+        base[count] = high &+ (high < 10 ? 0x30 : 0x57)
+        base[count + 1] = low &+ (low < 10 ? 0x30 : 0x57)
         count += 2
     }
 

@@ -126,10 +126,14 @@ public enum TextRender {
         let fixedLimit = F.significandBitCount > 23 ? 15 : 6
         // Most values: between 1e-4 and 1e15 (1e6 for float4) both print the shortest digits in
         // fixed notation, Swift with a ".0" on integers; copy them (no parse, no re-layout).
-        if value.magnitude >= 0.0001, value.magnitude < (fixedLimit == 15 ? 1e15 : 1e6), !text.utf8.contains(UInt8(ascii: "e")) {
-            if text.hasSuffix(".0") { text.removeLast(2) }
-            text.withUTF8 { out.append(UnsafeRawBufferPointer($0)) }
-            return
+        if value.magnitude >= 0.0001, value.magnitude < (fixedLimit == 15 ? 1e15 : 1e6) {
+            let copied = text.withUTF8 { s -> Bool in
+                guard !s.contains(UInt8(ascii: "e")) else { return false }
+                let integral = s.count >= 2 && s[s.count - 2] == UInt8(ascii: ".") && s[s.count - 1] == UInt8(ascii: "0")
+                out.append(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(s)[0..<(integral ? s.count - 2 : s.count)]))
+                return true
+            }
+            if copied { return }
         }
         if value.magnitude >= F(sign: .plus, exponent: F.Exponent(F.significandBitCount + 1), significand: 1) {
             text = FloatBoundary.exclusiveShortest(value.magnitude, shortest: text)
