@@ -94,6 +94,15 @@ public final class ByteBuffer {
     /// Appends an unsigned integer in decimal, at least `width` digits (zero-padded).
     @inline(__always)
     public func appendDecimal(_ value: UInt64, width: Int = 1) {
+        if width == 2 && value < 100 {
+            // Months, days, hours, minutes, seconds: two digits without the general loop.
+            reserve(2)
+            let v = UInt8(truncatingIfNeeded: value)
+            base[count] = v / 10 &+ 0x30
+            base[count + 1] = v % 10 &+ 0x30
+            count += 2
+            return
+        }
         reserve(20 + width)
         var digits = 1
         var probe = value
