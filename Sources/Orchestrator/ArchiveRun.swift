@@ -104,7 +104,9 @@ public final class ArchiveRun: OrchestratedRun, @unchecked Sendable {
                 skip(plan, key: key, reason: "partial window")
                 continue
             }
-            work.append(SliceWork(plan: plan, planJSON: try plan.jsonLine(), key: key, ifDifferent: existing != nil, expectedRows: plan.rows))
+            // An open window still gains rows: upload it again rather than compare it first.
+            work.append(SliceWork(plan: plan, planJSON: try plan.jsonLine(), key: key, ifDifferent: existing != nil && !plan.open,
+                                  expectedRows: plan.rows))
         }
 
         task { $0.currentTask = "archiving"; $0.totalSlices = Int64(plans.count) }

@@ -119,7 +119,40 @@ struct ArchiveTests {
         #expect(refused.status != 0 && refused.err.contains("--date-column"), "\(refused.err)")
     }
 
-    @Test("a rerun skips everything from the cache; without the cache identical objects are recognised; a changed slice is uploaded again")
+    @Test("the window that contains now is archived again on every run (uploaded, never compared); closed ones are skipped")
+    func openWindow() throws {
+        let f = try ArchiveFixture(days: 1, rowsPerDay: 10, table: "unused")
+        let dates = try f.pg.psql("SELECT to_char((now() AT TIME ZONE 'UTC')::date - 1, 'YYYY-MM-DD') || ' ' || to_char((now() AT TIME ZONE 'UTC')::date, 'YYYY-MM-DD')",
+                                  database: f.database).split(whereSeparator: \.isWhitespace).map(String.init)
+        try #require(dates.count == 2)
+        try f.pg.psql("""
+            SET TimeZone = 'UTC';
+            CREATE TABLE live (id bigint, at timestamptz NOT NULL) PARTITION BY RANGE (at);
+            CREATE TABLE live_yesterday PARTITION OF live FOR VALUES FROM ('\(dates[0])') TO ('\(dates[1])');
+            CREATE TABLE live_today PARTITION OF live FOR VALUES FROM ('\(dates[1])') TO ('\(dates[1])'::date + 1);
+            INSERT INTO live SELECT g, '\(dates[0])'::timestamptz + g * interval '1 minute' FROM generate_series(0, 1439) g;
+            INSERT INTO live SELECT 10000 + g, '\(dates[1])'::timestamptz + g * interval '1 second' FROM generate_series(0, 59) g;
+            """, database: f.database)
+        var flags = f.flags(table: "live")
+        flags[flags.firstIndex(of: "--start-date")! + 1] = dates[0]
+        flags[flags.firstIndex(of: "--end-date")! + 1] = dates[1]
+        let first = try f.archive(["--debug"], flags: flags)
+        #expect(first.status == 0, "\(first.err)")
+        #expect(first.err.contains("2 uploaded, 0 skipped"), "\(first.err)")
+        // Rows arrive in the open window; the rerun archives it again and skips the closed one.
+        try f.pg.psql("INSERT INTO live SELECT 20000 + g, '\(dates[1])'::timestamptz + interval '2 minutes' + g * interval '1 second' FROM generate_series(0, 9) g",
+                      database: f.database)
+        let second = try f.archive(["--debug"], flags: flags)
+        #expect(second.status == 0, "\(second.err)")
+        #expect(second.err.contains("1 uploaded, 1 skipped"), "\(second.err)")
+        #expect(!second.err.contains("--compare"), "\(second.err)")
+        let key = "archives/live/\(dates[1].prefix(4))/\(dates[1].dropFirst(5).prefix(2))/live-\(dates[1]).jsonl.zst"
+        let dir = try TemporaryDirectory()
+        let lines = try shell(referenceDecompress(try f.download(key, into: dir)) + " | wc -l").out
+        #expect(lines.trimmingCharacters(in: .whitespacesAndNewlines) == "70")
+    }
+
+        @Test("a rerun skips everything from the cache; without the cache identical objects are recognised; a changed slice is uploaded again")
     func skipLevels() throws {
         let f = try ArchiveFixture(days: 3, rowsPerDay: 200)
         let first = try f.archive([])
