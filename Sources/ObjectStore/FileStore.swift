@@ -226,7 +226,9 @@ public final class FileStore: ObjectStore {
         guard (1...MultipartLimits.maximumParts).contains(number) else { throw ToolError("\(what): InvalidArgument: part number") }
         let temp = try TempFile(root: root, what: what)
         _ = try temp.write(body, md5: md5, what: what)
-        _ = try temp.finish()
+        // Not synced: a part becomes durable inside the completed object, which is; after a
+        // crash the upload is incomplete and gets aborted anyway.
+        _ = try temp.finish(sync: false)
         let dir = "\(uploadsPath)/\(uploadID)"
         let name = Self.partName(number)
         for old in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [] where old.hasPrefix(name + ".") {
@@ -363,9 +365,9 @@ private final class TempFile {
         return offset
     }
 
-    /// Flushes and syncs; returns the file's inode number.
-    func finish() throws -> UInt64 {
-        try sink.close(sync: true)
+    /// Flushes and (unless told not to) syncs; returns the file's inode number.
+    func finish(sync: Bool = true) throws -> UInt64 {
+        try sink.close(sync: sync)
         var st = stat()
         fstat(sink.fd, &st)
         return UInt64(st.st_ino)
