@@ -34,6 +34,10 @@ public struct CacheEntry: Sendable, Equatable {
     /// When a run last skipped the slice because the bucket already held it (ours; the
     /// original ignores the field).
     public var lastSkipTime: Timestamp = .zero
+    /// The window the object's rows cover, `start/end` (RFC 3339, end exclusive): a window cut
+    /// by the date range is narrower than its calendar window (ours; the original ignores the
+    /// field; an entry without it covers the whole calendar window).
+    public var window: String = ""
 
     /// An empty entry.
     public init() {}
@@ -44,6 +48,7 @@ public struct CacheEntry: Sendable, Equatable {
         case fileTime = "file_time", s3Key = "s3_key", s3Uploaded = "s3_uploaded", s3UploadTime = "s3_upload_time"
         case lastError = "last_error", errorTime = "error_time", processStartTime = "process_start_time"
         case lastSkipTime = "last_skip_time"
+        case window
     }
 
     /// Reads an entry leniently: absent fields and `null` take their zero values; a field of
@@ -83,6 +88,7 @@ public struct CacheEntry: Sendable, Equatable {
             case .errorTime: errorTime = try value.timestamp(at)
             case .processStartTime: processStartTime = try value.timestamp(at)
             case .lastSkipTime: lastSkipTime = try value.timestamp(at)
+            case .window: window = try value.text(at)
             }
         }
         guard let stamp else { return }
@@ -101,6 +107,7 @@ public struct CacheEntry: Sendable, Equatable {
             ("process_start_time", .time(processStartTime)),
         ]
         if !lastSkipTime.isZero { members.append(("last_skip_time", .time(lastSkipTime))) }
+        if !window.isEmpty { members.append(("window", .string(window))) }
         return .object(members)
     }
 

@@ -93,8 +93,11 @@ public final class ArchiveRun: OrchestratedRun, @unchecked Sendable {
             let key = objectKey(plan, template: template)
             let existing = listing[key]
             let entry = entries[key]
+            // Level 1 also needs the object to cover this very window: one made from a window cut
+            // by the date range does not hold a whole window's rows (and the other way round).
             if !plan.open, let existing, let entry, entry.s3Uploaded, entry.fileSize == existing.size,
-               existing.etag == (entry.multipartETag.isEmpty ? entry.fileMD5 : entry.multipartETag), !entry.fileMD5.isEmpty || !entry.multipartETag.isEmpty {
+               existing.etag == (entry.multipartETag.isEmpty ? entry.fileMD5 : entry.multipartETag), !entry.fileMD5.isEmpty || !entry.multipartETag.isEmpty,
+               entry.window.isEmpty ? !plan.partial : entry.window == plan.windowText {
                 skip(plan, key: key, reason: "cached size and ETag match the object")
                 continue
             }

@@ -14,6 +14,11 @@ func parsePlanLine(_ line: String) throws -> Slice {
     }
 }
 
+extension Slice {
+    /// The window as the cache records what an object covers: `start/end`.
+    var windowText: String { "\(start)/\(end)" }
+}
+
 extension ChildInvocation {
     /// pg-partitions arguments for the configured table, range and duration.
     func planArguments(count: String) -> [String] {

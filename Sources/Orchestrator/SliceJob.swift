@@ -153,6 +153,7 @@ extension ArchiveRun {
         do {
             _ = try cache.updateEntry(scope, key: work.key) { entry in
                 upload.apply(to: &entry, now: .now(), rowCount: exactRows, uncompressedSize: uncompressed, processStart: started)
+                entry.window = work.plan.windowText
             }
         } catch {
             display.log(.warn, "could not record the result in the cache: \(error)", [("slice", stem)])

@@ -169,6 +169,8 @@ func runChild(_ arguments: [String]) throws -> Int32 {
     }
     var status: Int32 = 0
     while waitpid(pid, &status, 0) < 0 {
+        // ECHILD after a signal: the handler's `stop` reaped the child first; it exits 130.
+        if errno == ECHILD && child.interrupted.load(ordering: .sequentiallyConsistent) { break }
         guard errno == EINTR else { throw ToolError("waitpid: \(systemErrorText(errno))") }
     }
     // Interrupted: the signal handler is finishing its clean-ups and exits 130.

@@ -82,6 +82,11 @@ struct StoreTests {
         for entry in entries.values { #expect(Set(entry.keys) == fields) }
         #expect(entries["flights_20240102"]?["count_time"] as? String == "0001-01-01T00:00:00Z")
         #expect(entries["flights_20240101"]?["file_md5"] as? String == "9e107d9d372bb6826bd81d3542a419d6")
+
+        // Our own field, the window an object covers, is written only when known and read back.
+        try store.updateEntry(scope, key: "flights_20240103") { $0.window = "2024-01-02T00:00:00Z/2024-02-01T00:00:00Z" }
+        #expect(try store.load(scope).entries["flights_20240103"]?.window == "2024-01-02T00:00:00Z/2024-02-01T00:00:00Z")
+        #expect(try store.load(scope).entries["flights_20240101"]?.window == "")
     }
 
     @Test("the cache file name carries the first 16 hex digits of sha1(s3://bucket/template)")

@@ -252,7 +252,53 @@ struct ArchiveTests {
         #expect(result.err.contains("--db-password=********"))
     }
 
-    @Test("--dry-run extracts and compresses, reports sizes and hashes, uploads nothing and records no upload")
+    @Test("a window cut by the date range never replaces a wider object unless --force; an empty slice writes no object and caches 0 rows")
+    func partialAndEmpty() throws {
+        let f = try ArchiveFixture(days: 3, rowsPerDay: 50)
+        try f.pg.psql("CREATE TABLE flights_20240104 PARTITION OF flights FOR VALUES FROM ('2024-01-04') TO ('2024-01-05')",
+                      database: f.database)
+        let monthly = "archives/flights/2024/01/flights-2024-01.jsonl.zst"
+        let whole = try f.archive(["--output-duration", "monthly"])
+        #expect(whole.status == 0, "\(whole.err)")
+        let before = try #require(try f.objects()[monthly])
+        // 2 to 31 January cuts the window: the object covering the whole month stays.
+        var cut = f.flags()
+        cut[cut.firstIndex(of: "--start-date")! + 1] = "2024-01-02"
+        let refused = try f.archive(["--output-duration", "monthly"], flags: cut)
+        #expect(refused.status == 0, "\(refused.err)")
+        #expect(refused.err.contains("skipping a partial window") && refused.err.contains("0 uploaded, 1 skipped"), "\(refused.err)")
+        #expect(try f.objects()[monthly]?.etag == before.etag)
+        // --force replaces it with the cut window's rows.
+        let forced = try f.archive(["--output-duration", "monthly", "--force"], flags: cut)
+        #expect(forced.status == 0 && forced.err.contains("1 uploaded"), "\(forced.err)")
+        let dir = try TemporaryDirectory()
+        func monthlyLines() throws -> String {
+            try shell(referenceDecompress(try f.download(monthly, into: dir)) + " | wc -l").out.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        #expect(try monthlyLines() == "100")
+        // The whole month again: the cache knows the object covers less, so it is made anew.
+        let again = try f.archive(["--output-duration", "monthly"])
+        #expect(again.status == 0 && again.err.contains("1 uploaded, 0 skipped"), "\(again.err)")
+        #expect(try monthlyLines() == "150")
+        let rerun = try f.archive(["--output-duration", "monthly"])
+        #expect(rerun.err.contains("0 uploaded, 1 skipped"), "\(rerun.err)")
+
+        // Daily: the empty 4 January partition writes no object; the cache records 0 rows for it.
+        let daily = try f.archive([])
+        #expect(daily.status == 0 && daily.err.contains("3 uploaded, 0 skipped, 1 empty"), "\(daily.err)")
+        #expect(try f.objects().keys.contains { $0.hasSuffix("flights-2024-01-04.jsonl.zst") } == false)
+        let cacheDir = f.home.path("cache")
+        let files = try FileManager.default.contentsOfDirectory(atPath: cacheDir).filter { $0.hasPrefix("archive_") && $0.hasSuffix("_metadata.json") }
+        var entry: [String: Any]?
+        for file in files {
+            let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: cacheDir + "/" + file))) as? [String: Any]
+            let entries = (json?["entries"] as? [String: Any]) ?? [:]
+            if let found = entries["archives/flights/2024/01/flights-2024-01-04.jsonl.zst"] as? [String: Any] { entry = found }
+        }
+        #expect(entry?["row_count"] as? Int == 0, "\(String(describing: entry))")
+    }
+
+        @Test("--dry-run extracts and compresses, reports sizes and hashes, uploads nothing and records no upload")
     func dryRun() throws {
         let f = try ArchiveFixture(days: 2, rowsPerDay: 100)
         let result = try f.archive(["--dry-run"])
