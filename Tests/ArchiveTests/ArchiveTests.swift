@@ -122,6 +122,9 @@ struct ArchiveTests {
     @Test("the window that contains now is archived again on every run (uploaded, never compared); closed ones are skipped")
     func openWindow() throws {
         let f = try ArchiveFixture(days: 1, rowsPerDay: 10, table: "unused")
+        // Days are UTC days: a run that would straddle midnight waits for the new day.
+        let secondsOfDay = Int(Date().timeIntervalSince1970) % 86_400
+        if secondsOfDay > 86_400 - 120 { sleep(UInt32(86_400 - secondsOfDay + 2)) }
         let dates = try f.pg.psql("SELECT to_char((now() AT TIME ZONE 'UTC')::date - 1, 'YYYY-MM-DD') || ' ' || to_char((now() AT TIME ZONE 'UTC')::date, 'YYYY-MM-DD')",
                                   database: f.database).split(whereSeparator: \.isWhitespace).map(String.init)
         try #require(dates.count == 2)

@@ -51,8 +51,9 @@ struct PipelinesTests {
         #expect(result.succeeded)
         let busy = try #require(result.stages[0].usage)
         let idle = try #require(result.stages[1].usage)
-        #expect(busy.cpuSeconds > 0.2, "\(busy)")
-        #expect(busy.cpuSeconds > idle.cpuSeconds)
+        // The loop takes about half a second here; a machine ten times faster still shows it.
+        #expect(busy.cpuSeconds > 0.05, "\(busy)")
+        #expect(busy.cpuSeconds > 3 * idle.cpuSeconds, "\(busy) vs \(idle)")
         #expect(busy.peakResidentBytes > 1_000_000 && idle.peakResidentBytes > 1_000_000)
     }
 

@@ -33,7 +33,7 @@ struct RowfmtCommandTests {
             p = subprocess.Popen(sys.argv[1:], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
             p.stdin.write(b'{"id": 1, "price": 1.25, "label": "a"}\\n' * 3)
             p.stdin.flush()
-            ready, _, _ = select.select([p.stdout], [], [], 3 if "--chunk-size" in sys.argv else 1)
+            ready, _, _ = select.select([p.stdout], [], [], 15 if "--chunk-size" in sys.argv else 1)
             early = os.read(p.stdout.fileno(), 65536) if ready else b""
             p.stdin.close()
             rest = p.stdout.read()
