@@ -98,13 +98,9 @@ public struct Uploader {
         var partSize = MultipartLimits.partSize(requested: request.partSize, forSize: request.sizeHint)
         if request.compareOnly { return try compare(source: source, partSize: partSize) }
         var existing: ObjectInfo?
-        if request.ifDifferent, !request.dryRun, let found = try store.head(key: request.key), found.etagIsContentDigest {
-            // Compare in the existing object's own terms: its part size, or one PUT.
-            let existingPartSize = try store.partSize(key: request.key, info: found)
-            if found.multipartCount == nil || existingPartSize != nil {
-                existing = found
-                if let existingPartSize { partSize = existingPartSize }
-            }
+        if request.ifDifferent, !request.dryRun, let found = try comparableObject() {
+            existing = found.info
+            if let cut = found.partSize { partSize = cut }
         }
         let input = StreamInput(source: source, partSize: partSize, sha256: request.sha256,
                                 temporaryDirectory: request.temporaryDirectory)
@@ -145,17 +141,23 @@ public struct Uploader {
         return try multipart(input: input, partSize: partSize, filled: filled)
     }
 
+    /// The object under the key in terms a stream can be compared with: its size and ETag, and
+    /// the part size it was cut in (nil: one PUT). Nil when absent, when its ETag is no MD5
+    /// (SSE-KMS) or when its part size cannot be learnt.
+    private func comparableObject() throws -> (info: ObjectInfo, partSize: UInt64?)? {
+        guard let found = try store.head(key: request.key), found.etagIsContentDigest else { return nil }
+        guard found.multipartCount != nil else { return (found, nil) }
+        guard let cut = try store.partSize(key: request.key, info: found) else { return nil }
+        return (found, cut)
+    }
+
     /// `--compare`: reads the stream to its end, digesting it as the existing object was cut
-    /// (its part size, or one PUT), and uploads nothing. An absent object, or one whose ETag is
-    /// not an MD5 (SSE-KMS) or whose part size cannot be learnt, never counts as the same.
+    /// (its part size, or one PUT), and uploads nothing. An object that is not comparable
+    /// (see `comparableObject`) never counts as the same.
     private func compare(source: FileSource, partSize requested: UInt64) throws -> UploadResult {
-        let found = try store.head(key: request.key)
-        var partSize = requested
-        var comparable = found?.etagIsContentDigest ?? false
-        if let found, comparable, found.multipartCount != nil {
-            if let existing = try store.partSize(key: request.key, info: found) { partSize = existing } else { comparable = false }
-        }
-        let multipart = found?.multipartCount != nil
+        let existing = try comparableObject()
+        let partSize = existing?.partSize ?? requested
+        let multipart = existing?.partSize != nil
         let input = StreamInput(source: source, partSize: partSize, sha256: request.sha256,
                                 temporaryDirectory: request.temporaryDirectory)
         let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
@@ -165,7 +167,7 @@ public struct Uploader {
         }
         try awaitCommit(abort: nil)
         let etag = input.etagSoFar(multipart: multipart)
-        let same = comparable && found?.size == input.total && found?.etag == etag
+        let same = existing.map { $0.info.size == input.total && $0.info.etag == etag } ?? false
         let digests = input.digests()
         progress.finish(bytes: 0)
         let parts = multipart ? Int(max(1, (input.total + partSize - 1) / partSize)) : 0

@@ -151,16 +151,9 @@ public final class Pipeline: @unchecked Sendable {
             sigemptyset(&blocked)
             sigaddset(&blocked, SIGPIPE)
             pthread_sigmask(SIG_BLOCK, &blocked, nil)
-            input.withUnsafeBytes { bytes in
-                var offset = 0
-                while offset < bytes.count {
-                    let n = write(pipe.write, bytes.baseAddress! + offset, bytes.count - offset)
-                    if n < 0 && errno == EINTR { continue }
-                    if n <= 0 { break }
-                    offset += n
-                }
-            }
-            close(pipe.write)
+            // Unbuffered; a failed write (the reader is gone) simply ends the feeding.
+            let sink = FileSink(fd: pipe.write, name: "the pipeline's input", bufferSize: 1, ownsDescriptor: true)
+            try? sink.write(input)
         }
         defer { close(pipe.read) }
         guard started else {
