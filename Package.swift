@@ -113,7 +113,7 @@ let orchestratorTargets: [Target] = [
     library("RunDisplay", ["SlicePlan", "ToolSupport"]),
     library("Orchestrator", ["ArchiverConfig", "ArchiveLayout", "ArchiveCache", "Digest", "PGAccess", "PGPlanning", "Pipelines", "RunDisplay", "SlicePlan",
                               "ToolSupport"]),
-    tool("data-archiver", ["Orchestrator", "ArchiverConfig", "ArchiveCache", "Pipelines", "RunDisplay"]),
+    tool("data-archiver", ["Orchestrator", "ArchiverConfig", "ArchiveCache", "Pipelines", "RunDisplay", "SlicePlan"]),
     tests("ArchiveTests", []),
     tests("RunDisplayTests", ["RunDisplay"]),
     tests("ArchiveLayoutTests", ["ArchiveLayout", "SlicePlan"]),

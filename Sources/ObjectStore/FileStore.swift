@@ -319,14 +319,10 @@ public final class FileStore: ObjectStore {
     }
 }
 
+/// The bytes of a hex string (a part's ETag, which this store wrote itself).
 private func hexBytes(_ text: String) -> [UInt8] {
-    var out: [UInt8] = []
-    var chars = Array(text.utf8)[...]
-    while chars.count >= 2 {
-        out.append(UInt8(String(decoding: chars.prefix(2), as: UTF8.self), radix: 16) ?? 0)
-        chars = chars.dropFirst(2)
-    }
-    return out
+    let digits = text.utf8.map { hexDigitValue($0) ?? 0 }
+    return stride(from: 0, to: digits.count - 1, by: 2).map { digits[$0] << 4 | digits[$0 + 1] }
 }
 
 /// A temp file under `ROOT/.tmp`, removed unless renamed into place (also on SIGINT/SIGTERM).

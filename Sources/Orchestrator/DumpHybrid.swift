@@ -10,12 +10,6 @@ import Pipelines
 import RunDisplay
 import SlicePlan
 
-/// A double-quoted SQL identifier.
-func quoteIdentifier(_ s: String) -> String { "\"" + s.replacing("\"", with: "\"\"") + "\"" }
-
-/// A single-quoted SQL literal.
-func quoteLiteral(_ s: String) -> String { "'" + s.replacing("'", with: "''") + "'" }
-
 /// dump-hybrid's scratch databases: each holds one table of the original schema and name, filled
 /// with a window's rows (COPY) and dumped from there, so the dump restores into the original
 /// table. Named after the destination, so the next run of the same scope finds and drops what a
@@ -39,7 +33,7 @@ extension DumpRun {
                             [("database", name)])
                 continue
             }
-            try connection.execute("DROP DATABASE IF EXISTS \(quoteIdentifier(name)) WITH (FORCE)")
+            try connection.execute("DROP DATABASE IF EXISTS \(SQL.identifier(name)) WITH (FORCE)")
             display.log(.info, "dropped the scratch database of an interrupted run", [("database", name)])
         }
     }
@@ -68,18 +62,18 @@ extension DumpRun {
         let columns = try scratchColumns(connection)
         let encoding = try connection.query("SELECT pg_encoding_to_char(encoding) FROM pg_database WHERE datname = current_database()")
             .first?[0] ?? nil
-        let definition = columns.map { "\(quoteIdentifier($0.0)) \($0.1)" }.joined(separator: ", ")
+        let definition = columns.map { "\(SQL.identifier($0.0)) \($0.1)" }.joined(separator: ", ")
         for index in 0..<count {
             let name = scratchPrefix + String(index)
             // Listed before it exists, so a signal during CREATE DATABASE still drops it (IF EXISTS).
             lock.lock(); scratch.append(name); lock.unlock()
-            try connection.execute("CREATE DATABASE \(quoteIdentifier(name)) TEMPLATE template0 ENCODING \(quoteLiteral(encoding ?? "UTF8")) "
+            try connection.execute("CREATE DATABASE \(SQL.identifier(name)) TEMPLATE template0 ENCODING \(SQL.literal(encoding ?? "UTF8")) "
                 + "LC_COLLATE 'C' LC_CTYPE 'C'")
             let target = try PGConnection(connectionParameters(config, database: name))
             if try target.query("SELECT 1 FROM pg_namespace WHERE nspname = $1", [config.dbSchema]).isEmpty {
-                try target.execute("CREATE SCHEMA \(quoteIdentifier(config.dbSchema))")
+                try target.execute("CREATE SCHEMA \(SQL.identifier(config.dbSchema))")
             }
-            try target.execute("CREATE TABLE \(quoteIdentifier(config.dbSchema)).\(quoteIdentifier(config.table!)) (\(definition))")
+            try target.execute("CREATE TABLE \(SQL.qualified(config.dbSchema, config.table!)) (\(definition))")
         }
         scratchColumnNames = columns.map(\.0)
         display.log(.debug, "scratch databases created", [("databases", scratch.joined(separator: ","))])
@@ -96,7 +90,7 @@ extension DumpRun {
         guard !names.isEmpty else { return }
         do {
             let connection = try PGConnection(connectionParameters(config))
-            for name in names { try connection.execute("DROP DATABASE IF EXISTS \(quoteIdentifier(name)) WITH (FORCE)") }
+            for name in names { try connection.execute("DROP DATABASE IF EXISTS \(SQL.identifier(name)) WITH (FORCE)") }
         } catch {
             display.log(.warn, "could not drop the scratch databases; the next run drops them: \(error)",
                         [("databases", names.joined(separator: ","))])
@@ -105,18 +99,13 @@ extension DumpRun {
 
     /// Empties the scratch table of `database` and copies the window's rows into it, source by source.
     func fillScratch(_ database: String, plan: Slice) throws {
-        let target = quoteIdentifier(config.dbSchema) + "." + quoteIdentifier(config.table!)
+        let target = SQL.qualified(config.dbSchema, config.table!)
         let connection = try PGConnection(connectionParameters(config, database: database))
         try connection.execute("TRUNCATE \(target)")
-        let columns = scratchColumnNames.map(quoteIdentifier).joined(separator: ", ")
+        let columns = scratchColumnNames.map(SQL.identifier).joined(separator: ", ")
         for source in plan.sources {
-            var select = "SELECT \(columns) FROM \(source.only == true ? "ONLY " : "")\(quoteIdentifier(source.schema)).\(quoteIdentifier(source.relation))"
-            if let column = source.column {
-                var conditions: [String] = []
-                if let from = source.from { conditions.append("\(quoteIdentifier(column)) >= \(quoteLiteral(from))::timestamptz") }
-                if let to = source.to { conditions.append("\(quoteIdentifier(column)) < \(quoteLiteral(to))::timestamptz") }
-                if !conditions.isEmpty { select += " WHERE " + conditions.joined(separator: " AND ") }
-            }
+            var select = "SELECT \(columns) FROM \(source.only == true ? "ONLY " : "")\(SQL.qualified(source.schema, source.relation))"
+            if let column = source.column { select += " WHERE " + SQL.rangeFilter(column: column, from: source.from, to: source.to) }
             let pipeline = Pipeline(stages: [
                 Stage(name: "psql (read \(source.relation))",
                       command: psqlCommand(database: config.dbName, sql: "COPY (\(select)) TO STDOUT (FORMAT binary)"), reportsProgress: false),

@@ -11,10 +11,7 @@ import RunDisplay
 import SlicePlan
 
 /// A pg_dump `-t` pattern naming exactly one relation (double quotes make every character literal).
-func exactPattern(schema: String, relation: String) -> String {
-    func quoted(_ s: String) -> String { "\"" + s.replacing("\"", with: "\"\"") + "\"" }
-    return quoted(schema) + "." + quoted(relation)
-}
+func exactPattern(schema: String, relation: String) -> String { SQL.qualified(schema, relation) }
 
 extension DumpRun {
     /// pg_dump's flags for the mode of a whole or table dump.

@@ -35,7 +35,7 @@ public enum OutputDuration: String, CaseIterable, Codable, Sendable {
         let c = start.civil
         switch self {
         case .hourly: return "\(pad(c.year, 4))-\(pad(c.month, 2))-\(pad(c.day, 2))-\(pad(c.hour, 2))"
-        case .daily: return "\(pad(c.year, 4))-\(pad(c.month, 2))-\(pad(c.day, 2))"
+        case .daily: return start.dateText
         case .weekly:
             let w = Civil.isoWeek(days: start.day)
             return "\(pad(w.year, 4))-W\(pad(w.week, 2))"

@@ -141,11 +141,8 @@ public struct Window: Hashable, Sendable, CustomStringConvertible {
     public var description: String { "[\(start), \(end))" }
 }
 
-/// Zero-padded decimal.
-func pad(_ value: Int, _ width: Int) -> String {
-    let s = String(value)
-    return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
-}
+/// Zero-padded decimal (short for ToolSupport's `TextFormat.zeroPadded`, used in every label).
+func pad(_ value: Int, _ width: Int) -> String { TextFormat.zeroPadded(value, width: width) }
 
 
 extension String {

@@ -4,6 +4,7 @@ import FoundationEssentials
 import Orchestrator
 import Pipelines
 import RunDisplay
+import SlicePlan
 import ToolSupport
 #if canImport(Glibc)
 import Glibc
@@ -18,13 +19,7 @@ let available = availableArchiverCommands
 
 Interrupts.shared.install()
 let environment = ProcessInfo.processInfo.environment
-let today: String = {
-    var t = time(nil)
-    var parts = tm()
-    gmtime_r(&t, &parts)
-    return "\(TextFormat.zeroPadded(parts.tm_year + 1900, width: 4))-\(TextFormat.zeroPadded(parts.tm_mon + 1, width: 2))-"
-        + TextFormat.zeroPadded(parts.tm_mday, width: 2)
-}()
+let today = Instant(microseconds: Int64(time(nil)) * 1_000_000).dateText
 
 func usageError(_ message: String) -> Never {
     writeStandardError("\(tool): error: \(message)\n\(tool): see '\(tool) --help'\n")
