@@ -1,4 +1,9 @@
 import CCrypto
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// The hash functions the toolbox uses (through OpenSSL's libcrypto).
 public enum DigestAlgorithm: Sendable {
@@ -27,7 +32,7 @@ public final class Digest {
     /// A fresh hash of `algorithm`.
     public init(_ algorithm: DigestAlgorithm) {
         self.algorithm = algorithm
-        guard let ctx = EVP_MD_CTX_new() else { fatalError("EVP_MD_CTX_new: out of memory") }
+        guard let ctx = EVP_MD_CTX_new() else { Self.unavailable("could not allocate a digest context (out of memory)") }
         context = ctx
         reset()
     }
@@ -36,7 +41,19 @@ public final class Digest {
 
     /// Starts over, as if new.
     public func reset() {
-        guard EVP_DigestInit_ex(context, algorithm.evp, nil) == 1 else { fatalError("EVP_DigestInit_ex failed") }
+        guard EVP_DigestInit_ex(context, algorithm.evp, nil) == 1 else {
+            Self.unavailable("libcrypto refused \(algorithm) (an OpenSSL configuration without it, such as FIPS mode?)")
+        }
+    }
+
+    /// Every digest the toolbox takes is needed for correctness (ETags, Content-MD5, SigV4):
+    /// without one there is nothing to fall back on, so the tool stops with one clear line and
+    /// exit status 1 (no crash report), before anything was stored.
+    private static func unavailable(_ reason: String) -> Never {
+        let program = CommandLine.arguments.first.map { $0.split(separator: "/").last.map(String.init) ?? $0 } ?? "pgarchive"
+        let line = Array("\(program): error: \(reason)\n".utf8)
+        _ = line.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+        exit(1)
     }
 
     /// Adds bytes.

@@ -52,6 +52,19 @@ struct FailureTests {
         }
     }
 
+    @Test("an OpenSSL that refuses MD5 (FIPS properties) stops s3put with one line and exit 1, nothing stored")
+    func digestRefused() throws {
+        let bucket = try Bucket(.file)
+        let conf = bucket.scratch.path("fips.cnf")
+        try "openssl_conf = openssl_init\n[openssl_init]\nalg_section = evp\n[evp]\ndefault_properties = fips=yes\n"
+            .write(toFile: conf, atomically: true, encoding: .utf8)
+        let input = try randomFile(bucket.scratch, "input", size: 1000)
+        let put = try bucket.put(["--key", "k"], input: input, environment: ["OPENSSL_CONF": conf])
+        #expect(put.status == 1)
+        #expect(put.err == "s3put: error: libcrypto refused md5 (an OpenSSL configuration without it, such as FIPS mode?)\n", "\(put.err)")
+        #expect(try !bucket.exists("k"))
+    }
+
     @Test("SIGTERM in the middle of a multipart upload leaves no object and no upload in progress", arguments: Backend.available)
     func sigterm(backend: Backend) throws {
         let bucket = try Bucket(backend)
