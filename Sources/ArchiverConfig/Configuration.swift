@@ -63,6 +63,7 @@ public struct ArchiverConfiguration: Sendable {
     public var endDate: String? { text("end_date") }
     public var skipCount: Bool { boolean("skip_count") }
     public var includeNonPartitionTables: Bool { boolean("include_non_partition_tables") }
+    public var allowUnwindowed: Bool { boolean("allow_unwindowed") }
     public var force: Bool { boolean("force") }
     public var dumpMode: DumpMode { text("dump_mode").flatMap(DumpMode.init) ?? .schemaAndData }
     public var splitTables: Bool { boolean("split_tables") }

@@ -130,6 +130,9 @@ public let archiverSettings: [Setting] = [
             "skip counting rows (faster startup, no row progress bars)"),
     Setting("include_non_partition_tables", flag: "include-non-partition-tables", .boolean, default: "false",
             for: [.archive], "also archive standalone tables named TABLE_<date> that are not attached partitions"),
+    Setting("allow_unwindowed", flag: "allow-unwindowed", .boolean, default: "false", for: [.archive, .dump, .dumpHybrid],
+            "archive the windowed rows and exit 0 although some rows belong to no window (NULL or +/-infinity in the "
+            + "date column, outside the window of their partition); they are reported either way"),
     Setting("force", flag: "force", .boolean, default: "false", for: [.archive],
             "overwrite objects even where a partial window would replace a wider one"),
     Setting("dump_mode", flag: "dump-mode", .string, default: "schema-and-data", for: [.dump],

@@ -27,6 +27,12 @@ public struct RunSummary: Sendable {
     public var interrupted = false
     /// CPU time and peak memory of each kind of stage.
     public var stageUsage = StageUsageTotals()
+    /// Rows planning found in no window, one line per relation and reason (docs/plan.md).
+    public var unwindowed: [String] = []
+    /// `--allow-unwindowed`: such rows are reported but do not fail the run.
+    public var unwindowedAllowed = false
+    /// Rows were left out without the user's leave: the run fails.
+    public var incomplete: Bool { !unwindowed.isEmpty && !unwindowedAllowed }
 
     /// The summary as lines for the display.
     public var lines: [String] {
@@ -36,6 +42,8 @@ public struct RunSummary: Sendable {
                    + "\(rows) rows, \(formatBytes(bytes)) in \(formatDuration(seconds)) (\(TextFormat.fixed(rate, 1)) MB/s)"]
         out += stageUsage.line.map { [$0] } ?? []
         out += failures.map { "failed: " + $0 }
+        let note = unwindowedAllowed ? "not archived (--allow-unwindowed)" : "not archived; the run fails unless --allow-unwindowed"
+        out += unwindowed.map { "unwindowed: \($0): \(note)" }
         return out
     }
 }
@@ -73,8 +81,10 @@ public final class ArchiveRun: OrchestratedRun, @unchecked Sendable {
         try abortIncompleteUploads(prefix: prefix)
 
         display.log(.info, "planning", [("table", table), ("duration", config.outputDuration.rawValue)])
-        var plans = try plan()
+        let planned = try invocation.planSlices(count: "estimate", display: display)
+        var plans = planned.slices
         summary.slices = plans.count
+        account(planned, template: template)
         var counting: BackgroundCount?
         if !config.skipCount { (plans, counting) = try startCounting(plans) }
         display.setTotals(slices: plans.count, rows: plans.reduce(0) { $0 + ($1.rows ?? 0) })
@@ -86,11 +96,11 @@ public final class ArchiveRun: OrchestratedRun, @unchecked Sendable {
         let entries = try cache.load(scope).entries
         var work: [SliceWork] = []
         for plan in plans {
+            let key = objectKey(plan, template: template)
             if let error = plan.error {
-                fail(plan.stem, key: nil, stage: "planning", message: error)
+                fail(plan.stem, key: key, stage: "planning", message: error)
                 continue
             }
-            let key = objectKey(plan, template: template)
             let existing = listing[key]
             let entry = entries[key]
             // Level 1 also needs the object to cover this very window: one made from a window cut
@@ -136,16 +146,20 @@ public final class ArchiveRun: OrchestratedRun, @unchecked Sendable {
             format: config.outputFormat.rawValue, codecExtension: codecExtension))
     }
 
-    /// Plans the slices with pg-partitions (errors on stderr are logged; planned slices are kept).
+    /// Plans the slices with pg-partitions (docs/plan.md); the rows no window holds and the
+    /// relations it could not plan are left to the caller (`account`).
     func plan() throws -> [Slice] {
-        let args = invocation.planArguments(count: "estimate")
-        display.log(.debug, "plan", [("command", invocation.mask(invocation.command("pg-partitions", args).shellLine()))])
-        let out = try invocation.capture("pg-partitions", args) { [display] line in display.log(.warn, line) }
-        let plans = try out.lines.map(parsePlanLine)
-        if !out.termination.succeeded && plans.isEmpty {
-            throw OrchestratorError("planning failed: \(out.failure("pg-partitions"))")
+        try invocation.planSlices(count: "estimate", display: display).slices
+    }
+
+    /// Reports what planning left out: rows in no window (log and summary; the run fails unless
+    /// --allow-unwindowed) and relations no slice carries (failures of their own).
+    func account(_ plan: PlanOutput, template: String) {
+        reportUnwindowed(plan.unwindowed)
+        for relation in plan.unplanned where relation.slices.isEmpty {
+            fail("\(relation.source.schema).\(relation.source.relation)", key: nil, stage: "planning", message: relation.error)
         }
-        return plans
+        if let failure = plan.unexplainedFailure { fail(config.table ?? "", key: nil, stage: "planning", message: failure) }
     }
 
     /// Writes the table's schema beside the data (`_schema/<table>-<hash>.json`) unless the

@@ -76,14 +76,17 @@ extension DumpRun {
         }
         if !hybrid && config.dumpMode == .schemaOnly { return jobs }
         display.log(.info, "planning", [("table", table), ("duration", config.outputDuration.rawValue)])
-        let out = try invocation.capture("pg-partitions", invocation.planArguments(count: "none")) { [display] line in
-            display.log(.warn, line)
+        let planned = try invocation.planSlices(count: "none", display: display)
+        reportUnwindowed(planned.unwindowed)
+        for relation in planned.unplanned where relation.slices.isEmpty {
+            let name = "\(relation.source.schema).\(relation.source.relation)"
+            jobs.append(DumpJob(stem: name, key: "", cacheKey: "\(table):unplanned:\(name)", arguments: [],
+                                skippable: false, error: relation.error))
         }
-        let plans = try out.lines.map(parsePlanLine)
-        if !out.termination.succeeded && plans.isEmpty {
-            throw OrchestratorError("planning failed: \(out.failure("pg-partitions"))")
+        if let failure = planned.unexplainedFailure {
+            jobs.append(DumpJob(stem: table, key: "", cacheKey: "\(table):planning", arguments: [], skippable: false, error: failure))
         }
-        for plan in plans {
+        for plan in planned.slices {
             let key = DumpLayout.windowKey(template: template, table: table, label: plan.label, year: plan.parts.YYYY,
                                            month: plan.parts.MM, day: plan.parts.DD, hour: plan.parts.HH)
             var job = DumpJob(stem: plan.stem, key: key, cacheKey: "\(table):\(plan.label)", arguments: [],

@@ -7,6 +7,7 @@ import Glibc
 #endif
 import Pipelines
 import RunDisplay
+import SlicePlan
 
 /// A run of data-archiver that `main` drives: `archive`, `dump` or `dump-hybrid`.
 public protocol ArchiverRun: AnyObject, Sendable {
@@ -136,6 +137,22 @@ public class OrchestratedRun: @unchecked Sendable {
         let done = processed
         lock.unlock()
         task { $0.slicesProcessed = Int64(done); $0.partitionsProcessed = Int64(done); $0.completedItems = Int64(done) }
+    }
+
+    /// Logs the rows planning found in no window and keeps them for the summary (the run fails
+    /// because of them unless `--allow-unwindowed`).
+    func reportUnwindowed(_ found: [UnwindowedRows]) {
+        let allowed = config.allowUnwindowed
+        for rows in found {
+            display.log(allowed ? .warn : .error, "rows in no window, not archived", [
+                ("relation", "\(rows.source.schema).\(rows.source.relation)"), ("rows", "\(rows.rows)"),
+                ("reason", rows.reason.rawValue), ("detail", rows.message),
+            ])
+        }
+        lock.lock()
+        summary.unwindowed = found.map(\.message)
+        summary.unwindowedAllowed = allowed
+        lock.unlock()
     }
 
     /// The summary at the end, with the elapsed time.

@@ -3,14 +3,52 @@ import FoundationEssentials
 #if canImport(Glibc)
 import Glibc
 #endif
+import Pipelines
+import RunDisplay
 import SlicePlan
 
-/// One line of pg-partitions output as a slice (docs/plan.md).
-func parsePlanLine(_ line: String) throws -> Slice {
+/// One line of pg-partitions output (docs/plan.md).
+func parsePlanLine(_ line: String) throws -> PlanLine {
     do {
-        return try Slice.parse(line)
+        return try PlanLine.parse(line)
     } catch {
         throw OrchestratorError("pg-partitions printed a plan line that does not parse: \(error)")
+    }
+}
+
+/// What pg-partitions printed: the slices, the rows no window holds, the relations it could not
+/// plan, and a failure it did not explain in those lines.
+struct PlanOutput {
+    var slices: [Slice] = []
+    var unwindowed: [UnwindowedRows] = []
+    var unplanned: [UnplannedRelation] = []
+    /// pg-partitions failed although every line it printed parsed and none says why.
+    var unexplainedFailure: String?
+}
+
+extension ChildInvocation {
+    /// Runs pg-partitions (with `--allow-unwindowed`: the run decides about such rows itself) and
+    /// sorts its lines. Its stderr repeats the structured lines, so it goes to the debug log;
+    /// a failure with no slice at all is the run's failure.
+    func planSlices(count: String, display: RunDisplay) throws -> PlanOutput {
+        let args = planArguments(count: count) + ["--allow-unwindowed"]
+        display.log(.debug, "plan", [("command", mask(command("pg-partitions", args).shellLine()))])
+        let out = try capture("pg-partitions", args) { [display] line in display.log(.debug, line) }
+        var plan = PlanOutput()
+        for line in out.lines {
+            switch try parsePlanLine(line) {
+            case .slice(let slice): plan.slices.append(slice)
+            case .unwindowed(let rows): plan.unwindowed.append(rows)
+            case .unplanned(let relation): plan.unplanned.append(relation)
+            }
+        }
+        if !out.termination.succeeded {
+            if plan.slices.isEmpty && plan.unplanned.isEmpty { throw OrchestratorError("planning failed: \(out.failure("pg-partitions"))") }
+            if plan.unplanned.isEmpty && !plan.slices.contains(where: { $0.error != nil }) {
+                plan.unexplainedFailure = out.failure("pg-partitions")
+            }
+        }
+        return plan
     }
 }
 

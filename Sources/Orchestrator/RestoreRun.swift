@@ -16,12 +16,17 @@ public protocol RunReport: Sendable {
     var failed: Int { get }
     /// Whether the run was stopped (signal or `q`).
     var interrupted: Bool { get }
+    /// Whether rows were left out without the user's leave (archive: rows in no window).
+    var incomplete: Bool { get }
 }
 
 extension RunReport {
-    /// 0 when nothing failed, 1 when anything did, 130 when interrupted.
+    /// Nothing was left out.
+    public var incomplete: Bool { false }
+
+    /// 0 when nothing failed, 1 when anything did (or rows were left out), 130 when interrupted.
     public var exitStatus: ExitStatus {
-        interrupted ? .interrupted : (failed > 0 ? .failure : .ok)
+        interrupted ? .interrupted : (failed > 0 || incomplete ? .failure : .ok)
     }
 }
 

@@ -87,24 +87,36 @@ enum Catalog {
     /// The date/timestamp type OIDs a date column may have.
     static let dateTypes: Set<UInt32> = [1082, 1114, 1184]
 
-    /// The first and last value of `column` in a relation within `window`, or nil when none.
-    /// Throws `PlanError` when the relation holds ±infinity there (no window can hold such rows).
+    /// The first and last finite value of `column` in a relation within `window`, or nil when none
+    /// (NULL and ±infinity are left to `unwindowed`: no window can hold them).
     static func extent(_ conn: PGConnection, schema: String, relation: String, only: Bool, column: String, within window: Window) throws -> Window? {
         let col = SQL.identifier(column)
         let rows = try conn.query("""
-            SELECT CASE WHEN isfinite(mn) THEN (extract(epoch FROM mn) * 1000000)::bigint END,
-                   CASE WHEN isfinite(mx) THEN (extract(epoch FROM mx) * 1000000)::bigint END,
-                   mn IS NULL
+            SELECT (extract(epoch FROM mn) * 1000000)::bigint, (extract(epoch FROM mx) * 1000000)::bigint
             FROM (SELECT min(\(col))::timestamptz AS mn, max(\(col))::timestamptz AS mx
                   FROM \(only ? "ONLY " : "")\(SQL.qualified(schema, relation))
-                  WHERE \(filterSQL(column: column, window: window))) s
+                  WHERE \(filterSQL(column: column, window: window)) AND isfinite(\(col))) s
             """)
-        let row = rows[0]
-        if row[2] == "t" { return nil }
-        guard let low = row[0].flatMap(Int64.init), let high = row[1].flatMap(Int64.init) else {
-            throw PlanError("\(relation) holds \(column) = ±infinity, which no window can hold")
-        }
+        guard let low = rows[0][0].flatMap(Int64.init), let high = rows[0][1].flatMap(Int64.init) else { return nil }
         return Window(start: Instant(microseconds: low), end: Instant(microseconds: high + 1))
+    }
+
+    /// Rows of a relation no window can hold: `column` NULL, `-infinity`, `infinity`, and finite
+    /// but outside `window` (unbounded sides not checked). One query; an index on the column serves it.
+    static func unwindowed(_ conn: PGConnection, schema: String, relation: String, only: Bool, column: String,
+                           outside window: Window) throws -> [UnwindowedRows.Reason: Int64] {
+        let col = SQL.identifier(column)
+        var outside: [String] = []
+        if window.start > .distantPast { outside.append("\(col) < \(SQL.literal(window.start.postgresText))::timestamptz") }
+        if window.end < .distantFuture { outside.append("\(col) >= \(SQL.literal(window.end.postgresText))::timestamptz") }
+        let row = try conn.query("""
+            SELECT count(*) FILTER (WHERE \(col) IS NULL), count(*) FILTER (WHERE \(col) = '-infinity'),
+                   count(*) FILTER (WHERE \(col) = 'infinity'), count(*) FILTER (WHERE isfinite(\(col)))
+            FROM \(only ? "ONLY " : "")\(SQL.qualified(schema, relation))
+            WHERE \(col) IS NULL OR \(col) = '-infinity' OR \(col) = 'infinity'\(outside.map { " OR " + $0 }.joined())
+            """)[0]
+        let counts = row.map { $0.flatMap(Int64.init) ?? 0 }
+        return [.null: counts[0], .minusInfinity: counts[1], .infinity: counts[2], .outsideWindow: counts[3]]
     }
 
     /// The SQL filter for a window of a column (unbounded sides omitted).

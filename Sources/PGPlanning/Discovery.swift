@@ -11,10 +11,15 @@ struct Discovery {
     /// `[--start-date, --end-date + 1 day)`.
     let range: Window
     private(set) var leaves: [Leaf] = []
+    /// For each leaf, what the completeness check needs (parallel to `leaves`).
+    private(set) var checks: [LeafCheck] = []
     private(set) var problems: [String] = []
+    /// Relations that could not be planned, with the window their rows may lie in.
+    private(set) var unplanned: [(source: Slice.Source, error: String, window: Window)] = []
     /// Per relation: the window its ancestors' and its own bounds (or its name) confine it to,
-    /// and whether a DEFAULT partition on the way means its rows must be filtered anyway.
-    private var confinement: [String: (window: Window, filter: Bool)] = [:]
+    /// whether a DEFAULT partition on the way means its rows must be filtered anyway, and
+    /// whether a name (not a partition bound) placed it on the way.
+    private var confinement: [String: (window: Window, filter: Bool, byName: Bool)] = [:]
 
     private static let everything = Window(start: .distantPast, end: .distantFuture)
 
@@ -59,10 +64,10 @@ struct Discovery {
 
     /// Walks the tree top-down, intersecting RANGE bounds on the date column (or name windows of inheritance children).
     private mutating func confine() {
-        confinement[root.oid] = (Self.everything, false)
+        confinement[root.oid] = (Self.everything, false, false)
         let keys = Dictionary(tree.compactMap { node in node.rangeKeyColumn.map { (node.oid, $0) } }) { a, _ in a }
         for node in tree.dropFirst() {
-            guard let parent = node.parent, var (window, filter) = confinement[parent] else { continue }
+            guard let parent = node.parent, var (window, filter, byName) = confinement[parent] else { continue }
             let named = NamePatterns.window(relation: node.name, base: options.table)
             if node.bound == "DEFAULT" {
                 filter = true
@@ -71,8 +76,9 @@ struct Discovery {
             } else if let named {
                 // Inheritance children, and partitions whose bounds are not on the date column: placed by name.
                 window = window.intersection(named)
+                byName = true
             }
-            confinement[node.oid] = (window, filter)
+            confinement[node.oid] = (window, filter, byName)
         }
     }
 
@@ -99,41 +105,59 @@ struct Discovery {
 
     /// Gives one relation its window: from its confinement when bounded, else from its data's extent.
     private mutating func place(_ node: TreeNode, only: Bool) throws {
-        let named = NamePatterns.window(relation: node.name, base: options.table).map { ($0, false) }
-        var (window, filter) = confinement[node.oid] ?? named ?? (Self.everything, true)
+        let named = NamePatterns.window(relation: node.name, base: options.table).map { ($0, false, true) }
+        var (window, filter, byName) = confinement[node.oid] ?? named ?? (Self.everything, true, false)
         if node.oid == root.oid || only { filter = true }
         let bounded = window.start > .distantPast && window.end < .distantFuture
         var leaf = Leaf(schema: node.schema, relation: node.name, window: nil, alwaysFilter: filter || !bounded, only: only,
                         estimatedRows: node.reltuples, tableBytes: node.tableBytes)
+        let source = Slice.Source(schema: node.schema, relation: node.name, only: only ? true : nil)
+        // Rows confined by partition bounds on the date column cannot lie outside the window, be NULL or infinite there.
+        let check = LeafCheck(window: window, guaranteed: bounded && !filter && !byName, readable: node.readable)
         let label = "\(node.schema).\(node.name)"
         if !node.readable {
             leaf.error = "permission denied for table \(label)"
             leaf.window = bounded ? window : nil
-            if !bounded || !window.intersection(range).isEmpty { problems.append(leaf.error!) }
-            leaves.append(leaf)
+            if !bounded || !window.intersection(range).isEmpty {
+                problems.append(leaf.error!)
+                if !bounded { unplanned.append((source, leaf.error!, window)) }
+            }
+            append(leaf, check)
             return
         }
         if !leaf.alwaysFilter {
             leaf.window = window
-            leaves.append(leaf)
+            append(leaf, check)
             return
         }
         guard let dateColumn else {
-            problems.append("cannot place \(label): no range bound on a date column and no date in its name (use --date-column)")
+            let message = "cannot place \(label): no range bound on a date column and no date in its name (use --date-column)"
+            problems.append(message)
+            unplanned.append((source, message, window))
             return
         }
         let within = window.intersection(range)
-        guard !within.isEmpty else { return }
         do {
-            leaf.window = try Catalog.extent(conn, schema: node.schema, relation: node.name, only: only, column: dateColumn, within: within)
-        } catch let error as PlanError {
-            leaf.error = error.message
-            leaf.window = within.start > .distantPast && within.end < .distantFuture ? within : nil
-            problems.append(error.message)
+            leaf.window = within.isEmpty ? nil
+                : try Catalog.extent(conn, schema: node.schema, relation: node.name, only: only, column: dateColumn, within: within)
         } catch let error as PGError {
             leaf.error = "\(label): \(error.message)"
             problems.append(leaf.error!)
+            unplanned.append((source, leaf.error!, window))
         }
-        leaves.append(leaf)
+        append(leaf, check)
     }
+
+    private mutating func append(_ leaf: Leaf, _ check: LeafCheck) {
+        leaves.append(leaf)
+        checks.append(check)
+    }
+}
+
+/// What discovery knows of a leaf beyond its placement: the window its name or bounds confine it
+/// to, and whether partition bounds guarantee its rows lie there (no NULL, no infinity).
+struct LeafCheck {
+    var window: Window
+    var guaranteed: Bool
+    var readable: Bool
 }

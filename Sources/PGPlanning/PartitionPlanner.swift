@@ -47,6 +47,11 @@ public struct PlanResult: Sendable {
     public var slices: [Slice]
     /// Problems to report on stderr; any of them makes the run fail.
     public var problems: [String]
+    /// Rows of relations the plan reads that no slice holds (NULL or ±infinity in the date
+    /// column, rows outside the window a name or bound places their relation in).
+    public var unwindowed: [UnwindowedRows] = []
+    /// Relations that could not be planned, with the slices that carry their error.
+    public var unplanned: [UnplannedRelation] = []
 }
 
 /// Discovery of the relations holding a table's rows, and planning of its slices.
@@ -59,6 +64,14 @@ public enum PartitionPlanner {
                                   rangeStart: options.startDate, rangeEnd: discovery.range.end, dateColumn: discovery.dateColumn,
                                   now: options.now)
         var planned = Planner.plan(request)
+        var problems = discovery.problems
+        var unplanned: [UnplannedRelation] = []
+        for (source, error, window) in discovery.unplanned {
+            let stems = attach(error, to: &planned) { !$0.window.intersection(window).isEmpty }
+            unplanned.append(UnplannedRelation(schema: options.schema, table: options.table, source: source, error: error, slices: stems))
+        }
+        let unwindowed = try Completeness(conn: conn, discovery: discovery, options: options)
+            .check(&planned, problems: &problems, unplanned: &unplanned)
         if !options.only.isEmpty {
             let wanted = Set(options.only)
             planned = planned.filter { wanted.contains($0.slice.stem) }
@@ -67,7 +80,18 @@ public enum PartitionPlanner {
             estimateDiskBytes(&planned[i], leaves: discovery.leaves)
             try count(conn, &planned[i], leaves: discovery.leaves, counting: options.counting)
         }
-        return PlanResult(slices: planned.map(\.slice), problems: discovery.problems)
+        return PlanResult(slices: planned.map(\.slice), problems: problems, unwindowed: unwindowed, unplanned: unplanned)
+    }
+
+    /// Adds `error` to every slice `matches` selects; returns their stems.
+    static func attach(_ error: String, to planned: inout [PlannedSlice], where matches: (PlannedSlice) -> Bool) -> [String] {
+        var stems: [String] = []
+        for i in planned.indices where matches(planned[i]) {
+            let existing = planned[i].slice.error.map { $0.split(separator: "; ").map(String.init) } ?? []
+            if !existing.contains(error) { planned[i].slice.error = (existing + [error]).joined(separator: "; ") }
+            stems.append(planned[i].slice.stem)
+        }
+        return stems
     }
 
     /// The exact row count of a slice already planned: `count(*)` of each of its sources within

@@ -106,6 +106,11 @@ public struct Slice: Codable, Equatable, Sendable {
 
     /// Parses one plan line.
     public static func parse(_ line: String) throws -> Slice {
+        if let kind = planLineKind(line) {
+            throw PlanError(kind == "unwindowed" || kind == "unplanned"
+                ? "the plan line reports \(kind == "unwindowed" ? "rows that belong to no window" : "a relation that could not be planned"), not a slice"
+                : "plan line has an unknown kind \"\(kind)\"")
+        }
         do {
             return try JSONDecoder().decode(Slice.self, from: Data(line.utf8))
         } catch let DecodingError.keyNotFound(key, _) {

@@ -15,7 +15,9 @@ struct PgPartitions: Tool {
         discussion: """
             Lines follow docs/plan.md. Problems (a partition that cannot be read or placed) are reported \
             on stderr and make the exit status 1; the other slices are still printed, and a slice that \
-            needs the problem partition carries "error". The password comes from ARCHIVE_DB_PASSWORD or \
+            needs the problem partition carries "error". Rows that no window can hold are counted and \
+            printed as "unwindowed" lines after the slices, and a relation that could not be planned as an \
+            "unplanned" line; unwindowed rows make the exit status 1 unless --allow-unwindowed. The password comes from ARCHIVE_DB_PASSWORD or \
             PGPASSWORD, never from the command line.
             """,
         version: PGArchive.version)
@@ -46,6 +48,10 @@ struct PgPartitions: Tool {
 
     @Option(parsing: .upToNextOption, help: "Only these file stems (e.g. flights-2024-01-05).")
     var only: [String] = []
+
+    @Flag(name: .customLong("allow-unwindowed"),
+          help: "Rows that belong to no window (NULL or ±infinity in the date column, outside their relation's window) are reported as warnings, not errors.")
+    var allowUnwindowed = false
 
     @OptionGroup(title: "Connection")
     var connection: ConnectionOptions
@@ -87,12 +93,17 @@ struct PgPartitions: Tool {
             throw ToolError(error.message)
         }
         let out = FileSink.standardOutput()
-        for slice in result.slices { try out.write(try slice.jsonLine() + "\n") }
+        let lines = result.slices.map(PlanLine.slice) + result.unwindowed.map(PlanLine.unwindowed) + result.unplanned.map(PlanLine.unplanned)
+        for line in lines { try out.write(try line.jsonLine() + "\n") }
         try out.flush()
         let missing = Set(only).subtracting(result.slices.map(\.stem))
         for stem in missing.sorted() { warn("pg-partitions", "no slice \(stem) in the plan") }
-        guard let last = result.problems.last else { return }
-        for problem in result.problems.dropLast() { writeStandardError("pg-partitions: error: \(problem)\n") }
+        var errors = result.problems
+        for rows in result.unwindowed {
+            if allowUnwindowed { warn("pg-partitions", rows.message) } else { errors.append(rows.message + " (--allow-unwindowed accepts that)") }
+        }
+        guard let last = errors.last else { return }
+        for problem in errors.dropLast() { writeStandardError("pg-partitions: error: \(problem)\n") }
         throw ToolError(last)
     }
 }

@@ -10,11 +10,20 @@ extension ScratchDatabase {
     }
 }
 
-/// Runs pg-partitions against a database; returns the exit status, the parsed plan lines and stderr.
-func planSlices(_ db: ScratchDatabase, _ arguments: [String], environment: [String: String]? = nil) throws -> (status: Int32, slices: [Slice], err: String) {
+/// Runs pg-partitions against a database; returns the exit status, the slices, stderr, and the
+/// unwindowed and unplanned lines (docs/plan.md).
+func planSlices(_ db: ScratchDatabase, _ arguments: [String], environment: [String: String]? = nil) throws
+    -> (status: Int32, slices: [Slice], err: String, unwindowed: [UnwindowedRows], unplanned: [UnplannedRelation]) {
     let result = try run(Package.tool("pg-partitions"), arguments, environment: environment ?? db.environment)
-    let slices = try result.out.split(separator: "\n").map { try Slice.parse(String($0)) }
-    return (result.status, slices, result.err)
+    var slices: [Slice] = [], unwindowed: [UnwindowedRows] = [], unplanned: [UnplannedRelation] = []
+    for line in result.out.split(separator: "\n") {
+        switch try PlanLine.parse(String(line)) {
+        case .slice(let slice): slices.append(slice)
+        case .unwindowed(let rows): unwindowed.append(rows)
+        case .unplanned(let relation): unplanned.append(relation)
+        }
+    }
+    return (result.status, slices, result.err, unwindowed, unplanned)
 }
 
 /// Extracts every slice with pg-extract (plan line on stdin) and loads each stream into `table` with psql.
