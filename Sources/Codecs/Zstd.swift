@@ -10,7 +10,8 @@ private func zstdError(_ code: Int) -> String? {
     ZSTD_isError(code) != 0 ? String(cString: ZSTD_getErrorName(code)) : nil
 }
 
-/// zstd compression through libzstd's streaming API, always in multi-threaded mode.
+/// zstd compression through libzstd's streaming API, always in multi-threaded mode, every frame
+/// with its content checksum.
 ///
 /// Multi-threaded mode even for one worker, and no pledged source size, so the same input
 /// gives the same bytes whatever the thread count. Jobs are one window long (2 MiB at level 3)
@@ -27,7 +28,10 @@ final class ZstdCompressor: Compressor {
         context = ctx
         output = .allocate(byteCount: ZSTD_CStreamOutSize() * 4, alignment: 16)
         let jobSize = 1 << Int(pgarchive_zstd_window_log(Int32(level)))
-        for (parameter, value) in [(ZSTD_c_compressionLevel, level), (ZSTD_c_nbWorkers, max(threads, 1)), (ZSTD_c_jobSize, jobSize)] {
+        // The content checksum (XXH64 of the frame's content, checked by every decoder) catches
+        // damage a bit flip inside a compressed block would otherwise turn into changed rows.
+        for (parameter, value) in [(ZSTD_c_compressionLevel, level), (ZSTD_c_nbWorkers, max(threads, 1)), (ZSTD_c_jobSize, jobSize),
+                                   (ZSTD_c_checksumFlag, 1)] {
             if let text = zstdError(ZSTD_CCtx_setParameter(context, parameter, Int32(value))) {
                 throw CodecError(.library, "zstd: could not set parameter: \(text)")
             }

@@ -5,39 +5,48 @@ import ToolSupport
 import Glibc
 #endif
 
-/// Streams an object to a sink and checks it arrived whole: its length, and its MD5 when the
-/// ETag is one (single-part objects without SSE-KMS or SSE-C).
+/// Streams an object to a sink and checks it arrived whole: its length, and its content against
+/// the ETag (`ContentCheck`: the MD5 of a single-part object, the multipart ETag recomputed from
+/// the part size in the object's metadata). An object whose content cannot be checked is said so
+/// through `warn`.
 public struct Downloader {
     private let store: any ObjectStore
     private let progress: ProgressReporter
+    private let warn: (String) -> Void
 
-    /// A downloader from `store`, reporting bytes written to `progress`.
-    public init(store: any ObjectStore, progress: ProgressReporter) {
+    /// A downloader from `store`, reporting bytes written to `progress` and unchecked content to `warn`.
+    public init(store: any ObjectStore, progress: ProgressReporter, warn: @escaping (String) -> Void = { _ in }) {
         self.store = store
         self.progress = progress
+        self.warn = warn
     }
 
-    /// Writes the object `key` to `sink`; returns its metadata.
-    public func run(key: String, sink: FileSink) throws -> ObjectInfo {
+    /// Writes the object `key` to `sink` (nil: reads it only, to verify it); returns its metadata.
+    /// Throws `ContentMismatch` when the length or the content does not match: the sink has then
+    /// received bytes that must not be used (a pipeline's commit gate, an atomic file).
+    public func run(key: String, sink: FileSink?) throws -> ObjectInfo {
         try store.check(key: key)
-        let md5 = Digest(.md5)
+        let name = store.describe(key: key)
+        // The metadata first: the part size decides how the content is digested on its way.
+        guard let expected = try store.head(key: key) else { throw ToolError("\(name): not found", status: .notFound) }
+        let check = ContentCheck(info: expected)
         var count: UInt64 = 0
         let info = try store.get(key: key) { bytes in
-            md5.update(bytes)
-            try sink.write(bytes)
+            check.update(bytes)
+            try sink?.write(bytes)
             count += UInt64(bytes.count)
             progress.update(bytes: count)
         }
-        try sink.flush()
-        let name = store.describe(key: key)
+        try sink?.flush()
         guard count == info.size else {
-            throw ToolError("\(name): received \(count) of \(info.size) bytes")
+            throw ContentMismatch("\(name): received \(count) of \(info.size) bytes")
         }
-        if info.multipartCount == nil, info.etagIsContentDigest, info.etag.utf8.count == 32 {
-            let actual = hex(md5.finalize())
-            guard actual == info.etag else {
-                throw ToolError("\(name): the content's MD5 \(actual) does not match the ETag \(info.etag)")
-            }
+        guard info.etag == expected.etag else {
+            throw ContentMismatch("\(name): the object was replaced while it was read (ETag \(expected.etag), then \(info.etag))")
+        }
+        if let problem = check.mismatch(name: name, etag: info.etag) { throw ContentMismatch(problem) }
+        if case .unchecked(let why) = check.plan, info.size > 0 {
+            warn("\(name): content not checked against the ETag: \(why); only its length was (compression frames carry their own checksums)")
         }
         progress.finish(bytes: count)
         return info
@@ -56,6 +65,23 @@ public enum StoreJSON {
         if let sse = info.serverSideEncryption { line += ",\"server_side_encryption\":\(JSON.quote(sse))" }
         let pairs = info.metadata.sorted { $0.key < $1.key }.map { "\(JSON.quote($0.key)):\(JSON.quote($0.value))" }
         return line + ",\"metadata\":{\(pairs.joined(separator: ","))}}"
+    }
+
+    /// `--verify`: what the content check found (`content`: `ok`, `mismatch`, or `unchecked`
+    /// when the ETag cannot be recomputed; `error` says why for the last two).
+    public static func verified(bucket: String, key: String, info: ObjectInfo, plan: ContentCheck.Plan, mismatch: String?) -> String {
+        var line = "{\"bucket\":\(JSON.quote(bucket)),\"key\":\(JSON.quote(key)),\"size\":\(info.size),"
+            + "\"etag\":\(JSON.quote(info.etag)),\"parts\":\(info.multipartCount ?? 0)"
+        if case .multipart(let partSize, _) = plan { line += ",\"part_size\":\(partSize)" }
+        line += ",\"check\":\(JSON.quote(plan.name))"
+        if let mismatch {
+            line += ",\"content\":\"mismatch\",\"error\":\(JSON.quote(mismatch))"
+        } else if case .unchecked(let why) = plan {
+            line += ",\"content\":\"unchecked\",\"error\":\(JSON.quote(why))"
+        } else {
+            line += ",\"content\":\"ok\""
+        }
+        return line + "}"
     }
 
     /// `--list`: one object.

@@ -179,25 +179,3 @@ struct SpooledBody: ByteSource {
         return try input.readSpool(at: start, into: buffer)
     }
 }
-
-/// The commit gate: after EOF the upload completes only once `commit` arrives on a descriptor.
-public struct CommitGate: Sendable {
-    /// The descriptor to read.
-    public let fd: Int32
-
-    /// A gate on `fd`.
-    public init(fd: Int32) { self.fd = fd }
-
-    /// Waits for the writer's verdict: true for `commit` (with an optional newline), false otherwise.
-    public func awaitCommit() -> Bool {
-        var text: [UInt8] = []
-        var byte: UInt8 = 0
-        while text.count < 64 {
-            let n = read(fd, &byte, 1)
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 || byte == UInt8(ascii: "\n") { break }
-            text.append(byte)
-        }
-        return String(decoding: text, as: UTF8.self) == "commit"
-    }
-}

@@ -205,6 +205,9 @@ public struct Uploader {
             let aborter = StoreBox(try store.clone())
             var options = request.options
             options.partSize = partSize
+            // Recorded at the start (metadata cannot be added later): s3get recomputes the
+            // multipart ETag from the content with it.
+            options.metadata[ObjectMetadata.partSize] = String(partSize)
             uploadID = try store.createUpload(key: key, options: options)
             let id = uploadID
             cleanup = Interrupts.shared.add { try? aborter.store?.abortUpload(key: key, uploadID: id) }

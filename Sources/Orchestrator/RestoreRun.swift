@@ -150,7 +150,9 @@ public final class RestoreRun: ArchiverRun, @unchecked Sendable {
             if let column = config.dateColumn { load += ["--date-column", column] }
         }
         if config.dryRun { load.append("--dry-run") }
-        stages.append(Stage(name: "pg-load", command: invocation.command("pg-load", load + invocation.connectionArguments)))
+        // The gate: pg-load moves the rows into the table only after s3get verified the object's
+        // content and every decoder exited 0 (a mismatch is found only at the end of the stream).
+        stages.append(Stage(name: "pg-load", command: invocation.command("pg-load", load + invocation.connectionArguments), commitGate: true))
         return stages
     }
 

@@ -42,6 +42,9 @@ public struct LoadRequest: Sendable {
     public var onConflict: ConflictPolicy = .nothing
     /// Validate everything, change nothing.
     public var dryRun = false
+    /// `--commit-fd`: after the input ended, the rows move into the target only once `commit`
+    /// arrives here (every earlier stage of the pipeline exited 0).
+    public var commitGate: CommitGate?
 
     /// A request with the defaults.
     public init() {}

@@ -45,6 +45,11 @@ public enum Loader {
         defer { if request.dryRun { try? conn.execute("ROLLBACK") } }
         try conn.execute(LoadSQL.createStage(stage, columns: try stageColumns(schema, conn: conn)))
         result.rowsRead = try copy(input, into: stage, conn: conn, progress: progress)
+        // The input ended; whether it ended whole (the download verified, every frame's checksum
+        // right) only the stages before can say: nothing reaches the target without their word.
+        if let gate = request.commitGate, !gate.awaitCommit() {
+            throw LoadError("an earlier stage of the pipeline failed (no commit on --commit-fd): nothing was loaded")
+        }
 
         if let range = request.partitionRange, let partitionColumn {
             let template = request.partitionTemplate ?? range.defaultTemplate

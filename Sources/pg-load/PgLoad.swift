@@ -51,6 +51,9 @@ struct PgLoad: Tool {
     @Option(name: .customLong("progress-fd"), help: ArgumentHelp("Write progress JSON lines to this descriptor (docs/progress.md).", valueName: "n"))
     var progressFD: Int32?
 
+    @Option(name: .customLong("commit-fd"), help: ArgumentHelp("After the input ends, move the rows into the table only once \"commit\" is read from this descriptor; anything else loads nothing.", valueName: "n"))
+    var commitFd: Int32?
+
     @OptionGroup(title: "Connection")
     var connection: ConnectionOptions
 
@@ -58,6 +61,7 @@ struct PgLoad: Tool {
         if partitionTemplate != nil && partitionRange == nil { throw ValidationError("--table-partition-template needs --table-partition-range") }
         if dateColumn != nil && partitionRange == nil { throw ValidationError("--date-column needs --table-partition-range") }
         if let progressFD, progressFD < 0 { throw ValidationError("--progress-fd must not be negative") }
+        if let commitFd, commitFd < 0 { throw ValidationError("--commit-fd must not be negative") }
     }
 
     func run() throws {
@@ -70,6 +74,7 @@ struct PgLoad: Tool {
         request.dateColumn = dateColumn
         request.onConflict = onConflict
         request.dryRun = dryRun
+        request.commitGate = commitFd.map(CommitGate.init)
         let parameters = connection.parameters(environment: ProcessInfo.processInfo.environment, applicationName: "pg-load")
         let stdin = FileSource.standardInput
         do {

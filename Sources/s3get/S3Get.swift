@@ -9,8 +9,11 @@ struct S3Get: Tool {
         commandName: "s3get",
         abstract: "Stream an object to standard output, or print its metadata or a listing as JSON lines.",
         discussion: """
-            A download checks the length (and the MD5 of single-part objects) and resumes an interrupted \
-            transfer with a Range request. --head exits 3 when the object does not exist; any other failure \
+            A download checks the length and the content against the ETag (the MD5 of a single-part \
+            object; a multipart ETag recomputed in the part size recorded in the object's pgarchive-part-size \
+            metadata; an object without it is downloaded with a warning) and resumes an interrupted transfer \
+            with a Range request. A mismatch exits 1 after the last byte: a pipeline must not use the bytes \
+            before s3get exited 0. --verify reads and checks the object without writing it. --head exits 3 when the object does not exist; any other failure \
             (403, network, 5xx) exits 1. Credentials as for s3put(1).
             """,
         version: PGArchive.version)
@@ -22,6 +25,9 @@ struct S3Get: Tool {
 
     @Flag(help: "Print the object's metadata as one JSON line instead of its content; exit 3 if it does not exist.")
     var head = false
+
+    @Flag(help: "Read the object and check its content against its ETag without writing it; print one JSON line (exit 1 on a mismatch).")
+    var verify = false
 
     @Option(help: ArgumentHelp("Print one JSON line per object whose key starts with this prefix (\"\" for all).", valueName: "prefix"))
     var list: String?
@@ -36,15 +42,16 @@ struct S3Get: Tool {
     var force = false
 
     func validate() throws {
-        let modes = [key != nil && !head, head, list != nil, listUploads != nil].filter { $0 }.count
-        if modes != 1 { throw ValidationError("give exactly one of --key, --head --key, --list or --list-uploads") }
+        let modes = [key != nil && !head && !verify, head, verify, list != nil, listUploads != nil].filter { $0 }.count
+        if modes != 1 { throw ValidationError("give exactly one of --key, --head --key, --verify --key, --list or --list-uploads") }
         if head && key == nil { throw ValidationError("--head needs --key") }
+        if verify && key == nil { throw ValidationError("--verify needs --key") }
         if key != nil && (list != nil || listUploads != nil) { throw ValidationError("--key and --list/--list-uploads exclude each other") }
-        if output != nil && (head || key == nil) { throw ValidationError("--output applies to downloads only") }
+        if output != nil && (head || verify || key == nil) { throw ValidationError("--output applies to downloads only") }
     }
 
     func run() throws {
-        if let key, !head, output == nil {
+        if let key, !head, !verify, output == nil {
             _ = key
             try refuseBinaryToTerminal(force: force, what: "object data")
         }
@@ -61,14 +68,32 @@ struct S3Get: Tool {
             }
             let partSize = try bucket.partSize(key: key, info: info)
             try out.write(StoreJSON.head(bucket: bucket.bucket, key: key, info: info, partSize: partSize) + "\n")
+        } else if let key, verify {
+            guard let info = try bucket.head(key: key) else {
+                throw ToolError("\(bucket.describe(key: key)): not found", status: .notFound)
+            }
+            let plan = ContentCheck.plan(for: info)
+            var mismatch: String?
+            do {
+                _ = try Downloader(store: bucket, progress: store.progress(stage: "s3get")).run(key: key, sink: nil)
+            } catch let error as ContentMismatch {
+                mismatch = error.message
+            }
+            try out.write(StoreJSON.verified(bucket: bucket.bucket, key: key, info: info, plan: plan, mismatch: mismatch) + "\n")
+            try out.flush()
+            if let mismatch { throw ToolError(mismatch) }
         } else if let key {
-            let downloader = Downloader(store: bucket, progress: store.progress(stage: "s3get"))
-            if let output {
-                let file = try AtomicOutput(path: output)
-                _ = try downloader.run(key: key, sink: file.sink)
-                try file.commit()
-            } else {
-                _ = try downloader.run(key: key, sink: out)
+            let downloader = Downloader(store: bucket, progress: store.progress(stage: "s3get")) { warn("s3get", $0) }
+            do {
+                if let output {
+                    let file = try AtomicOutput(path: output)
+                    _ = try downloader.run(key: key, sink: file.sink)
+                    try file.commit()
+                } else {
+                    _ = try downloader.run(key: key, sink: out)
+                }
+            } catch let error as ContentMismatch {
+                throw ToolError(error.message)
             }
         }
         try out.flush()

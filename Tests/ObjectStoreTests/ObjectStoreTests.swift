@@ -132,3 +132,50 @@ enum Insecure {
 
     static func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
 }
+
+@Suite("content checks against the ETag")
+struct ContentCheckUnitTests {
+    /// Feeds `data` to a check in uneven chunks (so part boundaries fall inside chunks).
+    func feed(_ check: ContentCheck, _ data: [UInt8]) {
+        var offset = 0
+        var step = 1
+        while offset < data.count {
+            let n = min(step, data.count - offset)
+            data[offset..<(offset + n)].withUnsafeBytes { check.update($0) }
+            offset += n
+            step = step * 3 + 7
+        }
+    }
+
+    @Test("a multipart ETag is recomputed in the part size the metadata records; one changed byte is a mismatch")
+    func multipart() {
+        let partSize = 1_000_003
+        let data = [UInt8]((0..<(2 * partSize + 12_345)).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) })
+        let parts = stride(from: 0, to: data.count, by: partSize).map { Array(data[$0..<min($0 + partSize, data.count)]) }
+        let etag = ETag.multipart(partDigests: parts.map { Insecure.md5($0) })
+        let info = ObjectInfo(size: UInt64(data.count), etag: etag, metadata: [ObjectMetadata.partSize: "\(partSize)"])
+        #expect(ContentCheck.plan(for: info) == .multipart(partSize: UInt64(partSize), parts: 3))
+        let good = ContentCheck(info: info)
+        feed(good, data)
+        #expect(good.mismatch(name: "k", etag: etag) == nil)
+        var changed = data
+        changed[partSize + 5] ^= 0x01
+        let bad = ContentCheck(info: info)
+        feed(bad, changed)
+        #expect(bad.mismatch(name: "k", etag: etag)?.hasPrefix("k: the content does not match the ETag \(etag)") == true)
+        // The wrong part size gives another ETag: it is a mismatch too, never a silent pass.
+        let wrong = ContentCheck(info: ObjectInfo(size: UInt64(data.count), etag: etag, metadata: [ObjectMetadata.partSize: "\(partSize + 1)"]))
+        feed(wrong, data)
+        #expect(wrong.mismatch(name: "k", etag: etag) != nil)
+    }
+
+    @Test("objects whose ETag cannot be recomputed say why")
+    func unchecked() {
+        let noMeta = ObjectInfo(size: 10, etag: "0123456789abcdef0123456789abcdef-2")
+        guard case .unchecked(let why) = ContentCheck.plan(for: noMeta) else { Issue.record("expected unchecked"); return }
+        #expect(why.contains("pgarchive-part-size"))
+        let kms = ObjectInfo(size: 10, etag: "0123456789abcdef0123456789abcdef", serverSideEncryption: "aws:kms")
+        guard case .unchecked = ContentCheck.plan(for: kms) else { Issue.record("expected unchecked for SSE-KMS"); return }
+        #expect(ContentCheck.plan(for: ObjectInfo(size: 10, etag: "0123456789abcdef0123456789abcdef")) == .md5)
+    }
+}
