@@ -168,7 +168,7 @@ public final class ArchiveRun: OrchestratedRun, @unchecked Sendable {
         let out = try invocation.capture("pg-extract", ["--describe", "--relation", table, "--schema", config.dbSchema] + invocation.connectionArguments)
         guard out.termination.succeeded else { throw OrchestratorError("could not read the table's schema: \(out.failure("pg-extract"))") }
         let json = out.lines.joined(separator: "\n") + "\n"
-        let hash = String(hex(Digest.hash(.sha256, json)).prefix(16))
+        let hash = SchemaHash.of(Array(json.utf8))
         let key = ArchiveLayout.schemaKey(template: template, table: table, hash: hash)
         if config.dryRun { return hash }
         if listing[key] != nil {

@@ -12,6 +12,8 @@ struct Captured {
     var lines: [String]
     /// The last lines of stderr.
     var errors: [String]
+    /// stdout exactly as written (a sidecar whose hash is checked).
+    var output: [UInt8] = []
 
     /// `tool (exit status N): last stderr line`.
     func failure(_ tool: String) -> String {
@@ -31,7 +33,7 @@ extension ChildInvocation {
         let text = String(decoding: result.output, as: UTF8.self)
         return Captured(termination: result.stages[0].termination,
                         lines: text.split(separator: "\n", omittingEmptySubsequences: true).map(String.init),
-                        errors: result.stages[0].errorLines)
+                        errors: result.stages[0].errorLines, output: Array(result.output))
     }
 }
 

@@ -277,9 +277,17 @@ final class SchemaSidecars: @unchecked Sendable {
         let out = try invocation.capture("s3get", invocation.storeArguments + ["--key", sidecar])
         var path: String?
         if out.termination.succeeded {
+            // The name and the data object's metadata both carry the hash of the sidecar's bytes:
+            // a sidecar edited or damaged since would decode every file that names it wrongly.
+            let actual = SchemaHash.of(out.output)
+            guard actual == hash else {
+                throw OrchestratorError("the schema sidecar \(sidecar) does not match its hash: its content hashes to \(actual), "
+                                        + "its name and the object's pgarchive-schema metadata say \(hash) (edited or damaged); "
+                                        + "refusing it, nothing of this file was loaded")
+            }
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
             let file = folder + "/\(hash).json"
-            try Data((out.lines.joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: file), options: .atomic)
+            try Data(out.output).write(to: URL(fileURLWithPath: file), options: .atomic)
             path = file
         } else if out.termination != .exited(3) {
             throw OrchestratorError("could not fetch the schema \(sidecar): \(out.failure("s3get"))")
