@@ -199,8 +199,8 @@ enum NumericDecimal {
     /// The value × 10^scale; NaN and ±Infinity are special values, more digits than `precision` an error.
     static func unscaled(_ v: UnsafeRawBufferPointer, precision: Int, scale: Int) throws -> Int128 {
         guard v.count >= 8 else { throw TextRender.lengthError(.numeric, v) }
-        let ndigits = Int(v.int16(0)), weight = Int(v.int16(2)), sign = UInt16(bitPattern: v.int16(4))
-        guard ndigits >= 0, v.count == 8 + 2 * ndigits else { throw ValueError("malformed numeric") }
+        let ndigits = Int(UInt16(bitPattern: v.int16(0))), weight = Int(v.int16(2)), sign = UInt16(bitPattern: v.int16(4))
+        guard v.count == 8 + 2 * ndigits else { throw ValueError("malformed numeric") }
         switch sign {
         case 0x0000, 0x4000: break
         case 0xC000: throw UnrepresentableValue("numeric NaN cannot be stored in a Parquet DECIMAL(\(precision),\(scale))")

@@ -71,4 +71,17 @@ struct ValueTripTests {
             #expect(result.err.hasPrefix("rowfmt: error: ") && result.err.contains("not a interval"), "\(text): \(result.err)")
         }
     }
+
+    @Test("numerics of 32,768 and more base-10000 digits make the trip in every format")
+    func longNumerics() throws {
+        // 131,072 integer digits and 16,383 fraction digits: PostgreSQL's limits, 36,864 base-10000 digits.
+        try expectExactTrips("""
+            CREATE TABLE t (n numeric, na numeric[]);
+            INSERT INTO t VALUES
+              (('9' || repeat('8', 131071) || '.' || repeat('7', 16383))::numeric, NULL),
+              (('-1' || repeat('0', 131068) || '12')::numeric, ARRAY[('1' || repeat('0', 131071))::numeric, 1.5]),
+              (('0.' || repeat('0', 100) || repeat('3', 16283))::numeric, NULL),
+              (repeat('9', 131072)::numeric, NULL)
+            """, rows: 4)
+    }
 }
