@@ -213,15 +213,30 @@ enum NumericDecimal {
         }
         // Built only on failure: the interpolation would cost more than the conversion.
         func tooLarge() -> ValueError { ValueError("numeric value does not fit DECIMAL(\(precision),\(scale))") }
+        // The last base-10000 digit stands for 10^(4·(weight − ndigits + 1)); scale it to 10^-scale.
+        var exponent = ndigits == 0 ? 0 : 4 * (weight - ndigits + 1) + scale
+        // When the scale ends inside the last digit (scale not a multiple of 4), drop that digit's
+        // padding zeros first: 38 significant digits plus up to 3 zeros would not fit 128 bits.
+        var lastDigitShift = 4
+        if exponent < 0 && exponent > -4 {
+            lastDigitShift += exponent
+            exponent = 0
+        }
         var value: Int128 = 0
         for k in 0..<ndigits {
-            let digit = Int128(UInt16(bitPattern: v.int16(8 + 2 * k)))
-            let (shifted, overflow) = value.multipliedReportingOverflow(by: 10_000)
+            var digit = Int128(UInt16(bitPattern: v.int16(8 + 2 * k)))
+            var shift = 4
+            if k == ndigits - 1 && lastDigitShift < 4 {
+                shift = lastDigitShift
+                guard digit % powersOfTen[4 - shift] == 0 else {
+                    throw ValueError("numeric value has more fraction digits than DECIMAL(\(precision),\(scale)) holds")
+                }
+                digit /= powersOfTen[4 - shift]
+            }
+            let (shifted, overflow) = value.multipliedReportingOverflow(by: powersOfTen[shift])
             guard !overflow, shifted <= powersOfTen[38] else { throw tooLarge() }
             value = shifted + digit
         }
-        // The last base-10000 digit stands for 10^(4·(weight − ndigits + 1)); scale it to 10^-scale.
-        let exponent = ndigits == 0 ? 0 : 4 * (weight - ndigits + 1) + scale
         if exponent > 0 {
             guard exponent <= 38 else { throw tooLarge() }
             let (scaled, overflow) = value.multipliedReportingOverflow(by: powersOfTen[exponent])
