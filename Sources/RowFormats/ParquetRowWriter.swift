@@ -90,8 +90,11 @@ public final class ParquetRowWriter: RowWriter {
                     writer.append(i, bytes: text.bytes)
                 case .array(let kind):
                     var elements = try ArrayRender.Elements(value)
-                    if elements.lowerBound != 1 && elements.count > 0 {
-                        throw ValueError("an array with lower bound \(elements.lowerBound) cannot be a Parquet LIST (lists start at 1)")
+                    if elements.count > 0 && elements.dimensions > 1 {
+                        throw UnrepresentableValue("a \(elements.dimensions)-dimensional array cannot be stored in the column's one-level Parquet LIST")
+                    }
+                    if elements.count > 0 && elements.lowerBound(0) != 1 {
+                        throw UnrepresentableValue("an array with lower bound \(elements.lowerBound(0)) cannot be a Parquet LIST (lists start at 1)")
                     }
                     writer.beginList(i)
                     for _ in 0..<elements.count {
