@@ -158,6 +158,13 @@ public final class ByteBuffer {
         count += 1
     }
 
+    /// Inserts `n` bytes (left as they were) at `offset`, shifting the bytes after it.
+    public func insertGap(_ n: Int, at offset: Int) {
+        reserve(n)
+        (base + offset + n).update(from: base + offset, count: count - offset)
+        count += n
+    }
+
     /// Drops everything.
     @inline(__always)
     public func removeAll() { count = 0 }

@@ -132,7 +132,8 @@ public enum Inference {
         case .object, .array: return .json
         case .number: return classifyNumber(UnsafeRawBufferPointer(rebasing: line[token.raw])) ?? .text
         case .string:
-            let text = token.string(line: line, strings: strings)
+            // A string PostgreSQL text cannot hold (`\u0000`) is text too; reading it names the problem.
+            guard let text = try? token.string(line: line, strings: strings) else { return .text }
             return classifyTime(text) ?? .text
         }
     }

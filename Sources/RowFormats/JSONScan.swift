@@ -11,10 +11,14 @@ struct JSONToken {
     var text: Range<Int> = 0..<0
     /// Whether `text` indexes the line itself (a string without escapes is not copied).
     var inLine = false
+    /// For a string that is valid JSON but no text PostgreSQL can store (`\u0000`, a lone surrogate
+    /// escape): why. Such a string is fine inside a json value, which keeps its escapes as written.
+    var undecodable: String? = nil
 
     /// A string token's unescaped bytes.
-    func string(line: UnsafeRawBufferPointer, strings: ByteBuffer) -> UnsafeRawBufferPointer {
-        UnsafeRawBufferPointer(rebasing: inLine ? line[text] : strings.bytes[text])
+    func string(line: UnsafeRawBufferPointer, strings: ByteBuffer) throws -> UnsafeRawBufferPointer {
+        if let undecodable { throw ValueError(undecodable) }
+        return UnsafeRawBufferPointer(rebasing: inLine ? line[text] : strings.bytes[text])
     }
 }
 
@@ -92,8 +96,17 @@ struct JSONScan {
                 i = j + 1
                 return JSONToken(kind: .string, raw: start..<i, text: (start + 1)..<j, inLine: true)
             }
-            let text = try string()
-            return JSONToken(kind: .string, raw: start..<i, text: text)
+            let mark = strings.count
+            do {
+                let text = try string()
+                return JSONToken(kind: .string, raw: start..<i, text: text)
+            } catch let error as ValueError {
+                // Valid JSON all the same? Then only text columns refuse it (json keeps it as written).
+                i = start
+                strings.count = mark
+                try skipString()
+                return JSONToken(kind: .string, raw: start..<i, undecodable: error.reason)
+            }
         case UInt8(ascii: "{"), UInt8(ascii: "["):
             guard depth < 1000 else { throw fail("nesting too deep") }
             let object = bytes[i] == UInt8(ascii: "{")
@@ -101,15 +114,19 @@ struct JSONScan {
             let close = object ? UInt8(ascii: "}") : UInt8(ascii: "]")
             if !take(close) {
                 repeat {
+                    // Inside a json value nothing is decoded: its strings are checked, kept as written.
                     if object {
-                        let mark = strings.count
-                        _ = try key()
-                        strings.count = mark
+                        skipSpace()
+                        guard i < bytes.count, bytes[i] == UInt8(ascii: "\"") else { throw missing("a key") }
+                        try skipString()
                         try expect(UInt8(ascii: ":"), "':'")
                     }
-                    let mark = strings.count
-                    _ = try value(depth: depth + 1)
-                    strings.count = mark
+                    skipSpace()
+                    if i < bytes.count, bytes[i] == UInt8(ascii: "\"") {
+                        try skipString()
+                    } else {
+                        _ = try value(depth: depth + 1)
+                    }
                 } while take(UInt8(ascii: ","))
                 try expect(close, object ? "',' or '}'" : "',' or ']'")
             }
@@ -145,6 +162,33 @@ struct JSONScan {
             i += 1
             if i < bytes.count, bytes[i] == UInt8(ascii: "+") || bytes[i] == UInt8(ascii: "-") { i += 1 }
             try digits()
+        }
+    }
+
+    /// Moves past a string literal, checking its syntax (escapes included) without decoding it.
+    mutating func skipString() throws {
+        i += 1
+        while true {
+            guard i < bytes.count else { throw fail("unterminated string") }
+            let c = bytes[i]
+            i += 1
+            if c == UInt8(ascii: "\"") { return }
+            if c < 0x20 { i -= 1; throw fail("control character in string") }
+            guard c == UInt8(ascii: "\\") else { continue }
+            guard i < bytes.count else { throw fail("unterminated string") }
+            let letter = bytes[i]
+            i += 1
+            switch letter {
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"), UInt8(ascii: "f"),
+                 UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
+                continue
+            case UInt8(ascii: "u"):
+                guard i + 4 <= bytes.count, (i..<(i + 4)).allSatisfy({ hexDigitValue(bytes[$0]) != nil }) else { throw fail("invalid \\u escape") }
+                i += 4
+            default:
+                i -= 1
+                throw fail("invalid escape")
+            }
         }
     }
 

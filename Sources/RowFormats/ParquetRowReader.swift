@@ -134,10 +134,12 @@ public final class ParquetRowReader: RowReader {
                     }
                 case (.list(let elements), .array(let kind)):
                     var builder = ArrayBuilder(row, elementOID: schema.columns[c].elementOID ?? 0)
+                    try builder.shape.open()
                     for element in elements {
                         try builder.element(element.map { index in { try self.appendValue(c, index, kind) } })
                     }
-                    builder.finish()
+                    _ = try builder.shape.close()
+                    try builder.finish()
                 case (.list, .scalar):
                     throw ValueError("a LIST in the file for a \(schema.columns[c].type) column")
                 }

@@ -90,8 +90,11 @@ public final class ParquetRowWriter: RowWriter {
                     writer.append(i, bytes: text.bytes)
                 case .array(let kind):
                     var elements = try ArrayRender.Elements(value)
-                    if elements.lowerBound != 1 && elements.count > 0 {
-                        throw ValueError("an array with lower bound \(elements.lowerBound) cannot be a Parquet LIST (lists start at 1)")
+                    if elements.count > 0 && elements.dimensions > 1 {
+                        throw UnrepresentableValue("a \(elements.dimensions)-dimensional array cannot be stored in the column's one-level Parquet LIST")
+                    }
+                    if elements.count > 0 && elements.lowerBound(0) != 1 {
+                        throw UnrepresentableValue("an array with lower bound \(elements.lowerBound(0)) cannot be a Parquet LIST (lists start at 1)")
                     }
                     writer.beginList(i)
                     for _ in 0..<elements.count {
@@ -199,8 +202,8 @@ enum NumericDecimal {
     /// The value × 10^scale; NaN and ±Infinity are special values, more digits than `precision` an error.
     static func unscaled(_ v: UnsafeRawBufferPointer, precision: Int, scale: Int) throws -> Int128 {
         guard v.count >= 8 else { throw TextRender.lengthError(.numeric, v) }
-        let ndigits = Int(v.int16(0)), weight = Int(v.int16(2)), sign = UInt16(bitPattern: v.int16(4))
-        guard ndigits >= 0, v.count == 8 + 2 * ndigits else { throw ValueError("malformed numeric") }
+        let ndigits = Int(UInt16(bitPattern: v.int16(0))), weight = Int(v.int16(2)), sign = UInt16(bitPattern: v.int16(4))
+        guard v.count == 8 + 2 * ndigits else { throw ValueError("malformed numeric") }
         switch sign {
         case 0x0000, 0x4000: break
         case 0xC000: throw UnrepresentableValue("numeric NaN cannot be stored in a Parquet DECIMAL(\(precision),\(scale))")
@@ -213,15 +216,30 @@ enum NumericDecimal {
         }
         // Built only on failure: the interpolation would cost more than the conversion.
         func tooLarge() -> ValueError { ValueError("numeric value does not fit DECIMAL(\(precision),\(scale))") }
+        // The last base-10000 digit stands for 10^(4·(weight − ndigits + 1)); scale it to 10^-scale.
+        var exponent = ndigits == 0 ? 0 : 4 * (weight - ndigits + 1) + scale
+        // When the scale ends inside the last digit (scale not a multiple of 4), drop that digit's
+        // padding zeros first: 38 significant digits plus up to 3 zeros would not fit 128 bits.
+        var lastDigitShift = 4
+        if exponent < 0 && exponent > -4 {
+            lastDigitShift += exponent
+            exponent = 0
+        }
         var value: Int128 = 0
         for k in 0..<ndigits {
-            let digit = Int128(UInt16(bitPattern: v.int16(8 + 2 * k)))
-            let (shifted, overflow) = value.multipliedReportingOverflow(by: 10_000)
+            var digit = Int128(UInt16(bitPattern: v.int16(8 + 2 * k)))
+            var shift = 4
+            if k == ndigits - 1 && lastDigitShift < 4 {
+                shift = lastDigitShift
+                guard digit % powersOfTen[4 - shift] == 0 else {
+                    throw ValueError("numeric value has more fraction digits than DECIMAL(\(precision),\(scale)) holds")
+                }
+                digit /= powersOfTen[4 - shift]
+            }
+            let (shifted, overflow) = value.multipliedReportingOverflow(by: powersOfTen[shift])
             guard !overflow, shifted <= powersOfTen[38] else { throw tooLarge() }
             value = shifted + digit
         }
-        // The last base-10000 digit stands for 10^(4·(weight − ndigits + 1)); scale it to 10^-scale.
-        let exponent = ndigits == 0 ? 0 : 4 * (weight - ndigits + 1) + scale
         if exponent > 0 {
             guard exponent <= 38 else { throw tooLarge() }
             let (scaled, overflow) = value.multipliedReportingOverflow(by: powersOfTen[exponent])

@@ -147,11 +147,23 @@ struct Scanner {
         return product + micros - (zoned ? Int64(east) * 1_000_000 : 0)
     }
 
-    /// An interval in IntervalStyle=postgres (`1 year 2 mons -3 days +04:05:06.5`).
+    /// An interval in IntervalStyle=postgres (`1 year 2 mons -3 days +04:05:06.5`). Every step is
+    /// checked: the extremes (`-2562047788:00:54.775808`, `-178956970 years -8 mons`,
+    /// `-2147483648 days`) read back exactly, and anything beyond them is an error, never a trap.
     mutating func interval() throws -> (Int64, Int32, Int32) {
         let what = "interval"
         var months: Int64 = 0, days: Int64 = 0, micros: Int64 = 0
         var any = false
+        func add(_ a: Int64, _ b: Int64) throws -> Int64 {
+            let (sum, overflow) = a.addingReportingOverflow(b)
+            guard !overflow else { throw fail(what) }
+            return sum
+        }
+        func times(_ a: Int64, _ b: Int64) throws -> Int64 {
+            let (product, overflow) = a.multipliedReportingOverflow(by: b)
+            guard !overflow else { throw fail(what) }
+            return product
+        }
         while true {
             while eat(" ") {}
             if atEnd { break }
@@ -165,20 +177,28 @@ struct Scanner {
                     s = try number(what, exactly: 2)
                     f = fraction()
                 }
-                let t = ((n * 60 + m) * 60 + s) * 1_000_000 + f
-                micros += negative ? -t : t
+                // The magnitude in unsigned arithmetic: Int64.min's is one more than Int64.max.
+                var t = UInt64(n), overflow = false
+                for (factor, addend) in [(UInt64(60), UInt64(m)), (60, UInt64(s)), (1_000_000, UInt64(f))] {
+                    let (product, o1) = t.multipliedReportingOverflow(by: factor)
+                    let (sum, o2) = product.addingReportingOverflow(addend)
+                    overflow = overflow || o1 || o2
+                    t = sum
+                }
+                guard !overflow, t <= (negative ? Int64.min.magnitude : UInt64(Int64.max)) else { throw fail(what) }
+                micros = try add(micros, negative ? Int64(bitPattern: 0 &- t) : Int64(t))
             } else {
                 let value = negative ? -n : n
                 guard eat(" ") else { throw fail(what) }
                 let start = i
                 while let p = peek, p != UInt8(ascii: " ") { i += 1 }
                 switch String(decoding: text[start..<i], as: UTF8.self).lowercased() {
-                case "year", "years": months += value * 12
-                case "mon", "mons", "month", "months": months += value
-                case "day", "days": days += value
-                case "hour", "hours": micros += value * 3_600_000_000
-                case "min", "mins", "minute", "minutes": micros += value * 60_000_000
-                case "sec", "secs", "second", "seconds": micros += value * 1_000_000
+                case "year", "years": months = try add(months, try times(value, 12))
+                case "mon", "mons", "month", "months": months = try add(months, value)
+                case "day", "days": days = try add(days, value)
+                case "hour", "hours": micros = try add(micros, try times(value, 3_600_000_000))
+                case "min", "mins", "minute", "minutes": micros = try add(micros, try times(value, 60_000_000))
+                case "sec", "secs", "second", "seconds": micros = try add(micros, try times(value, 1_000_000))
                 default: throw fail(what)
                 }
             }

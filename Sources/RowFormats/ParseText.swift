@@ -241,11 +241,12 @@ enum NumericParse {
         if first == last {
             return header(0, 0, 0, Int16(dscale), to: out)
         }
-        header(Int16(last - first), Int16(weight), negative ? 0x4000 : 0, Int16(dscale), to: out)
+        guard last - first <= Int(UInt16.max) else { throw ValueError("numeric out of range: \(TextParse.quoted(text))") }
+        header(UInt16(last - first), Int16(weight), negative ? 0x4000 : 0, Int16(dscale), to: out)
         for g in groups[first..<last] { out.appendBigEndian(g) }
     }
 
-    static func header(_ ndigits: Int16, _ weight: Int16, _ sign: UInt16, _ dscale: Int16, to out: ByteBuffer) {
+    static func header(_ ndigits: UInt16, _ weight: Int16, _ sign: UInt16, _ dscale: Int16, to out: ByteBuffer) {
         out.appendBigEndian(ndigits)
         out.appendBigEndian(weight)
         out.appendBigEndian(sign)

@@ -1,35 +1,52 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import RowStream
 
-/// PostgreSQL's binary one-dimensional arrays → array text (`{1,NULL,"a b"}`) or a JSON array.
+/// PostgreSQL's binary arrays (any number of dimensions) → array text (`{1,NULL,"a b"}`,
+/// `[0:1][1:2]={{1,2},{3,4}}`) or a JSON array (nested for several dimensions, as row_to_json).
 enum ArrayRender {
-    /// The elements of a binary array: lower bound and each element's bytes (nil for NULL).
+    /// The elements of a binary array: its dimensions and each element's bytes (nil for NULL).
     struct Elements {
         let v: UnsafeRawBufferPointer
+        let dimensions: Int
+        /// Elements in all (the product of the lengths).
         let count: Int
-        let lowerBound: Int32
         var position: Int
 
         init(_ v: UnsafeRawBufferPointer) throws {
-            guard v.count >= 12 else { throw ValueError("malformed array") }
+            let malformed = ValueError("malformed array")
+            guard v.count >= 12 else { throw malformed }
             self.v = v
-            let ndim = v.int32(0)
-            switch ndim {
-            case 0:
-                count = 0
-                lowerBound = 1
-                position = 12
-            case 1:
-                guard v.count >= 20 else { throw ValueError("malformed array") }
-                count = Int(v.int32(12))
-                lowerBound = v.int32(16)
-                position = 20
-                guard count >= 0 else { throw ValueError("malformed array") }
-            default:
-                throw ValueError("\(ndim)-dimensional arrays are not supported")
+            let ndim = Int(v.int32(0))
+            guard ndim >= 0, ndim <= ArrayShape.maxDimensions, v.count >= 12 + 8 * ndim else {
+                throw ndim > ArrayShape.maxDimensions ? ValueError("\(ndim)-dimensional array (PostgreSQL allows \(ArrayShape.maxDimensions))") : malformed
             }
+            dimensions = ndim
+            var total = ndim == 0 ? 0 : 1
+            for d in 0..<ndim {
+                let length = Int(v.int32(12 + 8 * d))
+                guard length >= 0 else { throw malformed }
+                total *= length
+                // Each element takes 4 bytes at least: a bound that also keeps the product small.
+                guard total <= v.count / 4 else { throw malformed }
+            }
+            count = total
+            position = 12 + 8 * ndim
+        }
+
+        /// Dimension `d`'s length and lower bound.
+        func length(_ d: Int) -> Int { Int(v.int32(12 + 8 * d)) }
+        func lowerBound(_ d: Int) -> Int32 { v.int32(16 + 8 * d) }
+
+        /// Whether every dimension starts at 1 (what JSON arrays and Parquet lists imply).
+        var boundsAreOne: Bool {
+            for d in 0..<dimensions where lowerBound(d) != 1 { return false }
+            return true
         }
 
         /// The next element (nil for NULL); call exactly `count` times.
+        @inline(__always)
         mutating func next() throws -> UnsafeRawBufferPointer? {
             guard position + 4 <= v.count else { throw ValueError("truncated array") }
             let length = Int(v.int32(position))
@@ -39,22 +56,61 @@ enum ArrayRender {
             defer { position += length }
             return UnsafeRawBufferPointer(rebasing: v[position..<(position + length)])
         }
+
+        /// Writes the nesting (`open`, `,`, `close`) around every element in row-major order;
+        /// `element` writes one element (nil: NULL).
+        @inline(__always)
+        mutating func nest(open: UInt8, close: UInt8, to out: ByteBuffer, _ element: (UnsafeRawBufferPointer?) throws -> Void) throws {
+            guard count > 0 else {
+                out.append(open)
+                out.append(close)
+                return
+            }
+            for _ in 0..<dimensions { out.append(open) }
+            if dimensions == 1 {
+                for k in 0..<count {
+                    if k > 0 { out.append(UInt8(ascii: ",")) }
+                    try element(try next())
+                }
+            } else {
+                var index = InlineArray<6, Int>(repeating: 0)
+                for k in 0..<count {
+                    if k > 0 {
+                        // Advance the last index; every level that wraps closes and reopens.
+                        var d = dimensions - 1, wrapped = 0
+                        index[d] += 1
+                        while d > 0 && index[d] == length(d) {
+                            index[d] = 0
+                            d -= 1
+                            index[d] += 1
+                            wrapped += 1
+                        }
+                        for _ in 0..<wrapped { out.append(close) }
+                        out.append(UInt8(ascii: ","))
+                        for _ in 0..<wrapped { out.append(open) }
+                    }
+                    try element(try next())
+                }
+            }
+            for _ in 0..<dimensions { out.append(close) }
+        }
     }
 
     /// Appends PostgreSQL's array text; `scratch` holds an element while it is quoted.
     static func appendText(_ kind: ScalarKind, _ v: UnsafeRawBufferPointer, to out: ByteBuffer, scratch: ByteBuffer) throws {
         var elements = try Elements(v)
-        if elements.lowerBound != 1 && elements.count > 0 {
-            out.append(UInt8(ascii: "["))
-            out.appendDecimal(Int64(elements.lowerBound))
-            out.append(UInt8(ascii: ":"))
-            out.appendDecimal(Int64(elements.lowerBound) + Int64(elements.count) - 1)
-            out.append("]=")
+        if elements.count > 0 && !elements.boundsAreOne {
+            for d in 0..<elements.dimensions {
+                out.append(UInt8(ascii: "["))
+                out.appendDecimal(Int64(elements.lowerBound(d)))
+                out.append(UInt8(ascii: ":"))
+                out.appendDecimal(Int64(elements.lowerBound(d)) + Int64(elements.length(d)) - 1)
+                out.append(UInt8(ascii: "]"))
+            }
+            out.append(UInt8(ascii: "="))
         }
-        out.append(UInt8(ascii: "{"))
-        for i in 0..<elements.count {
-            if i > 0 { out.append(UInt8(ascii: ",")) }
-            guard let element = try elements.next() else { out.append("NULL"); continue }
+        try elements.nest(open: UInt8(ascii: "{"), close: UInt8(ascii: "}"), to: out) { element in
+            guard let element else { out.append("NULL"); return }
             let start = out.count
             try TextRender.append(kind, element, to: out)
             if needsQuotes(out.bytes(from: start)) {
@@ -69,7 +125,6 @@ enum ArrayRender {
                 out.append(UInt8(ascii: "\""))
             }
         }
-        out.append(UInt8(ascii: "}"))
     }
 
     /// Whether an element must be quoted in array text: empty, `NULL`, or holding a delimiter,
@@ -91,27 +146,97 @@ enum ArrayRender {
         return false
     }
 
-    /// Appends a JSON array whose elements are in the element kind's JSON form.
+    /// Appends a JSON array whose elements are in the element kind's JSON form, nested one level per dimension.
     static func appendJSON(_ kind: ScalarKind, _ v: UnsafeRawBufferPointer, to out: ByteBuffer, scratch: ByteBuffer) throws {
         var elements = try Elements(v)
-        out.append(UInt8(ascii: "["))
-        for i in 0..<elements.count {
-            if i > 0 { out.append(UInt8(ascii: ",")) }
-            guard let element = try elements.next() else { out.append("null"); continue }
+        try elements.nest(open: UInt8(ascii: "["), close: UInt8(ascii: "]"), to: out) { element in
+            guard let element else { out.append("null"); return }
             try JSONRender.appendScalar(kind, element, to: out, scratch: scratch)
         }
-        out.append(UInt8(ascii: "]"))
+    }
+
+    /// Whether row_to_json's JSON array would lose something of this array: lower bounds other than 1,
+    /// a json/jsonb element that is JSON `null` (read back as NULL) or needs the escape form, or
+    /// json/jsonb elements in several dimensions (their nesting is indistinguishable from JSON arrays).
+    static func losesInJSON(_ kind: ScalarKind, _ v: UnsafeRawBufferPointer) throws -> Bool {
+        var elements = try Elements(v)
+        guard elements.count > 0 else { return false }
+        if !elements.boundsAreOne { return true }
+        guard kind == .json || kind == .jsonb else { return false }
+        if elements.dimensions > 1 { return true }
+        for _ in 0..<elements.count {
+            guard let element = try elements.next() else { continue }
+            if JSONLEscape.needed(try JSONLEscape.jsonText(kind, element)) { return true }
+        }
+        return false
     }
 }
 
-/// Binary values → the JSON values row_to_json writes.
+/// The JSONL escape form (docs/types.md): `{"pgarchive.text":"…"}` holds a value's PostgreSQL text
+/// form when row_to_json's JSON cannot carry it exactly (a json value with raw newlines or surrounding
+/// white space, JSON `null`, arrays with lower bounds other than 1, …). Readers know it by its exact
+/// first bytes; a json value that itself begins with them is escaped too, so it stays unambiguous.
+enum JSONLEscape {
+    /// The first bytes of every escape form (the value's JSON string follows).
+    static let opening: StaticString = "{\"pgarchive.text\":"
+
+    /// The text of a json or jsonb binary value.
+    @inline(__always)
+    static func jsonText(_ kind: ScalarKind, _ v: UnsafeRawBufferPointer) throws -> UnsafeRawBufferPointer {
+        guard kind == .jsonb else { return v }
+        guard v.count >= 1, v[0] == 1 else { throw ValueError("unsupported jsonb binary version") }
+        return UnsafeRawBufferPointer(rebasing: v[1...])
+    }
+
+    /// Whether the json text cannot be embedded as it is: empty, white space first or last, a raw
+    /// CR or LF (a JSONL record is one line), JSON `null`, or the escape form's own opening.
+    @inline(__always)
+    static func needed(_ text: UnsafeRawBufferPointer) -> Bool {
+        guard let first = text.first, let last = text.last else { return true }
+        if isSpace(first) || isSpace(last) { return true }
+        if first == UInt8(ascii: "n") && text.count == 4 { return true }  // json_in accepts no other 4-byte n… value
+        if first == UInt8(ascii: "{") && startsWithOpening(text) { return true }
+        return memchr(text.baseAddress!, 10, text.count) != nil || memchr(text.baseAddress!, 13, text.count) != nil
+    }
+
+    /// Whether `raw` (an object's bytes as written) begins with the escape form's opening and a string.
+    static func startsWithOpening(_ raw: UnsafeRawBufferPointer) -> Bool {
+        let n = opening.utf8CodeUnitCount
+        return raw.count > n && raw[n] == UInt8(ascii: "\"")
+            && UnsafeRawBufferPointer(rebasing: raw[0..<n]).elementsEqual(UnsafeRawBufferPointer(start: opening.utf8Start, count: n))
+    }
+
+    /// Appends the escape form of `text` (a value's PostgreSQL text form).
+    static func append(_ text: UnsafeRawBufferPointer, to out: ByteBuffer) {
+        out.append(opening)
+        JSONRender.appendString(text, to: out)
+        out.append(UInt8(ascii: "}"))
+    }
+
+    @inline(__always)
+    static func isSpace(_ c: UInt8) -> Bool { c == 32 || c == 9 || c == 10 || c == 13 }
+}
+
+/// Binary values → the JSON values row_to_json writes (and the escape form where it would lose them).
 public enum JSONRender {
     /// Appends one value of `kind` in its JSON form (`scratch` is working space).
     @inline(__always)
     public static func append(_ kind: ValueKind, _ v: UnsafeRawBufferPointer, to out: ByteBuffer, scratch: ByteBuffer) throws {
         switch kind {
-        case .scalar(let scalar): try appendScalar(scalar, v, to: out, scratch: scratch)
-        case .array(let element): try ArrayRender.appendJSON(element, v, to: out, scratch: scratch)
+        case .scalar(let scalar):
+            if scalar == .json || scalar == .jsonb {
+                let text = try JSONLEscape.jsonText(scalar, v)
+                if JSONLEscape.needed(text) { return JSONLEscape.append(text, to: out) }
+                return out.append(text)
+            }
+            try appendScalar(scalar, v, to: out, scratch: scratch)
+        case .array(let element):
+            if try ArrayRender.losesInJSON(element, v) {
+                scratch.removeAll()
+                try ArrayRender.appendText(element, v, to: scratch, scratch: ByteBuffer(capacity: 256))
+                return JSONLEscape.append(scratch.bytes, to: out)
+            }
+            try ArrayRender.appendJSON(element, v, to: out, scratch: scratch)
         }
     }
 

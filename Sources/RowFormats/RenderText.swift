@@ -85,8 +85,8 @@ public enum TextRender {
     /// PostgreSQL's numeric text: base-10000 digits, weight, sign (NaN, ±Infinity) and display scale.
     static func appendNumeric(_ v: UnsafeRawBufferPointer, to out: ByteBuffer) throws {
         guard v.count >= 8 else { throw lengthError(.numeric, v) }
-        let ndigits = Int(v.int16(0)), weight = Int(v.int16(2)), sign = UInt16(bitPattern: v.int16(4)), dscale = Int(v.int16(6))
-        guard ndigits >= 0, v.count == 8 + 2 * ndigits, dscale >= 0 else { throw ValueError("malformed numeric") }
+        let ndigits = Int(UInt16(bitPattern: v.int16(0))), weight = Int(v.int16(2)), sign = UInt16(bitPattern: v.int16(4)), dscale = Int(v.int16(6))
+        guard v.count == 8 + 2 * ndigits, dscale >= 0 else { throw ValueError("malformed numeric") }
         switch sign {
         case 0x0000: break
         case 0x4000: out.append(UInt8(ascii: "-"))

@@ -188,26 +188,53 @@ public final class TextRowReader: RowReader {
     }
 
     private func appendJSON(_ c: Int, _ token: JSONToken, line: UnsafeRawBufferPointer) throws {
+        if token.kind == .object, JSONLEscape.startsWithOpening(UnsafeRawBufferPointer(rebasing: line[token.raw])) {
+            return try appendText(c, try escapedText(token, line: line))
+        }
         switch kinds[c] {
         case .scalar(let kind):
             try appendScalarJSON(kind, token, line: line, labels: schema.columns[c].enumLabels)
         case .array(let kind):
             if token.kind == .string {
-                return try appendText(c, token.string(line: line, strings: text))
+                return try appendText(c, try token.string(line: line, strings: text))
             }
             guard token.kind == .array else { throw ValueError("expected a JSON array") }
             var builder = ArrayBuilder(row, elementOID: elementOIDs[c])
             var scan = JSONScan(line, from: token.raw.lowerBound + 1, strings: text)
-            if !scan.take(UInt8(ascii: "]")) {
-                repeat {
-                    let element = try scan.value()
-                    try builder.element(element.kind == .null ? nil : {
-                        try self.appendScalarJSON(kind, element, line: line, labels: self.schema.columns[c].enumLabels)
-                    })
-                } while scan.take(UInt8(ascii: ","))
+            // Nested JSON arrays are dimensions, except for json and jsonb, whose elements may be arrays.
+            let nests = kind != .json && kind != .jsonb
+            let labels = schema.columns[c].enumLabels
+            func level() throws {
+                try builder.shape.open()
+                if !scan.take(UInt8(ascii: "]")) {
+                    repeat {
+                        if nests && scan.take(UInt8(ascii: "[")) {
+                            try level()
+                        } else {
+                            let element = try scan.value()
+                            try builder.element(element.kind == .null ? nil : {
+                                try self.appendScalarJSON(kind, element, line: line, labels: labels)
+                            })
+                        }
+                    } while scan.take(UInt8(ascii: ","))
+                    try scan.expect(UInt8(ascii: "]"), "',' or ']'")
+                }
+                _ = try builder.shape.close()
             }
-            builder.finish()
+            try level()
+            try builder.finish()
         }
+    }
+
+    /// The PostgreSQL text form an escape form `{"pgarchive.text":"…"}` holds (docs/types.md).
+    private func escapedText(_ token: JSONToken, line: UnsafeRawBufferPointer) throws -> UnsafeRawBufferPointer {
+        var scan = JSONScan(line, from: token.raw.lowerBound + 1, strings: text)
+        _ = try scan.key()
+        try scan.expect(UInt8(ascii: ":"), "':'")
+        let value = try scan.value()
+        try scan.expect(UInt8(ascii: "}"), "'}' (the escape form has one member)")
+        guard value.kind == .string else { throw ValueError("the escape form's value must be a JSON string") }
+        return try value.string(line: line, strings: text)
     }
 
     private func appendScalarJSON(_ kind: ScalarKind, _ token: JSONToken, line: UnsafeRawBufferPointer, labels: [String]?) throws {
@@ -216,7 +243,7 @@ public final class TextRowReader: RowReader {
         }
         switch token.kind {
         case .string:
-            try TextParse.append(kind, token.string(line: line, strings: text), labels: labels, to: row)
+            try TextParse.append(kind, try token.string(line: line, strings: text), labels: labels, to: row)
         case .number:
             try TextParse.append(kind, UnsafeRawBufferPointer(rebasing: line[token.raw]), labels: labels, to: row)
         case .bool:
@@ -230,147 +257,4 @@ public final class TextRowReader: RowReader {
             throw ValueError("unexpected null")
         }
     }
-}
-
-/// Builds PostgreSQL's binary one-dimensional array in place: header, then each element.
-struct ArrayBuilder {
-    let out: ByteBuffer
-    let start: Int
-    var count: Int32 = 0
-    var hasNull = false
-    var lowerBound: Int32 = 1
-
-    init(_ out: ByteBuffer, elementOID: UInt32) {
-        self.out = out
-        start = out.count
-        out.appendBigEndian(Int32(1))
-        out.appendBigEndian(Int32(0))
-        out.appendBigEndian(elementOID)
-        out.appendBigEndian(Int32(0))
-        out.appendBigEndian(Int32(1))
-    }
-
-    /// Appends an element: `body` writes its binary bytes; nil is NULL.
-    mutating func element(_ body: (() throws -> Void)?) throws {
-        count += 1
-        guard let body else {
-            hasNull = true
-            out.appendBigEndian(Int32(-1))
-            return
-        }
-        let lengthAt = out.count
-        out.appendBigEndian(Int32(0))
-        try body()
-        out.storeBigEndian(Int32(out.count - lengthAt - 4), at: lengthAt)
-    }
-
-    /// Fills in the counts; an empty array has no dimensions.
-    func finish() {
-        if count == 0 {
-            out.storeBigEndian(0, at: start)
-            out.count = start + 12
-            return
-        }
-        out.storeBigEndian(hasNull ? 1 : 0, at: start + 4)
-        out.storeBigEndian(count, at: start + 12)
-        out.storeBigEndian(lowerBound, at: start + 16)
-    }
-}
-
-/// Array text → PostgreSQL's binary array.
-enum TextValue {
-    /// Appends the binary array of PostgreSQL's array text `text` with elements of `kind`.
-    static func appendArray(_ kind: ScalarKind, _ text: UnsafeRawBufferPointer, labels: [String]?, elementOID: UInt32, to out: ByteBuffer) throws {
-        var builder = ArrayBuilder(out, elementOID: elementOID)
-        try ArrayText.parse(text) { element in
-            try builder.element(element.map { e in { try TextParse.append(kind, e, labels: labels, to: out) } })
-        } lowerBound: { builder.lowerBound = $0 }
-        builder.finish()
-    }
-}
-
-/// PostgreSQL's array text (`{1,NULL,"a \"b\""}`, `[0:1]={x,y}`), one dimension.
-enum ArrayText {
-    /// Calls `element` with each element's unescaped text (nil for NULL) and `lowerBound` for a `[m:n]=` prefix.
-    static func parse(_ text: UnsafeRawBufferPointer, element: (UnsafeRawBufferPointer?) throws -> Void,
-                      lowerBound: (Int32) -> Void) throws {
-        let bad = ValueError("not an array literal: \(TextParse.quoted(text))")
-        var i = 0
-        func space() { while i < text.count, isSpace(text[i]) { i += 1 } }
-        space()
-        if i < text.count, text[i] == UInt8(ascii: "[") {
-            let close = text[i...].firstIndex(of: UInt8(ascii: "]")) ?? text.count
-            let dims = String(decoding: text[(i + 1)..<close], as: UTF8.self).split(separator: ":")
-            guard dims.count == 2, let low = Int32(dims[0]), close + 1 < text.count, text[close + 1] == UInt8(ascii: "=") else { throw bad }
-            lowerBound(low)
-            i = close + 2
-            space()
-        }
-        guard i < text.count, text[i] == UInt8(ascii: "{") else { throw bad }
-        i += 1
-        space()
-        if i < text.count, text[i] == UInt8(ascii: "}") {
-            i += 1
-            space()
-            guard i == text.count else { throw bad }
-            return
-        }
-        let value = ByteBuffer(capacity: 256)
-        while true {
-            space()
-            value.removeAll()
-            guard i < text.count else { throw bad }
-            if text[i] == UInt8(ascii: "{") { throw ValueError("multi-dimensional arrays are not supported") }
-            var quoted = false
-            var lastSignificant = 0
-            while i < text.count {
-                let c = text[i]
-                if c == UInt8(ascii: "\"") {
-                    quoted = true
-                    i += 1
-                    while true {
-                        guard i < text.count else { throw bad }
-                        let q = text[i]
-                        i += 1
-                        if q == UInt8(ascii: "\"") { break }
-                        if q == UInt8(ascii: "\\") {
-                            guard i < text.count else { throw bad }
-                            value.append(text[i])
-                            i += 1
-                        } else {
-                            value.append(q)
-                        }
-                    }
-                    lastSignificant = value.count
-                    continue
-                }
-                if c == UInt8(ascii: ",") || c == UInt8(ascii: "}") { break }
-                if c == UInt8(ascii: "{") { throw bad }
-                if c == UInt8(ascii: "\\") {
-                    i += 1
-                    guard i < text.count else { throw bad }
-                    value.append(text[i])
-                    lastSignificant = value.count
-                } else {
-                    value.append(c)
-                    if !isSpace(c) { lastSignificant = value.count }
-                }
-                i += 1
-            }
-            guard i < text.count else { throw bad }
-            value.count = lastSignificant
-            if !quoted && value.count == 4 && value.bytes.map({ $0 & 0xDF }) == Array("NULL".utf8) {
-                try element(nil)
-            } else {
-                try element(value.bytes)
-            }
-            let c = text[i]
-            i += 1
-            if c == UInt8(ascii: "}") { break }
-        }
-        space()
-        guard i == text.count else { throw bad }
-    }
-
-    static func isSpace(_ c: UInt8) -> Bool { c == 32 || (9...13).contains(c) }
 }

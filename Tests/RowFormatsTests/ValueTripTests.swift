@@ -1,0 +1,202 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// Values at the edges of their types, each archived in every format and loaded back, judged by
+/// PostgreSQL (EXCEPT ALL both ways on the rows' text, and the counts).
+@Suite("values that make the trip in every format", .enabled(if: Services.postgresEnabled))
+struct ValueTripTests {
+    let rowfmt = Package.tool("rowfmt")
+    let extract = Package.tool("pg-extract")
+
+    /// A database holding `ddl`, which creates table `t`; `back` is created LIKE it.
+    func database(_ ddl: String) throws -> ScratchDatabase {
+        let db = try ScratchDatabase(try Services.requirePostgres(), prefix: "vt", sessionOptions: referenceOptions)
+        try db.sql(ddl + "; CREATE TABLE back (LIKE t)")
+        return db
+    }
+
+    /// Archives `t` as `format` into `dir` (pg-extract | rowfmt) and loads the file back into `back`
+    /// (rowfmt --from format [--schema] | COPY); returns the file written.
+    @discardableResult
+    func trip(_ db: ScratchDatabase, _ dir: TemporaryDirectory, format: String, options: [String] = []) throws -> String {
+        let file = dir.path("t.\(format)"), schema = dir.path("t.schema")
+        let describe = try run(extract, ["--relation", "t", "--describe"], environment: db.environment)
+        try describe.stdout.write(to: URL(fileURLWithPath: schema))
+        let write = try shell("'\(extract)' --relation t | '\(rowfmt)' --from rowstream --to \(format) \(options.joined(separator: " ")) -o '\(file)'",
+                              environment: db.environment)
+        #expect(write.status == 0, "\(format): \(write.err)")
+        try db.sql("TRUNCATE back")
+        let schemaOption = format == "parquet" ? "" : "--schema '\(schema)'"
+        let load = try shell("'\(rowfmt)' --from \(format) \(schemaOption) --to rowstream < '\(file)' | \(db.psql) -c 'COPY back FROM STDIN (FORMAT binary)'",
+                             environment: db.environment)
+        #expect(load.status == 0, "\(format): \(load.err)")
+        return file
+    }
+
+    /// Every format's trip leaves `back` equal to `t` (`rows` rows each).
+    func expectExactTrips(_ ddl: String, rows: Int, formats: [String] = ["jsonl", "csv", "parquet"]) throws {
+        let db = try database(ddl)
+        let dir = try TemporaryDirectory()
+        for format in formats {
+            try trip(db, dir, format: format)
+            #expect(try db.difference("t", "back") == [0, 0, rows, rows], "\(format)")
+        }
+    }
+
+    @Test("interval minima (µs, days, months) and maxima parse back without trapping, exactly")
+    func intervalExtremes() throws {
+        try expectExactTrips("""
+            CREATE TABLE t (iv interval, ia interval[]);
+            INSERT INTO t VALUES
+              (interval '-9223372036854775808 microseconds', NULL),
+              (interval '9223372036854775807 microseconds', NULL),
+              (make_interval(days => -2147483648), NULL), (make_interval(days => 2147483647), NULL),
+              (make_interval(months => -2147483648), NULL), (make_interval(months => 2147483647), NULL),
+              (make_interval(months => -2147483648, days => -2147483648) + interval '-9223372036854775808 microseconds',
+               ARRAY[interval '-9223372036854775808 microseconds', make_interval(months => -2147483648)]),
+              (make_interval(months => 2147483647, days => 2147483647) + interval '9223372036854775807 microseconds', NULL)
+            """, rows: 8)
+    }
+
+    @Test("an interval beyond the type's range is an error naming it, not a crash")
+    func intervalOverflowRefused() throws {
+        let schema = #"{"columns":[{"name":"iv","nullable":true,"oid":1186,"type":"interval","typmod":-1}],"partition_key":[],"primary_key":[],"table":{"name":"t","schema":"public"}}"#
+        let dir = try TemporaryDirectory()
+        try schema.write(toFile: dir.path("s.json"), atomically: true, encoding: .utf8)
+        for text in ["-2562047788:00:54.775809", "2562047788:00:54.775808", "99999999999999999 hours", "-178956971 years"] {
+            let result = try run(rowfmt, ["--from", "csv", "--schema", dir.path("s.json"), "--to", "rowstream"],
+                                 stdin: Data("iv\n\(text)\n".utf8))
+            #expect(result.status == 1, "\(text)")
+            #expect(result.err.hasPrefix("rowfmt: error: ") && result.err.contains("not a interval"), "\(text): \(result.err)")
+        }
+    }
+
+    @Test("numerics of 32,768 and more base-10000 digits make the trip in every format")
+    func longNumerics() throws {
+        // 131,072 integer digits and 16,383 fraction digits: PostgreSQL's limits, 36,864 base-10000 digits.
+        try expectExactTrips("""
+            CREATE TABLE t (n numeric, na numeric[]);
+            INSERT INTO t VALUES
+              (('9' || repeat('8', 131071) || '.' || repeat('7', 16383))::numeric, NULL),
+              (('-1' || repeat('0', 131068) || '12')::numeric, ARRAY[('1' || repeat('0', 131071))::numeric, 1.5]),
+              (('0.' || repeat('0', 100) || repeat('3', 16283))::numeric, NULL),
+              (repeat('9', 131072)::numeric, NULL)
+            """, rows: 4)
+    }
+
+    @Test("DECIMAL(36…38, s) with a scale that is not a multiple of 4 holds its maxima and minima")
+    func wideDecimals() throws {
+        try expectExactTrips("""
+            CREATE TABLE t (a numeric(38,10), b numeric(36,1), c numeric(37,2), d numeric(38,3), e numeric(38,37), f numeric(38,0));
+            INSERT INTO t VALUES
+              (9999999999999999999999999999.9999999999, 99999999999999999999999999999999999.9,
+               99999999999999999999999999999999999.99, 99999999999999999999999999999999999.999,
+               9.9999999999999999999999999999999999999, 99999999999999999999999999999999999999),
+              (-9999999999999999999999999999.9999999999, -99999999999999999999999999999999999.9,
+               -99999999999999999999999999999999999.99, -99999999999999999999999999999999999.999,
+               -9.9999999999999999999999999999999999999, -99999999999999999999999999999999999999),
+              (0.0000000001, 0.1, 0.01, 0.001, 0.0000000000000000000000000000000000001, 1),
+              (1234567890123456789012345678.1234567890, 12345678901234567890123456789012345.6,
+               1.5, 2.25, 0, 0)
+            """, rows: 4)
+    }
+
+    /// The JSONL of `t` next to row_to_json's: one line per row, and every line that does not use the
+    /// escape form byte-identical to PostgreSQL's.
+    func expectJSONLLines(_ db: ScratchDatabase, _ dir: TemporaryDirectory, rows: Int, escaped: Int) throws {
+        let ours = try String(contentsOfFile: dir.path("t.jsonl"), encoding: .utf8)
+        let lines = ours.split(separator: "\n", omittingEmptySubsequences: false).dropLast()
+        #expect(lines.count == rows && ours.hasSuffix("\n"), "\(ours)")
+        // Records separated by U+001E: row_to_json keeps a json value's raw newlines.
+        let reference = try db.value("SELECT string_agg(row_to_json(r)::text, chr(30)) FROM t r").split(separator: "\u{1E}", omittingEmptySubsequences: false)
+        var escapes = 0
+        for (i, line) in lines.enumerated() {
+            if line.contains("{\"pgarchive.text\":\"") { escapes += 1; continue }
+            #expect(i < reference.count && line == reference[i], "row \(i + 1): \(line)")
+        }
+        #expect(escapes == escaped, "\(ours)")
+    }
+
+    @Test("JSONL: json with raw newlines, surrounding white space, JSON null, \\u0000 or a lone surrogate is one line and exact; the rest equals row_to_json")
+    func jsonValuesInJSONL() throws {
+        let ddl = #"""
+            CREATE TABLE t (id int, j json, jb jsonb);
+            INSERT INTO t VALUES
+              (1, E'{\n  "a": 1,\n  "b": [1, 2]\n}', '{"a": 1}'),
+              (2, '  {"a":1}  ', 'null'),
+              (3, E'\t[1]\r\n', '"s"'),
+              (4, 'null', '[null]'),
+              (5, ' null', NULL),
+              (6, '"\u0000"', NULL),
+              (7, '{"k": "\ud800", "\u0000": ["\udfff"]}', NULL),
+              (8, '"\ud800"', NULL),
+              (9, '{"pgarchive.text":"x"}', '{"pgarchive.text": "x"}'),
+              (10, '{"pgarchive.text": "x"}', '{"pgarchive.text": {"a": 1}}'),
+              (11, '"pgarchive.text"', '"{\"pgarchive.text\":\"x\"}"'),
+              (12, '1.50', '1.50'),
+              (13, '{"a" : [ 1 , 2 ] ,"b":{}}', '{"a": [1, 2]}'),
+              (14, NULL, NULL)
+            """#
+        let db = try database(ddl)
+        let dir = try TemporaryDirectory()
+        for format in ["jsonl", "csv", "parquet"] {
+            try trip(db, dir, format: format)
+            #expect(try db.difference("t", "back") == [0, 0, 14, 14], "\(format)")
+        }
+        // Rows 1, 2, 3, 5 (json), 2, 4 (JSON null), 9 (the escape's own opening).
+        try expectJSONLLines(db, dir, rows: 14, escaped: 6)
+    }
+
+    @Test("JSONL keeps json nulls inside json[] and jsonb[] and array lower bounds; every format keeps them")
+    func arrayEdgesInJSONL() throws {
+        let ddl = #"""
+            CREATE TABLE t (ja json[], jba jsonb[], ia int[], ta text[]);
+            INSERT INTO t VALUES
+              (ARRAY['null'::json, NULL, '1'], ARRAY['null'::jsonb, NULL], '[0:1]={7,8}', '[-3:-2]={a,NULL}'),
+              (ARRAY[E'{\n}'::json, ' 2'], ARRAY['{"a": null}'::jsonb], '{1,2}', '{}'),
+              ('[2:3]={"[1]","null"}'::json[], '{}'::jsonb[], '{}', '{"pgarchive.text"}'),
+              (ARRAY['[1,2]'::json, '[3]'], ARRAY['[1]'::jsonb, '{"pgarchive.text": "x"}'], NULL, NULL)
+            """#
+        let db = try database(ddl)
+        let dir = try TemporaryDirectory()
+        for format in ["jsonl", "csv", "parquet"] {
+            // Parquet LISTs start at 1: lower bounds need the text form there.
+            try trip(db, dir, format: format, options: format == "parquet" ? ["--special-values-as-text"] : [])
+            #expect(try db.difference("t", "back") == [0, 0, 4, 4], "\(format)")
+        }
+        try trip(db, dir, format: "jsonl")
+        try expectJSONLLines(db, dir, rows: 4, escaped: 3)
+    }
+
+    @Test("2-D to 6-D array values in columns declared with one dimension or none make the trip (Parquet: as text)")
+    func multidimensionalArrays() throws {
+        let ddl = #"""
+            CREATE TABLE p (id int, ia int[], ta text[], na numeric[], ja jsonb[], da date[]) PARTITION BY RANGE (id);
+            CREATE TABLE t PARTITION OF p FOR VALUES FROM (0) TO (100);
+            INSERT INTO t VALUES
+              (1, '{{1,2},{3,NULL}}', '{{"a b",NULL},{"{}","\\"}}', '{{{1.5}},{{NaN}}}', '{{"{\"a\": 1}",null},{"[1]","2"}}', '{{2024-01-01},{infinity}}'),
+              (2, '[0:1][-1:0]={{1,2},{3,4}}', '[2:2][1:3]={{x,y,z}}', '{1.50}', '{"null"}', NULL),
+              (3, '{{{1},{2}},{{3},{4}}}', '{}', '{}', '{}', '{}'),
+              (4, '{{{{{{1}}}}}}', '{{a}}', NULL, '{{"[1]"}}', NULL),
+              (5, '{1,2}', '{a}', '{1}', '{"1"}', '{2024-01-01}')
+            """#
+        let db = try database(ddl)
+        #expect(try db.value("SELECT string_agg(attndims::text, ',' ORDER BY attnum) FROM pg_attribute WHERE attrelid = 't'::regclass AND attnum > 0") == "0,0,0,0,0,0")
+        let dir = try TemporaryDirectory()
+        for format in ["jsonl", "csv", "parquet"] {
+            try trip(db, dir, format: format, options: format == "parquet" ? ["--special-values-as-text"] : [])
+            #expect(try db.difference("t", "back") == [0, 0, 5, 5], "\(format)")
+        }
+        // row_to_json's nested arrays where they are exact (rows 3 and 5, and row 4 but for its json).
+        try trip(db, dir, format: "jsonl")
+        try expectJSONLLines(db, dir, rows: 5, escaped: 3)
+        try trip(db, dir, format: "csv")
+        #expect(try String(contentsOfFile: dir.path("t.csv"), encoding: .utf8) == (try db.sql("COPY t TO STDOUT (FORMAT csv, HEADER)")))
+        // Without the option, Parquet's one-level LIST refuses the value, naming column, row and the option.
+        let refused = try shell("'\(extract)' --relation t | '\(rowfmt)' --from rowstream --to parquet -o '\(dir.path("r.parquet"))'",
+                                environment: db.environment)
+        #expect(refused.status == 1)
+        #expect(refused.err.hasPrefix("rowfmt: error: column \"ia\", row 1: a 2-dimensional array cannot be stored in the column's one-level Parquet LIST; use --special-values-as-text"), "\(refused.err)")
+    }
+}
