@@ -42,6 +42,10 @@ public struct LoadRequest: Sendable {
     public var onConflict: ConflictPolicy = .nothing
     /// Validate everything, change nothing.
     public var dryRun = false
+    /// Refuse the input unless it holds exactly this many rows (`--expect-rows`).
+    public var expectRows: UInt64?
+    /// Refuse the input unless its row digest is this one (`--expect-digest`, 32 hex digits).
+    public var expectDigest: String?
 
     /// A request with the defaults.
     public init() {}
@@ -63,11 +67,13 @@ public struct LoadResult: Sendable {
     public var partitionsCreated: [String] = []
     /// Whether this was a dry run.
     public var dryRun = false
+    /// The row digest of the input (docs/rowstream.md, "Row digest"), 32 hex digits.
+    public var digest = ""
 
     /// The result as one JSON line (no newline).
     public var json: String {
         "{\"table\":\(JSON.quote(table)),\"rows_read\":\(rowsRead),\"inserted\":\(inserted),\"conflicts\":\(conflicts),"
             + "\"table_created\":\(tableCreated),\"partitions_created\":[\(partitionsCreated.map(JSON.quote).joined(separator: ","))],"
-            + "\"dry_run\":\(dryRun)}"
+            + "\"dry_run\":\(dryRun),\"digest\":\(JSON.quote(digest))}"
     }
 }
