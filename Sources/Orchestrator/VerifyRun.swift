@@ -52,6 +52,9 @@ struct VerifyItem: Sendable {
 public final class VerifyRun: OrchestratedRun, ArchiverRun, @unchecked Sendable {
     private var verified = VerifySummary()
     private let output = FileSink.standardOutput()
+    /// On a terminal the live display owns the screen: the slice lines wait for its end.
+    private let holdLines = isatty(1) == 1
+    private var heldLines: [String] = []
 
     /// A verify of `invocation` reporting to `display`; it reads the archive's cache.
     public init(invocation: ChildInvocation, display: RunDisplay, home: ArchiveHome) {
@@ -74,6 +77,14 @@ public final class VerifyRun: OrchestratedRun, ArchiverRun, @unchecked Sendable 
         WorkQueue(items).drain(workers: min(config.workers, max(items.count, 1)), stopping: { [self] in isStopping }) { [self] item, _ in
             let (state, detail, manifest) = check(item, sidecars: sidecars)
             report(item, state: state, detail: detail, manifest: manifest)
+        }
+        if holdLines {
+            display.finish(summary: [])
+            lock.lock()
+            let lines = heldLines.sorted()
+            lock.unlock()
+            try? output.write(lines.joined())
+            try? output.flush()
         }
         lock.lock()
         defer { lock.unlock() }
@@ -307,8 +318,12 @@ public final class VerifyRun: OrchestratedRun, ArchiverRun, @unchecked Sendable 
         }
         lock.lock()
         verified.counts[state, default: 0] += 1
-        try? output.write(line)
-        try? output.flush()
+        if holdLines {
+            heldLines.append(line)
+        } else {
+            try? output.write(line)
+            try? output.flush()
+        }
         lock.unlock()
         if !state.isGood { display.log(.warn, "slice \(state.rawValue)", [("slice", item.stem), ("detail", invocation.mask(detail))]) }
         let label = state.rawValue + String(repeating: " ", count: max(1, 15 - state.rawValue.count))
