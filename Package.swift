@@ -55,14 +55,16 @@ let compressionTargets: [Target] = [
 // MARK: PostgreSQL reading: rowstream, pg-partitions, pg-extract.
 let postgresTargets: [Target] = [
     library("RowStream", []),
+    library("RowDigest", ["RowStream"]),
     library("PGAccess", ["CLibPQ"]),
     library("SlicePlan", ["ToolSupport"]),
     library("PGToolOptions", ["ToolSupport", "PGAccess", argumentParser]),
     library("PGPlanning", ["SlicePlan", "PGAccess"]),
-    library("PGExtraction", ["RowStream", "SlicePlan", "PGAccess", "ToolSupport"]),
+    library("PGExtraction", ["RowStream", "RowDigest", "SlicePlan", "PGAccess", "ToolSupport"]),
     tool("pg-partitions", ["PGToolOptions", "PGPlanning", "SlicePlan"]),
     tool("pg-extract", ["PGToolOptions", "PGExtraction", "SlicePlan"]),
     .testTarget(name: "RowStreamTests", dependencies: ["TestSupport", "RowStream"], exclude: ["Vectors"], swiftSettings: swiftSettings),
+    tests("RowDigestTests", ["RowDigest", "RowStream"]),
     tests("SlicePlanTests", ["SlicePlan"]),
     tests("PGAccessTests", ["PGAccess", "PGToolOptions"]),
     tests("PGToolsTests", ["RowStream", "SlicePlan"]),
@@ -70,7 +72,7 @@ let postgresTargets: [Target] = [
 
 // MARK: Formats: rowfmt (JSONL, CSV, Parquet).
 let formatTargets: [Target] = [
-    library("RowFormats", ["RowStream", "SlicePlan", "ToolSupport", "Parquet"]),
+    library("RowFormats", ["RowStream", "RowDigest", "SlicePlan", "ToolSupport", "Parquet"]),
     tool("rowfmt", ["RowFormats", "RowStream", "Parquet"]),
     tests("RowFormatsTests", ["RowFormats", "RowStream"]),
     library("Parquet", ["CZstd", "CLZ4", "CZlib"]),
@@ -101,8 +103,8 @@ let cacheTargets: [Target] = [
 
 // MARK: Loading: pg-load.
 let loadTargets: [Target] = [
-    library("PGLoad", ["RowStream", "PGAccess", "ToolSupport"]),
-    tool("pg-load", ["PGToolOptions", "PGLoad", "RowStream"]),
+    library("PGLoad", ["RowStream", "RowDigest", "PGAccess", "ToolSupport"]),
+    tool("pg-load", ["PGToolOptions", "PGLoad", "RowStream", "RowDigest"]),
     tests("PGLoadTests", ["PGLoad"]),
 ]
 

@@ -38,6 +38,17 @@ public struct CacheEntry: Sendable, Equatable {
     /// by the date range is narrower than its calendar window (ours; the original ignores the
     /// field; an entry without it covers the whole calendar window).
     public var window: String = ""
+    /// The row digest of the object's rows (docs/rowstream.md, "Row digest"), 32 hex digits, as
+    /// in its manifest (docs/manifest.md); empty when unknown (ours, like the four below).
+    public var digest: String = ""
+    /// The schema sidecar's hash the object was written with.
+    public var schemaHash: String = ""
+    /// The part size of the object's multipart upload (0: one PUT, or unknown).
+    public var partSize: Int64 = 0
+    /// The object's format (`jsonl`, `csv`, `parquet`).
+    public var format: String = ""
+    /// The object's codec (`zstd`, `lz4`, `gzip`, `none`).
+    public var codec: String = ""
 
     /// An empty entry.
     public init() {}
@@ -49,6 +60,7 @@ public struct CacheEntry: Sendable, Equatable {
         case lastError = "last_error", errorTime = "error_time", processStartTime = "process_start_time"
         case lastSkipTime = "last_skip_time"
         case window
+        case digest, schemaHash = "schema_hash", partSize = "part_size", format, codec
     }
 
     /// Reads an entry leniently: absent fields and `null` take their zero values; a field of
@@ -89,6 +101,11 @@ public struct CacheEntry: Sendable, Equatable {
             case .processStartTime: processStartTime = try value.timestamp(at)
             case .lastSkipTime: lastSkipTime = try value.timestamp(at)
             case .window: window = try value.text(at)
+            case .digest: digest = try value.text(at)
+            case .schemaHash: schemaHash = try value.text(at)
+            case .partSize: partSize = try value.integer(at)
+            case .format: format = try value.text(at)
+            case .codec: codec = try value.text(at)
             }
         }
         guard let stamp else { return }
@@ -108,6 +125,11 @@ public struct CacheEntry: Sendable, Equatable {
         ]
         if !lastSkipTime.isZero { members.append(("last_skip_time", .time(lastSkipTime))) }
         if !window.isEmpty { members.append(("window", .string(window))) }
+        if !digest.isEmpty { members.append(("digest", .string(digest))) }
+        if !schemaHash.isEmpty { members.append(("schema_hash", .string(schemaHash))) }
+        if partSize != 0 { members.append(("part_size", .int(partSize))) }
+        if !format.isEmpty { members.append(("format", .string(format))) }
+        if !codec.isEmpty { members.append(("codec", .string(codec))) }
         return .object(members)
     }
 

@@ -47,6 +47,25 @@ public enum ArchiveLayout {
     public static func schemaKey(template: String, table: String, hash: String) -> String {
         fixedPrefix(template: template, table: table) + "_schema/\(table)-\(hash).json"
     }
+
+    /// The folder of the manifests (docs/manifest.md): `<fixed prefix>_manifest/`.
+    public static func manifestPrefix(template: String, table: String) -> String {
+        fixedPrefix(template: template, table: table) + "_manifest/"
+    }
+
+    /// The key of a data object's manifest: `<fixed prefix>_manifest/<object file name>.json`.
+    public static func manifestKey(template: String, table: String, objectKey: String) -> String {
+        let fileName = objectKey.split(separator: "/").last.map(String.init) ?? objectKey
+        return manifestPrefix(template: template, table: table) + fileName + ".json"
+    }
+
+    /// The data object's file name a manifest key names (`flights-2024-01-05.jsonl.zst`), or nil.
+    public static func manifestFileName(manifestKey key: String, template: String, table: String) -> String? {
+        let prefix = manifestPrefix(template: template, table: table)
+        guard key.hasPrefix(prefix), key.hasSuffix(".json") else { return nil }
+        let name = String(key.dropFirst(prefix.count).dropLast(5))
+        return name.isEmpty || name.contains("/") ? nil : name
+    }
 }
 
 /// What an archived file's name says: its table, window label and encoding.

@@ -71,6 +71,8 @@ public struct ArchiverConfiguration: Sendable {
     public var tablePartitionTemplate: String? { text("table_partition_template") }
     public var targetTable: String? { text("target_table") }
     public var dryRun: Bool { boolean("dry_run") }
+    public var verifyDeep: Bool { boolean("verify.deep") }
+    public var verifyAgainstSource: Bool { boolean("verify.against_source") }
     public var debug: Bool { boolean("debug") }
     public var logFormat: LogFormat { text("log_format").flatMap(LogFormat.init) ?? .text }
     public var viewer: Bool { boolean("cache_viewer") }
@@ -203,7 +205,7 @@ extension ArchiverConfiguration {
             try require("s3.path_template")
             try require("s3.bucket")
             try require("s3.endpoint")
-        case .restore:
+        case .restore, .verify:
             try require("table")
             try require("s3.path_template")
             try require("s3.bucket")

@@ -3,6 +3,7 @@ public enum ArchiverCommand: String, CaseIterable, Sendable {
     case archive, dump
     case dumpHybrid = "dump-hybrid"
     case restore, viewer
+    case verify
 }
 
 /// The type of a setting's value.
@@ -75,9 +76,11 @@ func variableName(_ key: String) -> String {
 }
 
 private let all = Set(ArchiverCommand.allCases)
-private let database: Set<ArchiverCommand> = [.archive, .dump, .dumpHybrid, .restore]
-private let storage: Set<ArchiverCommand> = [.archive, .dump, .dumpHybrid, .restore]
-private let windows: Set<ArchiverCommand> = [.archive, .dump, .dumpHybrid, .restore]
+private let database: Set<ArchiverCommand> = [.archive, .dump, .dumpHybrid, .restore, .verify]
+private let storage: Set<ArchiverCommand> = [.archive, .dump, .dumpHybrid, .restore, .verify]
+private let windows: Set<ArchiverCommand> = [.archive, .dump, .dumpHybrid, .restore, .verify]
+/// Commands that change something (verify only reads).
+private let changing = database.subtracting([.verify])
 /// Restore reads format and compression from each object's name; the flags only override.
 private let detectedFromExtension = "detected from each object's extension unless given"
 
@@ -105,16 +108,18 @@ public let archiverSettings: [Setting] = [
     Setting("s3.path_template", flag: "path-template", .string, for: storage,
             "S3 path template with placeholders: {table}, {YYYY}, {MM}, {DD}, {HH} (required)"),
     Setting("table", flag: "table", .string, for: windows, "base table name"),
-    Setting("output_format", flag: "output-format", .string, default: "jsonl", commandNotes: [.restore: detectedFromExtension],
-            for: [.archive, .restore], "output format: jsonl, csv, parquet"),
-    Setting("compression", flag: "compression", .string, default: "zstd", commandNotes: [.restore: detectedFromExtension],
-            for: [.archive, .restore], "compression type: zstd, lz4, gzip, none"),
+    Setting("output_format", flag: "output-format", .string, default: "jsonl",
+            commandNotes: [.restore: detectedFromExtension, .verify: detectedFromExtension],
+            for: [.archive, .restore, .verify], "output format: jsonl, csv, parquet"),
+    Setting("compression", flag: "compression", .string, default: "zstd",
+            commandNotes: [.restore: detectedFromExtension, .verify: detectedFromExtension],
+            for: [.archive, .restore, .verify], "compression type: zstd, lz4, gzip, none"),
     Setting("compression_level", flag: "compression-level", .integer, default: "3",
             note: "archive: `3`; dump, dump-hybrid: `9`, changed only by the flag", commandDefaults: [.dump: "9", .dumpHybrid: "9"],
             for: [.archive, .dump, .dumpHybrid],
             "compression level (zstd: 1-22, lz4/gzip: 1-9, none: 0); dump, dump-hybrid: pg_dump -Z 0-9, default 9, "
             + "set only by this flag (ARCHIVE_COMPRESSION_LEVEL and compression_level in the file do not apply to dumps)"),
-    Setting("output_duration", flag: "output-duration", .string, default: "daily", for: [.archive, .dump, .dumpHybrid],
+    Setting("output_duration", flag: "output-duration", .string, default: "daily", for: [.archive, .dump, .dumpHybrid, .verify],
             "output file duration: hourly, daily, weekly, monthly, yearly"),
     Setting("date_column", flag: "date-column", .string, for: windows,
             "timestamp column name for duration-based splitting (optional)"),
@@ -129,7 +134,7 @@ public let archiverSettings: [Setting] = [
     Setting("skip_count", flag: "skip-count", .boolean, default: "false", for: [.archive],
             "skip counting rows (faster startup, no row progress bars)"),
     Setting("include_non_partition_tables", flag: "include-non-partition-tables", .boolean, default: "false",
-            for: [.archive], "also archive standalone tables named TABLE_<date> that are not attached partitions"),
+            for: [.archive, .verify], "also archive standalone tables named TABLE_<date> that are not attached partitions"),
     Setting("allow_unwindowed", flag: "allow-unwindowed", .boolean, default: "false", for: [.archive, .dump, .dumpHybrid],
             "archive the windowed rows and exit 0 although some rows belong to no window (NULL or +/-infinity in the "
             + "date column, outside the window of their partition); they are reported either way"),
@@ -144,10 +149,15 @@ public let archiverSettings: [Setting] = [
     Setting("table_partition_template", flag: "table-partition-template", .string, for: [.restore],
             "partition name template, e.g. {table}_{YYYY}{MM}"),
     Setting("target_table", flag: "target-table", .string, for: [.restore], "restore into this table instead of --table"),
-    Setting("dry_run", flag: "dry-run", .boolean, default: "false", for: database, "perform a dry run without uploading or changing anything"),
+    // verify (docs/manifest.md): how deep to look.
+    Setting("verify.deep", flag: "deep", .boolean, default: "false", for: [.verify],
+            "verify: download, decompress and decode every object and recompute its rows and row digest (no database needed)"),
+    Setting("verify.against_source", flag: "against-source", .boolean, default: "false", for: [.verify],
+            "verify: recompute each slice's row digest in PostgreSQL and compare it with the archived one"),
+    Setting("dry_run", flag: "dry-run", .boolean, default: "false", for: changing, "perform a dry run without uploading or changing anything"),
     Setting("debug", flag: "debug", short: "d", .boolean, default: "false", for: all, "enable debug output"),
     Setting("log_format", flag: "log-format", .string, default: "text", for: all, "log format: text, logfmt, json"),
-    Setting("cache_viewer", flag: "viewer", .boolean, default: "false", aliases: ["viewer"], for: database,
+    Setting("cache_viewer", flag: "viewer", .boolean, default: "false", aliases: ["viewer"], for: changing,
             "start embedded cache viewer web server"),
     Setting("viewer_port", flag: "viewer-port", .integer, default: "8080", flagAliases: ["port"], for: all,
             "port for cache viewer web server (viewer: --port; 0 picks a free one)"),

@@ -172,7 +172,14 @@ public final class RestoreRun: ArchiverRun, @unchecked Sendable {
                 display.log(.warn, "no schema sidecar: column types are inferred from the data", [("file", file.key)])
             }
         }
-        let stages = stages(for: file, schemaPath: schemaPath)
+        var planned = stages(for: file, schemaPath: schemaPath)
+        do {
+            planned[planned.count - 1].command.arguments += try expectations(for: file)
+        } catch {
+            fail(file, stage: "manifest", message: "\(error)")
+            return
+        }
+        let stages = planned
         if config.debug {
             let line = stages.map { invocation.mask($0.command.shellLine()) }.joined(separator: " | ")
             display.log(.debug, "pipeline", [("file", file.key), ("command", line)])

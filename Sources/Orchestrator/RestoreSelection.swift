@@ -12,6 +12,8 @@ struct RestoreFile: Sendable {
     var format: String
     /// The outer codec: zstd, lz4, gzip or none.
     var codec: String
+    /// Its ETag (from the listing).
+    var etag: String = ""
 }
 
 /// Which objects a restore takes: the table's files under the fixed prefix whose window overlaps
@@ -24,13 +26,14 @@ enum RestoreSelection {
         let from = startDate.flatMap { WindowLabel($0)?.start }
         let to = endDate.flatMap { WindowLabel($0)?.end }
         var files: [RestoreFile] = []
-        for key in listing.keys.sorted() where key.hasPrefix(prefix) && !key.dropFirst(prefix.count).hasPrefix("_schema/") {
+        for key in listing.keys.sorted() where key.hasPrefix(prefix) && !key.dropFirst(prefix.count).hasPrefix("_schema/")
+            && !key.dropFirst(prefix.count).hasPrefix("_manifest/") {
             let name = String(key.split(separator: "/").last ?? "")
             guard let parsed = ArchivedFileName(name, table: table), let window = WindowLabel(parsed.label) else { continue }
             if let from, window.end <= from { continue }
             if let to, window.start >= to { continue }
             files.append(RestoreFile(key: key, size: listing[key]!.size, name: name, format: format ?? parsed.format,
-                                     codec: codec ?? parsed.codec))
+                                     codec: codec ?? parsed.codec, etag: listing[key]!.etag))
         }
         return files
     }

@@ -1,4 +1,5 @@
 import ArchiveCache
+import ArchiveLayout
 import ArchiverConfig
 import FoundationEssentials
 import ToolSupport
@@ -45,6 +46,26 @@ extension ArchiveRun {
         }
         stages.append(Stage(name: "s3put", command: invocation.command("s3put", put), commitGate: !config.dryRun))
         return stages
+    }
+
+    /// The manifest of a slice just stored (docs/manifest.md); nil without pg-extract's digest.
+    func manifest(for work: SliceWork, upload: UploadResult, rows: Int64, digest: Pipelines.JSONValue?, schemaHash: String) -> SliceManifest? {
+        guard case .string(let hex)? = digest else { return nil }
+        var m = SliceManifest()
+        m.key = work.key
+        m.table = config.dbSchema + "." + work.plan.table
+        m.window = work.plan.windowText
+        m.format = config.outputFormat.rawValue
+        m.codec = config.compression
+        m.rows = rows
+        m.digest = hex
+        m.etag = upload.etag
+        m.size = upload.size
+        m.partSize = upload.isMultipart ? upload.partSize : 0
+        m.schemaHash = schemaHash
+        m.created = .now()
+        m.open = work.plan.open
+        return m
     }
 
     /// Whether the slice is first only compared with its object: the object exists but the
@@ -149,11 +170,37 @@ extension ArchiveRun {
             record(.dryRun, rows: rows, bytes: upload.size)
             return
         }
+        // The manifest: what the object holds, known only now that the stream has ended. It is
+        // stored before the cache learns of the object, so a run that fails in between finds the
+        // object unknown next time, compares it and writes the manifest then.
+        guard let manifest = manifest(for: work, upload: upload, rows: rows, digest: result.stages[0].lastProgress["digest"],
+                                      schemaHash: schemaHash) else {
+            fail(stem, key: work.key, stage: "pg-extract", message: "pg-extract reported no row digest on its final progress line")
+            record(.failed, rows: 0, bytes: 0)
+            return
+        }
+        let manifestKey = ArchiveLayout.manifestKey(template: config.pathTemplate!, table: work.plan.table, objectKey: work.key)
+        do {
+            // An unchanged object (found identical) keeps a manifest that already says the same.
+            let stored = upload.skipped ? try? invocation.fetchManifest(key: manifestKey) : nil
+            if stored.map({ !$0.sameContent(as: manifest) }) ?? true {
+                try invocation.storeManifest(manifest, key: manifestKey)
+            }
+        } catch {
+            fail(stem, key: work.key, stage: "manifest", message: "\(error)")
+            record(.failed, rows: 0, bytes: 0)
+            return
+        }
         let exactRows = work.plan.open ? nil : rows
         do {
             _ = try cache.updateEntry(scope, key: work.key) { entry in
                 upload.apply(to: &entry, now: .now(), rowCount: exactRows, uncompressedSize: uncompressed, processStart: started)
                 entry.window = work.plan.windowText
+                entry.digest = manifest.digest
+                entry.schemaHash = schemaHash
+                entry.partSize = manifest.partSize
+                entry.format = manifest.format
+                entry.codec = manifest.codec
             }
         } catch {
             display.log(.warn, "could not record the result in the cache: \(error)", [("slice", stem)])

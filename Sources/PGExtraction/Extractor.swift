@@ -1,4 +1,5 @@
 import PGAccess
+import RowDigest
 import RowStream
 import SlicePlan
 import ToolSupport
@@ -25,17 +26,29 @@ public enum Extractor {
         return t
     }
 
-    /// Opens a read-only REPEATABLE READ snapshot and describes the slice's base table.
-    public static func begin(_ conn: PGConnection, slice: Slice) throws -> (RowStreamSchema, [SelectedColumn]) {
+    /// Opens a read-only REPEATABLE READ snapshot and describes the slice's base table; with
+    /// `columns`, only those (in table order), each of which must exist.
+    public static func begin(_ conn: PGConnection, slice: Slice, columns names: [String]? = nil) throws -> (RowStreamSchema, [SelectedColumn]) {
         try conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        return try SchemaQuery.describe(conn, schema: slice.schema, table: slice.table)
+        var (schema, columns) = try SchemaQuery.describe(conn, schema: slice.schema, table: slice.table)
+        guard let names else { return (schema, columns) }
+        if let missing = names.first(where: { name in !columns.contains { $0.column.name == name } }) {
+            throw ExtractError("column \"\(missing)\" is not a column of \(slice.schema).\(slice.table)")
+        }
+        columns = columns.filter { names.contains($0.column.name) }
+        schema.columns = columns.map(\.column)
+        return (schema, columns)
     }
 
     /// Writes the rowstream of `slice` to `sink`: header, every source's rows in order, trailer.
+    /// Returns the row digest of the rows written (docs/rowstream.md, "Row digest"), which the
+    /// final progress line also carries.
     ///
     /// A failure anywhere throws before the trailer is written, so the stream reads as truncated.
-    public static func extract(_ conn: PGConnection, slice: Slice, sink: FileSink, progress: ProgressReporter) throws -> UInt64 {
-        let (schema, columns) = try begin(conn, slice: slice)
+    public static func extract(_ conn: PGConnection, slice: Slice, columns names: [String]? = nil, sink: FileSink,
+                               progress: ProgressReporter) throws -> RowDigest {
+        let (schema, columns) = try begin(conn, slice: slice, columns: names)
+        let digester = RowDigester(schema: schema)
         let statements = try slice.sources.map { "COPY (\(try selectSQL(columns, source: $0))) TO STDOUT (FORMAT binary)" }
         try conn.execute("SET LOCAL statement_timeout = 0")
         try sink.write(try RowStreamFormat.header(for: schema))
@@ -47,6 +60,7 @@ public enum Extractor {
                     try conn.copyOut(statement) { message in
                         if let tuple = try splicer.tuple(in: message) {
                             try sink.write(tuple)
+                            digester.add(tuple: tuple)
                             rows += 1
                             if rows & 1023 == 0 { progress.update(rows: rows, bytes: sink.bytesWritten) }
                         }
@@ -63,8 +77,8 @@ public enum Extractor {
         try sink.write(RowStreamFormat.trailer)
         try sink.flush()
         try conn.execute("COMMIT")
-        progress.finish(rows: rows, bytes: sink.bytesWritten)
-        return rows
+        progress.finish(rows: rows, bytes: sink.bytesWritten, extra: ["digest": JSON.quote(digester.digest.hex)])
+        return digester.digest
     }
 
     /// Ends a failed stream inside a tuple (a field count and no fields), so that even readers that

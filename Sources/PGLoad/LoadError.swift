@@ -45,6 +45,10 @@ public struct LoadRequest: Sendable {
     /// `--commit-fd`: after the input ended, the rows move into the target only once `commit`
     /// arrives here (every earlier stage of the pipeline exited 0).
     public var commitGate: CommitGate?
+    /// Refuse the input unless it holds exactly this many rows (`--expect-rows`).
+    public var expectRows: UInt64?
+    /// Refuse the input unless its row digest is this one (`--expect-digest`, 32 hex digits).
+    public var expectDigest: String?
 
     /// A request with the defaults.
     public init() {}
@@ -66,11 +70,13 @@ public struct LoadResult: Sendable {
     public var partitionsCreated: [String] = []
     /// Whether this was a dry run.
     public var dryRun = false
+    /// The row digest of the input (docs/rowstream.md, "Row digest"), 32 hex digits.
+    public var digest = ""
 
     /// The result as one JSON line (no newline).
     public var json: String {
         "{\"table\":\(JSON.quote(table)),\"rows_read\":\(rowsRead),\"inserted\":\(inserted),\"conflicts\":\(conflicts),"
             + "\"table_created\":\(tableCreated),\"partitions_created\":[\(partitionsCreated.map(JSON.quote).joined(separator: ","))],"
-            + "\"dry_run\":\(dryRun)}"
+            + "\"dry_run\":\(dryRun),\"digest\":\(JSON.quote(digest))}"
     }
 }

@@ -1,4 +1,5 @@
 import PGAccess
+import RowDigest
 import RowStream
 import ToolSupport
 
@@ -44,12 +45,16 @@ public enum Loader {
         if request.dryRun { try conn.execute("BEGIN") }
         defer { if request.dryRun { try? conn.execute("ROLLBACK") } }
         try conn.execute(LoadSQL.createStage(stage, columns: try stageColumns(schema, conn: conn)))
-        result.rowsRead = try copy(input, into: stage, conn: conn, progress: progress)
+        let digest = try copy(input, into: stage, conn: conn, progress: progress, schema: schema)
+        result.rowsRead = Int64(digest.rows)
+        result.digest = digest.hex
         // The input ended; whether it ended whole (the download verified, every frame's checksum
         // right) only the stages before can say: nothing reaches the target without their word.
         if let gate = request.commitGate, !gate.awaitCommit() {
             throw LoadError("an earlier stage of the pipeline failed (no commit on --commit-fd): nothing was loaded")
         }
+        // The gate: rows that are not exactly the archived ones never reach the target.
+        try checkExpected(digest, request)
 
         if let range = request.partitionRange, let partitionColumn {
             let template = request.partitionTemplate ?? range.defaultTemplate
@@ -61,7 +66,7 @@ public enum Loader {
             }
         }
         guard !request.dryRun else {
-            progress.finish(rows: UInt64(result.rowsRead), bytes: input.offset)
+            progress.finish(rows: UInt64(result.rowsRead), bytes: input.offset, extra: ["digest": JSON.quote(digest.hex)])
             return result
         }
         result.inserted = try inTransaction(conn) {
@@ -69,7 +74,7 @@ public enum Loader {
         }
         result.conflicts = result.rowsRead - result.inserted
         try conn.execute("DROP TABLE \(SQL.identifier(stage))")
-        progress.finish(rows: UInt64(result.rowsRead), bytes: input.offset)
+        progress.finish(rows: UInt64(result.rowsRead), bytes: input.offset, extra: ["digest": JSON.quote(digest.hex)])
         return result
     }
 
@@ -139,19 +144,36 @@ public enum Loader {
         }
     }
 
-    /// Streams the tuples into the staging table, checking the stream as it goes; returns the row count.
-    static func copy(_ input: RowStreamReader, into stage: String, conn: PGConnection, progress: ProgressReporter) throws -> Int64 {
+    /// Streams the tuples into the staging table, checking the stream as it goes; returns the
+    /// row count and row digest of what was staged.
+    static func copy(_ input: RowStreamReader, into stage: String, conn: PGConnection, progress: ProgressReporter,
+                     schema: RowStreamSchema) throws -> RowDigest {
         var header = RowStreamFormat.signature
         header += [0, 0, 0, 0, 0, 0, 0, 0]
+        let digester = RowDigester(schema: schema)
         try conn.copyIn("COPY \(SQL.identifier(stage)) FROM STDIN (FORMAT binary)") { writer in
             try writer.write(header)
             while try input.next() {
-                try writer.write(input.rawTuple)
+                let tuple = input.rawTuple
+                try writer.write(tuple)
+                digester.add(tuple: tuple)
                 progress.update(rows: input.rows, bytes: input.offset)
             }
             try writer.write(RowStreamFormat.trailer)
         }
-        return Int64(input.rows)
+        return digester.digest
+    }
+
+    /// Refuses an input whose rows or digest differ from `--expect-rows` / `--expect-digest`.
+    static func checkExpected(_ digest: RowDigest, _ request: LoadRequest) throws {
+        var problems: [String] = []
+        if let rows = request.expectRows, rows != digest.rows { problems.append("\(digest.rows) rows where \(rows) were expected") }
+        if let expected = request.expectDigest, expected.lowercased() != digest.hex {
+            problems.append("row digest \(digest.hex) where \(expected.lowercased()) was expected")
+        }
+        guard problems.isEmpty else {
+            throw LoadError("the input is not what was archived (" + problems.joined(separator: ", ") + "): nothing was loaded")
+        }
     }
 
     /// Creates one partition in its own transaction under the advisory lock; false when it exists,

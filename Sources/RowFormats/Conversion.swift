@@ -1,4 +1,5 @@
 import FoundationEssentials
+import RowDigest
 import RowStream
 import ToolSupport
 
@@ -66,7 +67,7 @@ public enum Conversion {
             atomic?.discard()
             throw error
         }
-        progress.finish(rows: rows, bytes: sink.bytesWritten)
+        progress.finish(rows: rows, bytes: sink.bytesWritten, extra: writer.digest.map { ["digest": JSON.quote($0.hex)] } ?? [:])
     }
 
     /// Reads a schema JSON file.

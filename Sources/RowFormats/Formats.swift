@@ -1,3 +1,4 @@
+import RowDigest
 import RowStream
 
 /// A source of typed rows: a schema and, per row, each field in PostgreSQL's binary form.
@@ -30,10 +31,13 @@ public protocol RowWriter: AnyObject {
     func abandon()
     /// Hands the rows written so far to the output (JSONL, CSV); other formats keep their blocks.
     func flushRows() throws
+    /// The row digest of the rows written, for writers that compute one (rowstream output).
+    var digest: RowDigest? { get }
 }
 
 extension RowWriter {
     public func flushRows() throws {}
+    public var digest: RowDigest? { nil }
 }
 
 /// Receives encoded bytes (a `FileSink`'s `write`).
@@ -120,21 +124,31 @@ public final class RowStreamRowReader: RowReader {
     public var fieldTable: UnsafePointer<UnsafeRawBufferPointer?>? { reader.fields }
 }
 
-/// Writes rows as a rowstream.
+/// Writes rows as a rowstream, computing their row digest (docs/rowstream.md, "Row digest").
 public final class RowStreamRowWriter: RowWriter {
     private let writer: RowStreamWriter
     private let columns: Int
+    private let digester: RowDigester
 
     /// Writes the header for `schema` through `output`.
     public init(schema: RowStreamSchema, output: @escaping ByteOutput) throws {
         writer = try RowStreamWriter(schema: schema, output: output)
         columns = schema.columns.count
+        digester = RowDigester(schema: schema)
     }
 
     public func write(_ reader: any RowReader) throws {
         try writer.beginRow()
-        for i in 0..<columns { try writer.field(reader.field(i)) }
+        if let table = reader.fieldTable {
+            for i in 0..<columns { try writer.field(table[i]) }
+            digester.add(fieldCount: columns) { table[$0] }
+        } else {
+            for i in 0..<columns { try writer.field(reader.field(i)) }
+            digester.add(fieldCount: columns) { reader.field($0) }
+        }
     }
+
+    public var digest: RowDigest? { digester.digest }
 
     public func finish() throws { try writer.finish() }
 

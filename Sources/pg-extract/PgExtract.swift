@@ -39,6 +39,9 @@ struct PgExtract: Tool {
     @Option(help: "Exclusive upper bound for --date-column.")
     var to: String?
 
+    @Option(help: ArgumentHelp("Read only these columns (comma-separated, kept in table order; each must exist), e.g. the columns an archive was made with.", valueName: "names"))
+    var columns: String?
+
     @Flag(help: "Print the schema JSON alone and read no rows.")
     var describe = false
 
@@ -60,6 +63,7 @@ struct PgExtract: Tool {
             if let value, Instant.parse(value) == nil { throw ValidationError("\(flag) must be YYYY-MM-DD or an RFC 3339 time, not \"\(value)\"") }
         }
         if let progressFD, progressFD < 0 { throw ValidationError("--progress-fd must not be negative") }
+        if let columns, columns.split(separator: ",").isEmpty { throw ValidationError("--columns needs at least one column name") }
     }
 
     func run() throws {
@@ -71,18 +75,24 @@ struct PgExtract: Tool {
         do {
             let conn = try PGConnection(parameters, extraction: true)
             if describe {
-                let (schema, _) = try Extractor.begin(conn, slice: slice)
+                let (schema, _) = try Extractor.begin(conn, slice: slice, columns: columnList)
                 try out.write(try schema.encodedJSON())
                 try out.write("\n")
                 try out.flush()
                 return
             }
-            _ = try Extractor.extract(conn, slice: slice, sink: out, progress: ProgressReporter(fd: progressFD, stage: "pg-extract"))
+            _ = try Extractor.extract(conn, slice: slice, columns: columnList, sink: out,
+                                      progress: ProgressReporter(fd: progressFD, stage: "pg-extract"))
         } catch let error as PGError {
             throw ToolError(error.message)
         } catch let error as ExtractError {
             throw ToolError(error.message)
         }
+    }
+
+    /// `--columns` as names.
+    private var columnList: [String]? {
+        columns.map { $0.split(separator: ",").map { String($0.filter { $0 != " " }) } }
     }
 
     private func readSlice() throws -> Slice {

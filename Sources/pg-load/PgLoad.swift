@@ -3,6 +3,7 @@ import FoundationEssentials
 import PGAccess
 import PGLoad
 import PGToolOptions
+import RowDigest
 import RowStream
 import ToolSupport
 
@@ -48,6 +49,12 @@ struct PgLoad: Tool {
     @Flag(name: .customLong("dry-run"), help: "Read and check everything, change nothing (no DDL, no rows).")
     var dryRun = false
 
+    @Option(name: .customLong("expect-rows"), help: ArgumentHelp("Load nothing (exit 1) unless the input holds exactly this many rows.", valueName: "n"))
+    var expectRows: UInt64?
+
+    @Option(name: .customLong("expect-digest"), help: ArgumentHelp("Load nothing (exit 1) unless the input's row digest (docs/rowstream.md) is this one: 32 hex digits.", valueName: "hex"))
+    var expectDigest: String?
+
     @Option(name: .customLong("progress-fd"), help: ArgumentHelp("Write progress JSON lines to this descriptor (docs/progress.md).", valueName: "n"))
     var progressFD: Int32?
 
@@ -62,6 +69,7 @@ struct PgLoad: Tool {
         if dateColumn != nil && partitionRange == nil { throw ValidationError("--date-column needs --table-partition-range") }
         if let progressFD, progressFD < 0 { throw ValidationError("--progress-fd must not be negative") }
         if let commitFd, commitFd < 0 { throw ValidationError("--commit-fd must not be negative") }
+        if let expectDigest, RowDigest.parseHex(expectDigest) == nil { throw ValidationError("--expect-digest must be 32 hex digits, not \"\(expectDigest)\"") }
     }
 
     func run() throws {
@@ -75,6 +83,8 @@ struct PgLoad: Tool {
         request.onConflict = onConflict
         request.dryRun = dryRun
         request.commitGate = commitFd.map(CommitGate.init)
+        request.expectRows = expectRows
+        request.expectDigest = expectDigest
         let parameters = connection.parameters(environment: ProcessInfo.processInfo.environment, applicationName: "pg-load")
         let stdin = FileSource.standardInput
         do {

@@ -87,6 +87,19 @@ struct StoreTests {
         try store.updateEntry(scope, key: "flights_20240103") { $0.window = "2024-01-02T00:00:00Z/2024-02-01T00:00:00Z" }
         #expect(try store.load(scope).entries["flights_20240103"]?.window == "2024-01-02T00:00:00Z/2024-02-01T00:00:00Z")
         #expect(try store.load(scope).entries["flights_20240101"]?.window == "")
+
+        // The manifest's facts (docs/manifest.md) likewise.
+        try store.updateEntry(scope, key: "flights_20240103") {
+            $0.digest = "0123456789abcdef0123456789abcdef"
+            $0.schemaHash = "a1b2c3d4e5f60718"
+            $0.partSize = 5_242_880
+            $0.format = "jsonl"
+            $0.codec = "zstd"
+        }
+        let reread = try store.load(scope).entries["flights_20240103"]
+        #expect(reread?.digest == "0123456789abcdef0123456789abcdef" && reread?.schemaHash == "a1b2c3d4e5f60718")
+        #expect(reread?.partSize == 5_242_880 && reread?.format == "jsonl" && reread?.codec == "zstd")
+        #expect(try store.load(scope).entries["flights_20240101"]?.digest == "")
     }
 
     @Test("the cache file name carries the first 16 hex digits of sha1(s3://bucket/template)")

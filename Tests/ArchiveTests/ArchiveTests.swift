@@ -20,7 +20,7 @@ struct ArchiveTests {
         #expect(result.status == 0, "\(result.err)")
         let ext = [ "zstd": ".zst", "lz4": ".lz4", "gzip": ".gz", "none": ""][codec]!
         let objects = try f.objects()
-        let dataKeys = objects.keys.filter { !$0.contains("/_schema/") }.sorted()
+        let dataKeys = objects.keys.filter { !$0.contains("/_schema/") && !$0.contains("/_manifest/") }.sorted()
         #expect(dataKeys == ["archives/flights/2024/01/flights-2024-01-01.\(format)\(ext)",
                              "archives/flights/2024/01/flights-2024-01-02.\(format)\(ext)"])
         #expect(objects.keys.contains { $0.hasPrefix("archives/flights/_schema/flights-") && $0.hasSuffix(".json") })
@@ -50,7 +50,7 @@ struct ArchiveTests {
         let f = try ArchiveFixture(days: 2, rowsPerDay: 300)
         let result = try f.archive(["--output-format", "parquet", "--compression", codec])
         #expect(result.status == 0, "\(result.err)")
-        let dataKeys = try f.objects().keys.filter { !$0.contains("/_schema/") }.sorted()
+        let dataKeys = try f.objects().keys.filter { !$0.contains("/_schema/") && !$0.contains("/_manifest/") }.sorted()
         #expect(dataKeys == ["archives/flights/2024/01/flights-2024-01-01.parquet", "archives/flights/2024/01/flights-2024-01-02.parquet"])
         let dir = try TemporaryDirectory()
         for (day, key) in zip(["20240101", "20240102"], dataKeys) {
@@ -80,7 +80,7 @@ struct ArchiveTests {
         let result = try f.archive(["--output-duration", duration], flags: flags + ["--force"])
         #expect(result.status == 0, "\(result.err)")
         let objects = try f.objects()
-        #expect(objects.keys.filter { !$0.contains("/_schema/") }.sorted() == keys)
+        #expect(objects.keys.filter { !$0.contains("/_schema/") && !$0.contains("/_manifest/") }.sorted() == keys)
         // Every row is in exactly one object.
         let dir = try TemporaryDirectory()
         var total = 0
@@ -104,7 +104,7 @@ struct ArchiveTests {
         flags[flags.firstIndex(of: "--end-date")! + 1] = "2024-03-04"
         let result = try f.archive(["--date-column", "at"], flags: flags)
         #expect(result.status == 0, "\(result.err)")
-        let keys = try f.objects().keys.filter { !$0.contains("/_schema/") }.sorted()
+        let keys = try f.objects().keys.filter { !$0.contains("/_schema/") && !$0.contains("/_manifest/") }.sorted()
         #expect(keys == ["02", "03", "04"].map { "archives/events/2024/03/events-2024-03-\($0).jsonl.zst" })
         let dir = try TemporaryDirectory()
         for (day, key) in zip(["02", "03", "04"], keys) {
@@ -191,7 +191,7 @@ struct ArchiveTests {
         #expect(fourth.err.contains("the stored object differs"), "\(fourth.err)")
         #expect(fourth.err.components(separatedBy: "/s3put ").count - 1 == 4, "\(fourth.err)")
         let after = try f.objects()
-        let changed = after.keys.filter { after[$0]!.etag != before[$0]?.etag }
+        let changed = after.keys.filter { after[$0]!.etag != before[$0]?.etag && !$0.contains("/_manifest/") }
         #expect(changed == ["archives/flights/2024/01/flights-2024-01-02.jsonl.zst"])
     }
 
@@ -209,7 +209,7 @@ struct ArchiveTests {
         let result = try f.archive([], flags: flags, env: ["PGPASSWORD": f.pg.ordinaryPassword])
         #expect(result.status == 1)
         #expect(result.err.contains("flights_20240102"), "\(result.err)")
-        let keys = try f.objects().keys.filter { !$0.contains("/_schema/") }.sorted()
+        let keys = try f.objects().keys.filter { !$0.contains("/_schema/") && !$0.contains("/_manifest/") }.sorted()
         #expect(keys == ["archives/flights/2024/01/flights-2024-01-01.jsonl.zst", "archives/flights/2024/01/flights-2024-01-03.jsonl.zst"])
     }
 

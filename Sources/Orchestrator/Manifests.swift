@@ -1,0 +1,51 @@
+import ArchiveCache
+import ArchiveLayout
+import Pipelines
+
+/// Manifest objects (docs/manifest.md): written by archive beside each data object, read by
+/// restore (pg-load's gate) and verify.
+extension ChildInvocation {
+    /// Stores `manifest` at `key` (one small PUT through s3put).
+    func storeManifest(_ manifest: SliceManifest, key: String) throws {
+        let pipeline = Pipeline(stages: [
+            Stage(name: "s3put", command: command("s3put", storeArguments + ["--key", key, "--content-type", "application/json"]),
+                  reportsProgress: false),
+        ])
+        let result = try pipeline.run(input: manifest.json.bytes(pretty: false) + [10])
+        guard result.succeeded else { throw OrchestratorError("could not store the manifest \(key): \(result.failure ?? "failed")") }
+    }
+
+    /// The manifest at `key`, or nil when there is none.
+    func fetchManifest(key: String) throws -> SliceManifest? {
+        let out = try capture("s3get", storeArguments + ["--key", key])
+        if out.termination == .exited(3) { return nil }
+        guard out.termination.succeeded else { throw OrchestratorError("could not fetch the manifest \(key): \(out.failure("s3get"))") }
+        return try SliceManifest(bytes: Array(out.lines.joined(separator: "\n").utf8), source: key)
+    }
+}
+
+extension SliceManifest {
+    /// Whether two manifests say the same of the same object (all but the time they were written).
+    func sameContent(as other: SliceManifest) -> Bool {
+        var a = self, b = other
+        a.created = .zero
+        b.created = .zero
+        return a == b
+    }
+
+    /// Whether this manifest describes `object` as listed (same size and ETag): a data object
+    /// replaced by another writer after its manifest was written is not described by it.
+    func describes(_ object: ListedObject) -> Bool {
+        size == object.size && etag.trimmingQuotes == object.etag.trimmingQuotes
+    }
+}
+
+extension String {
+    /// The text without surrounding double quotes (ETags come both ways).
+    var trimmingQuotes: String {
+        var s = Substring(self)
+        if s.hasPrefix("\"") { s = s.dropFirst() }
+        if s.hasSuffix("\"") { s = s.dropLast() }
+        return String(s)
+    }
+}
