@@ -71,10 +71,11 @@ struct CredentialChainTests {
         #expect(try stand.kinds().contains("imds-keys"))
         #expect(try Set(stand.signingKeys()) == ["STUBKEY1"])
         let before = try stand.requests().count
-        let off = try stand.put("imds-off", ["AWS_EC2_METADATA_SERVICE_ENDPOINT": stand.stubURL])
-        #expect(off.status == 0, "\(off.err)")
+        // Turned off: no metadata request, and the requests go unsigned (moto then refuses the
+        // anonymous request on its private bucket: the outcome is not the point here).
+        _ = try stand.put("imds-off", ["AWS_EC2_METADATA_SERVICE_ENDPOINT": stand.stubURL])
         let later = try stand.requests().dropFirst(before)
-        #expect(later.allSatisfy { $0["kind"] as? String == "s3" && $0["key"] is NSNull }, "unsigned, no metadata request: \(later)")
+        #expect(!later.isEmpty && later.allSatisfy { $0["kind"] as? String == "s3" && $0["key"] is NSNull }, "unsigned, no metadata request: \(later)")
     }
 
     @Test("container credentials alone: the token file is sent as Authorization; a wrong token and a refused URI are errors")
@@ -185,7 +186,7 @@ struct CredentialChainTests {
                                         "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE": tokenFile]) { $1 }
         let fed = try run("python3", [helper("slowfeed.py"), input, String(256 << 10), "0.16", "--", Package.tool("s3put"),
                                       "--endpoint", stand.stubURL, "--bucket", stand.bucket, "--key", "slow", "--part-size", "5MiB",
-                                      "--region", "us-east-1"], environment: env)
+                                      "--multipart-threshold", "5MiB", "--region", "us-east-1"], environment: env)
         let report = try JSONSerialization.jsonObject(with: fed.stdout) as! [String: Any]
         #expect(report["status"] as? Int == 0, "\(report["stderr"] ?? "")")
         let requests = try stand.requests()
