@@ -43,6 +43,8 @@ let foundationTargets: [Target] = [
     tests("DigestTests", ["Digest"]),
     tests("ConventionTests", []),
     tests("ServicesTests", []),
+    // The release files (scripts/package) and the deploy manifests.
+    tests("ReleaseTests", []),
 ]
 
 // MARK: Compression: zcompress.
@@ -114,8 +116,8 @@ let orchestratorTargets: [Target] = [
     library("ArchiveLayout", ["SlicePlan", "ToolSupport"]),
     library("RunDisplay", ["SlicePlan", "ToolSupport"]),
     library("Orchestrator", ["ArchiverConfig", "ArchiveLayout", "ArchiveCache", "Digest", "PGAccess", "PGPlanning", "Pipelines", "RunDisplay", "SlicePlan",
-                              "ToolSupport"]),
-    tool("data-archiver", ["Orchestrator", "ArchiverConfig", "ArchiveCache", "Pipelines", "RunDisplay", "SlicePlan"]),
+                              "ToolSupport", "ObjectStore"]),
+    tool("data-archiver", ["Orchestrator", "ArchiverConfig", "ArchiveCache", "ObjectStore", "Pipelines", "RunDisplay", "SlicePlan"]),
     tests("ArchiveTests", []),
     tests("RunDisplayTests", ["RunDisplay"]),
     tests("ArchiveLayoutTests", ["ArchiveLayout", "SlicePlan"]),

@@ -1,4 +1,5 @@
 import SlicePlan
+import ToolSupport
 
 /// File formats of archived slices.
 public enum OutputFormat: String, CaseIterable, Sendable {
@@ -44,6 +45,14 @@ public struct ArchiverConfiguration: Sendable {
     public var s3AccessKey: String? { text("s3.access_key") }
     public var s3SecretKey: String? { text("s3.secret_key") }
     public var s3Region: String { text("s3.region") ?? "auto" }
+    public var s3SSE: String? { text("s3.sse") }
+    public var s3SSEKMSKeyID: String? { text("s3.sse_kms_key_id") }
+    public var s3SSECustomerKeyFile: String? { text("s3.sse_customer_key_file") }
+    public var s3StorageClass: String? { text("s3.storage_class") }
+    public var s3PathStyle: Bool { boolean("s3.path_style") }
+    public var s3VirtualHost: Bool { boolean("s3.virtual_host") }
+    /// Whether objects' ETags are no MD5 of their bytes (SSE-KMS, SSE-C).
+    public var s3OpaqueETags: Bool { s3SSE == "aws:kms" || s3SSECustomerKeyFile != nil }
     public var pathTemplate: String? { text("s3.path_template") }
     public var table: String? { text("table") }
     public var outputFormat: OutputFormat { text("output_format").flatMap(OutputFormat.init) ?? .jsonl }
@@ -94,6 +103,21 @@ public struct ArchiverConfiguration: Sendable {
         self.command = command
         self.values = values
         try validate()
+        try readPasswordFile()
+    }
+
+    /// `--db-password-file`: its first line becomes the password unless one is given.
+    mutating func readPasswordFile() throws(ConfigError) {
+        guard let path = text("db.password_file"), text("db.password") == nil, let origin = values["db.password_file"]?.origin else { return }
+        guard let source = try? FileSource.open(path: path) else { throw invalid("db.password_file", "cannot read \"\(path)\"") }
+        var bytes: [UInt8] = []
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 4096, alignment: 1)
+        defer { buffer.deallocate() }
+        while let n = try? source.read(into: buffer), n > 0, bytes.count < 65536 { bytes += buffer[0..<n] }
+        let line = bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).first.map { Array($0) } ?? []
+        let password = String(decoding: line.last == UInt8(ascii: "\r") ? Array(line.dropLast()) : line, as: UTF8.self)
+        guard !password.isEmpty else { throw invalid("db.password_file", "\"\(path)\" is empty") }
+        values["db.password"] = SettingValue(text: password, origin: origin)
     }
 
     /// Every setting's value as `--flag=value (origin)`, secrets masked — for `--debug`.
@@ -142,7 +166,7 @@ extension ArchiverConfiguration {
 
     func validateDate(_ key: String) throws(ConfigError) {
         guard let value = text(key) else { return }
-        guard CalendarDate(value) != nil else { throw invalid(key, "\"\(value)\" is not a date (YYYY-MM-DD)") }
+        guard CalendarDate(value) != nil else { throw invalid(key, "\"\(value)\" is not a date (YYYY-MM-DD, today, yesterday or -Nd)") }
     }
 
     func validateIdentifier(_ key: String) throws(ConfigError) {
@@ -192,6 +216,15 @@ extension ArchiverConfiguration {
         if let region = text("s3.region"), region != "auto",
            !region.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }) {
             throw invalid("s3.region", "\"\(region)\" (expected auto or letters, digits, - and _)")
+        }
+        if let sse = text("s3.sse"), sse != "AES256" && sse != "aws:kms" { throw invalid("s3.sse", "\"\(sse)\" (expected AES256 or aws:kms)") }
+        if text("s3.sse_kms_key_id") != nil && text("s3.sse") != "aws:kms" { throw invalid("s3.sse_kms_key_id", "needs --s3-sse aws:kms") }
+        if text("s3.sse_customer_key_file") != nil && text("s3.sse") != nil {
+            throw invalid("s3.sse_customer_key_file", "excludes --s3-sse (an object has one kind of server-side encryption)")
+        }
+        if s3PathStyle && s3VirtualHost { throw invalid("s3.virtual_host", "excludes --s3-path-style") }
+        if let storageClass = text("s3.storage_class"), storageClass.isEmpty || !storageClass.allSatisfy({ $0.isASCII && ($0.isUppercase || $0.isNumber || $0 == "_") }) {
+            throw invalid("s3.storage_class", "\"\(storageClass)\" (expected an S3 storage class such as STANDARD_IA)")
         }
         if let template = pathTemplate, !template.contains("{table}") {
             throw invalid("s3.path_template", "\"\(template)\" must contain {table}")

@@ -1,3 +1,4 @@
+import ToolSupport
 import Yams
 
 /// Where a setting's value came from, for messages and `--debug`.
@@ -78,19 +79,52 @@ func canonicalKey(_ key: String) -> String? {
 }
 
 /// Resolves every setting of `command`: flag > `ARCHIVE_*` variable > YAML file > default.
+/// Date settings may be relative to `today` (UTC): `today`, `yesterday`, `-Nd` (N days ago) —
+/// for cron (`--start-date -2d --end-date -1d`); they resolve here, once, to `YYYY-MM-DD`.
 public func resolveSettings(command: ArchiverCommand, flags: [String: String], environment: [String: String],
                             file: ConfigFile?, today: String) -> [String: SettingValue] {
     var out: [String: SettingValue] = [:]
     for setting in archiverSettings where setting.commands.contains(command) || setting.key == "config" {
+        var value: SettingValue?
         if let text = flags[setting.key] {
-            out[setting.key] = SettingValue(text: text, origin: .flag(setting.flag))
+            value = SettingValue(text: text, origin: .flag(setting.flag))
         } else if let name = setting.environmentNames.first(where: { environment[$0] != nil }), let text = environment[name] {
-            out[setting.key] = SettingValue(text: text, origin: .environment(name))
+            value = SettingValue(text: text, origin: .environment(name))
         } else if let file, let entry = file.values[setting.key] {
-            out[setting.key] = SettingValue(text: entry.text, origin: .file(path: file.path, line: entry.line, key: setting.key))
+            value = SettingValue(text: entry.text, origin: .file(path: file.path, line: entry.line, key: setting.key))
         } else if let fallback = setting.defaultValue {
-            out[setting.key] = SettingValue(text: fallback == "today" ? today : fallback, origin: .builtIn)
+            value = SettingValue(text: fallback, origin: .builtIn)
+        }
+        if var value {
+            if setting.kind == .date, let absolute = relativeDate(value.text, today: today) { value.text = absolute }
+            out[setting.key] = value
         }
     }
     return out
+}
+
+/// `today`, `yesterday` or `-Nd` (N whole days before `today`, N up to 100000) as `YYYY-MM-DD`;
+/// nil for any other text (an absolute date, or an error that validation reports).
+public func relativeDate(_ text: String, today: String) -> String? {
+    guard let base = CalendarDate(today) else { return nil }
+    let back: Int
+    switch text.lowercased() {
+    case "today": back = 0
+    case "yesterday": back = 1
+    case let t where t.hasPrefix("-") && t.hasSuffix("d") && t.count <= 8:
+        guard let n = Int(t.dropFirst().dropLast()), n >= 0, t.dropFirst().first?.isNumber == true else { return nil }
+        back = n
+    default: return nil
+    }
+    let (y, m, d) = Civil.date(days: Civil.days(year: base.year, month: base.month, day: base.day) - back)
+    return CalendarDate(year: y, month: m, day: d).description
+}
+
+extension CalendarDate {
+    /// The date of `year`, `month`, `day` (already valid).
+    init(year: Int, month: Int, day: Int) {
+        self.year = year
+        self.month = month
+        self.day = day
+    }
 }

@@ -20,6 +20,8 @@ struct HTTPRequest {
     var consumer: ((UnsafeRawBufferPointer) throws -> Void)?
     /// Told the status and headers of a 2xx response before its first body byte.
     var onHeaders: ((Int, [String: String]) -> Void)?
+    /// A limit on connecting and on the whole transfer (metadata endpoints answer fast or not at all).
+    var timeoutMilliseconds: Int? = nil
 }
 
 /// What came back: status, headers (names lower-case), and the collected body.
@@ -171,6 +173,10 @@ final class CurlHandle {
         pgarchive_curl_setopt_long(handle, CURLOPT_UPLOAD_BUFFERSIZE, 256 * 1024)
         pgarchive_curl_setopt_long(handle, CURLOPT_BUFFERSIZE, 256 * 1024)
         if let caBundle { pgarchive_curl_setopt_string(handle, CURLOPT_CAINFO, caBundle) }
+        if let limit = request.timeoutMilliseconds {
+            pgarchive_curl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, limit)
+            pgarchive_curl_setopt_long(handle, CURLOPT_TIMEOUT_MS, limit)
+        }
         pgarchive_curl_setopt_slist(handle, CURLOPT_HTTPHEADER, headerList)
         pgarchive_curl_setopt_write(handle, writeCallback)
         pgarchive_curl_setopt_pointer(handle, CURLOPT_WRITEDATA, context)

@@ -14,15 +14,18 @@ public struct S3Settings: Sendable {
     /// Path-style (`host/bucket/key`) or virtual-hosted (`bucket.host/key`) addressing;
     /// nil chooses path-style for a custom endpoint and virtual-hosted for AWS.
     public var pathStyle: Bool?
-    /// The key that signs; nil sends unsigned requests.
-    public var credentials: Credentials?
+    /// The keys that sign, refreshed before they expire (shared by clones); nil sends unsigned requests.
+    public var credentials: CredentialProvider?
     /// A CA bundle to trust.
     public var caBundle: String?
     /// Retry rules for transient failures.
     public var retry: RetryPolicy
+    /// SSE-C: the 256-bit customer key every object is encrypted with (sent on PUT, on
+    /// CreateMultipartUpload and UploadPart, on GET and HEAD); nil: none.
+    public var customerKey: [UInt8]? = nil
 
     /// Settings from their parts.
-    public init(endpoint: String?, region: String, pathStyle: Bool? = nil, credentials: Credentials?,
+    public init(endpoint: String?, region: String, pathStyle: Bool? = nil, credentials: CredentialProvider?,
                 caBundle: String? = nil, retry: RetryPolicy = RetryPolicy()) {
         self.endpoint = endpoint
         self.region = region
@@ -68,8 +71,9 @@ public final class S3Store: ObjectStore {
     private let hostPort: String
     private let basePath: String
     private let pathStyle: Bool
-    private let signer: SigV4Signer?
     private let curl: CurlHandle
+    /// The SSE-C headers, empty without a customer key.
+    private let customerKeyHeaders: [(String, String)]
 
     /// A client for `bucket`; fails on an endpoint it cannot parse.
     public init(bucket: String, settings: S3Settings) throws {
@@ -95,8 +99,15 @@ public final class S3Store: ObjectStore {
         while path.hasSuffix("/") { path.removeLast() }
         basePath = path
         pathStyle = settings.pathStyle ?? (settings.endpoint != nil)
-        signer = settings.credentials.map { SigV4Signer(credentials: $0, region: settings.region) }
         curl = try CurlHandle(caBundle: settings.caBundle)
+        if let key = settings.customerKey {
+            guard key.count == 32 else { throw ToolError.usage("an SSE-C key is 32 bytes, this one \(key.count)") }
+            customerKeyHeaders = [("x-amz-server-side-encryption-customer-algorithm", "AES256"),
+                                  ("x-amz-server-side-encryption-customer-key", base64(key)),
+                                  ("x-amz-server-side-encryption-customer-key-MD5", base64(Digest.hash(.md5, key)))]
+        } else {
+            customerKeyHeaders = []
+        }
     }
 
     public func clone() throws -> any ObjectStore { try S3Store(bucket: bucket, settings: settings) }
@@ -140,7 +151,8 @@ public final class S3Store: ObjectStore {
         while true {
             attempt += 1
             var requestHeaders = headers()
-            if let signer {
+            if let provider = settings.credentials {
+                let signer = SigV4Signer(credentials: try provider.current(), region: settings.region)
                 requestHeaders += signer.sign(method: method, host: host, path: path, query: query, headers: requestHeaders,
                                               payloadHash: SigV4Signer.unsignedPayload, date: .now())
             }
@@ -224,14 +236,14 @@ public final class S3Store: ObjectStore {
     // MARK: Objects
 
     public func head(key: String) throws -> ObjectInfo? {
-        let outcome = try send("HEAD", key: key, allow: [404])
+        let outcome = try send("HEAD", key: key, headers: { self.customerKeyHeaders }, allow: [404])
         guard outcome.response.status != 404 else { return nil }
         return Self.info(from: outcome.response.headers)
     }
 
     public func partSize(key: String, info: ObjectInfo) throws -> UInt64? {
         guard let count = info.multipartCount else { return nil }
-        let outcome = try send("HEAD", key: key, query: [("partNumber", "1")], allow: [400, 404, 416])
+        let outcome = try send("HEAD", key: key, query: [("partNumber", "1")], headers: { self.customerKeyHeaders }, allow: [400, 404, 416])
         let response = outcome.response
         guard response.status == 206 || response.status == 200,
               let length = response.headers["content-length"].flatMap({ UInt64($0) }) else { return nil }
@@ -247,8 +259,8 @@ public final class S3Store: ObjectStore {
         let what = "GET \(describe(key: key))"
         try withoutActuallyEscaping(consumer) { consumer in
             let outcome = try send("GET", key: key, headers: {
-                guard delivered > 0, let etag = info?.etag else { return [] }
-                return [("Range", "bytes=\(delivered)-"), ("If-Match", "\"\(etag)\"")]
+                guard delivered > 0, let etag = info?.etag else { return self.customerKeyHeaders }
+                return [("Range", "bytes=\(delivered)-"), ("If-Match", "\"\(etag)\"")] + self.customerKeyHeaders
             }, consumer: { bytes in
                 delivered += UInt64(bytes.count)
                 try consumer(bytes)
@@ -293,7 +305,7 @@ public final class S3Store: ObjectStore {
 
     public func put(key: String, body: any ByteSource, md5: [UInt8], options: PutOptions) throws -> String {
         let outcome = try send("PUT", key: key, headers: {
-            [("Content-MD5", base64(md5))] + Self.objectHeaders(options)
+            [("Content-MD5", base64(md5))] + Self.objectHeaders(options) + self.customerKeyHeaders
         }, body: body)
         return ETag.unquote(outcome.response.headers["etag"] ?? "")
     }
@@ -301,7 +313,7 @@ public final class S3Store: ObjectStore {
     // MARK: Multipart
 
     public func createUpload(key: String, options: PutOptions) throws -> String {
-        let outcome = try send("POST", key: key, query: [("uploads", "")], headers: { Self.objectHeaders(options) },
+        let outcome = try send("POST", key: key, query: [("uploads", "")], headers: { Self.objectHeaders(options) + self.customerKeyHeaders },
                                checkBodyForError: true)
         guard let id = XMLScanner(outcome.response.body).text("UploadId"), !id.isEmpty else {
             throw ToolError("POST \(describe(key: key)): no UploadId in the response to CreateMultipartUpload")
@@ -318,7 +330,7 @@ public final class S3Store: ObjectStore {
 
     public func uploadPart(key: String, uploadID: String, number: Int, body: any ByteSource, md5: [UInt8]) throws -> String {
         let outcome = try send("PUT", key: key, query: [("partNumber", String(number)), ("uploadId", uploadID)],
-                               headers: { [("Content-MD5", base64(md5))] }, body: body)
+                               headers: { [("Content-MD5", base64(md5))] + self.customerKeyHeaders }, body: body)
         guard let etag = outcome.response.headers["etag"] else {
             throw ToolError("PUT \(describe(key: key)) part \(number): no ETag in the response")
         }

@@ -106,7 +106,10 @@ public final class ArchiveRun: OrchestratedRun, @unchecked Sendable {
             // Level 1 also needs the object to cover this very window: one made from a window cut
             // by the date range does not hold a whole window's rows (and the other way round).
             if !plan.open, let existing, let entry, entry.s3Uploaded, entry.fileSize == existing.size,
-               existing.etag == (entry.multipartETag.isEmpty ? entry.fileMD5 : entry.multipartETag), !entry.fileMD5.isEmpty || !entry.multipartETag.isEmpty,
+               // With SSE-KMS or SSE-C the ETag is no MD5 of the bytes: the size and the digest the
+               // cache recorded at upload decide.
+               existing.etag == (entry.multipartETag.isEmpty ? entry.fileMD5 : entry.multipartETag) || (config.s3OpaqueETags && !entry.fileMD5.isEmpty),
+               !entry.fileMD5.isEmpty || !entry.multipartETag.isEmpty,
                entry.window.isEmpty ? !plan.partial : entry.window == plan.windowText {
                 skip(plan, key: key, reason: "cached size and ETag match the object")
                 continue
@@ -176,7 +179,7 @@ public final class ArchiveRun: OrchestratedRun, @unchecked Sendable {
             return hash
         }
         let pipeline = Pipeline(stages: [
-            Stage(name: "s3put", command: invocation.command("s3put", invocation.storeArguments + ["--key", key,
+            Stage(name: "s3put", command: invocation.command("s3put", invocation.putArguments + ["--key", key,
                                                                                                  "--content-type", "application/json"]),
                   reportsProgress: false),
         ])

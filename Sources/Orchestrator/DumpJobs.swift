@@ -159,7 +159,7 @@ extension DumpRun {
     func dumpStages(_ job: DumpJob, database: String?) -> [Stage] {
         let verify = Branch(name: "pg_restore", command: Command(executable: programs!.pgRestore, arguments: ["--file=/dev/null"],
                                                                  environment: clientEnvironment))
-        var put = invocation.storeArguments + ["--key", job.key, "--content-type", "application/octet-stream"]
+        var put = invocation.putArguments + ["--key", job.key, "--content-type", "application/octet-stream"]
         if config.dryRun { put.append("--dry-run") }
         return [
             Stage(name: "pg_dump", command: pgDumpCommand(job, database: database), reportsProgress: false),

@@ -35,7 +35,7 @@ extension ArchiveRun {
         // so memory does not grow with partition size; the size hint (twice the slice's rows on
         // disk: an object rarely outgrows them) makes s3put use larger parts only for a slice that
         // might otherwise need more than 10,000 of them (above ~24 GiB on disk).
-        var put = invocation.storeArguments + ["--key", work.key, "--metadata", "pgarchive-schema=\(schemaHash)",
+        var put = invocation.putArguments + ["--key", work.key, "--metadata", "pgarchive-schema=\(schemaHash)",
                                                "--part-size", "5MiB", "--multipart-threshold", "10MiB", "--concurrency", "2"]
         if let disk = work.plan.diskBytes, disk > 0 { put += ["--size-hint", String(2 * disk)] }
         if config.dryRun {

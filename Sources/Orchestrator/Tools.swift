@@ -3,6 +3,7 @@ import FoundationEssentials
 #if canImport(Glibc)
 import Glibc
 #endif
+import ObjectStore
 import Pipelines
 
 /// The toolbox's executables, found beside the running data-archiver (or in `$PGARCHIVE_BIN`).
@@ -41,12 +42,16 @@ public struct ChildInvocation: Sendable {
     public var baseEnvironment: [String: String]
     /// Where the tools are.
     public var tools: ToolBox
+    /// The run's S3 credentials, handed to s3put and s3get (StoreCredentials).
+    public var storeCredentials: CredentialProvider?
 
     /// An invocation context.
-    public init(config: ArchiverConfiguration, baseEnvironment: [String: String], tools: ToolBox) {
+    public init(config: ArchiverConfiguration, baseEnvironment: [String: String], tools: ToolBox,
+                storeCredentials: CredentialProvider? = nil) {
         self.config = config
         self.baseEnvironment = baseEnvironment
         self.tools = tools
+        self.storeCredentials = storeCredentials
     }
 
     /// The children's environment: the parent's, plus the resolved secrets (which must win over
@@ -59,12 +64,14 @@ public struct ChildInvocation: Sendable {
         }
         if let key = config.s3AccessKey { env["ARCHIVE_S3_ACCESS_KEY"] = key }
         if let secret = config.s3SecretKey { env["ARCHIVE_S3_SECRET_KEY"] = secret }
+        env.merge(StoreCredentials.variables(storeCredentials)) { $1 }
         return env
     }
 
     /// The secrets' values, to mask in any text shown to a person.
     public var secrets: [String] {
-        [config.dbPassword, config.s3AccessKey, config.s3SecretKey].compactMap { $0 }.filter { !$0.isEmpty }
+        ([config.dbPassword, config.s3AccessKey, config.s3SecretKey].compactMap { $0 } + StoreCredentials.secrets(storeCredentials))
+            .filter { !$0.isEmpty }
     }
 
     /// Connection flags for pg-partitions, pg-extract and pg-load.
@@ -83,6 +90,18 @@ public struct ChildInvocation: Sendable {
         if let endpoint = config.s3Endpoint { args += ["--endpoint", endpoint] }
         if let bucket = config.s3Bucket { args += ["--bucket", bucket] }
         args += ["--region", config.s3Region]
+        if config.s3PathStyle { args.append("--path-style") }
+        if config.s3VirtualHost { args.append("--virtual-host") }
+        if let file = config.s3SSECustomerKeyFile { args += ["--sse-customer-key-file", file] }
+        return args
+    }
+
+    /// Store flags for s3put uploads: `storeArguments` plus encryption and storage class.
+    public var putArguments: [String] {
+        var args = storeArguments
+        if let sse = config.s3SSE { args += ["--sse", sse] }
+        if let key = config.s3SSEKMSKeyID { args += ["--sse-kms-key-id", key] }
+        if let storageClass = config.s3StorageClass { args += ["--storage-class", storageClass] }
         return args
     }
 

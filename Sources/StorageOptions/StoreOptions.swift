@@ -1,4 +1,5 @@
 import ArgumentParser
+import FoundationEssentials
 import ObjectStore
 import ToolSupport
 
@@ -17,7 +18,7 @@ public struct StoreOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Bucket name (default: $ARCHIVE_S3_BUCKET).", valueName: "name"))
     public var bucket: String?
 
-    @Option(help: ArgumentHelp("Signing region; auto signs as us-east-1 (default: $ARCHIVE_S3_REGION, $AWS_REGION, $AWS_DEFAULT_REGION, else auto).", valueName: "region"))
+    @Option(help: ArgumentHelp("Signing region; auto signs as us-east-1 (default: $ARCHIVE_S3_REGION, $AWS_REGION, $AWS_DEFAULT_REGION, the AWS profile's region, else auto).", valueName: "region"))
     public var region: String?
 
     @Flag(help: "Address objects as ENDPOINT/BUCKET/KEY (the default for a custom endpoint).")
@@ -28,6 +29,10 @@ public struct StoreOptions: ParsableArguments {
 
     @Option(help: ArgumentHelp("Trust the CA certificates in this PEM file.", valueName: "file"))
     public var caBundle: String?
+
+    @Option(help: ArgumentHelp("SSE-C: encrypt (s3put) and read (s3get) objects with the 256-bit key in this file (32 bytes, or their base64).",
+                               valueName: "file"))
+    public var sseCustomerKeyFile: String?
 
     @Option(help: ArgumentHelp("Attempts per request before a transient failure is final.", valueName: "n"))
     public var maxAttempts = 8
@@ -71,14 +76,42 @@ public struct StoreOptions: ParsableArguments {
             guard let root = FileStore.root(ofEndpoint: endpoint) else {
                 throw ToolError.usage("endpoint \"\(endpoint)\": a file endpoint is file:///absolute/dir")
             }
+            if sseCustomerKeyFile != nil { throw ToolError.usage("--sse-customer-key-file needs an S3 endpoint: a file:// store does not encrypt") }
             return try FileStore(root: root, bucket: bucket)
         }
+        var customerKey: [UInt8]?
+        if let path = sseCustomerKeyFile {
+            customerKey = try Self.customerKey(path: path)
+            // S3 refuses SSE-C over plain HTTP; say so before sending the key in clear.
+            if let endpoint, endpoint.lowercased().hasPrefix("http://"), endpoint.lowercased().contains("amazonaws.com") {
+                throw ToolError.usage("--sse-customer-key-file needs HTTPS on AWS (endpoint \(endpoint))")
+            }
+        }
         let credentials = try CredentialSource.resolve(environment: environment, readFile: readTextFile)
+        let region = region ?? first("ARCHIVE_S3_REGION", "AWS_REGION", "AWS_DEFAULT_REGION")
+            ?? CredentialSource.profileRegion(environment: environment, readFile: readTextFile) ?? "auto"
         let settings = S3Settings(
-            endpoint: endpoint, region: region ?? first("ARCHIVE_S3_REGION", "AWS_REGION", "AWS_DEFAULT_REGION") ?? "auto",
+            endpoint: endpoint, region: region,
             pathStyle: pathStyle ? true : virtualHost ? false : nil, credentials: credentials, caBundle: caBundle,
             retry: RetryPolicy(maxAttempts: maxAttempts))
-        return try S3Store(bucket: bucket, settings: settings)
+        var withKey = settings
+        withKey.customerKey = customerKey
+        return try S3Store(bucket: bucket, settings: withKey)
+    }
+
+    /// The SSE-C key in `path`: exactly 32 bytes, or text whose base64 decodes to 32 bytes.
+    static func customerKey(path: String) throws -> [UInt8] {
+        guard let source = try? FileSource.open(path: path) else { throw ToolError("cannot read the SSE-C key file \(path)") }
+        var bytes: [UInt8] = []
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 4096, alignment: 1)
+        defer { buffer.deallocate() }
+        while let n = try? source.read(into: buffer), n > 0, bytes.count < 4096 { bytes += buffer[0..<n] }
+        if bytes.count == 32 { return bytes }
+        let text = String(decoding: bytes, as: UTF8.self).filter { !$0.isWhitespace }
+        guard let decoded = Data(base64Encoded: text), decoded.count == 32 else {
+            throw ToolError("the SSE-C key file \(path) holds neither 32 bytes nor the base64 of 32 bytes")
+        }
+        return Array(decoded)
     }
 
     /// The progress reporter for `--progress-fd`.
@@ -131,15 +164,4 @@ public struct Duration: ExpressibleByArgument, Sendable {
         guard let value = UInt64(text) else { return nil }
         seconds = value * unit
     }
-}
-
-private func readTextFile(_ path: String) -> String? {
-    guard let source = try? FileSource.open(path: path) else { return nil }
-    var bytes: [UInt8] = []
-    let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 65536, alignment: 1)
-    defer { buffer.deallocate() }
-    while let n = try? source.read(into: buffer), n > 0, bytes.count < 1 << 20 {
-        bytes += buffer[0..<n]
-    }
-    return String(decoding: bytes, as: UTF8.self)
 }

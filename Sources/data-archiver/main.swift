@@ -1,6 +1,7 @@
 import ArchiveCache
 import ArchiverConfig
 import FoundationEssentials
+import ObjectStore
 import Orchestrator
 import Pipelines
 import RunDisplay
@@ -97,7 +98,15 @@ default:
 
 let display = RunDisplay(title: "data-archiver \(PGArchive.version) — \(parsed.command.rawValue) \(config.table ?? config.dbName ?? "")",
                          style: LogStyle(rawValue: config.logFormat.rawValue) ?? .text, debug: config.debug)
-let invocation = ChildInvocation(config: config, baseEnvironment: environment.merging(["ARCHIVE_HOME": home.path]) { $1 }, tools: tools)
+// S3 credentials: the chain resolved once, before any work (a broken set-up fails here).
+let storeCredentials: CredentialProvider?
+do {
+    storeCredentials = parsed.command == .viewer ? nil : try StoreCredentials.resolve(config: config, environment: environment)
+} catch {
+    fail(tool, "\(error)", .failure)
+}
+let invocation = ChildInvocation(config: config, baseEnvironment: environment.merging(["ARCHIVE_HOME": home.path]) { $1 }, tools: tools,
+                                 storeCredentials: storeCredentials)
 if config.debug {
     config.debugDescription.forEach { display.log(.debug, "setting \($0)") }
 }

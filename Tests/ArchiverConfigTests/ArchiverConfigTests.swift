@@ -1,6 +1,7 @@
 import Foundation
 import SlicePlan
 import Testing
+import TestSupport
 @testable import ArchiverConfig
 
 /// Resolves a configuration the way data-archiver does, from in-memory sources.
@@ -98,7 +99,10 @@ struct ArchiverConfigTests {
         (["--table", "bad-name"], [:], nil, "invalid --table: \"bad-name\" must match ^[a-zA-Z_][a-zA-Z0-9_]*$ and be at most 63 characters"),
         (["--path-template", "x/{YYYY}"], [:], nil, "invalid --path-template: \"x/{YYYY}\" must contain {table}"),
         (["--s3-region", "eu west"], [:], nil, "invalid --s3-region: \"eu west\" (expected auto or letters, digits, - and _)"),
-        (["--start-date", "2024-02-30"], [:], nil, "invalid --start-date: \"2024-02-30\" is not a date (YYYY-MM-DD)"),
+        (["--start-date", "2024-02-30"], [:], nil, "invalid --start-date: \"2024-02-30\" is not a date (YYYY-MM-DD, today, yesterday or -Nd)"),
+        (["--end-date", "-2w"], [:], nil, "invalid --end-date: \"-2w\" is not a date (YYYY-MM-DD, today, yesterday or -Nd)"),
+        (["--start-date", "-1d", "--end-date", "-3d"], [:], nil,
+         "invalid --start-date: 2024-06-29 is after the end date 2024-06-27 (--end-date)"),
         (["--start-date", "2024-03-01", "--end-date", "2024-02-01"], [:], nil,
          "invalid --start-date: 2024-03-01 is after the end date 2024-02-01 (--end-date)"),
         (["--output-format", "xml"], [:], nil, "invalid --output-format: \"xml\" (expected jsonl, csv, parquet)"),
@@ -106,6 +110,37 @@ struct ArchiverConfigTests {
     func invalid(arguments: [String], env: [String: String], yaml: String?, message: String) throws {
         let error = #expect(throws: ConfigError.self) { try configure(required + arguments, env: env, yaml: yaml) }
         #expect(error?.message == message)
+    }
+
+    @Test("dates relative to today (UTC) for cron, from flags, variables and the file, for every command that takes dates",
+          arguments: [ArchiverCommand.archive, .dump, .dumpHybrid, .restore])
+    func relativeDates(command: ArchiverCommand) throws {
+        let base = required + ["--date-column", "at"]
+        let c = try configure([command.rawValue] + base + ["--start-date", "-2d", "--end-date", "-1d"])
+        #expect(c.startDate == "2024-06-28" && c.endDate == "2024-06-29")
+        let fromEnv = try configure([command.rawValue] + base, env: ["ARCHIVE_START_DATE": "-31d", "ARCHIVE_END_DATE": "yesterday"])
+        #expect(fromEnv.startDate == "2024-05-30" && fromEnv.endDate == "2024-06-29")
+        let fromFile = try configure([command.rawValue] + base, yaml: "start_date: -366d\nend_date: today\n")
+        #expect(fromFile.startDate == "2023-06-30" && fromFile.endDate == "2024-06-30")
+        #expect(fromFile.values["start_date"]?.origin == .file(path: "test.yaml", line: 1, key: "start_date"))
+        let absolute = try configure([command.rawValue] + base + ["--start-date", "2024-01-01", "--end-date", "-0d"])
+        #expect(absolute.startDate == "2024-01-01" && absolute.endDate == "2024-06-30")
+        #expect(relativeDate("-1d", today: "2024-03-01") == "2024-02-29")
+        #expect(relativeDate("-1d", today: "2025-01-01") == "2024-12-31")
+        for wrong in ["-d", "-1", "--1d", "-1.5d", "1d", "-1x", "+1d"] { #expect(relativeDate(wrong, today: "2024-06-30") == nil) }
+    }
+
+    @Test("--db-password-file: the first line of the file is the password unless one is given; an unreadable file is an error")
+    func passwordFile() throws {
+        let scratch = try TemporaryDirectory()
+        try "s3cr3t pass\r\nsecond line\n".write(toFile: scratch.path("pw"), atomically: true, encoding: .utf8)
+        #expect(try configure(required + ["--db-password-file", scratch.path("pw")]).dbPassword == "s3cr3t pass")
+        #expect(try configure(required, env: ["ARCHIVE_DB_PASSWORD_FILE": scratch.path("pw")]).dbPassword == "s3cr3t pass")
+        #expect(try configure(required + ["--db-password", "given", "--db-password-file", scratch.path("pw")]).dbPassword == "given")
+        let missing = #expect(throws: ConfigError.self) { try configure(required + ["--db-password-file", scratch.path("absent")]) }
+        #expect(missing?.message == "invalid --db-password-file: cannot read \"\(scratch.path("absent"))\"")
+        try "\n".write(toFile: scratch.path("empty"), atomically: true, encoding: .utf8)
+        #expect(throws: ConfigError.self) { try configure(required + ["--db-password-file", scratch.path("empty")]) }
     }
 
     @Test("command-line mistakes are usage errors with the seed's wording")
