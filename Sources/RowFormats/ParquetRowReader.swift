@@ -136,7 +136,7 @@ public final class ParquetRowReader: RowReader {
                     var builder = ArrayBuilder(row, elementOID: schema.columns[c].elementOID ?? 0)
                     try builder.shape.open()
                     for element in elements {
-                        try builder.element(element.map { index in { try self.appendValue(c, index, kind) } })
+                        if let index = element { try builder.element { try self.appendValue(c, index, kind) } } else { try builder.nullElement() }
                     }
                     _ = try builder.shape.close()
                     try builder.finish()
