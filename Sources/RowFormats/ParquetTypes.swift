@@ -50,8 +50,9 @@ public enum ParquetTypes {
         return (precision, scale)
     }
 
-    /// Whether `kind` (with `typmod`) can hold values Parquet cannot: NaN numerics in a DECIMAL,
-    /// ±infinity dates and timestamps. `--special-values-as-text` writes such columns as STRING.
+    /// Whether `kind` (with `typmod`) can hold values Parquet cannot: NaN and ±Infinity numerics in a
+    /// DECIMAL, timestamps after the year 294247 (±infinity are DuckDB's sentinels, see docs/types.md).
+    /// `--special-values-as-text` writes such columns, and dates, as STRING.
     static func mayHoldSpecials(_ kind: ScalarKind, typmod: Int32) -> Bool {
         switch kind {
         case .numeric: return decimalBounds(typmod: typmod) != nil

@@ -199,4 +199,61 @@ struct ValueTripTests {
         #expect(refused.status == 1)
         #expect(refused.err.hasPrefix("rowfmt: error: column \"ia\", row 1: a 2-dimensional array cannot be stored in the column's one-level Parquet LIST; use --special-values-as-text"), "\(refused.err)")
     }
+
+    @Test("Parquet: ±infinity dates and timestamps are DuckDB's sentinels, read back as infinity by rowfmt and DuckDB; pyarrow sees the raw values")
+    func parquetInfinities() throws {
+        let ddl = """
+            CREATE TABLE t (d date, ts timestamp, tstz timestamptz, da date[], tsa timestamptz[]);
+            INSERT INTO t VALUES
+              ('infinity', 'infinity', 'infinity', '{infinity,-infinity,2024-01-01}', '{infinity,NULL}'),
+              ('-infinity', '-infinity', '-infinity', NULL, '{-infinity}'),
+              ('2024-01-01', '2024-01-01 12:00', '2024-01-01 12:00+00', '{2024-01-01}', '{"2024-01-01 00:00:00.5+00"}'),
+              ('5874897-12-31', '294246-12-31 23:59:59.999999', '4713-11-24 00:00:00+00 BC', '{"4713-11-24 BC"}', NULL)
+            """
+        let db = try database(ddl)
+        let dir = try TemporaryDirectory()
+        for format in ["jsonl", "csv", "parquet"] {
+            try trip(db, dir, format: format)
+            #expect(try db.difference("t", "back") == [0, 0, 4, 4], "\(format)")
+        }
+        let file = try trip(db, dir, format: "parquet")
+        let duck = try run(try which("python3"), ["-c", """
+            import duckdb, sys
+            for row in duckdb.sql(f"SELECT d::VARCHAR, ts::VARCHAR, tstz::VARCHAR, da::VARCHAR, tsa::VARCHAR FROM read_parquet('{sys.argv[1]}') LIMIT 2").fetchall():
+                print(row)
+            """, file])
+        #expect(duck.out == """
+            ('infinity', 'infinity', 'infinity', '[infinity, -infinity, 2024-01-01]', '[infinity, NULL]')
+            ('-infinity', '-infinity', '-infinity', None, '[-infinity]')
+
+            """, "\(duck.err)")
+        // pyarrow keeps the raw sentinels (its date and datetime conversions refuse them: docs/types.md).
+        let arrow = try run(try which("python3"), ["-c", """
+            import pyarrow.parquet as pq, sys
+            t = pq.read_table(sys.argv[1])
+            print(t.column('d').cast('int32').to_pylist()[:2], t.column('ts').cast('int64').to_pylist()[:2])
+            try:
+                t.column('d').to_pylist()
+            except OverflowError:
+                print('OverflowError')
+            """, file])
+        #expect(arrow.out == "[2147483647, -2147483647] [9223372036854775807, -9223372036854775807]\nOverflowError\n", "\(arrow.err)")
+    }
+
+    @Test("Parquet from other writers: ±(2^63 − 1) in MILLIS and NANOS timestamps and ±(2^31 − 1) dates are ±infinity, mapped before the unit")
+    func foreignInfinities() throws {
+        let dir = try TemporaryDirectory()
+        let write = try run(try which("python3"), ["-c", """
+            import pyarrow as pa, pyarrow.parquet as pq, sys
+            m = 2**63 - 1
+            pq.write_table(pa.table({
+                'ms': pa.array([m, -m, 1704110400000], pa.timestamp('ms')),
+                'ns': pa.array([m, -m, 1704110400000000500], pa.timestamp('ns', tz='UTC')),
+                'd': pa.array([2**31 - 1, -(2**31 - 1), 19723], pa.date32())}), sys.argv[1])
+            """, dir.path("u.parquet")])
+        #expect(write.status == 0, "\(write.err)")
+        let csv = try run(rowfmt, ["--from", "parquet", "--to", "csv", dir.path("u.parquet")])
+        #expect(csv.status == 0, "\(csv.err)")
+        #expect(csv.out == "ms,ns,d\ninfinity,infinity,infinity\n-infinity,-infinity,-infinity\n2024-01-01 12:00:00,2024-01-01 12:00:00+00,2024-01-01\n")
+    }
 }
