@@ -27,8 +27,8 @@ struct ValueTripTests {
                               environment: db.environment)
         #expect(write.status == 0, "\(format): \(write.err)")
         try db.sql("TRUNCATE back")
-        let schemaOption = format == "parquet" ? "" : "--schema '\(schema)'"
-        let load = try shell("'\(rowfmt)' --from \(format) \(schemaOption) --to rowstream < '\(file)' | \(db.psql) -c 'COPY back FROM STDIN (FORMAT binary)'",
+        // Parquet checks its footer's schema against the same file.
+        let load = try shell("'\(rowfmt)' --from \(format) --schema '\(schema)' --to rowstream < '\(file)' | \(db.psql) -c 'COPY back FROM STDIN (FORMAT binary)'",
                              environment: db.environment)
         #expect(load.status == 0, "\(format): \(load.err)")
         return file
@@ -280,5 +280,35 @@ struct ValueTripTests {
         #expect(try String(contentsOfFile: dir.path("t.csv"), encoding: .utf8) == (try db.sql("COPY t TO STDOUT (FORMAT csv, HEADER)")))
         try trip(db, dir, format: "jsonl")
         try expectJSONLLines(db, dir, rows: 4, escaped: 0)
+    }
+
+    @Test("Parquet with --schema: a footer schema that differs from it, or no footer schema, refuses the file before any row")
+    func parquetFooterAgainstSchema() throws {
+        let db = try database("CREATE TABLE t (id int NOT NULL, fare numeric(10,2), label text); INSERT INTO t VALUES (1, 1.50, 'a')")
+        let dir = try TemporaryDirectory()
+        let file = try trip(db, dir, format: "parquet")
+        #expect(try db.difference("t", "back") == [0, 0, 1, 1])
+        let good = try String(contentsOfFile: dir.path("t.schema"), encoding: .utf8)
+        for (edited, difference) in [
+            (good.replacingOccurrences(of: "numeric(10,2)", with: "numeric(10,3)").replacingOccurrences(of: "655366", with: "655367"),
+             "column \"fare\" as numeric(10,2) where the schema file has numeric(10,3)"),
+            (good.replacingOccurrences(of: "\"name\":\"label\"", with: "\"name\":\"note\""), "column 3 \"label\" where the schema file has \"note\""),
+            (good.replacingOccurrences(of: "\"nullable\":false", with: "\"nullable\":true"),
+             "column \"id\" as integer where the schema file has integer (nullability, OID, typmod or labels differ)"),
+            (good.replacingOccurrences(of: "\"name\":\"t\"", with: "\"name\":\"u\""), "table public.t where the schema file has public.u"),
+        ] {
+            #expect(edited != good)
+            try edited.write(toFile: dir.path("other.schema"), atomically: true, encoding: .utf8)
+            let result = try run(rowfmt, ["--from", "parquet", "--schema", dir.path("other.schema"), "--to", "csv", file])
+            #expect(result.status == 1)
+            #expect(result.out.isEmpty)
+            #expect(result.err == "rowfmt: error: \"\(file)\": the pgarchive.schema footer key differs from the schema file \"\(dir.path("other.schema"))\": \(difference)\n")
+        }
+        let plain = try run(try which("python3"), ["-c", "import pyarrow as pa, pyarrow.parquet as pq, sys; pq.write_table(pa.table({'id': pa.array([1], pa.int32())}), sys.argv[1])",
+                                                   dir.path("plain.parquet")])
+        #expect(plain.status == 0, "\(plain.err)")
+        let unchecked = try run(rowfmt, ["--from", "parquet", "--schema", dir.path("t.schema"), "--to", "csv", dir.path("plain.parquet")])
+        #expect(unchecked.status == 1)
+        #expect(unchecked.err == "rowfmt: error: \"\(dir.path("plain.parquet"))\" has no pgarchive.schema footer key to check against the schema file \"\(dir.path("t.schema"))\"\n")
     }
 }
