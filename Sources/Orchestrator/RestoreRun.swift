@@ -158,19 +158,17 @@ public final class RestoreRun: ArchiverRun, @unchecked Sendable {
 
     /// Restores one file and records what happened.
     func process(_ file: RestoreFile, worker: Int) {
+        // A Parquet file keeps its own types (its pgarchive.schema footer key); rowfmt refuses it
+        // when that differs from the sidecar.
         let schemaPath: String?
-        if file.format == "parquet" {
-            schemaPath = nil
-        } else {
-            do {
-                schemaPath = try sidecars.path(for: file.key, table: config.table!, template: config.pathTemplate!)
-            } catch {
-                fail(file, stage: "schema", message: "\(error)")
-                return
-            }
-            if schemaPath == nil {
-                display.log(.warn, "no schema sidecar: column types are inferred from the data", [("file", file.key)])
-            }
+        do {
+            schemaPath = try sidecars.path(for: file.key, table: config.table!, template: config.pathTemplate!)
+        } catch {
+            fail(file, stage: "schema", message: "\(error)")
+            return
+        }
+        if schemaPath == nil && file.format != "parquet" {
+            display.log(.warn, "no schema sidecar: column types are inferred from the data", [("file", file.key)])
         }
         var planned = stages(for: file, schemaPath: schemaPath)
         do {

@@ -6,7 +6,7 @@ import RowStream
 public struct SelectedColumn: Sendable {
     /// The column as the schema describes it.
     public var column: RowStreamSchema.Column
-    /// The select-list expression (`"col"` or `"col"::text`).
+    /// The select-list expression (`"col"`, `"col"::text`, or for xml its output function's text).
     public var expression: String
 }
 
@@ -55,7 +55,11 @@ public enum SchemaQuery {
             } else {
                 let column = RowStreamSchema.Column(name: name, type: "text", oid: TypeTable.textOID, typmod: -1, nullable: nullable,
                                                     originalType: declared)
-                selected.append(SelectedColumn(column: column, expression: SQL.identifier(name) + "::text"))
+                // xml's cast to text keeps the stored declaration; its output function (COPY's and
+                // row_to_json's text) writes it as PostgreSQL prints it.
+                let expression = oid == xmlOID
+                    ? "pg_catalog.textin(pg_catalog.xml_out(\(SQL.identifier(name))))" : SQL.identifier(name) + "::text"
+                selected.append(SelectedColumn(column: column, expression: expression))
             }
         }
         let partitionKey = try conn.query("""
@@ -72,6 +76,9 @@ public enum SchemaQuery {
                                            partitionKey: partitionKey, primaryKey: primaryKey)
         return (streamSchema, selected)
     }
+
+    /// The OID of `xml`.
+    private static let xmlOID: UInt32 = 142
 
     private static func decodeLabels(_ json: String) throws -> [String] {
         guard let labels = try? JSONDecoder().decode([String].self, from: Data(json.utf8)) else {
