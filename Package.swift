@@ -101,9 +101,11 @@ let cacheTargets: [Target] = [
 
 // MARK: Loading: pg-load.
 let loadTargets: [Target] = [
-    library("PGLoad", ["RowStream", "PGAccess", "ToolSupport"]),
+    library("TypeRules", ["RowStream"]),
+    library("PGLoad", ["RowStream", "PGAccess", "ToolSupport", "TypeRules"]),
     tool("pg-load", ["PGToolOptions", "PGLoad", "RowStream"]),
     tests("PGLoadTests", ["PGLoad"]),
+    tests("TypeRulesTests", ["TypeRules", "RowStream"]),
 ]
 
 // MARK: Orchestration: data-archiver.
@@ -112,7 +114,7 @@ let orchestratorTargets: [Target] = [
     library("ArchiveLayout", ["SlicePlan", "ToolSupport"]),
     library("RunDisplay", ["SlicePlan", "ToolSupport"]),
     library("Orchestrator", ["ArchiverConfig", "ArchiveLayout", "ArchiveCache", "Digest", "PGAccess", "PGPlanning", "Pipelines", "RunDisplay", "SlicePlan",
-                              "ToolSupport"]),
+                              "ToolSupport", "RowStream", "TypeRules", "PGLoad"]),
     tool("data-archiver", ["Orchestrator", "ArchiverConfig", "ArchiveCache", "Pipelines", "RunDisplay", "SlicePlan"]),
     tests("ArchiveTests", []),
     tests("RunDisplayTests", ["RunDisplay"]),

@@ -62,6 +62,9 @@ public struct ConfigFile: Sendable {
                 guard let canonical else {
                     throw ConfigError("unknown setting \"\(key)\" in \(path) line \(line)", usage: false)
                 }
+                if let setting = archiverSetting(canonical), setting.flagOnly {
+                    throw ConfigError("\(key) in \(path) line \(line) is taken from the command line only (--\(setting.flag))", usage: false)
+                }
                 // `~` and empty values mean "not set".
                 if scalar.string == "~" || (scalar.string.isEmpty && scalar.style == .plain) || scalar.string == "null" { continue }
                 values[canonical] = (scalar.string, line)
@@ -84,9 +87,9 @@ public func resolveSettings(command: ArchiverCommand, flags: [String: String], e
     for setting in archiverSettings where setting.commands.contains(command) || setting.key == "config" {
         if let text = flags[setting.key] {
             out[setting.key] = SettingValue(text: text, origin: .flag(setting.flag))
-        } else if let name = setting.environmentNames.first(where: { environment[$0] != nil }), let text = environment[name] {
+        } else if !setting.flagOnly, let name = setting.environmentNames.first(where: { environment[$0] != nil }), let text = environment[name] {
             out[setting.key] = SettingValue(text: text, origin: .environment(name))
-        } else if let file, let entry = file.values[setting.key] {
+        } else if !setting.flagOnly, let file, let entry = file.values[setting.key] {
             out[setting.key] = SettingValue(text: entry.text, origin: .file(path: file.path, line: entry.line, key: setting.key))
         } else if let fallback = setting.defaultValue {
             out[setting.key] = SettingValue(text: fallback == "today" ? today : fallback, origin: .builtIn)

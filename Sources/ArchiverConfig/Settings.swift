@@ -39,6 +39,9 @@ public struct Setting: Sendable {
     public let commandDefaults: [ArchiverCommand: String]
     /// What some commands do without the setting, said instead of the default (restore: detected from the extension).
     public let commandNotes: [ArchiverCommand: String]
+    /// Taken from the command line only, never from the YAML file or the environment (a
+    /// decision that may duplicate or change data must be made each time, by hand).
+    public let flagOnly: Bool
 
     /// The environment variable for this setting.
     public var environmentName: String {
@@ -52,7 +55,7 @@ public struct Setting: Sendable {
 
     init(_ key: String, flag: String, short: Character? = nil, _ kind: SettingKind, default defaultValue: String? = nil,
          secret: Bool = false, aliases: [String] = [], flagAliases: [String] = [], note: String? = nil, commandDefaults: [ArchiverCommand: String] = [:],
-         commandNotes: [ArchiverCommand: String] = [:], for commands: Set<ArchiverCommand>, _ help: String) {
+         commandNotes: [ArchiverCommand: String] = [:], flagOnly: Bool = false, for commands: Set<ArchiverCommand>, _ help: String) {
         self.key = key
         self.flag = flag
         self.short = short
@@ -66,6 +69,7 @@ public struct Setting: Sendable {
         self.defaultNote = note
         self.commandDefaults = commandDefaults
         self.commandNotes = commandNotes
+        self.flagOnly = flagOnly
     }
 }
 
@@ -141,6 +145,13 @@ public let archiverSettings: [Setting] = [
     Setting("table_partition_template", flag: "table-partition-template", .string, for: [.restore],
             "partition name template, e.g. {table}_{YYYY}{MM}"),
     Setting("target_table", flag: "target-table", .string, for: [.restore], "restore into this table instead of --table"),
+    // Restore decisions that can duplicate or change data: flags only (docs/types.md, docs/restore-ledger.md).
+    Setting("allow_lossy_cast", flag: "allow-lossy-cast", .boolean, default: "false", flagOnly: true, for: [.restore],
+            "load into existing columns whose type could change archived values (rounding, padding, time zones); refused without it"),
+    Setting("reload", flag: "reload", .boolean, default: "false", flagOnly: true, for: [.restore],
+            "load objects the target's load ledger records as restored already (their rows may be duplicated)"),
+    Setting("generated_as_data", flag: "generated-as-data", .boolean, default: "false", flagOnly: true, for: [.restore],
+            "create archived generated columns as plain columns holding the archived values (for a changed expression or collation)"),
     Setting("dry_run", flag: "dry-run", .boolean, default: "false", for: database, "perform a dry run without uploading or changing anything"),
     Setting("debug", flag: "debug", short: "d", .boolean, default: "false", for: all, "enable debug output"),
     Setting("log_format", flag: "log-format", .string, default: "text", for: all, "log format: text, logfmt, json"),

@@ -48,6 +48,27 @@ struct PgLoad: Tool {
     @Flag(name: .customLong("dry-run"), help: "Read and check everything, change nothing (no DDL, no rows).")
     var dryRun = false
 
+    @Option(help: ArgumentHelp("Create a missing table from this schema JSON (the joined archived versions, docs/types.md) instead of the stream's.", valueName: "file"))
+    var definition: String?
+
+    @Flag(name: .customLong("allow-lossy-cast"), help: "Load into existing columns whose type could change values (numeric(10,3) into numeric(10,1), …); without it such an input is refused.")
+    var allowLossyCast = false
+
+    @Flag(name: .customLong("generated-as-data"), help: "Restore archived generated columns as plain columns holding the archived values (a created table); refused into a target column that is generated.")
+    var generatedAsData = false
+
+    @Option(name: .customLong("object-key"), help: ArgumentHelp("The archived object the input is: recorded in the load ledger, skipped when recorded already (docs/restore-ledger.md).", valueName: "key"))
+    var objectKey: String?
+
+    @Option(name: .customLong("object-etag"), help: ArgumentHelp("The object's ETag, recorded; an object whose ETag changed since it was loaded is skipped.", valueName: "etag"))
+    var objectETag: String?
+
+    @Option(name: .customLong("object-digest"), help: ArgumentHelp("The object's content digest, recorded with it.", valueName: "digest"))
+    var objectDigest: String?
+
+    @Flag(help: "Load an object the ledger records as loaded (again), warning that its rows may be duplicated.")
+    var reload = false
+
     @Option(name: .customLong("progress-fd"), help: ArgumentHelp("Write progress JSON lines to this descriptor (docs/progress.md).", valueName: "n"))
     var progressFD: Int32?
 
@@ -58,6 +79,9 @@ struct PgLoad: Tool {
         if partitionTemplate != nil && partitionRange == nil { throw ValidationError("--table-partition-template needs --table-partition-range") }
         if dateColumn != nil && partitionRange == nil { throw ValidationError("--date-column needs --table-partition-range") }
         if let progressFD, progressFD < 0 { throw ValidationError("--progress-fd must not be negative") }
+        if objectKey == nil && (objectETag != nil || objectDigest != nil || reload) {
+            throw ValidationError("--object-etag, --object-digest and --reload need --object-key")
+        }
     }
 
     func run() throws {
@@ -70,9 +94,25 @@ struct PgLoad: Tool {
         request.dateColumn = dateColumn
         request.onConflict = onConflict
         request.dryRun = dryRun
+        request.allowLossyCast = allowLossyCast
+        request.objectKey = objectKey
+        request.objectETag = objectETag
+        request.objectDigest = objectDigest
+        request.reload = reload
+        request.generatedAsData = generatedAsData
         let parameters = connection.parameters(environment: ProcessInfo.processInfo.environment, applicationName: "pg-load")
         let stdin = FileSource.standardInput
         do {
+            if let definition {
+                guard let bytes = try? Data(contentsOf: URL(fileURLWithPath: definition)) else {
+                    throw ToolError("could not read the definition \(definition)")
+                }
+                do {
+                    request.definition = try bytes.withUnsafeBytes { try RowStreamSchema.decode(json: $0) }
+                } catch let error as RowStreamError {
+                    throw ToolError("the definition \(definition): \(error.message)")
+                }
+            }
             let reader = try RowStreamReader { try stdin.read(into: $0) }
             let conn = try PGConnection(parameters)
             let result = try Loader.load(request, connection: conn, input: reader,
