@@ -136,3 +136,54 @@ struct RestoreEvolutionTests {
         #expect(try f.sql("SELECT count(*) FROM logs", in: target) == "144")
     }
 }
+
+@Suite("data-archiver restore: faithful tables", .enabled(if: Services.postgresEnabled && Services.s3Enabled))
+struct RestoreDefinitionTests {
+    /// The catalog facts restore must keep: columns (type, NOT NULL, identity, generated, default,
+    /// collation), constraints, the domain's CHECKs, the composite's attributes, the range's subtype.
+    static let catalog = """
+        SELECT string_agg(format('%s %s %s %s %s %s %s', a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, a.attidentity,
+                                 a.attgenerated, coalesce(pg_get_expr(d.adbin, d.adrelid), '-'), coalesce(co.collname, '-')), E'\\n' ORDER BY a.attnum)
+          || E'\\n' || (SELECT string_agg(conname || ' ' || pg_get_constraintdef(oid), E'\\n' ORDER BY conname) FROM pg_constraint WHERE conrelid = 'shapes'::regclass)
+          || E'\\n' || (SELECT string_agg(conname || ' ' || pg_get_constraintdef(oid), E'\\n' ORDER BY conname) FROM pg_constraint WHERE contypid = 'posint'::regtype)
+          || E'\\n' || (SELECT string_agg(format('%s %s', attname, format_type(atttypid, atttypmod)), ', ' ORDER BY attnum) FROM pg_attribute WHERE attrelid = 'pair'::regclass)
+          || E'\\n' || (SELECT rngsubtype::regtype || ' ' || rngsubdiff::text FROM pg_range WHERE rngtypid = 'floatrange'::regtype)
+        FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+        LEFT JOIN pg_collation co ON co.oid = a.attcollation AND a.attcollation <> 100
+        WHERE a.attrelid = 'shapes'::regclass AND a.attnum > 0 AND NOT a.attisdropped
+        """
+
+    @Test("a table of domains, composites and ranges (with arrays), collations, defaults, identity and generated columns restores into a new database as it was",
+          arguments: ["jsonl", "csv", "parquet"])
+    func faithful(format: String) throws {
+        let f = try ArchiveFixture(days: 1, rowsPerDay: 1)
+        try f.pg.psql("""
+            CREATE DOMAIN posint AS integer CONSTRAINT posint_positive CHECK (VALUE > 0);
+            CREATE TYPE pair AS (x integer, label text COLLATE "C");
+            CREATE TYPE floatrange AS RANGE (subtype = float8, subtype_diff = float8mi);
+            CREATE TABLE shapes (
+              id bigint GENERATED ALWAYS AS IDENTITY, at timestamptz NOT NULL,
+              code text COLLATE "C" NOT NULL DEFAULT 'x', qty posint DEFAULT 1, p pair, ps pair[], r floatrange, q posint[],
+              total integer GENERATED ALWAYS AS (qty * 2) STORED,
+              CONSTRAINT shapes_pk PRIMARY KEY (id), CONSTRAINT shapes_code_key UNIQUE (code), CONSTRAINT shapes_code_short CHECK (length(code) < 10));
+            INSERT INTO shapes (at, code, qty, p, ps, r, q) VALUES
+              ('2024-01-01 10:00+00', 'a', 3, '(1,"x y")', ARRAY['(2,b)'::pair, NULL], '[1.5,2.5)', '{1,2}'),
+              ('2024-01-01 11:00+00', 'b', DEFAULT, NULL, '{}', 'empty', NULL);
+            """, database: f.database)
+        let extra = format == "parquet" ? ["--special-values-as-text"] : []
+        let archived = try f.archive(["--output-format", format, "--date-column", "at"] + extra, flags: f.flags(table: "shapes"))
+        #expect(archived.status == 0, "\(archived.err)")
+        let target = try f.pg.createDatabase(prefix: "rest")
+        defer { f.pg.dropDatabase(target) }
+        let dry = try f.restore(into: target, ["--dry-run"], table: "shapes")
+        #expect(dry.status == 0, "\(dry.err)")
+        #expect(dry.err.contains("CREATE DOMAIN public.posint AS integer CONSTRAINT posint_positive CHECK ((VALUE > 0))"), "\(dry.err)")
+        #expect(try f.sql("SELECT to_regtype('posint') IS NULL AND to_regclass('shapes') IS NULL", in: target) == "t")
+        let restored = try f.restore(into: target, [], table: "shapes")
+        #expect(restored.status == 0, "\(restored.err)")
+        #expect(try f.sql(Self.catalog, in: target) == (try f.sql(Self.catalog, in: f.database)))
+        let rows = "SELECT x::text FROM shapes x ORDER BY id"
+        #expect(try f.sql(rows, in: target) == (try f.sql(rows, in: f.database)))
+        #expect(try f.sql("INSERT INTO shapes (at, code) VALUES (now(), 'c') RETURNING id", in: target) == "3")
+    }
+}
