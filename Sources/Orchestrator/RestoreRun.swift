@@ -67,7 +67,8 @@ struct LoadLine: Decodable {
     var ddl: [String]?
 }
 
-/// `data-archiver restore`: list, select by window, fetch each file's schema, run
+/// `data-archiver restore`: list, select by window, skip what the load ledger records, fetch
+/// every file's schema and join the versions into one definition (RestoreDefinition.swift), run
 /// `s3get | zcompress -d | rowfmt --to rowstream | pg-load` pipelines, summarise.
 public final class RestoreRun: ArchiverRun, @unchecked Sendable {
     let invocation: ChildInvocation

@@ -24,8 +24,11 @@ public enum Ledger {
 
     /// One recorded load.
     public struct Entry: Sendable {
+        /// The object's ETag when it was loaded.
         public var etag: String
+        /// When the load committed (UTC, `YYYY-MM-DDTHH:MM:SSZ`).
         public var loadedAt: String
+        /// Rows read from it.
         public var rows: Int64
     }
 

@@ -8,6 +8,7 @@ public struct TableDefinition: Codable, Equatable, Sendable {
     /// The types the columns need that are not built in, dependencies first.
     public var types: [TypeDefinition]
 
+    /// A definition from its parts.
     public init(columns: [ColumnDefinition] = [], constraints: [Constraint] = [], types: [TypeDefinition] = []) {
         self.columns = columns
         self.constraints = constraints
@@ -16,6 +17,7 @@ public struct TableDefinition: Codable, Equatable, Sendable {
 
     /// One column's definition.
     public struct ColumnDefinition: Codable, Equatable, Sendable {
+        /// The column name.
         public var name: String
         /// `format_type()` of the declared type (a domain's own name).
         public var type: String
@@ -30,6 +32,7 @@ public struct TableDefinition: Codable, Equatable, Sendable {
         /// A serial column: its default is `nextval` of a sequence the column owns.
         public var serial: Bool?
 
+        /// A column definition from its parts.
         public init(name: String, type: String, collation: String? = nil, defaultExpression: String? = nil, identity: String? = nil,
                     generated: String? = nil, serial: Bool? = nil) {
             self.name = name
@@ -49,12 +52,14 @@ public struct TableDefinition: Codable, Equatable, Sendable {
 
     /// A table constraint.
     public struct Constraint: Codable, Equatable, Sendable {
+        /// The constraint's name.
         public var name: String
         /// `p` primary key, `u` unique, `c` check.
         public var kind: String
         /// `pg_get_constraintdef` text (`PRIMARY KEY (id)`, `CHECK ((v > 0))`).
         public var definition: String
 
+        /// A constraint from its parts.
         public init(name: String, kind: String, definition: String) {
             self.name = name
             self.kind = kind
@@ -73,6 +78,7 @@ public struct TableDefinition: Codable, Equatable, Sendable {
         /// The extension it belongs to: restore does not create it, but names the extension.
         public var fromExtension: String?
 
+        /// A type definition from its parts.
         public init(name: String, kind: String, sql: String? = nil, fromExtension: String? = nil) {
             self.name = name
             self.kind = kind

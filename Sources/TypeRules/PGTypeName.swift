@@ -24,6 +24,7 @@ public struct PGTypeName: Equatable, Hashable, Sendable, CustomStringConvertible
     /// The text it was read from.
     public let text: String
 
+    /// The text it was read from.
     public var description: String { text }
 
     /// Reads `format_type()` text (`numeric(10,2)`, `character varying(20)[]`, `timestamp(3) with time zone`).

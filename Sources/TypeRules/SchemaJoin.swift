@@ -7,6 +7,7 @@ public struct SchemaVersion: Sendable {
     /// The definition.
     public var schema: RowStreamSchema
 
+    /// A version from its label and definition.
     public init(label: String, schema: RowStreamSchema) {
         self.label = label
         self.schema = schema
@@ -15,6 +16,7 @@ public struct SchemaVersion: Sendable {
 
 /// Why archived versions of a table cannot be restored into one table.
 public struct SchemaJoinError: Error, CustomStringConvertible, Sendable {
+    /// One line naming the column, the reason and every version.
     public var message: String
     public var description: String { message }
 }

@@ -18,8 +18,10 @@ struct PgLoad: Tool {
         discussion: """
             Rows are staged with COPY (FORMAT binary) into a temporary table and moved into the target with \
             one INSERT … SELECT … ON CONFLICT DO NOTHING transaction, so a bad input changes nothing. Missing \
-            partitions are created first, each in its own transaction under an advisory lock. Prints one JSON \
-            line: rows read, inserted, conflicts, partitions created. The password comes from \
+            partitions are created first, each in its own transaction under an advisory lock. An existing column \
+            whose type could change a value is refused (--allow-lossy-cast converts). With --object-key the same \
+            transaction records the object in the load ledger and skips one recorded before (--reload loads it again). \
+            Prints one JSON line: rows read, inserted, conflicts, partitions created. The password comes from \
             ARCHIVE_DB_PASSWORD or PGPASSWORD, never from the command line.
             """,
         version: PGArchive.version)

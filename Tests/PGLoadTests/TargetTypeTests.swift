@@ -50,6 +50,9 @@ struct TargetTypeTests {
         try db.value(Self.sourceDDL + "CREATE TABLE keyless (LIKE src)")
         let dir = try TemporaryDirectory()
         let stream = try extract(db, "src", into: dir)
+        let (usage, _) = try load(db, stream, ["--table", "keyless", "--reload"])
+        #expect(usage.status == 2)
+        #expect(usage.err.contains("--object-etag, --object-digest and --reload need --object-key"), "\(usage.err)")
         let object = ["--table", "keyless", "--object-key", "a/src-2024-01-01.jsonl.zst", "--object-etag", "e1"]
         let (first, firstJSON) = try load(db, stream, object)
         #expect(first.status == 0, "\(first.err)")
