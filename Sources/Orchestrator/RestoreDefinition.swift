@@ -1,5 +1,6 @@
 import ArchiverConfig
 import FoundationEssentials
+import PGAccess
 import PGLoad
 import RowStream
 import RunDisplay
@@ -101,10 +102,20 @@ extension RestoreRun {
 
     /// The objects the load ledger of the target records: key → ETag and load time. Empty when
     /// the target database has no ledger yet.
+    /// Without a ledger, the role must be able to create it (a restore that could not record
+    /// its loads could not keep a repeated restore from duplicating rows).
     func recordedLoads() throws -> [String: Ledger.Entry] {
         let connection = try connect(config)
+        let schema = config.dbSchema
         do {
-            return try Ledger.entries(connection, schema: config.dbSchema, target: config.dbSchema + "." + (config.targetTable ?? config.table!))
+            if try !Ledger.exists(connection, schema: schema), !config.dryRun,
+               try connection.query("SELECT has_schema_privilege($1, 'CREATE')", [schema]).first?.first != "t" {
+                throw OrchestratorError("the load ledger \(schema).\(Ledger.table) does not exist and the role may not CREATE in schema \"\(schema)\": "
+                                        + "create it once as its owner (docs/restore-ledger.md) or grant CREATE")
+            }
+            return try Ledger.entries(connection, schema: schema, target: schema + "." + (config.targetTable ?? config.table!))
+        } catch let error as OrchestratorError {
+            throw error
         } catch {
             throw OrchestratorError("could not read the load ledger: \(error)")
         }

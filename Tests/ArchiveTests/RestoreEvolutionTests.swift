@@ -137,6 +137,67 @@ struct RestoreEvolutionTests {
     }
 }
 
+@Suite("data-archiver restore: the load ledger's edges", .enabled(if: Services.postgresEnabled && Services.s3Enabled))
+struct RestoreLedgerTests {
+    @Test("an object rewritten since it was restored (another ETag) is reported and skipped; --reload loads it")
+    func changedObject() throws {
+        let f = try ArchiveFixture(days: 2, rowsPerDay: 10)
+        #expect(try f.archive([]).status == 0)
+        let target = try f.pg.createDatabase(prefix: "rest")
+        defer { f.pg.dropDatabase(target) }
+        #expect(try f.restore(into: target, []).status == 0)
+        // The same rows, compressed at another level: other bytes, another ETag.
+        let key = "archives/flights/2024/01/flights-2024-01-02.jsonl.zst"
+        let dir = try TemporaryDirectory()
+        let path = try f.download(key, into: dir)
+        #expect(try shell("zstd -dc '\(path)' | zstd -q -19 -c > '\(dir.path("again.zst"))'").status == 0)
+        try f.put(key, file: dir.path("again.zst"), metadata: try f.metadata(key))
+        let second = try f.restore(into: target, [])
+        #expect(second.status == 0, "\(second.err)")
+        #expect(second.err.contains("1 skipped (restored before), 1 skipped (changed since restored)"), "\(second.err)")
+        #expect(second.err.contains("skipped: the object changed since it was restored (give --reload to load it again)"), "\(second.err)")
+        let reloaded = try f.restore(into: target, ["--reload"])
+        #expect(reloaded.status == 0, "\(reloaded.err)")
+        #expect(reloaded.err.contains("2 restored, 0 failed; 20 rows read, 0 inserted, 20 conflicts"), "\(reloaded.err)")
+        #expect(try f.sql("SELECT etag = '\(try f.objects()[key]!.etag)' FROM pgarchive_restore_ledger WHERE object_key = '\(key)'", in: target) == "t")
+    }
+
+    @Test("a role that may not create the ledger stops before any file, saying how to create it; with the ledger granted it restores")
+    func ledgerPrivilege() throws {
+        let f = try ArchiveFixture(days: 1, rowsPerDay: 10)
+        #expect(try f.archive([]).status == 0)
+        let target = try f.pg.createDatabase(prefix: "rest")
+        defer { f.pg.dropDatabase(target) }
+        try f.pg.psql("""
+            CREATE TABLE back (id bigint NOT NULL, callsign text NOT NULL, departure timestamptz NOT NULL, lat double precision,
+              altitude integer, on_ground boolean NOT NULL, extra jsonb, fare numeric(10,2), note text, PRIMARY KEY (id, departure));
+            GRANT SELECT, INSERT ON back TO \(f.pg.ordinaryUser);
+            """, database: target)
+        func restoreAsOrdinaryUser() throws -> ProcessResult {
+            let flags = ["restore", "--db-host", f.pg.host, "--db-port", f.pg.port, "--db-user", f.pg.ordinaryUser, "--db-name", target,
+                         "--table", "flights", "--target-table", "back", "--s3-endpoint", f.s3.endpoint, "--s3-bucket", f.bucket,
+                         "--path-template", "archives/{table}/{YYYY}/{MM}", "--start-date", "2024-01-01", "--end-date", "2024-12-31"]
+            return try run(Package.tool("data-archiver"), flags, environment: f.environment(["PGPASSWORD": f.pg.ordinaryPassword]))
+        }
+        let refused = try restoreAsOrdinaryUser()
+        #expect(refused.status == 1)
+        #expect(refused.err.contains("the load ledger public.pgarchive_restore_ledger does not exist and the role may not CREATE in schema \"public\""),
+                "\(refused.err)")
+        #expect(try f.sql("SELECT count(*) FROM back", in: target) == "0")
+        try f.pg.psql("""
+            CREATE TABLE public.pgarchive_restore_ledger (
+              target_table text NOT NULL, object_key text NOT NULL, etag text NOT NULL, digest text,
+              rows_loaded bigint NOT NULL, loads integer NOT NULL DEFAULT 1,
+              loaded_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (target_table, object_key));
+            GRANT SELECT, INSERT, UPDATE ON public.pgarchive_restore_ledger TO \(f.pg.ordinaryUser);
+            """, database: target)
+        let restored = try restoreAsOrdinaryUser()
+        #expect(restored.status == 0, "\(restored.err)")
+        #expect(try f.sql("SELECT count(*) FROM back", in: target) == "10")
+        #expect(try f.sql("SELECT count(*) FROM pgarchive_restore_ledger", in: target) == "1")
+    }
+}
+
 @Suite("data-archiver restore: faithful tables", .enabled(if: Services.postgresEnabled && Services.s3Enabled))
 struct RestoreDefinitionTests {
     /// The catalog facts restore must keep: columns (type, NOT NULL, identity, generated, default,
