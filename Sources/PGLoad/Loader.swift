@@ -31,7 +31,7 @@ public enum Loader {
                 throw LoadError("table \(target.qualified) does not exist (give --create to create it from the input's schema)", notFound: true)
             }
             result.tableCreated = try createTable(&target, schema: request.definition ?? schema, partitionColumn: partitionColumn,
-                                                  request: request, ddl: &result.ddl, conn: conn)
+                                                  request: request, ddl: &result.ddl, conn: conn, warn: warn)
         }
         // An existing table (or one another loader created first, or ours from the joined
         // definition) must take every column without changing a value.
@@ -146,9 +146,10 @@ public enum Loader {
     /// Creates the table (and the types it needs) under the advisory lock; false when another
     /// loader won. A dry run only works out the statements, into `ddl`.
     static func createTable(_ target: inout TargetTable, schema: RowStreamSchema, partitionColumn: String?, request: LoadRequest,
-                            ddl: inout [String], conn: PGConnection) throws -> Bool {
+                            ddl: inout [String], conn: PGConnection, warn: (String) -> Void) throws -> Bool {
         if request.dryRun {
-            ddl = try TableDDL.statements(target, schema: schema, partitionColumn: partitionColumn, generatedAsData: request.generatedAsData, conn: conn)
+            ddl = try TableDDL.statements(target, schema: schema, partitionColumn: partitionColumn, generatedAsData: request.generatedAsData,
+                                          conn: conn, warn: warn)
             return true
         }
         let existing: TargetTable? = try inTransaction(conn) {
@@ -156,7 +157,7 @@ public enum Loader {
             let again = try TargetTable.lookUp(conn, schema: target.schema, name: target.name)
             if again.exists { return again }
             for statement in try TableDDL.statements(target, schema: schema, partitionColumn: partitionColumn,
-                                                     generatedAsData: request.generatedAsData, conn: conn) {
+                                                     generatedAsData: request.generatedAsData, conn: conn, warn: warn) {
                 try conn.execute(statement)
             }
             return nil

@@ -7,7 +7,7 @@ enum TableDDL {
     /// The statements to run, in order. Types that exist are left alone; a missing type that
     /// comes from an extension is refused with the `CREATE EXTENSION` to run.
     static func statements(_ target: TargetTable, schema: RowStreamSchema, partitionColumn: String?, generatedAsData: Bool,
-                           conn: PGConnection) throws -> [String] {
+                           conn: PGConnection, warn: (String) -> Void = { _ in }) throws -> [String] {
         var out: [String] = []
         func missing(_ name: String) throws -> Bool {
             try conn.query("SELECT to_regtype($1) IS NULL", [name]).first?.first == "t"
@@ -31,14 +31,15 @@ enum TableDDL {
             seen.insert(name)
             out.append("CREATE TYPE \(name) AS ENUM (" + labels.map(SQL.literal).joined(separator: ", ") + ")")
         }
-        out.append(createTable(target, schema: schema, partitionColumn: partitionColumn, generatedAsData: generatedAsData))
+        out.append(createTable(target, schema: schema, partitionColumn: partitionColumn, generatedAsData: generatedAsData, warn: warn))
         return out
     }
 
     /// `CREATE TABLE`: columns in order with their types, collations, defaults, identity and
     /// generated expressions, NOT NULL; the primary key, unique and CHECK constraints; and
     /// `PARTITION BY RANGE (date column)` when partitioned (the key then includes that column).
-    static func createTable(_ target: TargetTable, schema: RowStreamSchema, partitionColumn: String?, generatedAsData: Bool) -> String {
+    static func createTable(_ target: TargetTable, schema: RowStreamSchema, partitionColumn: String?, generatedAsData: Bool,
+                            warn: (String) -> Void) -> String {
         let definition = schema.definition
         var items = schema.columns.map { column in
             let def = definition?.columns.first { $0.name == column.name }
@@ -64,7 +65,11 @@ enum TableDDL {
         }
         for constraint in definition?.constraints ?? [] where constraint.kind != "p" {
             // A unique constraint of a partitioned table must hold the partition column.
-            if constraint.kind == "u", let partitionColumn, !constraint.definition.contains(partitionColumn) { continue }
+            if constraint.kind == "u", let partitionColumn, !constraint.definition.contains(partitionColumn) {
+                warn("\(target.displayName) is partitioned by \(partitionColumn): its archived constraint \(constraint.name) \(constraint.definition) is not created "
+                     + "(PostgreSQL requires the partition column in every unique constraint of a partitioned table)")
+                continue
+            }
             items.append((keepNames || constraint.kind == "c" ? "CONSTRAINT \(SQL.identifier(constraint.name)) " : "") + constraint.definition)
         }
         var sql = "CREATE TABLE \(target.qualified) (\n  " + items.joined(separator: ",\n  ") + "\n)"

@@ -81,10 +81,11 @@ struct RestoreEvolutionTests {
         #expect(try f.sql("SELECT to_regclass('rn') IS NULL", in: target) == "t")
     }
 
-    @Test("into an existing narrower --target-table the files are refused naming column and types; --allow-lossy-cast loads them; a wider table takes them exactly")
-    func narrowerTarget() throws {
+    @Test("into an existing narrower --target-table the files are refused naming column and types; --allow-lossy-cast loads them; a wider table takes them exactly",
+          arguments: ["jsonl", "csv", "parquet"])
+    func narrowerTarget(format: String) throws {
         let f = try ArchiveFixture(days: 2, rowsPerDay: 20)
-        #expect(try f.archive([]).status == 0)
+        #expect(try f.archive(["--output-format", format, "--compression", "none"]).status == 0)
         let target = try f.pg.createDatabase(prefix: "rest")
         defer { f.pg.dropDatabase(target) }
         try f.pg.psql("""
@@ -96,7 +97,7 @@ struct RestoreEvolutionTests {
         let refused = try f.restore(into: target, ["--target-table", "narrow"])
         #expect(refused.status == 1)
         #expect(refused.err.contains("0 restored, 2 failed"), "\(refused.err)")
-        #expect(refused.err.contains("column \"fare\" of public.narrow is numeric(10,1) but object archives/flights/2024/01/flights-2024-01-01.jsonl.zst holds numeric(10,2) values"),
+        #expect(refused.err.contains("column \"fare\" of public.narrow is numeric(10,1) but object archives/flights/2024/01/flights-2024-01-01.\(format) holds numeric(10,2) values"),
                 "\(refused.err)")
         #expect(try f.sql("SELECT count(*) FROM narrow", in: target) == "0")
         let allowed = try f.restore(into: target, ["--target-table", "narrow", "--allow-lossy-cast"])

@@ -113,4 +113,22 @@ struct DefinitionTests {
         #expect(try target.value("SELECT attgenerated = '' FROM pg_attribute WHERE attrelid = 'gi'::regclass AND attname = 'total'") == "t")
         #expect(try target.value("SELECT string_agg(total::text, ' ' ORDER BY id) FROM gi") == "3 7 30")
     }
+
+    @Test("partitioning a created table drops an archived unique constraint that lacks the partition column, and says so")
+    func uniqueOnPartitioned() throws {
+        let pg = try Services.requirePostgres()
+        let db = try ScratchDatabase(pg, prefix: "load")
+        try db.value("""
+            CREATE TABLE ev (id int PRIMARY KEY, at timestamptz NOT NULL, code text CONSTRAINT ev_code_key UNIQUE, CONSTRAINT ev_code_short CHECK (length(code) < 5));
+            INSERT INTO ev VALUES (1, '2024-01-01 10:00+00', 'a'), (2, '2024-02-01 10:00+00', 'b');
+            """)
+        let dir = try TemporaryDirectory()
+        let stream = try extract(db, "ev", into: dir)
+        let (result, json) = try load(db, stream, ["--table", "ev_parts", "--create", "--table-partition-range", "monthly", "--date-column", "at"])
+        #expect(result.status == 0, "\(result.err)")
+        #expect(json["inserted"] as? Int == 2)
+        #expect(result.err.contains("warning: public.ev_parts is partitioned by at: its archived constraint ev_code_key UNIQUE (code) is not created"), "\(result.err)")
+        #expect(try db.value("SELECT string_agg(pg_get_constraintdef(oid), ' | ' ORDER BY contype) FROM pg_constraint WHERE conrelid = 'ev_parts'::regclass")
+                == "CHECK ((length(code) < 5)) | PRIMARY KEY (id, at)")
+    }
 }

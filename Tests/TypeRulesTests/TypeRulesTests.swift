@@ -85,4 +85,15 @@ struct TypeRulesTests {
             }
         }
     }
+
+    @Test("the joined definition is the same for every order of the versions")
+    func anyOrder() throws {
+        let a = version("a", [column("id", "smallint", attnum: 1), column("v", "numeric(10,1)", attnum: 2)])
+        let b = version("b", [column("id", "integer", attnum: 1), column("v", "numeric(10,3)", attnum: 2), column("w", "character varying(5)", attnum: 3)])
+        let c = version("c", [column("id", "bigint", attnum: 1), column("v", "numeric(12,3)", attnum: 2), column("w", "text", attnum: 3)])
+        let orders = [[a, b, c], [a, c, b], [b, a, c], [b, c, a], [c, a, b], [c, b, a]]
+        let joined = try orders.map { try SchemaJoin.join($0).schema }
+        #expect(Set(joined.map { $0.columns.map { "\($0.name) \(SchemaJoin.archivedType($0))" } }).count == 1)
+        #expect(joined[0].columns.map { SchemaJoin.archivedType($0) } == ["bigint", "numeric", "text"])
+    }
 }
