@@ -105,9 +105,11 @@ let cacheTargets: [Target] = [
 
 // MARK: Loading: pg-load.
 let loadTargets: [Target] = [
-    library("PGLoad", ["RowStream", "RowDigest", "PGAccess", "ToolSupport"]),
+    library("TypeRules", ["RowStream"]),
+    library("PGLoad", ["RowStream", "RowDigest", "PGAccess", "ToolSupport", "TypeRules"]),
     tool("pg-load", ["PGToolOptions", "PGLoad", "RowStream", "RowDigest"]),
     tests("PGLoadTests", ["PGLoad"]),
+    tests("TypeRulesTests", ["TypeRules", "RowStream"]),
 ]
 
 // MARK: Orchestration: data-archiver.
@@ -116,7 +118,7 @@ let orchestratorTargets: [Target] = [
     library("ArchiveLayout", ["SlicePlan", "ToolSupport"]),
     library("RunDisplay", ["SlicePlan", "ToolSupport"]),
     library("Orchestrator", ["ArchiverConfig", "ArchiveLayout", "ArchiveCache", "Digest", "PGAccess", "PGPlanning", "Pipelines", "RunDisplay", "SlicePlan",
-                              "ToolSupport", "ObjectStore"]),
+                              "ToolSupport", "ObjectStore", "RowStream", "TypeRules", "PGLoad"]),
     tool("data-archiver", ["Orchestrator", "ArchiverConfig", "ArchiveCache", "ObjectStore", "Pipelines", "RunDisplay", "SlicePlan"]),
     tests("ArchiveTests", []),
     tests("RunDisplayTests", ["RunDisplay"]),

@@ -79,6 +79,9 @@ public struct ArchiverConfiguration: Sendable {
     public var tablePartitionRange: PartitionRange? { text("table_partition_range").flatMap(PartitionRange.init) }
     public var tablePartitionTemplate: String? { text("table_partition_template") }
     public var targetTable: String? { text("target_table") }
+    public var allowLossyCast: Bool { boolean("allow_lossy_cast") }
+    public var reload: Bool { boolean("reload") }
+    public var generatedAsData: Bool { boolean("generated_as_data") }
     public var dryRun: Bool { boolean("dry_run") }
     public var verifyDeep: Bool { boolean("verify.deep") }
     public var verifyAgainstSource: Bool { boolean("verify.against_source") }

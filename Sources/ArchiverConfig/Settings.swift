@@ -40,6 +40,9 @@ public struct Setting: Sendable {
     public let commandDefaults: [ArchiverCommand: String]
     /// What some commands do without the setting, said instead of the default (restore: detected from the extension).
     public let commandNotes: [ArchiverCommand: String]
+    /// Taken from the command line only, never from the YAML file or the environment (a
+    /// decision that may duplicate or change data must be made each time, by hand).
+    public let flagOnly: Bool
 
     /// The environment variable for this setting.
     public var environmentName: String {
@@ -53,7 +56,7 @@ public struct Setting: Sendable {
 
     init(_ key: String, flag: String, short: Character? = nil, _ kind: SettingKind, default defaultValue: String? = nil,
          secret: Bool = false, aliases: [String] = [], flagAliases: [String] = [], note: String? = nil, commandDefaults: [ArchiverCommand: String] = [:],
-         commandNotes: [ArchiverCommand: String] = [:], for commands: Set<ArchiverCommand>, _ help: String) {
+         commandNotes: [ArchiverCommand: String] = [:], flagOnly: Bool = false, for commands: Set<ArchiverCommand>, _ help: String) {
         self.key = key
         self.flag = flag
         self.short = short
@@ -67,6 +70,7 @@ public struct Setting: Sendable {
         self.defaultNote = note
         self.commandDefaults = commandDefaults
         self.commandNotes = commandNotes
+        self.flagOnly = flagOnly
     }
 }
 
@@ -169,6 +173,13 @@ public let archiverSettings: [Setting] = [
             "verify: download, decompress and decode every object and recompute its rows and row digest (no database needed)"),
     Setting("verify.against_source", flag: "against-source", .boolean, default: "false", for: [.verify],
             "verify: recompute each slice's row digest in PostgreSQL and compare it with the archived one"),
+    // Restore decisions that can duplicate or change data: flags only (docs/types.md, docs/restore-ledger.md).
+    Setting("allow_lossy_cast", flag: "allow-lossy-cast", .boolean, default: "false", flagOnly: true, for: [.restore],
+            "load into existing columns whose type could change archived values (rounding, padding, time zones); refused without it"),
+    Setting("reload", flag: "reload", .boolean, default: "false", flagOnly: true, for: [.restore],
+            "load objects the target's load ledger records as restored already (their rows may be duplicated)"),
+    Setting("generated_as_data", flag: "generated-as-data", .boolean, default: "false", flagOnly: true, for: [.restore],
+            "create archived generated columns as plain columns holding the archived values (for a changed expression or collation)"),
     Setting("dry_run", flag: "dry-run", .boolean, default: "false", for: changing, "perform a dry run without uploading or changing anything"),
     Setting("debug", flag: "debug", short: "d", .boolean, default: "false", for: all, "enable debug output"),
     Setting("log_format", flag: "log-format", .string, default: "text", for: all, "log format: text, logfmt, json"),

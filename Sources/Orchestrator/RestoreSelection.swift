@@ -12,8 +12,8 @@ struct RestoreFile: Sendable {
     var format: String
     /// The outer codec: zstd, lz4, gzip or none.
     var codec: String
-    /// Its ETag (from the listing).
-    var etag: String = ""
+    /// Its ETag (from the listing), for the load ledger.
+    var etag = ""
 }
 
 /// Which objects a restore takes: the table's files under the fixed prefix whose window overlaps
