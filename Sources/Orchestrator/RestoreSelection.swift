@@ -12,6 +12,8 @@ struct RestoreFile: Sendable {
     var format: String
     /// The outer codec: zstd, lz4, gzip or none.
     var codec: String
+    /// The slice's stem (`<table>-<label>`), which `--shard` hashes.
+    var stem: String
 }
 
 /// Which objects a restore takes: the table's files under the fixed prefix whose window overlaps
@@ -30,7 +32,7 @@ enum RestoreSelection {
             if let from, window.end <= from { continue }
             if let to, window.start >= to { continue }
             files.append(RestoreFile(key: key, size: listing[key]!.size, name: name, format: format ?? parsed.format,
-                                     codec: codec ?? parsed.codec))
+                                     codec: codec ?? parsed.codec, stem: "\(table)-\(parsed.label)"))
         }
         return files
     }
