@@ -53,6 +53,7 @@ public struct PlanResult: Sendable {
 public enum PartitionPlanner {
     /// Finds every relation under the table, places it in time, plans and counts the slices.
     public static func plan(_ conn: PGConnection, _ options: PlanOptions) throws -> PlanResult {
+        Batches.disableJIT(conn)
         var discovery = try Discovery(conn, options)
         try discovery.placeAll()
         let request = PlanRequest(schema: options.schema, table: options.table, leaves: discovery.leaves, duration: options.duration,
@@ -111,6 +112,8 @@ public enum PartitionPlanner {
             for (source, index) in zip(p.slice.sources, p.leafIndices) {
                 let leaf = leaves[index]
                 let window = source.column != nil ? p.window : nil
+                // A heap without a single block holds no rows: nothing to count (new, empty partitions).
+                if leaf.tableBytes == 0 { continue }
                 if counting == .estimate, let tuples = leaf.estimatedRows, tuples >= 0, leaf.window != nil {
                     totals[i] += Int64((tuples * share(of: leaf, filtered: window != nil, in: p)).rounded())
                     exact[i] = false
