@@ -36,6 +36,7 @@ let foundationTargets: [Target] = [
     .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
     .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
     .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+    .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
     library("ToolSupport", [argumentParser]),
     library("Digest", ["CCrypto"]),
     .target(name: "TestSupport", dependencies: ["ToolSupport"], path: "Tests/TestSupport", swiftSettings: swiftSettings),
@@ -95,7 +96,7 @@ let storageTargets: [Target] = [
 
 // MARK: Cache and viewer: archive-cache.
 let cacheTargets: [Target] = [
-    library("ArchiveCache", ["ToolSupport", "Digest"]),
+    library("ArchiveCache", ["ToolSupport", "Digest", "CSQLite"]),
     library("WebServer", ["Digest", "ToolSupport"]),
     library("CacheViewer", ["ArchiveCache", "WebServer", "ToolSupport"]),
     tool("archive-cache", ["ArchiveCache", "CacheViewer"]),

@@ -159,6 +159,14 @@ public let archiverSettings: [Setting] = [
             + "date column, outside the window of their partition); they are reported either way"),
     Setting("force", flag: "force", .boolean, default: "false", for: [.archive],
             "overwrite objects even where a partial window would replace a wider one"),
+    // Many slices (issue 16).
+    Setting("abort_older_than", flag: "abort-older-than", .string, default: "24h", for: [.archive, .dump, .dumpHybrid],
+            "at start, abort incomplete multipart uploads under the destination's prefix started this long ago "
+            + "(seconds, or a number with s, m, h, d); uploads of this run's own keys are aborted whatever their age, "
+            + "other runs' uploads in flight never"),
+    Setting("shard", flag: "shard", .string, for: [.archive, .restore],
+            "I/N: take only the slices whose stem hashes to I modulo N (FNV-1a, docs/shard.md), so N processes split "
+            + "a table with no coordinator; each shard has its own run lock and task file"),
     Setting("dump_mode", flag: "dump-mode", .string, default: "schema-and-data", for: [.dump],
             "dump mode: schema-only, data-only, schema-and-data"),
     Setting("split_tables", flag: "split-tables", .boolean, default: "false", for: [.dump],

@@ -95,6 +95,10 @@ extension ArchiveRun {
         count.track(connection)
         let wanted = Set(missing)
         var failure: String?
+        // Counts go to the cache in batches (one transaction each), not one write per slice.
+        var pending: [String: Int64] = [:]
+        var lastFlush = monotonicNanosecondsNow()
+        defer { recordCounts(pending) }
         for i in counted.indices where wanted.contains(counted[i].stem) {
             guard !count.wasCancelled else { return }
             let rows: Int64
@@ -111,16 +115,27 @@ extension ArchiveRun {
             done += 1
             display.setCounting(done: done, total: plans.count)
             if !counted[i].open {
-                let key = objectKey(counted[i], template: config.pathTemplate!)
-                _ = try? cache.updateEntry(scope, key: key) { entry in
-                    entry.rowCount = rows
-                    entry.countTime = .now()
-                    entry.s3Key = key
+                pending[objectKey(counted[i], template: config.pathTemplate!)] = rows
+                if pending.count >= 500 || monotonicNanosecondsNow() - lastFlush > 1_000_000_000 {
+                    recordCounts(pending)
+                    pending = [:]
+                    lastFlush = monotonicNanosecondsNow()
                 }
             }
         }
         display.setTotals(slices: counted.count, rows: counted.reduce(0) { $0 + ($1.rows ?? 0) })
         task { $0.partitionsCounted = Int64(done) }
         if let failure { display.log(.warn, "counting rows failed for some slices: \(failure)") }
+    }
+
+    /// Stores exact row counts of closed windows (key → rows) in one transaction.
+    private func recordCounts(_ counts: [String: Int64]) {
+        guard !counts.isEmpty else { return }
+        let now = Timestamp.now()
+        _ = try? cache.updateEntries(scope, keys: counts.keys.sorted()) { key, entry in
+            entry.rowCount = counts[key] ?? 0
+            entry.countTime = now
+            entry.s3Key = key
+        }
     }
 }

@@ -6,6 +6,7 @@ import Glibc
 #endif
 import Pipelines
 import RunDisplay
+import SlicePlan
 import ToolSupport
 
 /// What a run reports at its end: summary lines and the exit status (archive and restore alike).
@@ -124,6 +125,7 @@ public final class RestoreRun: ArchiverRun, @unchecked Sendable {
         let files = RestoreSelection.choose(listing, table: table, prefix: prefix, startDate: config.startDate, endDate: config.endDate,
                                             format: builtIn("output_format") ? nil : config.outputFormat.rawValue,
                                             codec: builtIn("compression") ? nil : config.compression)
+            .filter { file in config.shard.map { $0.contains(stem: file.stem) } ?? true }
         summary.files = files.count
         display.setTotals(slices: files.count, rows: 0)
         // Each worker holds one connection: leave half of what the server can spare to others.
