@@ -311,4 +311,17 @@ struct ValueTripTests {
         #expect(unchecked.status == 1)
         #expect(unchecked.err == "rowfmt: error: \"\(dir.path("plain.parquet"))\" has no pgarchive.schema footer key to check against the schema file \"\(dir.path("t.schema"))\"\n")
     }
+
+    @Test("inference (no --schema) reads the escape form as the column's text form, never as a jsonb object")
+    func inferenceReadsEscapes() throws {
+        let jsonl = """
+            {"j":{"a":1},"a":{"pgarchive.text":"[0:1]={7,8}"}}
+            {"j":{"pgarchive.text":"null"},"a":null}
+            {"j":null,"a":{"pgarchive.text":"{{1,2}}"}}
+
+            """
+        let result = try run(rowfmt, ["--from", "jsonl", "--to", "csv"], stdin: Data(jsonl.utf8))
+        #expect(result.status == 0, "\(result.err)")
+        #expect(result.out == "j,a\n\"{\"\"a\"\":1}\",\"[0:1]={7,8}\"\nnull,\n,\"{{1,2}}\"\n")
+    }
 }
