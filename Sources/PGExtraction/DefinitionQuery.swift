@@ -17,7 +17,11 @@ enum DefinitionQuery {
                    CASE WHEN a.attgenerated = 's' THEN pg_get_expr(d.adbin, d.adrelid) END,
                    a.attidentity = '' AND pg_get_serial_sequence(format('%I.%I', n.nspname, c.relname), a.attname) IS NOT NULL
                      AND pg_get_expr(d.adbin, d.adrelid) LIKE 'nextval(%',
-                   a.atttypid::text
+                   a.atttypid::text,
+                   CASE WHEN a.attidentity <> '' THEN
+                     (SELECT format('START WITH %s INCREMENT BY %s MINVALUE %s MAXVALUE %s CACHE %s %s', s.seqstart, s.seqincrement,
+                                    s.seqmin, s.seqmax, s.seqcache, CASE WHEN s.seqcycle THEN 'CYCLE' ELSE 'NO CYCLE' END)
+                      FROM pg_sequence s WHERE s.seqrelid = pg_get_serial_sequence(format('%I.%I', n.nspname, c.relname), a.attname)::regclass) END
             FROM pg_attribute a
             JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
             JOIN pg_type t ON t.oid = a.atttypid
@@ -27,9 +31,11 @@ enum DefinitionQuery {
             ORDER BY a.attnum
             """, [oid]) {
             let serial = r[6] == "t"
-            definition.columns.append(TableDefinition.ColumnDefinition(
+            var column = TableDefinition.ColumnDefinition(
                 name: r[0] ?? "", type: r[1] ?? "", collation: r[2], defaultExpression: serial ? nil : r[3], identity: r[4],
-                generated: r[5], serial: serial ? true : nil))
+                generated: r[5], serial: serial ? true : nil)
+            column.identityOptions = r[8]
+            definition.columns.append(column)
             if let type = r[7] { typeOIDs.append(type) }
         }
         definition.constraints = try conn.query("""

@@ -44,7 +44,7 @@ enum GeneratedColumns {
     }
 
     /// Moves the sequence of each inserted identity or serial column past the highest value
-    /// just restored (never back).
+    /// just restored (never back; a descending sequence is left alone).
     static func moveSequences(_ target: TargetTable, schema: RowStreamSchema, stage: String, conn: PGConnection) throws {
         for column in schema.columns {
             guard let existing = target.columns[column.name], existing.generated.isEmpty,
@@ -54,6 +54,7 @@ enum GeneratedColumns {
                 SELECT setval(x.s, x.m) FROM (
                   SELECT $1::regclass AS s, (SELECT max(\(LoadSQL.value(column))) FROM \(SQL.identifier(stage)))::bigint AS m) x
                 WHERE x.m IS NOT NULL AND x.m > coalesce(pg_sequence_last_value(x.s), x.m - 1)
+                  AND (SELECT seqincrement > 0 FROM pg_sequence WHERE seqrelid = x.s)
                 """, [sequence])
         }
     }

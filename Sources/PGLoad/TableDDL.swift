@@ -48,7 +48,9 @@ enum TableDDL {
             if def?.serial == true, let serial = ["smallint": "smallserial", "integer": "serial", "bigint": "bigserial"][type] { type = serial }
             var item = SQL.identifier(column.name) + " " + type
             if let collation = def?.collation { item += " COLLATE " + collation }
-            if let identity = def?.identity { item += " GENERATED \(identity == "always" ? "ALWAYS" : "BY DEFAULT") AS IDENTITY" }
+            if let identity = def?.identity {
+                item += " GENERATED \(identity == "always" ? "ALWAYS" : "BY DEFAULT") AS IDENTITY" + (def?.identityOptions.map { " (\($0))" } ?? "")
+            }
             if let generated = def?.generated, !generatedAsData { item += " GENERATED ALWAYS AS (\(generated)) STORED" }
             if let expression = def?.defaultExpression { item += " DEFAULT " + expression }
             return item + (column.nullable ? "" : " NOT NULL")

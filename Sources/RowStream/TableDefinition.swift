@@ -27,6 +27,8 @@ public struct TableDefinition: Codable, Equatable, Sendable {
         public var defaultExpression: String?
         /// `always` or `by default` for an identity column.
         public var identity: String?
+        /// An identity column's sequence options (`START WITH 100 INCREMENT BY 5 MINVALUE 1 …`).
+        public var identityOptions: String?
         /// The expression of a STORED generated column.
         public var generated: String?
         /// A serial column: its default is `nextval` of a sequence the column owns.
@@ -47,6 +49,7 @@ public struct TableDefinition: Codable, Equatable, Sendable {
         enum CodingKeys: String, CodingKey {
             case name, type, collation, identity, generated, serial
             case defaultExpression = "default"
+            case identityOptions = "identity_options"
         }
     }
 

@@ -124,7 +124,7 @@ public enum SchemaJoin {
             func same<T: Equatable>(_ key: KeyPath<TableDefinition.ColumnDefinition, T>) -> Bool { found.allSatisfy { $0[keyPath: key] == column[keyPath: key] } }
             let joinedType = columns.first { $0.name == name }.map(archivedType) ?? column.type
             if !same(\.type) { column.type = joinedType }
-            if !(same(\.collation) && same(\.defaultExpression) && same(\.identity) && same(\.generated) && same(\.serial)) {
+            if !(same(\.collation) && same(\.defaultExpression) && same(\.identity) && same(\.identityOptions) && same(\.generated) && same(\.serial)) {
                 decisions.append("column \"\(name)\": its default, collation, identity or generation differs between versions → none")
                 column = TableDefinition.ColumnDefinition(name: name, type: column.type)
             }
