@@ -106,6 +106,8 @@ let loadTargets: [Target] = [
     library("PGLoad", ["RowStream", "RowDigest", "PGAccess", "ToolSupport"]),
     tool("pg-load", ["PGToolOptions", "PGLoad", "RowStream", "RowDigest"]),
     tests("PGLoadTests", ["PGLoad"]),
+    // The row digest micro-benchmark (bench/verify), not a user tool.
+    .executableTarget(name: "DigestBench", dependencies: ["RowDigest", "RowStream"], path: "bench/digest/DigestBench", swiftSettings: swiftSettings),
 ]
 
 // MARK: Orchestration: data-archiver.
