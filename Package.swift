@@ -111,6 +111,8 @@ let loadTargets: [Target] = [
     tool("pg-load", ["PGToolOptions", "PGLoad", "RowStream", "RowDigest"]),
     tests("PGLoadTests", ["PGLoad"]),
     tests("TypeRulesTests", ["TypeRules", "RowStream"]),
+    // The row digest micro-benchmark (bench/verify), not a user tool.
+    .executableTarget(name: "DigestBench", dependencies: ["RowDigest", "RowStream"], path: "bench/digest/DigestBench", swiftSettings: swiftSettings),
 ]
 
 // MARK: Orchestration: data-archiver.
