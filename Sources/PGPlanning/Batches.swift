@@ -75,6 +75,10 @@ enum Batches {
                     if let i = row[0].flatMap({ Int($0) }), i < counts.count { counts[i] = row[1].flatMap { Int64($0) } ?? 0 }
                 }
                 results += counts.map { .success($0) }
+            } catch let error as PGError where error.isCancelled {
+                // Cancelled (the run ended, or a statement timeout): no retry one by one.
+                results += Array(repeating: .failure(error), count: requests.count - results.count)
+                return results
             } catch {
                 for request in chunk {
                     do {

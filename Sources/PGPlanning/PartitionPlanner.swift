@@ -105,6 +105,32 @@ public enum PartitionPlanner {
         }
     }
 
+    /// The exact row counts of many slices already planned (each as `exactRows` counts one), in
+    /// a few statements (`Batches.counts`); a slice's first failing source fails it.
+    public static func exactRows(_ conn: PGConnection, slices: [[Slice.Source]]) -> [Result<Int64, PGError>] {
+        var requests: [Batches.CountRequest] = []
+        var owners: [Int] = []
+        for (i, sources) in slices.enumerated() {
+            for source in sources {
+                let window = source.column.map { _ in
+                    Window(start: source.from.flatMap(Instant.parse) ?? .distantPast, end: source.to.flatMap(Instant.parse) ?? .distantFuture)
+                }
+                requests.append(Batches.CountRequest(schema: source.schema, relation: source.relation, only: source.only ?? false,
+                                                     column: source.column, window: window))
+                owners.append(i)
+            }
+        }
+        var results = [Result<Int64, PGError>](repeating: .success(0), count: slices.count)
+        for (result, i) in zip(Batches.counts(conn, requests), owners) {
+            switch (results[i], result) {
+            case (.success(let total), .success(let n)): results[i] = .success(total + n)
+            case (.success, .failure(let error)): results[i] = .failure(error)
+            default: break
+            }
+        }
+        return results
+    }
+
     /// The share of a leaf's rows a slice reads when it filters the leaf: the part of the leaf's
     /// window the slice's window covers (1 when unfiltered or when the leaf has no window).
     private static func share(of leaf: Leaf, filtered: Bool, in planned: PlannedSlice) -> Double {
