@@ -78,6 +78,8 @@ final class CacheDatabase: @unchecked Sendable {
         }
         guard mode == "wal" else { throw ToolError("cache database \"\(db.path)\": could not switch to WAL mode (\(mode))") }
         try db.execute("PRAGMA synchronous = FULL")
+        // After a checkpoint the -wal file is cut back to 1 MiB instead of keeping its peak size.
+        try db.execute("PRAGMA journal_size_limit = 1048576")
         if try db.integer("PRAGMA user_version") != Self.schemaVersion {
             try db.writeTransaction {
                 let version = try db.integer("PRAGMA user_version")
