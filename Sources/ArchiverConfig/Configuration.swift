@@ -1,4 +1,8 @@
+import ArchiveLayout
 import SlicePlan
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// File formats of archived slices.
 public enum OutputFormat: String, CaseIterable, Sendable {
@@ -91,6 +95,41 @@ public struct ArchiverConfiguration: Sendable {
         self.command = command
         self.values = values
         try validate()
+        try readSecretFiles()
+    }
+
+    /// The secrets given on the command line (visible to every user in /proc/PID/cmdline), as
+    /// their flags: `--db-password`, `--s3-secret-key`, `--s3-access-key`.
+    public var secretFlags: [String] {
+        archiverSettings.filter { $0.isSecret && isFlag($0.key) }.map { "--" + $0.flag }
+    }
+
+    /// Reads `db.password_file` and `s3.secret_key_file` into the secrets they hold, when the
+    /// secret itself is not set: the file's content without its final line break.
+    mutating func readSecretFiles() throws(ConfigError) {
+        for (fileKey, key) in [("db.password_file", "db.password"), ("s3.secret_key_file", "s3.secret_key")] {
+            guard let path = text(fileKey), text(key) == nil else { continue }
+            let fd = open(path, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else {
+                throw ConfigError("could not read the secret file \"\(path)\" (\(origin(fileKey))): \(String(cString: strerror(errno)))",
+                                  usage: false)
+            }
+            defer { close(fd) }
+            var bytes: [UInt8] = []
+            var chunk = [UInt8](repeating: 0, count: 4096)
+            while bytes.count < 1 << 20 {
+                let n = read(fd, &chunk, chunk.count)
+                if n < 0 && errno == EINTR { continue }
+                guard n > 0 else { break }
+                bytes += chunk[0..<n]
+            }
+            if bytes.last == UInt8(ascii: "\n") { bytes.removeLast() }
+            if bytes.last == UInt8(ascii: "\r") { bytes.removeLast() }
+            guard !bytes.isEmpty else {
+                throw ConfigError("the secret file \"\(path)\" (\(origin(fileKey))) is empty", usage: false)
+            }
+            values[key] = SettingValue(text: String(decoding: bytes, as: UTF8.self), origin: values[fileKey]!.origin)
+        }
     }
 
     /// Every setting's value as `--flag=value (origin)`, secrets masked — for `--debug`.
@@ -109,7 +148,7 @@ extension ArchiverConfiguration {
     }
 
     func invalid(_ key: String, _ reason: String) -> ConfigError {
-        ConfigError("invalid \(origin(key)): \(reason)", usage: true)
+        ConfigError("invalid \(origin(key)): \(reason)", usage: values[key] == nil || isFlag(key))
     }
 
     func require(_ key: String) throws(ConfigError) {
@@ -192,6 +231,9 @@ extension ArchiverConfiguration {
         }
         if let template = pathTemplate, !template.contains("{table}") {
             throw invalid("s3.path_template", "\"\(template)\" must contain {table}")
+        }
+        if let template = pathTemplate, let problem = ArchiveLayout.templateProblem(template) {
+            throw invalid("s3.path_template", "\"\(template)\": \(problem)")
         }
         if let start = text("start_date").flatMap(CalendarDate.init), let end = text("end_date").flatMap(CalendarDate.init), start > end {
             throw ConfigError("invalid \(origin("start_date")): \(start) is after the end date \(end) (\(origin("end_date")))")

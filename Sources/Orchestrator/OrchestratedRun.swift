@@ -56,6 +56,17 @@ public class OrchestratedRun: @unchecked Sendable {
         running.stop()
     }
 
+    /// Stops the run because a stage's credentials were refused (exit 6): final, so no further
+    /// slice starts and the run ends with the authentication status.
+    func stopForRefusedCredentials() {
+        lock.lock()
+        let first = !summary.authenticationRefused
+        summary.authenticationRefused = true
+        lock.unlock()
+        if first { display.log(.error, "stopping: the credentials were refused (never retried); no further slice starts") }
+        running.stop()
+    }
+
     /// Waits up to `seconds` for running pipelines to wind down (after `stop`).
     public func waitForPipelines(seconds: Double) { running.waitUntilIdle(seconds: seconds) }
 
@@ -91,7 +102,8 @@ public class OrchestratedRun: @unchecked Sendable {
         guard !config.dryRun else { return }
         let abort = try invocation.capture("s3put", invocation.storeArguments + ["--abort-incomplete", prefix])
         if !abort.termination.succeeded {
-            throw OrchestratorError("could not clean up incomplete uploads: \(abort.failure("s3put"))")
+            throw OrchestratorError("checking the destination \(invocation.destination(prefix: prefix)): \(abort.failure("s3put"))",
+                                    status: abort.status)
         }
         abort.lines.forEach { display.log(.debug, "aborted an incomplete upload", [("upload", $0)]) }
     }

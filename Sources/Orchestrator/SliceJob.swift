@@ -77,8 +77,10 @@ extension ArchiveRun {
         let current = StageTracker()
         let comparing = comparesFirst(work)
         pipeline.onProgress = { [display, self] stage, fields in
+            if logRetryEvent(display, stage: stages[stage].name, fields: fields, context: [("slice", stem)]) { return }
             if stage == 0 { display.updateWorker(worker, rows: fields["rows"]?.integer) }
             var next: String?
+            if stage == last - 1 { display.updateWorker(worker, streamedBytes: fields["bytes"]?.integer) }
             if stage == last {
                 display.updateWorker(worker, uploadedBytes: fields["bytes"]?.integer)
                 next = fields["done"] == .bool(true) ? "finishing" : comparing ? "comparing" : "uploading"
@@ -91,7 +93,7 @@ extension ArchiveRun {
             }
         }
         pipeline.onErrorLine = { [display, invocation] stage, line in
-            display.log(.debug, invocation.mask(line), [("slice", stem), ("stage", stages[stage].name)])
+            display.log(stderrLevel(line), invocation.mask(line), [("slice", stem), ("stage", stages[stage].name)])
         }
         // No object for a slice without rows.
         pipeline.commitCondition = { progress in (progress[0]["rows"]?.integer ?? 1) > 0 }
@@ -102,7 +104,6 @@ extension ArchiveRun {
         } catch {
             display.setWorker(worker, nil)
             fail(stem, key: work.key, stage: "start", message: "\(error)")
-            record(.failed, rows: 0, bytes: 0)
             return
         }
         display.setWorker(worker, nil)
@@ -121,9 +122,9 @@ extension ArchiveRun {
             return
         }
         guard result.succeeded else {
-            let failedStage = result.stages.first { !$0.termination.succeeded }?.name ?? "pipeline"
+            let failedStage = result.cause?.name ?? "pipeline"
             fail(stem, key: work.key, stage: failedStage, message: result.failure ?? "failed")
-            record(.failed, rows: 0, bytes: 0)
+            if result.refusedCredentials { stopForRefusedCredentials() }
             return
         }
         let line = String(decoding: result.output, as: UTF8.self).split(separator: "\n").last.map(String.init) ?? ""
@@ -132,7 +133,6 @@ extension ArchiveRun {
             upload = try UploadResult.parse(Array(line.utf8), source: "s3put result for \(stem)")
         } catch {
             fail(stem, key: work.key, stage: "s3put", message: "\(error)")
-            record(.failed, rows: 0, bytes: 0)
             return
         }
         if upload.compared && !upload.skipped {

@@ -94,7 +94,7 @@ public enum Conversion {
             do {
                 stream = try RowStreamReader { try source.read(into: $0) }
             } catch let error as RowStreamError {
-                throw FormatError(error.description)
+                throw FormatError(error.description, inputEnded: error.inputEnded)
             }
             return try RowStreamRowReader(stream, schema: schema)
         case .jsonl, .csv:

@@ -58,8 +58,10 @@ public struct StoreOptions: ParsableArguments {
         return values
     }
 
-    /// Opens the bucket these options name.
-    public func openStore(environment: [String: String]) throws -> any ObjectStore {
+    /// Opens the bucket these options name; retries are reported through `onRetry` (see
+    /// `ProgressReporter.retryReporter`).
+    public func openStore(environment: [String: String],
+                          onRetry: (@Sendable (Int, Int, Double, String) -> Void)? = nil) throws -> any ObjectStore {
         func first(_ names: String...) -> String? {
             names.lazy.compactMap { environment[$0] }.first { !$0.isEmpty }
         }
@@ -74,10 +76,15 @@ public struct StoreOptions: ParsableArguments {
             return try FileStore(root: root, bucket: bucket)
         }
         let credentials = try CredentialSource.resolve(environment: environment, readFile: readTextFile)
-        let settings = S3Settings(
+        var retry = RetryPolicy(maxAttempts: maxAttempts)
+        retry.onRetry = onRetry
+        var settings = S3Settings(
             endpoint: endpoint, region: region ?? first("ARCHIVE_S3_REGION", "AWS_REGION", "AWS_DEFAULT_REGION") ?? "auto",
             pathStyle: pathStyle ? true : virtualHost ? false : nil, credentials: credentials, caBundle: caBundle,
-            retry: RetryPolicy(maxAttempts: maxAttempts))
+            retry: retry)
+        // An expired session token: the credentials are read again (a renewed token in the
+        // credentials file, which an agent may rewrite) — once, by S3Store.
+        settings.refreshCredentials = { try CredentialSource.resolve(environment: environment, readFile: readTextFile) }
         return try S3Store(bucket: bucket, settings: settings)
     }
 

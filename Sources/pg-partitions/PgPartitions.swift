@@ -18,7 +18,7 @@ struct PgPartitions: Tool {
             needs the problem partition carries "error". The password comes from ARCHIVE_DB_PASSWORD or \
             PGPASSWORD, never from the command line.
             """,
-        version: PGArchive.version)
+        version: PGArchive.versionLine("pg-partitions"))
 
     @Option(help: "The base table (required).")
     var table: String
@@ -82,7 +82,7 @@ struct PgPartitions: Tool {
             let conn = try PGConnection(parameters)
             result = try PartitionPlanner.plan(conn, options)
         } catch let error as PGError {
-            throw ToolError(error.message)
+            throw error.toolError
         } catch let error as PlanError {
             throw ToolError(error.message)
         }

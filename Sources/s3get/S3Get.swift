@@ -13,7 +13,7 @@ struct S3Get: Tool {
             transfer with a Range request. --head exits 3 when the object does not exist; any other failure \
             (403, network, 5xx) exits 1. Credentials as for s3put(1).
             """,
-        version: PGArchive.version)
+        version: PGArchive.versionLine("s3get"))
 
     @OptionGroup var store: StoreOptions
 
@@ -49,7 +49,8 @@ struct S3Get: Tool {
             try refuseBinaryToTerminal(force: force, what: "object data")
         }
         initializeObjectStores()
-        let bucket = try store.openStore(environment: StoreOptions.processEnvironment())
+        let bucket = try store.openStore(environment: StoreOptions.processEnvironment(),
+                                         onRetry: store.progress(stage: "s3get").retryReporter())
         let out = FileSink.standardOutput()
         if let prefix = list {
             try bucket.list(prefix: prefix) { try out.write(StoreJSON.listed($0) + "\n") }
