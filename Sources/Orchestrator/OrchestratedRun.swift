@@ -36,6 +36,7 @@ public class OrchestratedRun: @unchecked Sendable {
     /// The pipelines going and the stop flag.
     let running = RunningPipelines()
     private var processed = 0
+    private var lastWorkerPublish: UInt64 = 0
     /// Serialises read-modify-write of the task file between worker threads.
     private let taskLock = Lock()
 
@@ -117,6 +118,21 @@ public class OrchestratedRun: @unchecked Sendable {
         change(&t)
         t.lastUpdate = .now()
         try? tasks.writeTask(t)
+    }
+
+    /// Writes what every busy worker is doing into the task file (for the viewer): at most about
+    /// once a second unless `force` (a worker started or finished).
+    func publishWorkers(force: Bool = false) {
+        let now = monotonicNanosecondsNow()
+        lock.lock()
+        if !force && now &- lastWorkerPublish < 1_000_000_000 { lock.unlock(); return }
+        lastWorkerPublish = now
+        lock.unlock()
+        let busy = display.workerStates().map { w in
+            TaskWorker(worker: Int64(w.index + 1), slice: w.state.slice, stage: w.state.stage, rows: w.state.rows,
+                       expectedRows: w.state.expectedRows ?? 0, bytes: max(w.state.streamedBytes, w.state.uploadedBytes))
+        }
+        task { $0.workers = busy }
     }
 
     /// Tracks a running pipeline so `stop` can cancel it; false once the run is stopping.

@@ -71,6 +71,8 @@ extension ArchiveRun {
             t.currentStep = "extracting"
             t.currentSliceDate = work.plan.label
         }
+        publishWorkers(force: true)
+        defer { publishWorkers(force: true) }
         let last = stages.count - 1
         // The real stage, from the tools' own progress: extracting until pg-extract is done,
         // uploading once s3put reports acknowledged bytes, finishing after its final line.
@@ -91,6 +93,7 @@ extension ArchiveRun {
                 display.updateWorker(worker, stage: next)
                 self.task { $0.currentPartition = stem; $0.currentStep = next }
             }
+            self.publishWorkers()
         }
         pipeline.onErrorLine = { [display, invocation] stage, line in
             display.log(stderrLevel(line), invocation.mask(line), [("slice", stem), ("stage", stages[stage].name)])
@@ -108,7 +111,8 @@ extension ArchiveRun {
         }
         display.setWorker(worker, nil)
         let rows = result.stages[0].lastProgress["rows"]?.integer ?? 0
-        let uncompressed = result.stages[1].lastProgress["bytes"]?.integer
+        // Parquet compresses inside the file: rowfmt reports what its pages held before that.
+        let uncompressed = result.stages[1].lastProgress["uncompressed_bytes"]?.integer ?? result.stages[1].lastProgress["bytes"]?.integer
         if isStopping && !result.succeeded { return }
         if pipeline.commitDeclined && result.stages.dropLast().allSatisfy({ $0.termination.succeeded }) {
             _ = try? cache.updateEntry(scope, key: work.key) { entry in

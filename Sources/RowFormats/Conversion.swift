@@ -66,7 +66,8 @@ public enum Conversion {
             atomic?.discard()
             throw error
         }
-        progress.finish(rows: rows, bytes: sink.bytesWritten)
+        progress.finish(rows: rows, bytes: sink.bytesWritten,
+                        extra: writer.uncompressedBytes.map { ["uncompressed_bytes": String($0)] } ?? [:])
     }
 
     /// Reads a schema JSON file.

@@ -30,10 +30,14 @@ public protocol RowWriter: AnyObject {
     func abandon()
     /// Hands the rows written so far to the output (JSONL, CSV); other formats keep their blocks.
     func flushRows() throws
+    /// For a format that compresses inside the file (Parquet), the uncompressed size of what it
+    /// encoded, once finished; nil for the others (their output is uncompressed).
+    var uncompressedBytes: UInt64? { get }
 }
 
 extension RowWriter {
     public func flushRows() throws {}
+    public var uncompressedBytes: UInt64? { nil }
 }
 
 /// Receives encoded bytes (a `FileSink`'s `write`).

@@ -161,6 +161,13 @@ public final class RunDisplay: @unchecked Sendable {
         if !interactive { plainProgress() }
     }
 
+    /// What every busy worker is doing, by worker index.
+    public func workerStates() -> [(index: Int, state: WorkerState)] {
+        lock.lock()
+        defer { lock.unlock() }
+        return workers.keys.sorted().map { ($0, workers[$0]!) }
+    }
+
     /// Records a finished slice (uploaded, skipped or failed).
     public func completed(_ text: String, bytes: Int64, rows: Int64) {
         lock.lock()

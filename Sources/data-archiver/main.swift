@@ -200,7 +200,12 @@ do {
     fatal(invocation.mask("\(error)"), status)
 }
 display.finish(summary: summary.lines, fields: summary.fields)
-viewer?.kill()
+if let viewer {
+    // The run's end (lock released, task cleared) reaches open pages before the viewer stops,
+    // so they show the final state rather than a lost connection.
+    usleep(1_000_000)
+    viewer.kill()
+}
 exit(summary.exitStatus.rawValue)
 
 /// The first line read from `fd` (without its newline); nil at end of input before any byte.

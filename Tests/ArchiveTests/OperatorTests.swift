@@ -1,6 +1,9 @@
 import Foundation
 import Testing
 import TestSupport
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The seed README's example YAML file (the block after "Create `~/.data-archiver.yaml`:").
 func seedYAML() throws -> String {
@@ -182,5 +185,37 @@ struct OperatorTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: tmp).isEmpty)
         let mode = try FileManager.default.attributesOfItem(atPath: tmp)[.posixPermissions] as? Int
         #expect(mode == 0o700)
+    }
+
+    @Test("a short secret is masked only as a whole word: NoSuchBucket stays whole; the error says what was being checked")
+    func shortSecretMasking() throws {
+        let f = try ArchiveFixture(days: 1, rowsPerDay: 5)
+        var flags = f.flags()
+        flags[flags.firstIndex(of: "--s3-bucket")! + 1] = "no-such-bucket-\(UUID().uuidString.prefix(8).lowercased())"
+        let result = try f.archive([], flags: flags, env: ["ARCHIVE_S3_ACCESS_KEY": "ck", "ARCHIVE_S3_SECRET_KEY": "ck"])
+        #expect(result.status == 1, "\(result.err)")
+        #expect(result.err.contains("checking the destination s3://no-such-bucket-"), "\(result.err)")
+        #expect(result.err.contains("NoSuchBucket"), "\(result.err)")
+        #expect(!result.err.contains("********"), "\(result.err)")
+    }
+
+    @Test("SIGTERM is logged as 'interrupted: SIGTERM received' before the summary; exit 130")
+    func interruptedLogged() throws {
+        let f = try ArchiveFixture(days: 3, rowsPerDay: 60_000)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: try Package.tool("data-archiver"))
+        p.arguments = f.flags() + ["--workers", "1"]
+        p.environment = ProcessInfo.processInfo.environment.merging(f.environment()) { $1 }
+        let err = f.home.path("stderr")
+        FileManager.default.createFile(atPath: err, contents: nil)
+        p.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: err))
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        #expect(try waitFor(seconds: 60) { f.markedProcesses().contains { $0.name == "pg-extract" } })
+        kill(p.processIdentifier, SIGTERM)
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 130)
+        let text = try String(contentsOfFile: err, encoding: .utf8)
+        #expect(text.contains("interrupted: SIGTERM received"), "\(text)")
     }
 }

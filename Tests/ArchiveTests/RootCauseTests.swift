@@ -98,7 +98,7 @@ struct RootCauseTests {
         #expect(!archived.err.contains("Broken pipe") || !failed.joined().contains("pg-extract"))
         // The cache keeps the error with the stage that caused it.
         let cache = try run(Package.tool("archive-cache"), ["list"], environment: f.environment())
-        #expect(cache.out.contains("\"s3put\"") && cache.out.contains("AccessDenied"), "\(cache.out) \(cache.err)")
+        #expect(cache.out.contains("\"last_error\":\"s3put: s3put (exit status 6): ") && cache.out.contains("AccessDenied"), "\(cache.out) \(cache.err)")
         withExtendedLifetime(proxy) {}
     }
 }
