@@ -149,7 +149,8 @@ public final class ArchiveRun: OrchestratedRun, @unchecked Sendable {
     func plan() throws -> [Slice] {
         let args = invocation.planArguments(count: "estimate")
         display.log(.debug, "plan", [("command", invocation.mask(invocation.command("pg-partitions", args).shellLine()))])
-        let out = try invocation.capture("pg-partitions", args) { [display] line in display.log(.warn, line) }
+        // Its errors reach the log once, with the slice they belong to (or as the planning failure).
+        let out = try invocation.capture("pg-partitions", args) { [display] line in display.log(stderrLevel(line), line) }
         let plans = try out.lines.map(parsePlanLine)
         if !out.termination.succeeded && plans.isEmpty {
             throw OrchestratorError("planning failed: \(out.failure("pg-partitions"))")

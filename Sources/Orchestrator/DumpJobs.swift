@@ -77,7 +77,7 @@ extension DumpRun {
         if !hybrid && config.dumpMode == .schemaOnly { return jobs }
         display.log(.info, "planning", [("table", table), ("duration", config.outputDuration.rawValue)])
         let out = try invocation.capture("pg-partitions", invocation.planArguments(count: "none")) { [display] line in
-            display.log(.warn, line)
+            display.log(stderrLevel(line), line)
         }
         let plans = try out.lines.map(parsePlanLine)
         if !out.termination.succeeded && plans.isEmpty {

@@ -154,8 +154,12 @@ case .restore: RestoreRun(invocation: invocation, display: display, home: home)
 default: DumpRun(invocation: invocation, display: display, home: home)
 }
 Interrupts.shared.add {
-    display.log(.warn, "interrupted: \(Interrupts.name(of: Interrupts.shared.signalReceived)) received; stopping the running "
-                + "pipelines (open uploads are aborted) before the summary")
+    // Clean-ups also run before a fatal error's exit: only a signal is an interruption.
+    let signal = Interrupts.shared.signalReceived
+    if signal != 0 {
+        display.log(.warn, "interrupted: \(Interrupts.name(of: signal)) received; stopping the running "
+                    + "pipelines (open uploads are aborted) before the summary")
+    }
     run.stop()
     run.waitForPipelines(seconds: 15)
 }

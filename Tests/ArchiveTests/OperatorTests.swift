@@ -22,6 +22,13 @@ struct OperatorTests {
     func seedYAMLRestore() throws {
         let f = try ArchiveFixture(days: 2, rowsPerDay: 50)
         #expect(try f.archive(["--output-format", "parquet"]).status == 0)
+        // Parquet compresses inside the file: the cache records what its pages held before that.
+        let listed = try run(Package.tool("archive-cache"), ["list"], environment: f.environment())
+        for line in listed.out.split(separator: "\n") {
+            let entry = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] ?? [:]
+            let size = (entry["file_size"] as? NSNumber)?.intValue ?? 0, raw = (entry["uncompressed_size"] as? NSNumber)?.intValue ?? 0
+            #expect(size > 0 && raw > size, "a real ratio: \(line)")
+        }
         let yaml = f.home.path("seed.yaml")
         try seedYAML().write(toFile: yaml, atomically: true, encoding: .utf8)
         let target = try f.pg.createDatabase(prefix: "rest")
