@@ -82,7 +82,8 @@ extension ArchiveRun {
             if logRetryEvent(display, stage: stages[stage].name, fields: fields, context: [("slice", stem)]) { return }
             if stage == 0 { display.updateWorker(worker, rows: fields["rows"]?.integer) }
             var next: String?
-            if stage == last - 1 { display.updateWorker(worker, streamedBytes: fields["bytes"]?.integer) }
+            // The formatted bytes flow steadily (a slow compressor emits its frames in bursts).
+            if stage == 1 { display.updateWorker(worker, streamedBytes: fields["bytes"]?.integer) }
             if stage == last {
                 display.updateWorker(worker, uploadedBytes: fields["bytes"]?.integer)
                 next = fields["done"] == .bool(true) ? "finishing" : comparing ? "comparing" : "uploading"

@@ -225,4 +225,14 @@ struct OperatorTests {
         let text = try String(contentsOfFile: err, encoding: .utf8)
         #expect(text.contains("interrupted: SIGTERM received"), "\(text)")
     }
+
+    @Test("dump --workers 8 of a whole database says once that it runs as one pg_dump and points to --split-tables")
+    func dumpWorkersNote() throws {
+        let f = try ArchiveFixture(days: 1, rowsPerDay: 5)
+        let result = try f.archive(["--workers", "8"], flags: f.dumpFlags("dump", template: "dumps/{table}"))
+        #expect(result.status == 0, "\(result.err)")
+        let notes = result.err.split(separator: "\n").filter { $0.contains("cannot run jobs in parallel") }
+        #expect(notes.count == 1, "\(result.err)")
+        #expect(notes.first?.contains("--split-tables") == true && notes.first?.contains("requested=8") == true)
+    }
 }
