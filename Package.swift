@@ -117,7 +117,7 @@ let loadTargets: [Target] = [
 
 // MARK: Orchestration: data-archiver.
 let orchestratorTargets: [Target] = [
-    library("ArchiverConfig", ["SlicePlan", .product(name: "Yams", package: "Yams")]),
+    library("ArchiverConfig", ["ArchiveLayout", "SlicePlan", .product(name: "Yams", package: "Yams")]),
     library("ArchiveLayout", ["SlicePlan", "ToolSupport"]),
     library("RunDisplay", ["SlicePlan", "ToolSupport"]),
     library("Orchestrator", ["ArchiverConfig", "ArchiveLayout", "ArchiveCache", "Digest", "PGAccess", "PGPlanning", "Pipelines", "RunDisplay", "SlicePlan",

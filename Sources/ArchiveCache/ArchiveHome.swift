@@ -1,4 +1,8 @@
 import Digest
+import ToolSupport
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The state folder (`~/.data-archiver`, or `$ARCHIVE_HOME`) and the names of its files.
 public struct ArchiveHome: Sendable, Equatable {
@@ -12,10 +16,16 @@ public struct ArchiveHome: Sendable, Equatable {
         self.path = p
     }
 
-    /// The folder the tools use: `archiveHome` (from `$ARCHIVE_HOME`) when set, else `<home>/.data-archiver`.
-    public static func resolve(archiveHome: String?, home: String?) -> ArchiveHome {
+    /// The folder the tools use: `archiveHome` (from `$ARCHIVE_HOME`) when set, else
+    /// `<home>/.data-archiver`; neither set is a configuration error (never a world-writable
+    /// fallback such as /tmp, where another user could plant or read the state).
+    public static func resolve(archiveHome: String?, home: String?) throws -> ArchiveHome {
         if let archiveHome, !archiveHome.isEmpty { return ArchiveHome(path: archiveHome) }
-        return ArchiveHome(path: (home?.isEmpty == false ? home! : "/tmp") + "/.data-archiver")
+        guard let home, !home.isEmpty else {
+            throw ToolError("neither ARCHIVE_HOME nor HOME is set: set ARCHIVE_HOME to the folder for the cache, locks and task file",
+                            status: .configuration)
+        }
+        return ArchiveHome(path: home + "/.data-archiver")
     }
 
     /// `cache/`: one metadata file per (command, table, destination).
@@ -29,6 +39,29 @@ public struct ArchiveHome: Sendable, Equatable {
 
     /// The cache file of a scope.
     public func cacheFile(_ scope: CacheScope) -> String { cacheDirectory + "/" + scope.fileName }
+
+    /// `tmp/`: private scratch folders of running processes (mode 0700, like the home).
+    public var temporaryDirectory: String { path + "/tmp" }
+
+    /// Creates a private scratch folder `tmp/<prefix>-<pid>-<n>` (0700) for this process, after
+    /// removing the folders of that prefix whose process is gone (a killed run's leftovers).
+    public func makeScratchFolder(prefix: String) throws -> String {
+        try makeDirectory(path)
+        try makeDirectory(temporaryDirectory)
+        chmod(temporaryDirectory, 0o700)
+        for name in listDirectory(temporaryDirectory) where name.hasPrefix(prefix + "-") {
+            let fields = name.dropFirst(prefix.count + 1).split(separator: "-")
+            guard let pid = fields.first.flatMap({ pid_t($0) }), pid > 0, pid != getpid() else { continue }
+            if kill(pid, 0) != 0 && errno == ESRCH { removeTree(temporaryDirectory + "/" + name) }
+        }
+        var n = 0
+        while true {
+            let folder = temporaryDirectory + "/\(prefix)-\(getpid())-\(n)"
+            if mkdir(folder, 0o700) == 0 { return folder }
+            guard errno == EEXIST else { throw ToolError("could not create \"\(folder)\": \(systemErrorText(errno))") }
+            n += 1
+        }
+    }
 
     /// Creates the folder and `cache/` if missing.
     public func createDirectories() throws {
@@ -108,5 +141,17 @@ public struct CacheFileName: Sendable, Equatable {
         command = String(stem[..<firstUnderscore])
         table = String(stem[stem.index(after: firstUnderscore)..<lastUnderscore])
         self.hash = String(hash)
+    }
+}
+
+/// Removes a folder and everything in it (best effort, no symlinks followed).
+public func removeTree(_ path: String) {
+    var st = stat()
+    guard lstat(path, &st) == 0 else { return }
+    if (st.st_mode & S_IFMT) == S_IFDIR {
+        for name in listDirectory(path) where name != "." && name != ".." { removeTree(path + "/" + name) }
+        rmdir(path)
+    } else {
+        unlink(path)
     }
 }

@@ -44,6 +44,8 @@ public struct TaskInfo: Sendable, Equatable {
     public var partitionsProcessed: Int64 = 0
     /// Slices finished.
     public var slicesProcessed: Int64 = 0
+    /// What each busy worker is doing (the viewer shows one line per worker).
+    public var workers: [TaskWorker] = []
 
     /// An empty task.
     public init() {}
@@ -56,6 +58,7 @@ public struct TaskInfo: Sendable, Equatable {
         case currentSliceDate = "current_slice_date", totalPartitions = "total_partitions"
         case partitionsCounted = "partitions_counted", partitionsProcessed = "partitions_processed"
         case slicesProcessed = "slices_processed"
+        case workers
     }
 
     /// Sets the fields present in a JSON object; a field of the wrong type is an error.
@@ -83,6 +86,12 @@ public struct TaskInfo: Sendable, Equatable {
             case .partitionsCounted: partitionsCounted = try value.integer(name)
             case .partitionsProcessed: partitionsProcessed = try value.integer(name)
             case .slicesProcessed: slicesProcessed = try value.integer(name)
+            case .workers:
+                guard case .array(let items) = value else {
+                    if case .null = value { workers = []; continue }
+                    throw JSONShapeError("\(name): expected an array")
+                }
+                workers = try items.map { item throws(JSONShapeError) in try TaskWorker(json: item) }
             }
         }
     }
@@ -110,7 +119,57 @@ public struct TaskInfo: Sendable, Equatable {
             ("total_slices", .int(totalSlices)), ("current_slice_date", .string(currentSliceDate)),
             ("total_partitions", .int(totalPartitions)), ("partitions_counted", .int(partitionsCounted)),
             ("partitions_processed", .int(partitionsProcessed)), ("slices_processed", .int(slicesProcessed)),
+            ("workers", .array(workers.map(\.json))),
         ])
+    }
+}
+
+/// One busy worker in the task file: `{"worker","slice","stage","rows","expected_rows","bytes"}`.
+public struct TaskWorker: Sendable, Equatable {
+    /// The worker's number, from 1.
+    public var worker: Int64
+    /// The slice (or file, or dump) it works on.
+    public var slice: String
+    /// The real stage, from the tools' progress (extracting, compressing, uploading, …).
+    public var stage: String
+    /// Rows so far.
+    public var rows: Int64
+    /// Rows expected (count or estimate), 0 when unknown.
+    public var expectedRows: Int64
+    /// Bytes streamed so far.
+    public var bytes: Int64
+
+    /// A worker line.
+    public init(worker: Int64, slice: String, stage: String, rows: Int64, expectedRows: Int64, bytes: Int64) {
+        self.worker = worker
+        self.slice = slice
+        self.stage = stage
+        self.rows = rows
+        self.expectedRows = expectedRows
+        self.bytes = bytes
+    }
+
+    init(json: JSONValue) throws(JSONShapeError) {
+        guard case .object(let members) = json else { throw JSONShapeError("workers: expected objects") }
+        var w = TaskWorker(worker: 0, slice: "", stage: "", rows: 0, expectedRows: 0, bytes: 0)
+        for (name, value) in members {
+            switch name {
+            case "worker": w.worker = try value.integer(name)
+            case "slice": w.slice = try value.text(name)
+            case "stage": w.stage = try value.text(name)
+            case "rows": w.rows = try value.integer(name)
+            case "expected_rows": w.expectedRows = try value.integer(name)
+            case "bytes": w.bytes = try value.integer(name)
+            default: continue
+            }
+        }
+        self = w
+    }
+
+    /// The worker as the task file writes it.
+    public var json: JSONValue {
+        .object([("worker", .int(worker)), ("slice", .string(slice)), ("stage", .string(stage)), ("rows", .int(rows)),
+                 ("expected_rows", .int(expectedRows)), ("bytes", .int(bytes))])
     }
 }
 

@@ -11,6 +11,30 @@ public enum ArchiveLayout {
     /// The date placeholders a template may hold.
     public static let datePlaceholders = ["{YYYY}", "{MM}", "{DD}", "{HH}"]
 
+    /// Every placeholder a path template may hold.
+    public static let placeholders = ["{table}"] + datePlaceholders
+
+    /// Why `template` cannot be used, or nil: a `{…}` that is not a known placeholder (it would
+    /// be written literally into every key), or a `.` or `..` segment (the key would name
+    /// another place, even another bucket).
+    public static func templateProblem(_ template: String) -> String? {
+        var rest = Substring(template)
+        while let open = rest.firstIndex(of: "{") {
+            guard let close = rest[open...].firstIndex(of: "}") else {
+                return "an unclosed \"{\" (known placeholders: \(placeholders.joined(separator: ", ")))"
+            }
+            let name = String(rest[open...close])
+            if !placeholders.contains(name) {
+                return "unknown placeholder \(name) (known placeholders: \(placeholders.joined(separator: ", ")))"
+            }
+            rest = rest[rest.index(after: close)...]
+        }
+        for segment in template.split(separator: "/") where segment == "." || segment == ".." {
+            return "a \"\(segment)\" segment would put objects outside the prefix (or the bucket)"
+        }
+        return nil
+    }
+
     /// Renders a path template: no leading or trailing slashes, no empty segments.
     public static func render(template: String, table: String, year: String, month: String, day: String, hour: String) -> String {
         var text = template.replacing("{table}", with: table)

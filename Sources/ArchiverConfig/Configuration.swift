@@ -1,5 +1,9 @@
+import ArchiveLayout
 import SlicePlan
 import ToolSupport
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// File formats of archived slices.
 public enum OutputFormat: String, CaseIterable, Sendable {
@@ -110,21 +114,41 @@ public struct ArchiverConfiguration: Sendable {
         self.command = command
         self.values = values
         try validate()
-        try readPasswordFile()
+        try readSecretFiles()
     }
 
-    /// `--db-password-file`: its first line becomes the password unless one is given.
-    mutating func readPasswordFile() throws(ConfigError) {
-        guard let path = text("db.password_file"), text("db.password") == nil, let origin = values["db.password_file"]?.origin else { return }
-        guard let source = try? FileSource.open(path: path) else { throw invalid("db.password_file", "cannot read \"\(path)\"") }
-        var bytes: [UInt8] = []
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 4096, alignment: 1)
-        defer { buffer.deallocate() }
-        while let n = try? source.read(into: buffer), n > 0, bytes.count < 65536 { bytes += buffer[0..<n] }
-        let line = bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).first.map { Array($0) } ?? []
-        let password = String(decoding: line.last == UInt8(ascii: "\r") ? Array(line.dropLast()) : line, as: UTF8.self)
-        guard !password.isEmpty else { throw invalid("db.password_file", "\"\(path)\" is empty") }
-        values["db.password"] = SettingValue(text: password, origin: origin)
+    /// The secrets given on the command line (visible to every user in /proc/PID/cmdline), as
+    /// their flags: `--db-password`, `--s3-secret-key`, `--s3-access-key`.
+    public var secretFlags: [String] {
+        archiverSettings.filter { $0.isSecret && isFlag($0.key) }.map { "--" + $0.flag }
+    }
+
+    /// Reads `db.password_file` and `s3.secret_key_file` into the secrets they hold, when the
+    /// secret itself is not set: the file's content without its final line break.
+    mutating func readSecretFiles() throws(ConfigError) {
+        for (fileKey, key) in [("db.password_file", "db.password"), ("s3.secret_key_file", "s3.secret_key")] {
+            guard let path = text(fileKey), text(key) == nil else { continue }
+            let fd = open(path, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else {
+                throw ConfigError("could not read the secret file \"\(path)\" (\(origin(fileKey))): \(String(cString: strerror(errno)))",
+                                  usage: false)
+            }
+            defer { close(fd) }
+            var bytes: [UInt8] = []
+            var chunk = [UInt8](repeating: 0, count: 4096)
+            while bytes.count < 1 << 20 {
+                let n = read(fd, &chunk, chunk.count)
+                if n < 0 && errno == EINTR { continue }
+                guard n > 0 else { break }
+                bytes += chunk[0..<n]
+            }
+            if bytes.last == UInt8(ascii: "\n") { bytes.removeLast() }
+            if bytes.last == UInt8(ascii: "\r") { bytes.removeLast() }
+            guard !bytes.isEmpty else {
+                throw ConfigError("the secret file \"\(path)\" (\(origin(fileKey))) is empty", usage: false)
+            }
+            values[key] = SettingValue(text: String(decoding: bytes, as: UTF8.self), origin: values[fileKey]!.origin)
+        }
     }
 
     /// Every setting's value as `--flag=value (origin)`, secrets masked — for `--debug`.
@@ -143,7 +167,7 @@ extension ArchiverConfiguration {
     }
 
     func invalid(_ key: String, _ reason: String) -> ConfigError {
-        ConfigError("invalid \(origin(key)): \(reason)", usage: true)
+        ConfigError("invalid \(origin(key)): \(reason)", usage: values[key] == nil || isFlag(key))
     }
 
     func require(_ key: String) throws(ConfigError) {
@@ -244,6 +268,9 @@ extension ArchiverConfiguration {
         }
         if let template = pathTemplate, !template.contains("{table}") {
             throw invalid("s3.path_template", "\"\(template)\" must contain {table}")
+        }
+        if let template = pathTemplate, let problem = ArchiveLayout.templateProblem(template) {
+            throw invalid("s3.path_template", "\"\(template)\": \(problem)")
         }
         if let start = text("start_date").flatMap(CalendarDate.init), let end = text("end_date").flatMap(CalendarDate.init), start > end {
             throw ConfigError("invalid \(origin("start_date")): \(start) is after the end date \(end) (\(origin("end_date")))")

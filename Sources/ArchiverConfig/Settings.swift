@@ -95,9 +95,8 @@ public let archiverSettings: [Setting] = [
     Setting("db.port", flag: "db-port", .integer, default: "5432", for: database, "PostgreSQL port"),
     Setting("db.user", flag: "db-user", .string, for: database, "PostgreSQL user"),
     Setting("db.password", flag: "db-password", .string, secret: true, for: database, "PostgreSQL password"),
-    // deploy (issue 18): the password from a mounted secret file (Kubernetes, Docker secrets).
     Setting("db.password_file", flag: "db-password-file", .string, for: database,
-            "file whose first line is the PostgreSQL password (a mounted secret); used when no password is given"),
+            "file holding the PostgreSQL password (used when no password is set; libpq's PGPASSFILE works too)"),
     Setting("db.name", flag: "db-name", .string, for: database, "PostgreSQL database name"),
     Setting("db.sslmode", flag: "db-sslmode", .string, default: "disable", for: database,
             "PostgreSQL SSL mode (disable, allow, prefer, require, verify-ca, verify-full)"),
@@ -111,6 +110,8 @@ public let archiverSettings: [Setting] = [
     Setting("s3.bucket", flag: "s3-bucket", .string, for: storage.union([.viewer]), "S3 bucket name"),
     Setting("s3.access_key", flag: "s3-access-key", .string, secret: true, for: storage, "S3 access key"),
     Setting("s3.secret_key", flag: "s3-secret-key", .string, secret: true, for: storage, "S3 secret key"),
+    Setting("s3.secret_key_file", flag: "s3-secret-key-file", .string, for: storage,
+            "file holding the S3 secret key (used when no secret key is set)"),
     Setting("s3.region", flag: "s3-region", .string, default: "auto", for: storage, "S3 region"),
     // deploy (issue 18): encryption, storage class and addressing, passed to s3put and s3get.
     Setting("s3.sse", flag: "s3-sse", .string, for: storage, "server-side encryption of uploads: AES256 or aws:kms"),

@@ -33,6 +33,7 @@ public enum ViewerPage {
   </div>
   <div class="progress" role="progressbar" aria-valuemin="0" aria-valuemax="100" aria-valuenow="0" id="progress"><div id="progress-bar"></div></div>
   <div id="progress-text" class="muted">no run in progress</div>
+  <div id="workers" aria-label="workers"></div>
 </section>
 <section id="cards" aria-label="totals">
   <div class="card"><div class="label">Total partitions</div><div class="value" id="stat-total">0</div></div>

@@ -37,6 +37,13 @@ extension ViewerPage {
   }
   const timeText = (t) => isSet(t) ? new Date(Date.parse(t)).toISOString().replace("T", " ").replace(/\.\d+Z$/, "Z") : "–";
   const entryTime = (e) => isSet(e.s3UploadTime) ? e.s3UploadTime : e.fileTime;
+  // The slice's name: the object's file name without its extensions (the key is the tooltip).
+  function sliceName(e) {
+    const key = String(e.s3Key || e.partition || "");
+    const file = key.slice(key.lastIndexOf("/") + 1);
+    const dot = file.indexOf(".");
+    return dot > 0 ? file.slice(0, dot) : (file || key);
+  }
 
   // ---- change highlighting without re-rendering ----
   function setText(el, text, highlight) {
@@ -70,7 +77,16 @@ extension ViewerPage {
       else if (msg.type === "delta") applyDelta(msg.data);
       else if (msg.type === "status") applyStatus(msg.data);
     };
-    socket.onclose = () => { socket = null; scheduleReconnect(); };
+    socket.onclose = () => {
+      socket = null;
+      // The run that started this viewer ended and took the viewer with it: show the final
+      // picture as it stands, not a connection error.
+      if (state.sawRun && state.status && !state.status.archiverRunning) {
+        setConnection("ended", "run finished – final state shown");
+        return;
+      }
+      scheduleReconnect();
+    };
     socket.onerror = () => { if (socket) socket.close(); };
   }
   function scheduleReconnect() {
@@ -86,6 +102,8 @@ extension ViewerPage {
     const hl = state.status !== null;   // no highlight on the first picture
     state.status = s;
     const running = !!s.archiverRunning;
+    if (running) state.sawRun = true;
+    renderWorkers(running && s.currentTask ? s.currentTask.workers : null);
     const badge = $("run-state");
     badge.className = "badge " + (running ? "running" : "idle");
     setText(badge, running ? "running" : "idle", hl);
@@ -114,6 +132,37 @@ extension ViewerPage {
       setText($("progress-text"), "no run in progress", false);
     }
     tick();
+  }
+  // One line per busy worker: its slice, real stage, rows against the expected rows, bytes.
+  function renderWorkers(list) {
+    const box = $("workers");
+    const items = Array.isArray(list) ? list : [];
+    while (box.children.length > items.length) box.lastChild.remove();
+    items.forEach((w, i) => {
+      let line = box.children[i];
+      if (!line) {
+        line = document.createElement("div");
+        line.className = "worker";
+        for (const k of ["n", "slice", "stage", "rows", "bytes"]) {
+          const el = document.createElement("span");
+          el.className = "w-" + k;
+          line.appendChild(el);
+        }
+        const bar = document.createElement("div");
+        bar.className = "bar";
+        bar.appendChild(document.createElement("div"));
+        line.querySelector(".w-rows").appendChild(bar);
+        line.querySelector(".w-rows").appendChild(document.createElement("span"));
+        box.appendChild(line);
+      }
+      const expected = Number(w.expected_rows) || 0, done = Number(w.rows) || 0;
+      line.querySelector(".w-n").textContent = "worker " + (Number(w.worker) || i + 1);
+      line.querySelector(".w-slice").textContent = String(w.slice || "");
+      line.querySelector(".w-stage").textContent = String(w.stage || "");
+      line.querySelector(".w-rows .bar > div").style.width = (expected > 0 ? Math.min(100, done * 100 / expected) : 0) + "%";
+      line.querySelector(".w-rows > span").textContent = count(done) + (expected > 0 ? " / " + count(expected) + " rows" : " rows");
+      line.querySelector(".w-bytes").textContent = bytes(Number(w.bytes) || 0);
+    });
   }
   function tick() {
     const s = state.status, t = s && s.currentTask;
@@ -169,7 +218,7 @@ extension ViewerPage {
     const c = r.cells;
     r.tr.dataset.partition = e.partition;
     r.tr.dataset.table = e.table;
-    setText(c.partition, e.partition, highlight);
+    setText(c.partition, sliceName(e), highlight);
     c.partition.title = e.s3Key || e.partition;
     setText(c.rowCount, e.rowCount ? count(e.rowCount) : "–", highlight);
     setText(c.uncompressedSize, e.uncompressedSize ? bytes(e.uncompressedSize) : "–", highlight);
@@ -184,6 +233,7 @@ extension ViewerPage {
     c.s3badge.className = "s3 " + (e.s3Uploaded ? "ok" : "none");
     setText(c.s3badge, s3text, highlight);
     setText(c.lastError, e.lastError || "", highlight);
+    c.lastError.title = e.lastError || "";
     r.tr.classList.toggle("has-error", !!e.lastError);
     setText(c.errorTime, e.lastError ? timeText(e.errorTime) : "", highlight);
     r.data = e;
@@ -290,6 +340,11 @@ extension ViewerPage {
   });
   $("page-prev").addEventListener("click", () => { state.offset = Math.max(0, state.offset - state.limit); requestPage(); });
   $("page-next").addEventListener("click", () => { if (state.offset + state.limit < state.total) { state.offset += state.limit; requestPage(); } });
+  // A long error stays one row high; a click shows (or hides) the whole text.
+  document.querySelector("#entries tbody").addEventListener("click", (ev) => {
+    const td = ev.target.closest("td.c-lastError");
+    if (td && td.textContent) td.classList.toggle("expanded");
+  });
 
   setInterval(() => {
     tick();

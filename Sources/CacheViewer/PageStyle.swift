@@ -46,7 +46,13 @@ td.c-partition { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; fo
 .s3.ok { color: var(--ok); font-weight: 600; }
 .s3.none { color: var(--muted); }
 tr.has-error td.c-lastError { color: var(--bad); background: var(--bad-bg); }
-td.c-lastError { max-width: 360px; white-space: pre-wrap; word-break: break-word; }
+td.c-lastError { max-width: 360px; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; cursor: pointer; }
+td.c-lastError.expanded { white-space: pre-wrap; word-break: break-word; overflow: visible; }
+.conn.ended { background: #e3e7ec; color: #2b3440; }
+#workers { display: grid; gap: 4px; margin-top: 8px; font-size: 13px; }
+.worker { display: grid; grid-template-columns: 5em minmax(12em, 1fr) 8em 14em 8em; gap: 8px; align-items: center; }
+.worker .bar { height: 8px; background: #e3e7ec; border-radius: 4px; overflow: hidden; }
+.worker .bar > div { height: 100%; background: var(--accent); }
 td.c-age, td.c-errorTime { white-space: nowrap; }
 .changed { animation: changed 1.6s ease-out; }
 @keyframes changed { from { background-color: var(--hl); } to { background-color: transparent; } }

@@ -141,6 +141,16 @@ public final class CredentialProvider: @unchecked Sendable {
             }
         }
     }
+
+    /// Fetches new keys now, whatever the cached ones' expiry (the server said the token
+    /// expired); returns whether they differ from the cached ones.
+    public func refreshNow() throws -> Bool {
+        try lock.withLock {
+            let fresh = try fetch()
+            defer { cached = fresh }
+            return fresh.credentials != cached?.credentials
+        }
+    }
 }
 
 /// The chain's inputs and its steps.

@@ -165,6 +165,9 @@ final class CurlHandle {
             headerList = curl_slist_append(headerList, value.isEmpty ? "\(name):" : "\(name): \(value)")
         }
         pgarchive_curl_setopt_string(handle, CURLOPT_URL, request.url)
+        // The path goes out exactly as it was signed: never squash `.`/`..` segments (a key
+        // holding them would otherwise address another key, or another bucket).
+        pgarchive_curl_setopt_long(handle, CURLOPT_PATH_AS_IS, 1)
         pgarchive_curl_setopt_long(handle, CURLOPT_NOSIGNAL, 1)
         pgarchive_curl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT, 15)
         pgarchive_curl_setopt_long(handle, CURLOPT_LOW_SPEED_LIMIT, 1)

@@ -201,3 +201,17 @@ public enum MultipartLimits {
         return max(requested, grown)
     }
 }
+
+/// Rules for keys this toolbox writes, whatever the store.
+public enum WritableKey {
+    /// Refuses a key with a `.` or `..` segment: on a path-style store such a key would escape
+    /// its bucket (`x/../../other/k` is `s3://other/k` once a path is normalised), and no store
+    /// should hold a name that means something else elsewhere. Empty segments (`a//b`) are left
+    /// to the store: S3 holds them, and foreign keys with them still list and read.
+    public static func check(_ key: String, in store: any ObjectStore) throws {
+        for segment in key.split(separator: "/", omittingEmptySubsequences: false) where segment == "." || segment == ".." {
+            throw ToolError("\(store.describe(key: key)): refusing a key with a \"\(segment)\" segment (it would name another place)",
+                            status: .usage)
+        }
+    }
+}

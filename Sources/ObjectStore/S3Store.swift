@@ -44,6 +44,9 @@ public struct RetryPolicy: Sendable {
     public var baseDelay: Double
     /// The largest backoff ceiling, in seconds.
     public var maxDelay: Double
+    /// Told of every retry before its pause: (the attempt about to start, attempts allowed,
+    /// the pause in seconds, the reason), so no retry is silent.
+    public var onRetry: (@Sendable (_ attempt: Int, _ of: Int, _ delay: Double, _ reason: String) -> Void)?
 
     /// A policy (default: 8 attempts, 0.2 s doubling to at most 10 s — under a minute in all).
     public init(maxAttempts: Int = 8, baseDelay: Double = 0.2, maxDelay: Double = 10) {
@@ -52,10 +55,11 @@ public struct RetryPolicy: Sendable {
         self.maxDelay = maxDelay
     }
 
-    /// Sleeps before attempt `attempt + 1` (attempt counts from 1).
-    func pause(after attempt: Int) {
+    /// Reports and sleeps before attempt `attempt + 1` (attempt counts from 1).
+    func pause(after attempt: Int, reason: String) {
         let ceiling = min(maxDelay, baseDelay * Double(1 << min(attempt - 1, 20)))
         let seconds = Double.random(in: 0...ceiling)
+        onRetry?(attempt + 1, maxAttempts, seconds, reason)
         var ts = timespec(tv_sec: Int(seconds), tv_nsec: Int((seconds - Double(Int(seconds))) * 1e9))
         var rest = timespec()
         while nanosleep(&ts, &rest) != 0 && errno == EINTR { ts = rest }
@@ -148,6 +152,7 @@ public final class S3Store: ObjectStore {
         let what = "\(method) \(describe(key: key ?? ""))"
         var attempt = 0
         var retried = false
+        var refreshed = false
         while true {
             attempt += 1
             var requestHeaders = headers()
@@ -163,7 +168,7 @@ public final class S3Store: ObjectStore {
                 response = try curl.perform(request)
             } catch let error as TransportError {
                 if error.retryable && attempt < settings.retry.maxAttempts {
-                    settings.retry.pause(after: attempt)
+                    settings.retry.pause(after: attempt, reason: "\(what): \(error.message)")
                     retried = true
                     continue
                 }
@@ -178,16 +183,32 @@ public final class S3Store: ObjectStore {
             }
             guard let failure else { return Outcome(response: response, retried: retried) }
             if allow.contains(response.status) { return Outcome(response: response, retried: retried) }
+            let message = failure.message.isEmpty ? "" : ": \(failure.message)"
+            if Self.expiredTokenCodes.contains(failure.code), !refreshed, let provider = settings.credentials, try provider.refreshNow() {
+                // A temporary token ran out: fetch the credentials again from their source and retry once.
+                refreshed = true
+                settings.retry.onRetry?(attempt + 1, attempt + 1, 0, "\(what): \(failure.code): credentials read again")
+                continue
+            }
+            if Self.authenticationCodes.contains(failure.code) || Self.expiredTokenCodes.contains(failure.code) {
+                // Final: never retried (a retry cannot fix a key, and may lock it out).
+                throw ToolError("\(what): \(failure.code)\(message) (HTTP \(response.status)); not retried", status: .authentication)
+            }
             if Self.isTransient(status: response.status, code: failure.code) && attempt < settings.retry.maxAttempts {
-                settings.retry.pause(after: attempt)
+                settings.retry.pause(after: attempt, reason: "\(what): \(failure.code) (HTTP \(response.status))")
                 retried = true
                 continue
             }
             let tries = attempt > 1 ? ", after \(attempt) attempts" : ""
-            let message = failure.message.isEmpty ? "" : ": \(failure.message)"
             throw ToolError("\(what): \(failure.code)\(message) (HTTP \(response.status)\(tries))")
         }
     }
+
+    /// Codes that say the key, its signature or its rights are wrong: final, never retried.
+    static let authenticationCodes: Set<String> = ["InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "InvalidToken",
+                                                   "AuthorizationHeaderMalformed", "InvalidSecurity", "AccountProblem"]
+    /// Codes that say a temporary token expired: the credentials are read again once.
+    static let expiredTokenCodes: Set<String> = ["ExpiredToken", "TokenRefreshRequired"]
 
     private static func isTransient(status: Int, code: String) -> Bool {
         status >= 500 || status == 429

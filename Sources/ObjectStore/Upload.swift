@@ -94,6 +94,7 @@ public struct Uploader {
 
     /// Reads `source` to its end and stores it; returns the result line's values.
     public func run(source: FileSource) throws -> UploadResult {
+        try WritableKey.check(request.key, in: store)
         try store.check(key: request.key)
         var partSize = MultipartLimits.partSize(requested: request.partSize, forSize: request.sizeHint)
         if request.compareOnly { return try compare(source: source, partSize: partSize) }
@@ -280,7 +281,7 @@ public struct Uploader {
         guard let gate = request.commitGate else { return }
         if !gate.awaitCommit() {
             abort?()
-            throw ToolError("\(store.describe(key: request.key)): not committed (no \"commit\" on descriptor \(gate.fd)); nothing was stored")
+            throw ToolError.consequence("\(store.describe(key: request.key)): not committed (no \"commit\" on descriptor \(gate.fd)); nothing was stored")
         }
     }
 

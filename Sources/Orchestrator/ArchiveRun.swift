@@ -25,6 +25,8 @@ public struct RunSummary: Sendable {
     public var failures: [String] = []
     /// Whether the run was stopped (signal or `q`).
     public var interrupted = false
+    /// Whether credentials were refused (the run stopped at once).
+    public var authenticationRefused = false
     /// CPU time and peak memory of each kind of stage.
     public var stageUsage = StageUsageTotals()
     /// Rows planning found in no window, one line per relation and reason (docs/plan.md).
@@ -38,13 +40,20 @@ public struct RunSummary: Sendable {
     public var lines: [String] {
         let rate = seconds > 0 ? Double(bytes) / seconds / 1_000_000 : 0
         let dry = dryRun > 0 ? ", \(dryRun) dry-run" : ""
-        var out = ["summary: \(slices) slices: \(uploaded) uploaded, \(skipped) skipped, \(empty) empty, \(failed) failed\(dry); "
+        var out = ["summary: \(counted(slices, "slice")): \(uploaded) uploaded, \(skipped) skipped, \(empty) empty, \(failed) failed\(dry); "
                    + "\(rows) rows, \(formatBytes(bytes)) in \(formatDuration(seconds)) (\(TextFormat.fixed(rate, 1)) MB/s)"]
         out += stageUsage.line.map { [$0] } ?? []
         out += failures.map { "failed: " + $0 }
         let note = unwindowedAllowed ? "not archived (--allow-unwindowed)" : "not archived; the run fails unless --allow-unwindowed"
         out += unwindowed.map { "unwindowed: \($0): \(note)" }
         return out
+    }
+
+    /// The figures of the `summary` log line.
+    public var fields: [(String, String)] {
+        [("slices", "\(slices)"), ("uploaded", "\(uploaded)"), ("skipped", "\(skipped)"), ("empty", "\(empty)"),
+         ("failed", "\(failed)"), ("dry_run", "\(dryRun)"), ("rows", "\(rows)"), ("bytes", "\(bytes)"),
+         ("seconds", TextFormat.fixed(seconds, 3))]
     }
 }
 
@@ -76,7 +85,7 @@ public final class ArchiveRun: OrchestratedRun, @unchecked Sendable {
         let template = config.pathTemplate!
         let runLock = try begin(name: "table \(table)")
         defer { end(runLock) }
-        let facts = try preflight(config)
+        let facts = try preflight(config, onRetry: logConnectionRetry(display))
         let prefix = ArchiveLayout.fixedPrefix(template: template, table: table)
 
         display.log(.info, "planning", [("table", table), ("duration", config.outputDuration.rawValue)])
@@ -105,7 +114,7 @@ public final class ArchiveRun: OrchestratedRun, @unchecked Sendable {
         for plan in plans {
             let key = objectKey(plan, template: template)
             if let error = plan.error {
-                fail(plan.stem, key: key, stage: "planning", message: error)
+                fail(plan.stem, key: key, stage: "planning", message: "pg-partitions: \(error)")
                 continue
             }
             let existing = listing[key]
@@ -208,10 +217,11 @@ public final class ArchiveRun: OrchestratedRun, @unchecked Sendable {
         display.completed("skipped   \(plan.stem)", bytes: 0, rows: 0)
     }
 
+    /// Records a failed slice once: the summary's count and line, the cache entry (the viewer's
+    /// source), the log and the display. `stage` is the stage whose own error explains it.
     func fail(_ stem: String, key: String?, stage: String, message: String) {
         let text = invocation.mask(message)
         lock.lock()
-        summary.failed += 1
         summary.failures.append("\(stem): \(text)")
         lock.unlock()
         if let key {
@@ -220,8 +230,9 @@ public final class ArchiveRun: OrchestratedRun, @unchecked Sendable {
                 entry.recordError(kind: stage, message: text, at: .now())
             }
         }
-        display.log(.error, "slice failed", [("slice", stem), ("error", text)])
+        display.log(.error, "slice failed", [("slice", stem), ("stage", stage), ("error", text)])
         display.completed("FAILED    \(stem)", bytes: 0, rows: 0)
+        record(.failed, rows: 0, bytes: 0)
     }
 
     var coresPerWorker: Int { max(1, cores / max(config.workers, 1)) }

@@ -2,7 +2,9 @@ import FoundationEssentials
 #if canImport(Glibc)
 import Glibc
 #endif
+import ArchiverConfig
 import Pipelines
+import ToolSupport
 
 /// What a one-off tool run printed.
 struct Captured {
@@ -15,9 +17,20 @@ struct Captured {
     /// stdout exactly as written (a sidecar whose hash is checked).
     var output: [UInt8] = []
 
-    /// `tool (exit status N): last stderr line`.
+    /// `tool (exit status N): its own error` (the `tool: error: ` prefix dropped).
     func failure(_ tool: String) -> String {
-        "\(tool) (\(termination))" + (errors.last.map { ": " + $0 } ?? "")
+        StageResult(name: tool, termination: termination, errorLines: errors, lastProgress: [:], usage: nil).errorMessage
+            .map { "\(tool) (\(termination)): \($0)" } ?? "\(tool) (\(termination))"
+    }
+
+    /// The run's exit status for this failure: authentication and configuration errors keep
+    /// their own (for alerting), anything else is a failure.
+    var status: ExitStatus {
+        switch termination {
+        case .exited(ExitStatus.authentication.rawValue): .authentication
+        case .exited(ExitStatus.configuration.rawValue): .configuration
+        default: .failure
+        }
     }
 }
 
@@ -48,7 +61,9 @@ extension ChildInvocation {
     /// Lists the objects under `prefix` (one ListObjectsV2 walk, through s3get).
     func listObjects(prefix: String) throws -> [String: ListedObject] {
         let out = try capture("s3get", storeArguments + ["--list", prefix])
-        guard out.termination.succeeded else { throw OrchestratorError("could not list the destination: \(out.failure("s3get"))") }
+        guard out.termination.succeeded else {
+            throw OrchestratorError("listing the destination \(destination(prefix: prefix)): \(out.failure("s3get"))", status: out.status)
+        }
         var objects: [String: ListedObject] = [:]
         for line in out.lines {
             guard let object = try? JSONDecoder().decode(ListedObject.self, from: Data(line.utf8)) else {
@@ -57,5 +72,16 @@ extension ChildInvocation {
             objects[object.key] = object
         }
         return objects
+    }
+}
+
+extension ChildInvocation {
+    /// The destination as a user names it: `s3://bucket/prefix`, or the file store's URL.
+    func destination(prefix: String) -> String {
+        let bucket = config.s3Bucket ?? ""
+        if let endpoint = config.s3Endpoint, endpoint.hasPrefix("file://") {
+            return (endpoint.hasSuffix("/") ? String(endpoint.dropLast()) : endpoint) + "/\(bucket)/\(prefix)"
+        }
+        return "s3://\(bucket)/\(prefix)"
     }
 }

@@ -126,6 +126,6 @@ extension DumpRun {
         var args = ["--no-psqlrc", "--quiet", "--no-password", "--set=ON_ERROR_STOP=1", "--host", config.dbHost, "--port", String(config.dbPort)]
         if let user = config.dbUser { args += ["--username", user] }
         if let database { args += ["--dbname", database] }
-        return Command(executable: programs!.psql!, arguments: args + ["--command", sql], environment: clientEnvironment)
+        return Command(executable: programs!.psql!, arguments: args + ["--command", sql], environment: clientEnvironment("psql"))
     }
 }

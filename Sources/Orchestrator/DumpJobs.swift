@@ -146,19 +146,19 @@ extension DumpRun {
                     "--host", config.dbHost, "--port", String(config.dbPort)]
         if let user = config.dbUser { args += ["--username", user] }
         if let name = database ?? config.dbName { args += ["--dbname", name] }
-        return Command(executable: programs!.pgDump, arguments: args + job.arguments, environment: clientEnvironment)
+        return Command(executable: programs!.pgDump, arguments: args + job.arguments, environment: clientEnvironment("pg_dump"))
     }
 
     /// The environment of the PostgreSQL client programs: the children's, with libpq's settings.
-    var clientEnvironment: [String: String] {
-        invocation.environment.merging(["PGSSLMODE": config.dbSSLMode, "PGAPPNAME": "data-archiver", "PGTZ": "UTC",
-                                        "PGCONNECT_TIMEOUT": "30"]) { $1 }
+    func clientEnvironment(_ program: String) -> [String: String] {
+        invocation.environment(for: program, extra: ["PGSSLMODE": config.dbSSLMode, "PGAPPNAME": "data-archiver", "PGTZ": "UTC",
+                                                     "PGCONNECT_TIMEOUT": "30"])
     }
 
     /// pg_dump | tee (→ pg_restore -f /dev/null) | s3put, with the commit gate.
     func dumpStages(_ job: DumpJob, database: String?) -> [Stage] {
         let verify = Branch(name: "pg_restore", command: Command(executable: programs!.pgRestore, arguments: ["--file=/dev/null"],
-                                                                 environment: clientEnvironment))
+                                                                 environment: clientEnvironment("pg_restore")))
         var put = invocation.putArguments + ["--key", job.key, "--content-type", "application/octet-stream"]
         if config.dryRun { put.append("--dry-run") }
         return [
@@ -203,10 +203,11 @@ extension DumpRun {
         guard register(pipeline) else { return }
         defer { unregister(pipeline) }
         pipeline.onProgress = { [display] stage, fields in
+            if logRetryEvent(display, stage: stages[stage].name, fields: fields, context: [("dump", job.stem)]) { return }
             if stage == 2 { display.updateWorker(worker, stage: "uploading", uploadedBytes: fields["bytes"]?.integer) }
         }
         pipeline.onErrorLine = { [display, invocation] stage, line in
-            display.log(.debug, invocation.mask(line), [("dump", job.stem), ("stage", stage < stages.count ? stages[stage].name : "pg_restore")])
+            display.log(stderrLevel(line), invocation.mask(line), [("dump", job.stem), ("stage", stage < stages.count ? stages[stage].name : "pg_restore")])
         }
         let result: PipelineResult
         do {
@@ -218,7 +219,8 @@ extension DumpRun {
         }
         if isStopping && !result.succeeded { return }
         guard result.succeeded else {
-            fail(job, stage: "dump", message: result.failure ?? "failed")
+            fail(job, stage: result.cause?.name ?? "dump", message: result.failure ?? "failed")
+            if result.refusedCredentials { stopForRefusedCredentials() }
             return
         }
         let line = String(decoding: result.output, as: UTF8.self).split(separator: "\n").last.map(String.init) ?? ""

@@ -94,13 +94,8 @@ public final class DumpRun: OrchestratedRun, ArchiverRun, @unchecked Sendable {
             dropScratch()
             end(runLock)
         }
-        _ = try preflight(config)
-        let connection: PGConnection
-        do {
-            connection = try PGConnection(connectionParameters(config))
-        } catch {
-            throw OrchestratorError("could not connect to PostgreSQL: \(error)")
-        }
+        _ = try preflight(config, onRetry: logConnectionRetry(display))
+        let connection = try connect(config, onRetry: logConnectionRetry(display))
         let template = config.pathTemplate!
         // Uploads a killed run left open are aborted under this run's own prefix only: split
         // objects live under every table's name, where other runs may be uploading.
@@ -150,6 +145,11 @@ public final class DumpRun: OrchestratedRun, ArchiverRun, @unchecked Sendable {
         if hybrid && !config.dryRun { try createScratch(connection, count: min(config.workers, max(1, work.count))) }
         task { $0.currentTask = "dumping"; $0.totalSlices = Int64(jobs.count) }
         let workerCount = min(config.workers, max(work.count, 1), hybrid ? max(scratch.count, 1) : Int.max)
+        if config.workers > workerCount && !hybrid && config.table == nil && !config.splitTables {
+            display.log(.info, "one worker: the whole database is one pg_dump -Fc, which cannot run jobs in parallel; "
+                        + "--split-tables dumps each table in parallel under one snapshot",
+                        [("requested", "\(config.workers)"), ("workers", "\(workerCount)")])
+        }
         display.log(.info, "dumping", [("objects", "\(jobs.count)"), ("to_process", "\(work.count)"), ("workers", "\(workerCount)")])
         WorkQueue(work).drain(workers: workerCount, stopping: { [self] in isStopping }) { [self] job, worker in
             process(job, worker: worker)

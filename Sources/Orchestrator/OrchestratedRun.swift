@@ -37,6 +37,7 @@ public class OrchestratedRun: @unchecked Sendable {
     /// The pipelines going and the stop flag.
     let running = RunningPipelines()
     private var processed = 0
+    private var lastWorkerPublish: UInt64 = 0
     /// Serialises read-modify-write of the task file between worker threads.
     private let taskLock = Lock()
 
@@ -54,6 +55,17 @@ public class OrchestratedRun: @unchecked Sendable {
         lock.lock()
         summary.interrupted = true
         lock.unlock()
+        running.stop()
+    }
+
+    /// Stops the run because a stage's credentials were refused (exit 6): final, so no further
+    /// slice starts and the run ends with the authentication status.
+    func stopForRefusedCredentials() {
+        lock.lock()
+        let first = !summary.authenticationRefused
+        summary.authenticationRefused = true
+        lock.unlock()
+        if first { display.log(.error, "stopping: the credentials were refused (never retried); no further slice starts") }
         running.stop()
     }
 
@@ -108,7 +120,13 @@ public class OrchestratedRun: @unchecked Sendable {
         let pipeline = Pipeline(stages: [Stage(name: "s3put", command: invocation.command("s3put", arguments), reportsProgress: false)])
         let result = try pipeline.run(input: Array(ownKeys.map { $0 + "\n" }.joined().utf8))
         guard result.succeeded else {
-            throw OrchestratorError("could not clean up incomplete uploads: \(result.failure ?? "s3put failed")")
+            let status: ExitStatus = switch result.cause?.termination {
+            case .exited(ExitStatus.authentication.rawValue): .authentication
+            case .exited(ExitStatus.configuration.rawValue): .configuration
+            default: .failure
+            }
+            throw OrchestratorError("checking the destination \(invocation.destination(prefix: prefix)): \(result.failure ?? "s3put failed")",
+                                    status: status)
         }
         for line in String(decoding: result.output, as: UTF8.self).split(separator: "\n") {
             display.log(.debug, "aborted an incomplete upload", [("upload", String(line))])
@@ -124,6 +142,21 @@ public class OrchestratedRun: @unchecked Sendable {
         change(&t)
         t.lastUpdate = .now()
         try? tasks.writeTask(t)
+    }
+
+    /// Writes what every busy worker is doing into the task file (for the viewer): at most about
+    /// once a second unless `force` (a worker started or finished).
+    func publishWorkers(force: Bool = false) {
+        let now = monotonicNanosecondsNow()
+        lock.lock()
+        if !force && now &- lastWorkerPublish < 1_000_000_000 { lock.unlock(); return }
+        lastWorkerPublish = now
+        lock.unlock()
+        let busy = display.workerStates().map { w in
+            TaskWorker(worker: Int64(w.index + 1), slice: w.state.slice, stage: w.state.stage, rows: w.state.rows,
+                       expectedRows: w.state.expectedRows ?? 0, bytes: max(w.state.streamedBytes, w.state.uploadedBytes))
+        }
+        task { $0.workers = busy }
     }
 
     /// Tracks a running pipeline so `stop` can cancel it; false once the run is stopping.

@@ -1,5 +1,7 @@
 import ArchiverConfig
+import RunDisplay
 import PGAccess
+import ToolSupport
 
 /// What the run learns from the server before it starts any pipeline.
 public struct ServerFacts: Sendable {
@@ -25,11 +27,32 @@ func connectionParameters(_ config: ArchiverConfiguration, database: String? = n
 }
 
 /// One connection with the run's settings (retried as configured).
-func connect(_ config: ArchiverConfiguration) throws -> PGConnection {
+func connect(_ config: ArchiverConfiguration, onRetry: ConnectionRetry? = nil) throws -> PGConnection {
+    var parameters = connectionParameters(config)
+    parameters.onRetry = onRetry
     do {
-        return try PGConnection(connectionParameters(config))
-    } catch {
-        throw OrchestratorError("could not connect to PostgreSQL: \(error)")
+        return try PGConnection(parameters)
+    } catch let error as PGError {
+        throw OrchestratorError(error)
+    }
+}
+
+/// What a connection calls before each retry: (attempt, attempts allowed, delay in seconds, reason).
+public typealias ConnectionRetry = @Sendable (Int, Int, Int, String) -> Void
+
+/// A connection retry as an info log line with its attempt, delay and reason.
+func logConnectionRetry(_ display: RunDisplay) -> ConnectionRetry {
+    { attempt, of, delay, reason in
+        display.log(.info, "retrying the connection to PostgreSQL", [("attempt", "\(attempt)"), ("max_attempts", "\(of)"),
+                                                                     ("delay_seconds", "\(delay)"), ("reason", reason)])
+    }
+}
+
+extension OrchestratorError {
+    /// A PostgreSQL failure: its own message (it says what failed), a refused login with the
+    /// authentication status.
+    init(_ error: PGError) {
+        self.init(error.message, status: error.kind == .authentication ? .authentication : .failure)
     }
 }
 
@@ -40,8 +63,8 @@ let spareConnectionsSQL = """
 
 /// Connects once, checks the privileges the run needs (naming what is missing), and reads how
 /// many connections the server can spare for workers. Without a table only the schema is checked.
-public func preflight(_ config: ArchiverConfiguration) throws -> ServerFacts {
-    let connection = try connect(config)
+public func preflight(_ config: ArchiverConfiguration, onRetry: ConnectionRetry? = nil) throws -> ServerFacts {
+    let connection = try connect(config, onRetry: onRetry)
     let schema = config.dbSchema
     let table = config.table ?? ""
     let rows = try connection.query("""
@@ -59,8 +82,8 @@ public func preflight(_ config: ArchiverConfiguration) throws -> ServerFacts {
 
 /// Before a restore: connects once, checks the target schema is usable (USAGE, and CREATE when
 /// the table must be created), and reads how many connections the server can spare.
-func restorePreflight(_ config: ArchiverConfiguration, table: String) throws -> ServerFacts {
-    let connection = try connect(config)
+func restorePreflight(_ config: ArchiverConfiguration, table: String, onRetry: ConnectionRetry? = nil) throws -> ServerFacts {
+    let connection = try connect(config, onRetry: onRetry)
     let schema = config.dbSchema
     let rows = try connection.query("""
         SELECT has_schema_privilege(n.oid, 'USAGE'), has_schema_privilege(n.oid, 'CREATE'),

@@ -64,7 +64,7 @@ extension RestoreRun {
             throw OrchestratorError(error.message)
         }
         plan.decisions = joined.decisions
-        let path = sidecars.folder + "/definition.json"
+        let path = try sidecars.scratchFolder() + "/definition.json"
         try Data(try joined.schema.encodedJSON()).write(to: URL(fileURLWithPath: path), options: .atomic)
         plan.definitionPath = path
         if versions.count > 1 {

@@ -1,3 +1,4 @@
+import ArchiveCache
 import ArchiveLayout
 import ArchiverConfig
 import FoundationEssentials
@@ -13,22 +14,32 @@ import ToolSupport
 public protocol RunReport: Sendable {
     /// The summary as lines for the display.
     var lines: [String] { get }
+    /// The summary's figures for the `summary` log line of logfmt and JSON (numeric values).
+    var fields: [(String, String)] { get }
     /// How many slices or files failed.
     var failed: Int { get }
     /// Whether the run was stopped (signal or `q`).
     var interrupted: Bool { get }
     /// Whether rows were left out without the user's leave (archive: rows in no window).
     var incomplete: Bool { get }
+    /// Whether a stage's credentials were refused (it exited 6): the run stopped at once.
+    var authenticationRefused: Bool { get }
 }
 
 extension RunReport {
     /// Nothing was left out.
     public var incomplete: Bool { false }
 
-    /// 0 when nothing failed, 1 when anything did (or rows were left out), 130 when interrupted.
+    /// 0 when nothing failed, 1 when anything did (or rows were left out), 6 when credentials
+    /// were refused, 130 when interrupted.
     public var exitStatus: ExitStatus {
-        interrupted ? .interrupted : (failed > 0 || incomplete ? .failure : .ok)
+        interrupted ? .interrupted : authenticationRefused ? .authentication : (failed > 0 || incomplete ? .failure : .ok)
     }
+}
+
+extension PipelineResult {
+    /// Whether the stage named as the cause had its credentials refused (exit 6).
+    var refusedCredentials: Bool { cause?.termination == .exited(ExitStatus.authentication.rawValue) }
 }
 
 extension RunSummary: RunReport {}
@@ -45,6 +56,8 @@ public struct RestoreSummary: RunReport {
     public var failures: [String] = []
     /// Whether the run was stopped (signal or `q`).
     public var interrupted = false
+    /// Whether credentials were refused (the run stopped at once).
+    public var authenticationRefused = false
 
     /// CPU time and peak memory of each kind of stage.
     public var stageUsage = StageUsageTotals()
@@ -54,14 +67,23 @@ public struct RestoreSummary: RunReport {
         let dry = dryRun > 0 ? ", \(dryRun) dry-run" : ""
         let ledger = (alreadyRestored > 0 ? ", \(alreadyRestored) skipped (restored before)" : "")
             + (changedSinceRestored > 0 ? ", \(changedSinceRestored) skipped (changed since restored)" : "")
-        var out = ["summary: \(files) files: \(restored) restored, \(failed) failed\(dry)\(ledger); \(rowsRead) rows read, \(inserted) inserted, "
+        var out = ["summary: \(counted(files, "file")): \(restored) restored, \(failed) failed\(dry)\(ledger); \(rowsRead) rows read, \(inserted) inserted, "
                    + "\(conflicts) conflicts; \(partitions) partitions created; \(formatBytes(bytes)) in \(formatDuration(seconds)) "
                    + "(\(TextFormat.fixed(rate, 0)) rows/s)"]
         out += stageUsage.line.map { [$0] } ?? []
         out += failures.map { "failed: " + $0 }
         return out
     }
+
+    public var fields: [(String, String)] {
+        [("files", "\(files)"), ("restored", "\(restored)"), ("failed", "\(failed)"), ("dry_run", "\(dryRun)"),
+         ("rows", "\(rowsRead)"), ("inserted", "\(inserted)"), ("conflicts", "\(conflicts)"), ("partitions", "\(partitions)"),
+         ("bytes", "\(bytes)"), ("seconds", TextFormat.fixed(seconds, 3))]
+    }
 }
+
+/// `1 file`, `3 files`.
+func counted(_ n: Int, _ noun: String) -> String { n == 1 ? "1 \(noun)" : "\(n) \(noun)s" }
 
 /// pg-load's result line.
 struct LoadLine: Decodable {
@@ -90,11 +112,11 @@ public final class RestoreRun: ArchiverRun, @unchecked Sendable {
     /// Whether a dry run's DDL was logged already.
     var ddlLogged = false
 
-    /// A restore of `invocation` reporting to `display`.
-    public init(invocation: ChildInvocation, display: RunDisplay) {
+    /// A restore of `invocation` reporting to `display`, with its scratch files under `home`.
+    public init(invocation: ChildInvocation, display: RunDisplay, home: ArchiveHome) {
         self.invocation = invocation
         self.display = display
-        sidecars = SchemaSidecars(invocation: invocation)
+        sidecars = SchemaSidecars(invocation: invocation, home: home)
     }
 
     public func stop() {
@@ -117,14 +139,22 @@ public final class RestoreRun: ArchiverRun, @unchecked Sendable {
         let table = config.table!
         let prefix = ArchiveLayout.fixedPrefix(template: config.pathTemplate!, table: table)
         defer { sidecars.removeAll() }
+        // Made now, so a killed earlier restore's scratch folder goes at once.
+        _ = try sidecars.scratchFolder()
         let target = config.targetTable ?? table
-        let facts = try restorePreflight(config, table: target)
+        let facts = try restorePreflight(config, table: target, onRetry: logConnectionRetry(display))
         display.log(.info, "listing", [("prefix", prefix.isEmpty ? "(bucket root)" : prefix)])
         let listing = try invocation.listObjects(prefix: prefix)
-        let builtIn = { (key: String) in self.config.values[key]?.origin == .builtIn }
+        // Only restore's own flags override what each object's extension says: the same keys in
+        // the YAML file or the environment describe how to archive (the seed's example sets them).
+        let flagged = { (key: String) -> Bool in if case .flag = self.config.values[key]?.origin { true } else { false } }
+        for key in ["output_format", "compression"] where !flagged(key) && config.values[key].map({ $0.origin != .builtIn }) == true {
+            display.log(.debug, "ignoring an archive setting: restore detects it from each object's extension",
+                        [("setting", key), ("origin", "\(config.values[key]!.origin)")])
+        }
         let files = RestoreSelection.choose(listing, table: table, prefix: prefix, startDate: config.startDate, endDate: config.endDate,
-                                            format: builtIn("output_format") ? nil : config.outputFormat.rawValue,
-                                            codec: builtIn("compression") ? nil : config.compression)
+                                            format: flagged("output_format") ? config.outputFormat.rawValue : nil,
+                                            codec: flagged("compression") ? config.compression : nil)
             .filter { file in config.shard.map { $0.contains(stem: file.stem) } ?? true }
         summary.files = files.count
         display.setTotals(slices: files.count, rows: 0)
@@ -208,12 +238,12 @@ public final class RestoreRun: ArchiverRun, @unchecked Sendable {
                                               started: Double(monotonicNanosecondsNow()) / 1e9))
         let last = stages.count - 1
         pipeline.onProgress = { [display] stage, fields in
+            if logRetryEvent(display, stage: stages[stage].name, fields: fields, context: [("file", file.key)]) { return }
             if stage == last { display.updateWorker(worker, rows: fields["rows"]?.integer) }
-            if stage == 0 { display.updateWorker(worker, uploadedBytes: fields["bytes"]?.integer) }
+            if stage == 0 { display.updateWorker(worker, streamedBytes: fields["bytes"]?.integer) }
         }
         pipeline.onErrorLine = { [display, invocation] stage, line in
-            let warning = ["pg-load", "rowfmt"].contains(stages[stage].name) && line.contains(": warning: ")
-            display.log(warning ? .warn : .debug, invocation.mask(line),
+            display.log(stderrLevel(line), invocation.mask(line),
                         [("file", file.key), ("stage", stages[stage].name)])
         }
         let result: PipelineResult
@@ -230,8 +260,15 @@ public final class RestoreRun: ArchiverRun, @unchecked Sendable {
         display.setWorker(worker, nil)
         if isStopping && !result.succeeded { return }
         guard result.succeeded else {
-            let failedStage = result.stages.first { !$0.termination.succeeded }?.name ?? "pipeline"
+            let failedStage = result.cause?.name ?? "pipeline"
             fail(file, stage: failedStage, message: result.failure ?? "failed")
+            if result.refusedCredentials {
+                lock.lock()
+                summary.authenticationRefused = true
+                lock.unlock()
+                display.log(.error, "stopping: the credentials were refused (never retried); no further file is restored")
+                running.stop()
+            }
             return
         }
         let text = String(decoding: result.output, as: UTF8.self).split(separator: "\n").last.map(String.init) ?? ""
@@ -286,11 +323,24 @@ final class SchemaSidecars: @unchecked Sendable {
     let invocation: ChildInvocation
     private let lock = Lock()
     private var paths: [String: String?] = [:]
-    let folder: String
+    private var folder: String?
 
-    init(invocation: ChildInvocation) {
+    private let home: ArchiveHome
+
+    /// Sidecars fetched into a private folder under `home`'s `tmp/` (made on first use).
+    init(invocation: ChildInvocation, home: ArchiveHome) {
         self.invocation = invocation
-        folder = FileManager.default.temporaryDirectory.appendingPathComponent("pgarchive-restore-\(getpid())-\(UUID().uuidString)").path
+        self.home = home
+    }
+
+    /// The private folder, made on first use (clearing those of dead restores).
+    func scratchFolder() throws -> String {
+        lock.lock()
+        defer { lock.unlock() }
+        if let folder { return folder }
+        let made = try home.makeScratchFolder(prefix: "restore")
+        folder = made
+        return made
     }
 
     struct Head: Decodable { var metadata: [String: String]? }
@@ -319,8 +369,7 @@ final class SchemaSidecars: @unchecked Sendable {
                                         + "its name and the object's pgarchive-schema metadata say \(hash) (edited or damaged); "
                                         + "refusing it, nothing of this file was loaded")
             }
-            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-            let file = folder + "/\(hash).json"
+            let file = try scratchFolder() + "/\(hash).json"
             try Data(out.output).write(to: URL(fileURLWithPath: file), options: .atomic)
             path = file
         } else if out.termination != .exited(3) {
@@ -333,5 +382,10 @@ final class SchemaSidecars: @unchecked Sendable {
     }
 
     /// Removes the fetched sidecars.
-    func removeAll() { try? FileManager.default.removeItem(atPath: folder) }
+    func removeAll() {
+        lock.lock()
+        let made = folder
+        lock.unlock()
+        if let made { removeTree(made) }
+    }
 }

@@ -92,14 +92,19 @@ extension ArchiveRun {
             t.currentStep = "extracting"
             t.currentSliceDate = work.plan.label
         }
+        publishWorkers(force: true)
+        defer { publishWorkers(force: true) }
         let last = stages.count - 1
         // The real stage, from the tools' own progress: extracting until pg-extract is done,
         // uploading once s3put reports acknowledged bytes, finishing after its final line.
         let current = StageTracker()
         let comparing = comparesFirst(work)
         pipeline.onProgress = { [display, self] stage, fields in
+            if logRetryEvent(display, stage: stages[stage].name, fields: fields, context: [("slice", stem)]) { return }
             if stage == 0 { display.updateWorker(worker, rows: fields["rows"]?.integer) }
             var next: String?
+            // The formatted bytes flow steadily (a slow compressor emits its frames in bursts).
+            if stage == 1 { display.updateWorker(worker, streamedBytes: fields["bytes"]?.integer) }
             if stage == last {
                 display.updateWorker(worker, uploadedBytes: fields["bytes"]?.integer)
                 next = fields["done"] == .bool(true) ? "finishing" : comparing ? "comparing" : "uploading"
@@ -110,9 +115,10 @@ extension ArchiveRun {
                 display.updateWorker(worker, stage: next)
                 self.task { $0.currentPartition = stem; $0.currentStep = next }
             }
+            self.publishWorkers()
         }
         pipeline.onErrorLine = { [display, invocation] stage, line in
-            display.log(.debug, invocation.mask(line), [("slice", stem), ("stage", stages[stage].name)])
+            display.log(stderrLevel(line), invocation.mask(line), [("slice", stem), ("stage", stages[stage].name)])
         }
         // No object for a slice without rows.
         pipeline.commitCondition = { progress in (progress[0]["rows"]?.integer ?? 1) > 0 }
@@ -123,12 +129,12 @@ extension ArchiveRun {
         } catch {
             display.setWorker(worker, nil)
             fail(stem, key: work.key, stage: "start", message: "\(error)")
-            record(.failed, rows: 0, bytes: 0)
             return
         }
         display.setWorker(worker, nil)
         let rows = result.stages[0].lastProgress["rows"]?.integer ?? 0
-        let uncompressed = result.stages[1].lastProgress["bytes"]?.integer
+        // Parquet compresses inside the file: rowfmt reports what its pages held before that.
+        let uncompressed = result.stages[1].lastProgress["uncompressed_bytes"]?.integer ?? result.stages[1].lastProgress["bytes"]?.integer
         if isStopping && !result.succeeded { return }
         if pipeline.commitDeclined && result.stages.dropLast().allSatisfy({ $0.termination.succeeded }) {
             _ = try? cache.updateEntry(scope, key: work.key) { entry in
@@ -142,9 +148,9 @@ extension ArchiveRun {
             return
         }
         guard result.succeeded else {
-            let failedStage = result.stages.first { !$0.termination.succeeded }?.name ?? "pipeline"
+            let failedStage = result.cause?.name ?? "pipeline"
             fail(stem, key: work.key, stage: failedStage, message: result.failure ?? "failed")
-            record(.failed, rows: 0, bytes: 0)
+            if result.refusedCredentials { stopForRefusedCredentials() }
             return
         }
         let line = String(decoding: result.output, as: UTF8.self).split(separator: "\n").last.map(String.init) ?? ""
@@ -153,7 +159,6 @@ extension ArchiveRun {
             upload = try UploadResult.parse(Array(line.utf8), source: "s3put result for \(stem)")
         } catch {
             fail(stem, key: work.key, stage: "s3put", message: "\(error)")
-            record(.failed, rows: 0, bytes: 0)
             return
         }
         if upload.compared && !upload.skipped {

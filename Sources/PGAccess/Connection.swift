@@ -26,6 +26,9 @@ public struct ConnectionParameters: Sendable {
     public var retryDelay: Int = 5
     /// application_name shown in pg_stat_activity.
     public var applicationName: String = "pgarchive"
+    /// Called before each retry with (the attempt about to start, the attempts allowed, the
+    /// seconds it waits first, the reason), so waiting for a server is never silent.
+    public var onRetry: (@Sendable (_ attempt: Int, _ of: Int, _ delay: Int, _ reason: String) -> Void)?
 
     /// Parameters with libpq's defaults for everything.
     public init() {}
@@ -60,12 +63,18 @@ public final class PGConnection {
                 break
             }
             let message = conn.map { oneLine(String(cString: PQerrorMessage($0))) } ?? "out of memory"
+            let refused = conn.map { Self.isAuthenticationFailure($0, message: message) } ?? false
             PQfinish(conn)
+            if refused {
+                // Final: retrying a refused login only risks locking the account.
+                throw PGError(.authentication, "PostgreSQL refused the login (not retried): \(message)")
+            }
             if attempt >= parameters.maxRetries {
                 let tries = attempt + 1
                 throw PGError(.connection, "could not connect to PostgreSQL\(tries > 1 ? " (\(tries) attempts)" : ""): \(message)")
             }
             attempt += 1
+            parameters.onRetry?(attempt + 1, parameters.maxRetries + 1, parameters.retryDelay, message)
             if parameters.retryDelay > 0 { sleep(UInt32(parameters.retryDelay)) }
         }
         var settings = SessionSettings.common
@@ -75,6 +84,19 @@ public final class PGConnection {
     }
 
     deinit { PQfinish(handle) }
+
+    /// Whether a failed connection was refused for who we are: a password needed or wrong, a
+    /// role or database that does not exist, no pg_hba.conf entry (the server's own words, in the
+    /// English messages PostgreSQL sends before a session's lc_messages applies).
+    static func isAuthenticationFailure(_ conn: OpaquePointer, message: String) -> Bool {
+        if PQconnectionNeedsPassword(conn) != 0 { return true }
+        let markers = ["authentication failed", "no password supplied", "pg_hba.conf", "password is required",
+                       "role \"", "database \""]
+        return message.contains("FATAL") && markers.contains { marker in
+            guard message.contains(marker) else { return false }
+            return !marker.hasSuffix("\"") || message.contains("does not exist")
+        } || message.contains("no password supplied") || message.contains("password authentication failed")
+    }
 
     private static func connect(_ p: ConnectionParameters) -> OpaquePointer? {
         var pairs: [(String, String)] = [("application_name", p.applicationName), ("client_encoding", "UTF8")]

@@ -4,6 +4,8 @@ public struct PGError: Error, CustomStringConvertible, Sendable {
     public enum Kind: String, Sendable {
         /// Could not connect (after all retries).
         case connection
+        /// The server refused who we are (password, role, database, pg_hba.conf): never retried.
+        case authentication
         /// A query or command failed.
         case query
         /// A COPY failed while streaming.

@@ -60,6 +60,14 @@ public struct ConnectionOptions: ParsableArguments {
         p.maxRetries = maxRetries
         p.retryDelay = retryDelay
         p.applicationName = applicationName
+        p.onRetry = { attempt, of, delay, reason in
+            warn(applicationName, "retrying the connection (attempt \(attempt) of \(of), in \(delay) s): \(reason)")
+        }
         return p
     }
+}
+
+extension PGError {
+    /// The error a tool exits with: a refused login has its own status (final, for alerting).
+    public var toolError: ToolError { ToolError(message, status: kind == .authentication ? .authentication : .failure) }
 }

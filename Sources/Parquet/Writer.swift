@@ -177,6 +177,10 @@ public final class ParquetWriter {
     // MARK: Row groups and footer
 
     /// Writes the buffered rows as a row group (no-op when empty).
+    /// The uncompressed size of every column chunk written so far (pages before compression,
+    /// dictionaries included): what the file's bytes encode, for a real compression ratio.
+    public var uncompressedBytes: Int64 { rowGroups.reduce(0) { $0 + $1.totalByteSize } }
+
     public func flushRowGroup() throws {
         guard rowsInGroup > 0 else { return }
         let groupStart = offset

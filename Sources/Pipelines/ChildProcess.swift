@@ -15,6 +15,13 @@ public enum Termination: Sendable, Equatable, CustomStringConvertible {
     /// Exit status 0.
     public var succeeded: Bool { self == .exited(0) }
 
+    /// Whether the stage ended because of another stage: the consequence status of the exit-status
+    /// table (its output closed, its input cut short, its upload not committed), SIGPIPE, or the
+    /// SIGTERM a pipeline sends its other stages once one failed.
+    public var isConsequence: Bool {
+        self == .exited(ExitStatus.consequence.rawValue) || self == .signaled(SIGPIPE) || self == .signaled(SIGTERM)
+    }
+
     /// The shell's convention: the status, or 128 + the signal number.
     public var shellStatus: Int32 {
         switch self {

@@ -59,6 +59,15 @@ public struct StageResult: Sendable {
     public var lastProgress: [String: JSONValue]
     /// The CPU time and peak memory it used.
     public var usage: ResourceUsage?
+
+    /// A stage's outcome.
+    public init(name: String, termination: Termination, errorLines: [String], lastProgress: [String: JSONValue], usage: ResourceUsage?) {
+        self.name = name
+        self.termination = termination
+        self.errorLines = errorLines
+        self.lastProgress = lastProgress
+        self.usage = usage
+    }
 }
 
 /// The outcome of a pipeline.
@@ -75,16 +84,30 @@ public struct PipelineResult: Sendable {
         stages.allSatisfy { $0.termination.succeeded } && branches.values.allSatisfy { $0.termination.succeeded }
     }
 
-    /// The first stage that failed, with its reason: `rowfmt (exit status 1): line 3: …`.
-    public var failure: String? {
-        // Report the earliest failure that is not a mere consequence (SIGPIPE, an aborted commit);
-        // a branch counts right after the stage that feeds it.
+    /// The stage whose own error explains the failure: the first failed stage (in pipeline
+    /// order, a branch right after the stage that feeds it) that is not a mere consequence of
+    /// another's (EPIPE, input cut short, an uncommitted upload, SIGPIPE, the pipeline's SIGTERM);
+    /// when every failure is a consequence, the first of them. Nil when all succeeded.
+    public var cause: StageResult? {
         let ordered = stages.indices.flatMap { i in [stages[i]] + (branches[i].map { [$0] } ?? []) }
         let failed = ordered.filter { !$0.termination.succeeded }
-        guard !failed.isEmpty else { return nil }
-        let cause = failed.first { $0.termination != .signaled(SIGPIPE) && $0.termination != .signaled(SIGTERM) } ?? failed[0]
-        let detail = cause.errorLines.last.map { ": " + $0 } ?? ""
-        return "\(cause.name) (\(cause.termination))\(detail)"
+        return failed.first { !$0.termination.isConsequence } ?? failed.first
+    }
+
+    /// The cause's name, status and own error line: `rowfmt (exit status 1): line 3: …`.
+    public var failure: String? {
+        guard let cause else { return nil }
+        return "\(cause.name) (\(cause.termination))" + (cause.errorMessage.map { ": " + $0 } ?? "")
+    }
+}
+
+extension StageResult {
+    /// The stage's own error: its last line of stderr, preferring a `NAME: error: …` line, whose
+    /// `NAME: error: ` prefix goes when it repeats the stage's name.
+    public var errorMessage: String? {
+        let prefix = name + ": error: "
+        guard let line = errorLines.last(where: { $0.contains(": error: ") }) ?? errorLines.last else { return nil }
+        return line.hasPrefix(prefix) ? String(line.dropFirst(prefix.count)) : line
     }
 }
 
@@ -280,7 +303,7 @@ public final class Pipeline: @unchecked Sendable {
             }
             let t = children[index].wait()
             terminations[index] = t
-            if !t.succeeded && t != .signaled(SIGPIPE) {
+            if !t.succeeded && !t.isConsequence {
                 // One stage failed: the rest cannot produce a valid result; stop them now. The
                 // commit stage is left to abort cleanly when its gate closes without a word.
                 for later in (index + 1)..<children.count where !stages[later].commitGate {

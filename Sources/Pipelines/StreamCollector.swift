@@ -112,9 +112,12 @@ final class StreamCollector: @unchecked Sendable {
             onErrorLine?(reader.stage, text)
         case .progress:
             guard let fields = try? JSONDecoder().decode([String: JSONValue].self, from: Data(text.utf8)) else { return }
-            condition.lock()
-            progressLines[reader.stage] = fields
-            condition.unlock()
+            // Event lines (`"event":"retry"`) are passed on but are not the stage's progress.
+            if fields["event"] == nil {
+                condition.lock()
+                progressLines[reader.stage] = fields
+                condition.unlock()
+            }
             onProgress?(reader.stage, fields)
         }
     }

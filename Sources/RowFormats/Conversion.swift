@@ -71,7 +71,9 @@ public enum Conversion {
             atomic?.discard()
             throw error
         }
-        progress.finish(rows: rows, bytes: sink.bytesWritten, extra: writer.digest.map { ["digest": JSON.quote($0.hex)] } ?? [:])
+        var extra: [String: String] = writer.digest.map { ["digest": JSON.quote($0.hex)] } ?? [:]
+        if let uncompressed = writer.uncompressedBytes { extra["uncompressed_bytes"] = String(uncompressed) }
+        progress.finish(rows: rows, bytes: sink.bytesWritten, extra: extra)
     }
 
     /// Reads a schema JSON file.
@@ -99,7 +101,7 @@ public enum Conversion {
             do {
                 stream = try RowStreamReader { try source.read(into: $0) }
             } catch let error as RowStreamError {
-                throw FormatError(error.description)
+                throw FormatError(error.description, inputEnded: error.inputEnded)
             }
             return try RowStreamRowReader(stream, schema: schema)
         case .jsonl, .csv:

@@ -33,11 +33,15 @@ public protocol RowWriter: AnyObject {
     func flushRows() throws
     /// The row digest of the rows written, for writers that compute one (rowstream output).
     var digest: RowDigest? { get }
+    /// For a format that compresses inside the file (Parquet), the uncompressed size of what it
+    /// encoded, once finished; nil for the others (their output is uncompressed).
+    var uncompressedBytes: UInt64? { get }
 }
 
 extension RowWriter {
     public func flushRows() throws {}
     public var digest: RowDigest? { nil }
+    public var uncompressedBytes: UInt64? { nil }
 }
 
 /// Receives encoded bytes (a `FileSink`'s `write`).
@@ -52,8 +56,13 @@ public enum RowFormat: String, CaseIterable, Sendable {
 public struct FormatError: Error, CustomStringConvertible, Sendable {
     /// The one-line message.
     public var message: String
+    /// The input ended before its stream did (see `RowStreamError.inputEnded`).
+    public var inputEnded = false
     /// An error with its full message.
-    public init(_ message: String) { self.message = message }
+    public init(_ message: String, inputEnded: Bool = false) {
+        self.message = message
+        self.inputEnded = inputEnded
+    }
     /// An error at an input line, optionally naming the column.
     public init(line: UInt64, column: String? = nil, _ reason: String) {
         var text = "line \(line)"
@@ -109,7 +118,7 @@ public final class RowStreamRowReader: RowReader {
         do {
             more = try reader.next()
         } catch let error as RowStreamError {
-            throw FormatError(error.description)
+            throw FormatError(error.description, inputEnded: error.inputEnded)
         }
         // A plain COPY BINARY stream's field count is known from its first tuple on.
         if more, let count = reader.fieldCount, count != columns {

@@ -191,6 +191,8 @@ public final class ParquetRowWriter: RowWriter {
 
     /// A Parquet file without its footer is rejected by every reader; nothing more to do.
     public func abandon() {}
+
+    public var uncompressedBytes: UInt64? { UInt64(max(writer.uncompressedBytes, 0)) }
 }
 
 /// A value PostgreSQL allows but the column's Parquet type cannot hold (the caller names column, row and the option).

@@ -53,11 +53,15 @@ public struct RowStreamError: Error, CustomStringConvertible, Sendable {
     public var message: String
     /// Byte offset in the stream, when known.
     public var offset: UInt64?
+    /// The input ended before the stream did (empty, or cut inside the header or a tuple, or no
+    /// trailer): in a pipeline, usually because the stage writing it failed.
+    public var inputEnded: Bool
 
     /// An error with a message and an optional stream offset.
-    public init(_ message: String, offset: UInt64? = nil) {
+    public init(_ message: String, offset: UInt64? = nil, inputEnded: Bool = false) {
         self.message = message
         self.offset = offset
+        self.inputEnded = inputEnded
     }
 
     public var description: String {

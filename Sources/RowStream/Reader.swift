@@ -95,7 +95,7 @@ public final class RowStreamReader {
             return true
         }
         guard try ensure(2) else {
-            throw RowStreamError(end > start ? "truncated rowstream: partial tuple after \(rows) rows" : "truncated rowstream: input ended after \(rows) rows without the trailer", offset: offset)
+            throw RowStreamError(end > start ? "truncated rowstream: partial tuple after \(rows) rows" : "truncated rowstream: input ended after \(rows) rows without the trailer", offset: offset, inputEnded: true)
         }
         let count = Int(loadBigEndianInt16(storage.baseAddress! + start))
         if count == -1 {
@@ -177,12 +177,12 @@ public final class RowStreamReader {
     }
 
     private func truncatedTuple() -> RowStreamError {
-        RowStreamError("truncated rowstream: input ended inside tuple \(rows + 1)", offset: offset)
+        RowStreamError("truncated rowstream: input ended inside tuple \(rows + 1)", offset: offset, inputEnded: true)
     }
 
     private func readHeader() throws {
         guard try ensure(RowStreamFormat.fixedHeaderSize) else {
-            throw RowStreamError(end == 0 ? "empty input: not a rowstream" : "truncated rowstream header", offset: 0)
+            throw RowStreamError(end == 0 ? "empty input: not a rowstream" : "truncated rowstream header", offset: 0, inputEnded: true)
         }
         let base = storage.baseAddress!
         guard UnsafeRawBufferPointer(start: base, count: 11).elementsEqual(RowStreamFormat.signature) else {
@@ -196,7 +196,7 @@ public final class RowStreamReader {
             throw RowStreamError("header extension of \(length) bytes is too large", offset: 15)
         }
         guard try ensure(RowStreamFormat.fixedHeaderSize + length) else {
-            throw RowStreamError("truncated rowstream header extension", offset: UInt64(end))
+            throw RowStreamError("truncated rowstream header extension", offset: UInt64(end), inputEnded: true)
         }
         schema = try RowStreamFormat.schema(fromExtension: UnsafeRawBufferPointer(start: storage.baseAddress! + start + 19, count: length))
         if let schema { fieldCount = schema.columns.count }

@@ -24,8 +24,42 @@ public func formatLogLine(style: LogStyle, level: LogLevel, message: String, fie
                 + fields.map { "\($0.0)=\(logfmtValue($0.1))" }).joined(separator: " ")
     case .json:
         let parts = [("time", stamp), ("level", level.rawValue), ("msg", message)] + fields
-        return "{" + parts.map { "\(JSON.quote($0.0)):\(JSON.quote($0.1))" }.joined(separator: ",") + "}"
+        return "{" + parts.map { "\(JSON.quote($0.0)):\(jsonValue(key: $0.0, $0.1))" }.joined(separator: ",") + "}"
     }
+}
+
+/// The fields that are numbers in every log line that has them (JSON writes them unquoted), so
+/// a field has one type wherever it appears (docs/progress.md lists them).
+public let numericLogFields: Set<String> = [
+    "slices", "uploaded", "skipped", "empty", "failed", "dry_run", "rows", "bytes", "seconds", "files", "restored",
+    "inserted", "conflicts", "partitions", "size", "workers", "to_process", "listed", "spare_connections", "slices_done",
+    "rows_total", "elapsed_seconds", "eta_seconds", "attempt", "max_attempts", "delay_seconds", "exit_status", "signal",
+    "cpu_seconds", "peak_bytes", "requested", "rows_per_second",
+]
+
+/// A field's JSON value: a number for `numericLogFields` whose text is one, else a string.
+func jsonValue(key: String, _ value: String) -> String {
+    if numericLogFields.contains(key), isJSONNumber(value) { return value }
+    return JSON.quote(value)
+}
+
+/// Whether `text` is a JSON number (`-12`, `3.5`, `1e3`).
+func isJSONNumber(_ text: String) -> Bool {
+    var bytes = Array(text.utf8)[...]
+    if bytes.first == UInt8(ascii: "-") { bytes = bytes.dropFirst() }
+    guard let first = bytes.first, (48...57).contains(first) else { return false }
+    if first == 48, bytes.count > 1, (48...57).contains(bytes[bytes.startIndex + 1]) { return false }
+    var seenDot = false, seenExp = false, lastDigit = false
+    for b in bytes {
+        switch b {
+        case 48...57: lastDigit = true
+        case UInt8(ascii: "."): if seenDot || seenExp || !lastDigit { return false }; seenDot = true; lastDigit = false
+        case UInt8(ascii: "e"), UInt8(ascii: "E"): if seenExp || !lastDigit { return false }; seenExp = true; lastDigit = false
+        case UInt8(ascii: "+"), UInt8(ascii: "-"): if lastDigit { return false }
+        default: return false
+        }
+    }
+    return lastDigit
 }
 
 /// A logfmt value: bare when safe, quoted otherwise.

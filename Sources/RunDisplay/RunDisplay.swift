@@ -17,6 +17,8 @@ public struct WorkerState: Sendable {
     public var expectedRows: Int64?
     /// Bytes uploaded so far.
     public var uploadedBytes: Int64 = 0
+    /// Bytes streamed so far: what the stage feeding the upload (or the download) has written.
+    public var streamedBytes: Int64 = 0
     /// When it started (monotonic seconds).
     public var started: Double
 
@@ -145,16 +147,25 @@ public final class RunDisplay: @unchecked Sendable {
     }
 
     /// Updates a worker's stage and counters.
-    public func updateWorker(_ index: Int, stage: String? = nil, rows: Int64? = nil, uploadedBytes: Int64? = nil) {
+    public func updateWorker(_ index: Int, stage: String? = nil, rows: Int64? = nil, uploadedBytes: Int64? = nil,
+                             streamedBytes: Int64? = nil) {
         lock.lock()
         if var w = workers[index] {
             if let stage { w.stage = stage }
             if let rows { w.rows = rows }
             if let uploadedBytes { w.uploadedBytes = uploadedBytes }
+            if let streamedBytes { w.streamedBytes = streamedBytes }
             workers[index] = w
         }
         lock.unlock()
         if !interactive { plainProgress() }
+    }
+
+    /// What every busy worker is doing, by worker index.
+    public func workerStates() -> [(index: Int, state: WorkerState)] {
+        lock.lock()
+        defer { lock.unlock() }
+        return workers.keys.sorted().map { ($0, workers[$0]!) }
     }
 
     /// Records a finished slice (uploaded, skipped or failed).
@@ -174,14 +185,18 @@ public final class RunDisplay: @unchecked Sendable {
         lock.lock()
         guard now - lastPlainProgress >= 10 else { lock.unlock(); return }
         lastPlainProgress = now
-        let fields: [(String, String)] = [("slices", "\(slicesDone)/\(slicesTotal)"), ("rows", "\(rowsDone + workers.values.reduce(0) { $0 + $1.rows })"),
-                                          ("bytes", "\(bytesDone)"), ("elapsed", formatDuration(now - startTime))]
+        let rows = rowsDone + workers.values.reduce(0) { $0 + $1.rows }
+        var fields: [(String, String)] = [("slices_done", "\(slicesDone)"), ("slices", "\(slicesTotal)"), ("rows", "\(rows)"),
+                                          ("rows_total", "\(rowsTotal)"), ("bytes", "\(bytesDone)"),
+                                          ("elapsed_seconds", TextFormat.fixed(now - startTime, 1))]
+        if let eta = etaSeconds(elapsed: now - startTime, rows: rows) { fields.append(("eta_seconds", TextFormat.fixed(eta, 0))) }
         lock.unlock()
         log(.info, "progress", fields)
     }
 
-    /// Stops the live display and prints the summary lines, which stay on screen.
-    public func finish(summary: [String]) {
+    /// Stops the live display and prints the summary: the text lines (which stay on screen), or
+    /// for logfmt and JSON one `summary` line with the figures in `fields`, then the other lines.
+    public func finish(summary: [String], fields: [(String, String)] = []) {
         lock.lock()
         let wasRunning = running
         running = false
@@ -195,7 +210,12 @@ public final class RunDisplay: @unchecked Sendable {
             lock.lock(); let logs = recentLogs; lock.unlock()
             logs.forEach { writeStandardError($0 + "\n") }
         }
-        for line in summary { log(.info, line) }
+        if style == .text || interactive || fields.isEmpty {
+            for line in summary { log(.info, line) }
+        } else {
+            log(.info, "summary", fields)
+            for line in summary.dropFirst() { log(.info, line) }
+        }
     }
 
     /// Draws one frame of the live display.
@@ -214,11 +234,7 @@ public final class RunDisplay: @unchecked Sendable {
             lines.append("Counting  " + bar(Double(counting.done), Double(max(counting.total, 1)), width: 30) + " \(counting.done)/\(counting.total)")
         }
         let liveRows = workers.values.reduce(Int64(0)) { $0 + $1.rows }
-        let overall = slicesTotal == 0 ? 0 : Double(slicesDone) / Double(slicesTotal)
-        var eta = ""
-        if slicesDone > 0 && slicesDone < slicesTotal {
-            eta = "  ETA " + formatDuration(elapsed / overall - elapsed)
-        }
+        let eta = etaSeconds(elapsed: elapsed, rows: rowsDone + liveRows).map { "  ETA " + formatDuration($0) } ?? ""
         lines.append("Overall   " + bar(Double(slicesDone), Double(max(slicesTotal, 1)), width: 30)
                      + " \(slicesDone)/\(slicesTotal) slices  \(formatBytes(bytesDone))  \(rowsDone + liveRows) rows\(eta)")
         lines.append("")
@@ -230,7 +246,7 @@ public final class RunDisplay: @unchecked Sendable {
             // What matters first, so a narrow terminal cuts only the bar.
             lines.append("  worker \(TextFormat.right(String(index + 1), 2))  \(w.slice)  \(TextFormat.left(w.stage, 11)) "
                          + "\(TextFormat.right(String(w.rows), 10)) rows \(TextFormat.right(TextFormat.fixed(rate, 0), 8)) rows/s  "
-                         + "\(TextFormat.right(formatBytes(w.uploadedBytes), 9))  \(progress)")
+                         + "\(TextFormat.right(formatBytes(max(w.streamedBytes, w.uploadedBytes)), 9))  \(progress)")
         }
         if workers.isEmpty { lines.append("  (no worker busy)") }
         lines.append("")
@@ -244,6 +260,19 @@ public final class RunDisplay: @unchecked Sendable {
         for line in lines { frame += String(line.prefix(width - 1)) + "\u{1B}[K\n" }
         frame += "\u{1B}[J"
         writeStandardError(frame)
+    }
+
+    /// Seconds left (call with the lock held): from the rows per second so far while rows are
+    /// known (so before the first slice ends too), else from the slices done; nil before either
+    /// says anything or once everything is done.
+    func etaSeconds(elapsed: Double, rows: Int64) -> Double? {
+        guard slicesDone < slicesTotal, elapsed > 0 else { return nil }
+        if rowsTotal > 0, rows > 0, rows < rowsTotal {
+            return elapsed * Double(rowsTotal - rows) / Double(rows)
+        }
+        guard slicesDone > 0 else { return nil }
+        let overall = Double(slicesDone) / Double(slicesTotal)
+        return elapsed / overall - elapsed
     }
 
     func bar(_ value: Double, _ total: Double, width: Int) -> String {

@@ -63,8 +63,10 @@ public struct StoreOptions: ParsableArguments {
         return values
     }
 
-    /// Opens the bucket these options name.
-    public func openStore(environment: [String: String]) throws -> any ObjectStore {
+    /// Opens the bucket these options name; retries are reported through `onRetry` (see
+    /// `ProgressReporter.retryReporter`).
+    public func openStore(environment: [String: String],
+                          onRetry: (@Sendable (Int, Int, Double, String) -> Void)? = nil) throws -> any ObjectStore {
         func first(_ names: String...) -> String? {
             names.lazy.compactMap { environment[$0] }.first { !$0.isEmpty }
         }
@@ -90,10 +92,12 @@ public struct StoreOptions: ParsableArguments {
         let credentials = try CredentialSource.resolve(environment: environment, readFile: readTextFile)
         let region = region ?? first("ARCHIVE_S3_REGION", "AWS_REGION", "AWS_DEFAULT_REGION")
             ?? CredentialSource.profileRegion(environment: environment, readFile: readTextFile) ?? "auto"
+        var retry = RetryPolicy(maxAttempts: maxAttempts)
+        retry.onRetry = onRetry
         let settings = S3Settings(
             endpoint: endpoint, region: region,
             pathStyle: pathStyle ? true : virtualHost ? false : nil, credentials: credentials, caBundle: caBundle,
-            retry: RetryPolicy(maxAttempts: maxAttempts))
+            retry: retry)
         var withKey = settings
         withKey.customerKey = customerKey
         return try S3Store(bucket: bucket, settings: withKey)

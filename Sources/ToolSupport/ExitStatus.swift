@@ -1,4 +1,15 @@
 /// The one exit-status table every tool and every man page uses.
+///
+/// | status | meaning |
+/// |---|---|
+/// | 0 | ok |
+/// | 1 | the operation failed (the cause) |
+/// | 2 | usage error |
+/// | 3 | not found (query tools) |
+/// | 4 | consequence: output closed (EPIPE), input ended early, upload not committed |
+/// | 5 | configuration error |
+/// | 6 | authentication refused (final) |
+/// | 130 | interrupted by SIGINT/SIGTERM |
 public enum ExitStatus: Int32, Sendable {
     /// The operation succeeded.
     case ok = 0
@@ -8,6 +19,16 @@ public enum ExitStatus: Int32, Sendable {
     case usage = 2
     /// A query found nothing (`s3get --head`, `archive-cache get`).
     case notFound = 3
+    /// A consequence of another stage's failure, not a cause: the tool's output was closed by
+    /// its reader (EPIPE), its input ended in the middle of a stream (the writer died), or
+    /// s3put's commit gate closed without `commit`. An orchestrator names another stage.
+    case consequence = 4
+    /// The configuration is wrong: a setting from the environment or a file is invalid, a
+    /// secret file cannot be read, the state directory cannot be used.
+    case configuration = 5
+    /// Authentication was refused (PostgreSQL password, role or database; S3 access key,
+    /// signature or access denied): final, never retried.
+    case authentication = 6
     /// Interrupted by SIGINT or SIGTERM.
     case interrupted = 130
 }
@@ -27,6 +48,9 @@ public struct ToolError: Error, CustomStringConvertible, Sendable {
 
     /// A usage error (exit 2).
     public static func usage(_ message: String) -> ToolError { ToolError(message, status: .usage) }
+
+    /// A consequence of a neighbouring stage's failure (exit 4).
+    public static func consequence(_ message: String) -> ToolError { ToolError(message, status: .consequence) }
 
     public var description: String { message }
 }

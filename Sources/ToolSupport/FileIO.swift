@@ -93,6 +93,8 @@ public final class FileSink {
             let n = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
             if n < 0 {
                 if errno == EINTR { continue }
+                // The reader went away: a consequence of its failure (or of it being done).
+                if errno == EPIPE { throw ToolError.consequence("could not write to \(name): \(systemErrorText(errno))") }
                 throw ToolError("could not write to \(name): \(systemErrorText(errno))")
             }
             if n == 0 { throw ToolError("could not write to \(name): short write") }

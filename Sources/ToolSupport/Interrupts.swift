@@ -15,7 +15,22 @@ public final class Interrupts: Sendable {
 
     private let state = Mutex<(next: Int, actions: [Int: @Sendable () -> Void], sources: [any DispatchSourceSignal])>((0, [:], []))
 
+    private let received = Atomic<Int32>(0)
+
     private init() {}
+
+    /// The signal that interrupted the process (SIGINT or SIGTERM), 0 before any.
+    public var signalReceived: Int32 { received.load(ordering: .relaxed) }
+
+    /// `SIGINT`, `SIGTERM`: the name of a signal number.
+    public static func name(of signal: Int32) -> String {
+        switch signal {
+        case SIGINT: "SIGINT"
+        case SIGTERM: "SIGTERM"
+        case SIGHUP: "SIGHUP"
+        default: "signal \(signal)"
+        }
+    }
 
     /// Ignores SIGPIPE (writes then fail with EPIPE) and routes SIGINT/SIGTERM to the clean-ups.
     public func install() {
@@ -33,6 +48,7 @@ public final class Interrupts: Sendable {
             signal(sig, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: sig, queue: queue)
             source.setEventHandler { [self] in
+                self.received.store(sig, ordering: .relaxed)
                 self.runCleanups()
                 _exit(ExitStatus.interrupted.rawValue)
             }

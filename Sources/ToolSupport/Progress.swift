@@ -39,6 +39,29 @@ public final class ProgressReporter {
         emit(rows: rows, bytes: bytes, done: true, extra: extra)
     }
 
+    /// Writes a retry event line (docs/progress.md): which attempt comes next, of how many,
+    /// after how long a pause, and why. Safe from any thread (one write(2) of a short line).
+    public func retry(attempt: Int, of maxAttempts: Int, delaySeconds: Double, reason: String) {
+        guard !broken else { return }
+        retryReporter()(attempt, maxAttempts, delaySeconds, reason)
+    }
+
+    /// A thread-safe function that reports retries: a retry event line on the progress
+    /// descriptor, or, without one, a `STAGE: warning: retrying …` line on stderr.
+    public func retryReporter() -> @Sendable (Int, Int, Double, String) -> Void {
+        let stage = self.stage
+        guard let fd else {
+            return { attempt, of, delay, reason in
+                writeStandardError("\(stage): warning: retrying (attempt \(attempt) of \(of), in \(TextFormat.fixed(delay, 2)) s): \(reason)\n")
+            }
+        }
+        return { attempt, of, delay, reason in
+            let line = "{\"stage\":\(JSON.quote(stage)),\"event\":\"retry\",\"attempt\":\(attempt),\"max_attempts\":\(of),"
+                + "\"delay_seconds\":\(TextFormat.fixed(delay, 3)),\"reason\":\(JSON.quote(reason))}\n"
+            _ = ProgressReporter.writeLine(line, to: fd)
+        }
+    }
+
     private func emit(rows: UInt64?, bytes: UInt64, done: Bool, extra: [String: String]) {
         guard let fd else { return }
         var line = "{\"stage\":\(JSON.quote(stage))"
@@ -47,7 +70,11 @@ public final class ProgressReporter {
         for (key, value) in extra.sorted(by: { $0.key < $1.key }) { line += ",\(JSON.quote(key)):\(value)" }
         if done { line += ",\"done\":true" }
         line += "}\n"
-        let ok = line.utf8.withContiguousStorageIfAvailable { buf -> Bool in
+        if !Self.writeLine(line, to: fd) { broken = true }
+    }
+
+    private static func writeLine(_ line: String, to fd: Int32) -> Bool {
+        line.utf8.withContiguousStorageIfAvailable { buf -> Bool in
             var off = 0
             while off < buf.count {
                 let n = write(fd, buf.baseAddress! + off, buf.count - off)
@@ -57,7 +84,6 @@ public final class ProgressReporter {
             }
             return true
         } ?? false
-        if !ok { broken = true }
     }
 }
 

@@ -8,6 +8,9 @@ import Glibc
 public enum PGArchive {
     /// The toolbox version.
     public static let version = "0.1.0"
+
+    /// What `TOOL --version` prints, the same form for every tool: `s3put 0.1.0`.
+    public static func versionLine(_ tool: String) -> String { "\(tool) \(version)" }
 }
 
 /// A pgarchive command-line tool: ArgumentParser parsing with the toolbox's conventions.

@@ -18,14 +18,19 @@ public enum HTTPRouteResult: Sendable {
 public final class HTTPServer: Sendable {
     /// Largest request head accepted.
     public static let maxHeadSize = 16 * 1024
-    /// Seconds an idle keep-alive connection (or a slow request head) may take.
-    public static let idleTimeout = 30
+    /// Seconds a connection may wait for its next request head to begin and end (a new
+    /// connection, or an idle keep-alive one): short, so slow or idle clients do not hold slots.
+    public static let headDeadline = 10
+    /// Seconds an idle keep-alive connection is kept between two requests.
+    public static let idleTimeout = 5
 
     private let host: String
     private let requestedPort: UInt16
     private let maxConnections: Int
     private let handler: @Sendable (HTTPRequest) -> HTTPRouteResult
-    private let state = Mutex<(fd: Int32, port: UInt16, connections: Int, stopped: Bool)>((-1, 0, 0, false))
+    /// The listener, the port, how many connections are open, and which of them are idle
+    /// (waiting for a request head) since when — the oldest idle one is evicted when full.
+    private let state = Mutex<(fd: Int32, port: UInt16, connections: Int, stopped: Bool, idle: [Int32: UInt64])>((-1, 0, 0, false, [:]))
 
     /// A server for `host` (numeric IPv4 or IPv6 address) and `port` (0: any free port).
     public init(host: String, port: UInt16, maxConnections: Int = 2048,
@@ -118,8 +123,15 @@ public final class HTTPServer: Sendable {
                 break
             }
             _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+            // When full, the oldest idle connection (no request under way) makes room: one local
+            // user holding idle sockets cannot deny the page to others. Under the lock, so the
+            // evicted connection's thread cannot close its descriptor in between.
             let admitted = state.withLock { s -> Bool in
-                guard s.connections < maxConnections else { return false }
+                if s.connections >= maxConnections {
+                    guard let oldest = s.idle.min(by: { $0.value < $1.value })?.key else { return false }
+                    s.idle[oldest] = nil
+                    shutdown(oldest, Int32(SHUT_RDWR))
+                }
                 s.connections += 1
                 return true
             }
@@ -130,8 +142,11 @@ public final class HTTPServer: Sendable {
             }
             let started = spawnThread { [self] in
                 serve(fd)
-                close(fd)
-                state.withLock { $0.connections -= 1 }
+                state.withLock { s in
+                    s.idle[fd] = nil
+                    close(fd)
+                    s.connections -= 1
+                }
             }
             if !started {
                 state.withLock { $0.connections -= 1 }
@@ -145,12 +160,16 @@ public final class HTTPServer: Sendable {
     private func serve(_ fd: Int32) {
         var one: Int32 = 1
         setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
-        setTimeout(fd, SO_RCVTIMEO, seconds: Self.idleTimeout)
         setTimeout(fd, SO_SNDTIMEO, seconds: 10)
         var buffer: [UInt8] = []
+        var first = true
         while true {
             let head: [UInt8]
-            switch readHead(fd, &buffer) {
+            state.withLock { $0.idle[fd] = monotonicNanoseconds() }
+            let read = readHead(fd, &buffer, firstByteWithin: first ? Self.headDeadline : Self.idleTimeout)
+            state.withLock { $0.idle[fd] = nil }
+            first = false
+            switch read {
             case .head(let h): head = h
             case .closed: return
             case .tooLarge:
@@ -198,11 +217,19 @@ public final class HTTPServer: Sendable {
         case tooLarge
     }
 
-    /// Reads until a blank line; keeps bytes after it in `buffer` for the next request.
-    private func readHead(_ fd: Int32, _ buffer: inout [UInt8]) -> HeadRead {
+    /// Reads until a blank line; keeps bytes after it in `buffer` for the next request. The
+    /// first byte must come within `firstByteWithin` seconds and the whole head within
+    /// `headDeadline` of the start, else the connection closes (a slow or idle client).
+    private func readHead(_ fd: Int32, _ buffer: inout [UInt8], firstByteWithin: Int) -> HeadRead {
         var scanFrom = 0
         var chunk = [UInt8](repeating: 0, count: 4096)
+        let start = monotonicNanoseconds()
         while true {
+            let limit = buffer.isEmpty ? firstByteWithin : Self.headDeadline
+            let elapsed = Int((monotonicNanoseconds() - start) / 1_000_000)
+            let left = limit * 1000 - elapsed
+            if left <= 0 { return .closed }
+            setTimeoutMilliseconds(fd, SO_RCVTIMEO, left)
             if buffer.count >= 4 {
                 var i = max(scanFrom, 0)
                 while i + 3 < buffer.count {
@@ -247,5 +274,11 @@ func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
 
 func setTimeout(_ fd: Int32, _ option: Int32, seconds: Int) {
     var tv = timeval(tv_sec: seconds, tv_usec: 0)
+    setsockopt(fd, SOL_SOCKET, option, &tv, socklen_t(MemoryLayout<timeval>.size))
+}
+
+/// Sets a socket's receive or send timeout in milliseconds.
+func setTimeoutMilliseconds(_ fd: Int32, _ option: Int32, _ milliseconds: Int) {
+    var tv = timeval(tv_sec: milliseconds / 1000, tv_usec: Int((milliseconds % 1000) * 1000))
     setsockopt(fd, SOL_SOCKET, option, &tv, socklen_t(MemoryLayout<timeval>.size))
 }

@@ -18,7 +18,7 @@ struct ArchiveCacheTool: Tool {
             (cache/<command>_<table>_<h16>_metadata.json) are imported on first use. Every update is \
             one transaction. JSON in, JSON out; see archive-cache(1).
             """,
-        version: PGArchive.version,
+        version: PGArchive.versionLine("archive-cache"),
         subcommands: [Get.self, Put.self, List.self, Export.self, Expire.self, Record.self, RecordError.self, SetTask.self,
                       ClearTask.self, Status.self, Lock.self, PathCommand.self, Serve.self])
 }
@@ -26,7 +26,13 @@ struct ArchiveCacheTool: Tool {
 /// The state folder from the environment (`ARCHIVE_HOME`, else `$HOME/.data-archiver`).
 func stateHome() -> ArchiveHome {
     let env = { (name: String) -> String? in getenv(name).map { String(cString: $0) } }
-    return ArchiveHome.resolve(archiveHome: env("ARCHIVE_HOME"), home: env("HOME"))
+    do {
+        return try ArchiveHome.resolve(archiveHome: env("ARCHIVE_HOME"), home: env("HOME"))
+    } catch let error as ToolError {
+        fail("archive-cache", error.message, error.status)
+    } catch {
+        fail("archive-cache", "\(error)", .configuration)
+    }
 }
 
 /// A store that warns on stderr.

@@ -114,7 +114,7 @@ struct Status: ParsableCommand {
 
     func run() throws {
         let status = TaskStore(home: stateHome()).status()
-        try output([ViewerDocuments.status(status, version: PGArchive.version, now: .now()).compact])
+        try output([ViewerDocuments.status(status, version: PGArchive.versionLine("archive-cache"), now: .now()).compact])
     }
 }
 

@@ -22,10 +22,35 @@ Interrupts.shared.install()
 let environment = ProcessInfo.processInfo.environment
 let today = Instant(microseconds: Int64(time(nil)) * 1_000_000).dateText
 
-func usageError(_ message: String) -> Never {
-    writeStandardError("\(tool): error: \(message)\n\(tool): see '\(tool) --help'\n")
-    exit(ExitStatus.usage.rawValue)
+/// The log format asked for on the command line (or in ARCHIVE_LOG_FORMAT), known before the
+/// command line is parsed, so that even usage and fatal errors follow it.
+let requestedLogStyle: LogStyle = {
+    let args = Array(CommandLine.arguments.dropFirst())
+    var value = environment["ARCHIVE_LOG_FORMAT"]
+    for (i, arg) in args.enumerated() {
+        if arg == "--" { break }
+        if arg == "--log-format", i + 1 < args.count { value = args[i + 1] }
+        if arg.hasPrefix("--log-format=") { value = String(arg.dropFirst("--log-format=".count)) }
+    }
+    return value.flatMap(LogStyle.init(rawValue:)) ?? .text
+}()
+
+/// Ends the run with one error line: `data-archiver: error: …` as text, or a log line with
+/// `exit_status` in logfmt or JSON.
+func fatal(_ message: String, _ status: ExitStatus) -> Never {
+    Interrupts.shared.runCleanups()
+    switch requestedLogStyle {
+    case .text:
+        let hint = status == .usage ? "\(tool): see '\(tool) --help'\n" : ""
+        writeStandardError("\(tool): error: \(message)\n" + hint)
+    case .logfmt, .json:
+        writeStandardError(formatLogLine(style: requestedLogStyle, level: .error, message: message,
+                                         fields: [("exit_status", "\(status.rawValue)")]) + "\n")
+    }
+    exit(status.rawValue)
 }
+
+func usageError(_ message: String) -> Never { fatal(message, .usage) }
 
 func printOut(_ text: String) {
     let sink = FileSink.standardOutput()
@@ -33,7 +58,7 @@ func printOut(_ text: String) {
         try sink.write(text)
         try sink.flush()
     } catch {
-        fail(tool, "\(error)", .failure)
+        fatal("\(error)", .failure)
     }
 }
 
@@ -44,7 +69,7 @@ do {
     usageError(error.message)
 }
 if parsed.version {
-    printOut("\(tool) \(PGArchive.version)\n")
+    printOut(PGArchive.versionLine(tool) + "\n")
     exit(0)
 }
 guard available.contains(parsed.command) else {
@@ -64,12 +89,13 @@ do {
     if let data = FileManager.default.contents(atPath: path) {
         configFile = try ConfigFile(path: path, text: String(decoding: data, as: UTF8.self))
     } else if explicit != nil {
-        usageError("could not read config file \"\(path)\": \(FileManager.default.fileExists(atPath: path) ? "permission denied" : "no such file")")
+        fatal("could not read config file \"\(path)\": \(FileManager.default.fileExists(atPath: path) ? "permission denied" : "no such file")",
+              .configuration)
     } else {
         configFile = nil
     }
 } catch {
-    usageError(error.message)
+    fatal(error.message, error.isUsage ? .usage : .configuration)
 }
 
 let config: ArchiverConfiguration
@@ -77,12 +103,17 @@ do {
     let values = resolveSettings(command: parsed.command, flags: parsed.flags, environment: environment, file: configFile, today: today)
     config = try ArchiverConfiguration(command: parsed.command, values: values)
 } catch {
-    usageError(error.message)
+    fatal(error.message, error.isUsage ? .usage : .configuration)
 }
 
 let binDirectory = environment["PGARCHIVE_BIN"] ?? URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent().path
 let tools = ToolBox(directory: binDirectory)
-let home = ArchiveHome.resolve(archiveHome: environment["ARCHIVE_HOME"], home: environment["HOME"])
+let home: ArchiveHome
+do {
+    home = try ArchiveHome.resolve(archiveHome: environment["ARCHIVE_HOME"], home: environment["HOME"])
+} catch let error as ToolError {
+    fatal(error.message, error.status)
+}
 
 switch parsed.command {
 case .viewer:
@@ -91,7 +122,7 @@ case .viewer:
     let args = [path, "serve", "--port", String(config.viewerPort), "--bind", config.viewerBind]
     let cArgs = args.map { strdup($0) } + [nil]
     execv(path, cArgs)
-    fail(tool, "could not run \(path): \(systemErrorText(errno))", .failure)
+    fatal("could not run \(path): \(systemErrorText(errno))", .failure)
 default:
     break
 }
@@ -110,6 +141,11 @@ let invocation = ChildInvocation(config: config, baseEnvironment: environment.me
 if config.debug {
     config.debugDescription.forEach { display.log(.debug, "setting \($0)") }
 }
+if !config.secretFlags.isEmpty {
+    display.log(.warn, "a secret on the command line is visible to every user of this machine in /proc/\(getpid())/cmdline: "
+                + "use the environment (ARCHIVE_DB_PASSWORD, ARCHIVE_DB_PASSWORD_FILE, PGPASSFILE, ARCHIVE_S3_SECRET_KEY, "
+                + "ARCHIVE_S3_SECRET_KEY_FILE) or the config file", [("flags", config.secretFlags.joined(separator: ","))])
+}
 do {
     let needed: [String] = switch parsed.command {
     case .restore: ["s3get", "zcompress", "rowfmt", "pg-load"]
@@ -119,16 +155,22 @@ do {
     }
     try tools.check(needed)
 } catch {
-    fail(tool, "\(error)", .failure)
+    fatal("\(error)", .configuration)
 }
 
 let run: any ArchiverRun = switch parsed.command {
 case .archive: ArchiveRun(invocation: invocation, display: display, home: home)
-case .restore: RestoreRun(invocation: invocation, display: display)
+case .restore: RestoreRun(invocation: invocation, display: display, home: home)
 case .verify: VerifyRun(invocation: invocation, display: display, home: home)
 default: DumpRun(invocation: invocation, display: display, home: home)
 }
 Interrupts.shared.add {
+    // Clean-ups also run before a fatal error's exit: only a signal is an interruption.
+    let signal = Interrupts.shared.signalReceived
+    if signal != 0 {
+        display.log(.warn, "interrupted: \(Interrupts.name(of: signal)) received; stopping the running "
+                    + "pipelines (open uploads are aborted) before the summary")
+    }
     run.stop()
     run.waitForPipelines(seconds: 15)
 }
@@ -139,7 +181,7 @@ var viewer: ChildProcess?
 if config.viewer {
     let serve = Command(executable: tools.path("archive-cache"),
                         arguments: ["serve", "--port", String(config.viewerPort), "--bind", config.viewerBind],
-                        environment: invocation.baseEnvironment)
+                        environment: invocation.environment(for: "archive-cache"))
     do {
         // serve prints the URL it listens on as its first line (the real port when 0 was asked);
         // the run logs it, or a warning when serve ended without listening.
@@ -169,10 +211,16 @@ do {
 } catch {
     display.finish(summary: [])
     viewer?.kill()
-    fail(tool, invocation.mask("\(error)"), .failure)
+    let status = (error as? OrchestratorError)?.status ?? (error as? ToolError)?.status ?? .failure
+    fatal(invocation.mask("\(error)"), status)
 }
-display.finish(summary: summary.lines)
-viewer?.kill()
+display.finish(summary: summary.lines, fields: summary.fields)
+if let viewer {
+    // The run's end (lock released, task cleared) reaches open pages before the viewer stops,
+    // so they show the final state rather than a lost connection.
+    usleep(1_000_000)
+    viewer.kill()
+}
 exit(summary.exitStatus.rawValue)
 
 /// The first line read from `fd` (without its newline); nil at end of input before any byte.

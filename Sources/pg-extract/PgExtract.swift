@@ -19,7 +19,7 @@ struct PgExtract: Tool {
             READ snapshot. A failure exits 1 and never writes the stream's trailer. The password comes \
             from ARCHIVE_DB_PASSWORD or PGPASSWORD, never from the command line.
             """,
-        version: PGArchive.version)
+        version: PGArchive.versionLine("pg-extract"))
 
     @Option(help: "One plan line (JSON); without it and without --relation, one line is read from stdin.")
     var plan: String?
@@ -84,7 +84,7 @@ struct PgExtract: Tool {
             _ = try Extractor.extract(conn, slice: slice, columns: columnList, sink: out,
                                       progress: ProgressReporter(fd: progressFD, stage: "pg-extract"))
         } catch let error as PGError {
-            throw ToolError(error.message)
+            throw error.toolError
         } catch let error as ExtractError {
             throw ToolError(error.message)
         }

@@ -25,7 +25,7 @@ struct PgLoad: Tool {
             Prints one JSON line: rows read, inserted, conflicts, partitions created. The password comes from \
             ARCHIVE_DB_PASSWORD or PGPASSWORD, never from the command line.
             """,
-        version: PGArchive.version)
+        version: PGArchive.versionLine("pg-load"))
 
     @Option(help: ArgumentHelp("Target table (default: the table the stream names).", valueName: "name"))
     var table: String?
@@ -137,11 +137,11 @@ struct PgLoad: Tool {
             try out.write(result.json + "\n")
             try out.flush()
         } catch let error as PGError {
-            throw ToolError(error.message)
+            throw error.toolError
         } catch let error as LoadError {
             throw ToolError(error.message, status: error.notFound ? .notFound : .failure)
         } catch let error as RowStreamError {
-            throw ToolError("standard input: \(error)")
+            throw ToolError("standard input: \(error)", status: error.inputEnded ? .consequence : .failure)
         }
     }
 }

@@ -20,7 +20,7 @@ struct PgPartitions: Tool {
             "unplanned" line; unwindowed rows make the exit status 1 unless --allow-unwindowed. The password comes from ARCHIVE_DB_PASSWORD or \
             PGPASSWORD, never from the command line.
             """,
-        version: PGArchive.version)
+        version: PGArchive.versionLine("pg-partitions"))
 
     @Option(help: "The base table (required).")
     var table: String
@@ -88,7 +88,7 @@ struct PgPartitions: Tool {
             let conn = try PGConnection(parameters)
             result = try PartitionPlanner.plan(conn, options)
         } catch let error as PGError {
-            throw ToolError(error.message)
+            throw error.toolError
         } catch let error as PlanError {
             throw ToolError(error.message)
         }

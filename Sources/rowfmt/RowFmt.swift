@@ -20,7 +20,7 @@ struct RowFmt: Tool {
             to a temporary file. Malformed input exits 1 naming the line, column and reason; a rowstream \
             written so far then has no trailer.
             """,
-        version: PGArchive.version)
+        version: PGArchive.versionLine("rowfmt"))
 
     @Option(help: ArgumentHelp("Input format: rowstream, jsonl, csv or parquet.", valueName: "format"))
     var from: RowFormat
@@ -127,7 +127,7 @@ struct RowFmt: Tool {
         do {
             try Conversion.run(options)
         } catch let error as FormatError {
-            throw ToolError(error.message)
+            throw ToolError(error.message, status: error.inputEnded ? .consequence : .failure)
         }
     }
 }

@@ -16,7 +16,7 @@ struct S3Get: Tool {
             before s3get exited 0. --verify reads and checks the object without writing it. --head exits 3 when the object does not exist; any other failure \
             (403, network, 5xx) exits 1. Credentials as for s3put(1).
             """,
-        version: PGArchive.version)
+        version: PGArchive.versionLine("s3get"))
 
     @OptionGroup var store: StoreOptions
 
@@ -56,7 +56,8 @@ struct S3Get: Tool {
             try refuseBinaryToTerminal(force: force, what: "object data")
         }
         initializeObjectStores()
-        let bucket = try store.openStore(environment: StoreOptions.processEnvironment())
+        let bucket = try store.openStore(environment: StoreOptions.processEnvironment(),
+                                         onRetry: store.progress(stage: "s3get").retryReporter())
         let out = FileSink.standardOutput()
         if let prefix = list {
             try bucket.list(prefix: prefix) { try out.write(StoreJSON.listed($0) + "\n") }

@@ -19,7 +19,7 @@ struct S3Put: Tool {
             ARCHIVE_S3_ACCESS_KEY/ARCHIVE_S3_SECRET_KEY, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or the shared \
             credentials file, never from the command line. The result line is documented in s3put(1).
             """,
-        version: PGArchive.version)
+        version: PGArchive.versionLine("s3put"))
 
     @OptionGroup var store: StoreOptions
 
@@ -116,7 +116,7 @@ struct S3Put: Tool {
     func run() throws {
         initializeObjectStores()
         let environment = StoreOptions.processEnvironment()
-        let bucket = try store.openStore(environment: environment)
+        let bucket = try store.openStore(environment: environment, onRetry: store.progress(stage: "s3put").retryReporter())
         let out = FileSink.standardOutput()
         if let prefix = abortIncomplete {
             let uploads: [PendingUpload]

@@ -22,7 +22,7 @@ struct ZCompress: Tool {
             -d reads concatenated frames or members; truncated or corrupt input fails with exit 1 and
             the byte offset. Exit status: 0 ok, 1 failed, 2 usage error, 130 interrupted.
             """,
-        version: PGArchive.version)
+        version: PGArchive.versionLine("zcompress"))
 
     @Flag(name: [.short, .customLong("decompress")], help: "Decompress; the codec is detected from the input.")
     var decompress = false
@@ -87,6 +87,10 @@ struct ZCompress: Tool {
                 try CodecStreams.decompress(from: source, to: sink, progress: progress)
             }
             try atomic?.commit()
+        } catch let error as CodecError where error.kind == .truncated {
+            // The input ended inside a frame: in a pipeline, the stage writing it failed.
+            atomic?.discard()
+            throw ToolError.consequence(error.message)
         } catch {
             atomic?.discard()
             throw error

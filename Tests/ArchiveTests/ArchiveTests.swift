@@ -307,9 +307,9 @@ struct ArchiveTests {
         #expect(try f.archive([]).err.contains("2 uploaded"))
     }
 
-    @Test("a missing table and a wrong password are one clear line each, exit 1", arguments: [
+    @Test("a missing table and a wrong password are one clear line each, exit 1 and 6 (authentication)", arguments: [
         ("--table", "no_such_table", "table \"public.no_such_table\" does not exist"),
-        ("PGPASSWORD", "wrong", "could not connect to PostgreSQL"),
+        ("PGPASSWORD", "wrong", "PostgreSQL refused the login (not retried): "),
     ])
     func preflightErrors(name: String, value: String, message: String) throws {
         let f = try ArchiveFixture(days: 1, rowsPerDay: 10)
@@ -317,8 +317,9 @@ struct ArchiveTests {
         var env: [String: String] = [:]
         if name.hasPrefix("--") { flags[flags.firstIndex(of: name)! + 1] = value } else { env[name] = value }
         let result = try f.archive(["--db-max-retries", "0"], flags: flags, env: env)
-        #expect(result.status == 1)
+        #expect(result.status == (name == "PGPASSWORD" ? 6 : 1))
         #expect(result.err.contains("data-archiver: error: \(message)"), "\(result.err)")
+        #expect(!result.err.contains("interrupted"), "\(result.err)")
     }
 
     @Test("--viewer serves the cache viewer while the archive runs (at the port it really got) and stops with the run")

@@ -223,8 +223,8 @@ struct DumpTests {
         #expect(missing.status == 1)
         #expect(missing.err.contains("pg_dump not found in PATH"), "\(missing.err)")
         let wrong = try f.archive([], flags: f.dumpFlags("dump") + ["--db-max-retries", "0"], env: ["PGPASSWORD": "wrong"])
-        #expect(wrong.status == 1)
-        #expect(wrong.err.contains("could not connect to PostgreSQL") && wrong.err.contains("password authentication failed"), "\(wrong.err)")
+        #expect(wrong.status == 6)
+        #expect(wrong.err.contains("PostgreSQL refused the login") && wrong.err.contains("password authentication failed"), "\(wrong.err)")
         #expect(try f.dumpKeys().isEmpty)
     }
 }

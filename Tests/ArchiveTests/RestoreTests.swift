@@ -288,7 +288,7 @@ struct RestoreTests {
         let restored = try f.restore(into: target, [], table: "events")
         #expect(restored.status == 0, "\(restored.err)")
         #expect(restored.err.contains("no pgarchive.schema footer key: the column types are inferred from its Parquet types"), "\(restored.err)")
-        #expect(restored.err.contains("summary: 1 files: 1 restored, 0 failed; 8 rows read, 8 inserted"), "\(restored.err)")
+        #expect(restored.err.contains("summary: 1 file: 1 restored, 0 failed; 8 rows read, 8 inserted"), "\(restored.err)")
         #expect(try f.columnTypes("events", in: target) == "id bigint, score double precision, name text, at timestamp with time zone, wall timestamp without time zone, "
                 + "day date, amount numeric(12,3), big numeric(30,5), ok boolean, small smallint, mid integer, tags text[], blob bytea")
         // The same values, written by Python as CSV, loaded by PostgreSQL's own COPY into a twin table.
@@ -320,7 +320,7 @@ struct RestoreTests {
         let restored = try f.restore(into: target, [], table: "notes")
         #expect(restored.status == 0, "\(restored.err)")
         #expect(restored.err.contains("no schema sidecar"), "\(restored.err)")
-        #expect(restored.err.contains("summary: 1 files: 1 restored"), "\(restored.err)")
+        #expect(restored.err.contains("summary: 1 file: 1 restored"), "\(restored.err)")
         #expect(try f.columnTypes("notes", in: target) == "id bigint, amount numeric, ok boolean, at timestamp with time zone, day date, name text")
         let rows = try f.sql("SELECT string_agg(format('%s %s %s %s %s %s', id, amount, ok, at AT TIME ZONE 'UTC', day, coalesce(name, 'NULL')), '; ' ORDER BY id) FROM notes",
                              in: target)

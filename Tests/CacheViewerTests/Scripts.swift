@@ -32,7 +32,7 @@ print("ok")
 /// Starts headless Chromium and defines call/js/wait_for over the DevTools protocol (a prefix of the browser scripts).
 let chromiumPrelude = #"""
 import json, os, shutil, subprocess, sys, tempfile, time, urllib.request, base64, websocket
-url, home, tool, shot = sys.argv[1:5]
+url, home, tool, shot, serve_pid = sys.argv[1:6]
 browser = shutil.which("chromium") or shutil.which("chromium-browser")
 assert browser, "chromium is not installed (scripts/setup installs it)"
 profile = tempfile.mkdtemp()
@@ -77,19 +77,35 @@ try:
 let browserScript = chromiumPrelude + #"""
     call("Page.enable")
     call("Page.navigate", url=url)
-    wait_for("document.querySelectorAll('#entries tbody tr').length === 2 && document.getElementById('conn').textContent === 'live'", "two rows and a live connection")
+    wait_for("document.querySelectorAll('#entries tbody tr').length === 3 && document.getElementById('conn').textContent === 'live'", "three rows and a live connection")
     text = lambda id: js("document.getElementById(%s).textContent" % json.dumps(id))
-    assert text("stat-total") == "2", text("stat-total")
-    assert text("stat-uploaded") == "1" and text("stat-errors") == "1", (text("stat-uploaded"), text("stat-errors"))
+    assert text("stat-total") == "3", text("stat-total")
+    assert text("stat-uploaded") == "1" and text("stat-errors") == "2", (text("stat-uploaded"), text("stat-errors"))
     assert text("stat-rows") == "1,200", text("stat-rows")
     assert text("stat-ratio") == "8.00×", text("stat-ratio")
     assert text("run-state") == "running", text("run-state")
     assert text("task-step") == "uploading", text("task-step")
     assert text("progress-text") == "1 / 4 (25%)", text("progress-text")
-    # Markup in a key and an error is shown as text and never runs.
+    # Markup in a key and an error is shown as text and never runs; the partition column shows
+    # the slice's name, the key is its tooltip.
     cells = js("Array.from(document.querySelectorAll('#entries tbody td.c-partition, #entries tbody td.c-lastError')).map(c => c.textContent)")
-    assert '<img src=x onerror="window.__xss=1">' in cells, cells
+    titles = js("Array.from(document.querySelectorAll('#entries tbody td.c-partition')).map(c => c.title)")
+    assert '<img src=x onerror="window.__xss=1">' in titles, titles
+    assert "archives/flights/2024/flights-2024-01-01.jsonl.zst" in titles, titles
+    assert "flights-2024-01-01" in cells, cells
     assert "query: <script>window.__xss=2</script>" in cells, cells
+    # Every busy worker has a line: slice, stage, rows against the expected rows, bytes.
+    wait_for("document.querySelectorAll('#workers .worker').length === 2", "two worker lines")
+    workers = js("Array.from(document.querySelectorAll('#workers .worker')).map(w => w.textContent)")
+    assert "compressing" in workers[0] and "600 / 1,200 rows" in workers[0], workers
+    assert "uploading" in workers[1] and "flights-2024-01-02" in workers[1], workers
+    # A long error stays one row high; a click shows all of it.
+    error_cell = "Array.from(document.querySelectorAll('#entries tbody td.c-lastError')).find(c => c.textContent.length > 100)"
+    one = js(error_cell + ".getBoundingClientRect().height")
+    row = js("document.querySelector('#entries tbody td.c-rowCount').getBoundingClientRect().height")
+    assert one <= row + 1, (one, row)
+    js(error_cell + ".click()")
+    assert js(error_cell + ".getBoundingClientRect().height") > row * 2
     assert js("typeof window.__xss") == "undefined"
     assert js("document.querySelectorAll('#entries tbody img, #entries tbody script').length") == 0
     # Sorting by rows puts the error row (no rows) first, then descending puts it last.
@@ -101,13 +117,22 @@ let browserScript = chromiumPrelude + #"""
     line = '{"bucket":"bkt","key":"archives/flights/2024/flights-2024-01-01.jsonl.zst","size":20000,"md5":"0123456789abcdef0123456789abcdef","etag":"0123456789abcdef0123456789abcdef","parts":1,"part_size":5,"skipped":false}'
     line2 = line.replace("01-01", "01-03")
     subprocess.run([tool, "record", "--table", "flights", "--path-template", "archives/{table}/{YYYY}"], input=(line + "\n" + line2).encode(), check=True, stdout=subprocess.DEVNULL)
-    wait_for("document.querySelectorAll('#entries tbody tr').length === 3 && document.getElementById('stat-total').textContent === '3'", "the third row")
+    wait_for("document.querySelectorAll('#entries tbody tr').length === 4 && document.getElementById('stat-total').textContent === '4'", "the fourth row")
     wait_for("document.querySelector('#entries tbody td.c-fileSize.changed') !== null || Array.from(document.querySelectorAll('#entries tbody td.c-fileSize')).some(c => c.textContent === '19.5 KiB')", "the changed size")
     # Filtering by search hides other rows.
     js("const s = document.getElementById('search'); s.value = '01-03'; s.dispatchEvent(new Event('input'))")
     wait_for("Array.from(document.querySelectorAll('#entries tbody tr')).filter(r => !r.hidden).length === 1", "one row found")
+    js("(() => { const s = document.getElementById('search'); s.value = ''; s.dispatchEvent(new Event('input')); })()")
     data = call("Page.captureScreenshot", format="png")["data"]
     open(shot, "wb").write(base64.b64decode(data))
+    # The run ends (its PID file goes), then the viewer stops with it: the page keeps the final
+    # state and says so, rather than "disconnected – retrying".
+    os.remove(os.path.join(home, "archiver.pid"))
+    wait_for("document.getElementById('run-state').textContent === 'idle'", "the idle state")
+    os.kill(int(serve_pid), 15)
+    wait_for("document.getElementById('conn').textContent.startsWith('run finished')", "the final state")
+    data = call("Page.captureScreenshot", format="png")["data"]
+    open(shot.replace(".png", "-after.png"), "wb").write(base64.b64decode(data))
     cdp.close()
     print("ok")
 finally:

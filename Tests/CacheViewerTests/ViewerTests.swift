@@ -118,10 +118,14 @@ struct ViewerTests {
                         "--uncompressed-size", "80000"], stdin: resultLine(key: "archives/flights/2024/flights-2024-01-01.jsonl.zst", size: 10000))
         try viewer.cli(["record-error"] + viewer.scope + ["--key", "<img src=x onerror=\"window.__xss=1\">",
                                                           "--kind", "query", "--message", "<script>window.__xss=2</script>"])
-        try viewer.cli(["set-task", "--pid", String(getpid())], stdin: #"{"table":"flights","current_task":"archiving","current_partition":"archives/flights/2024/flights-2024-01-01.jsonl.zst","current_step":"uploading","total_slices":4,"slices_processed":1}"#)
+        let long = "s3put (exit status 6): PUT s3://bkt/archives/flights/2024/flights-2024-01-09.jsonl.zst: AccessDenied: "
+            + String(repeating: "a long message from the store that goes on and on ", count: 6)
+        try viewer.cli(["record-error"] + viewer.scope + ["--key", "archives/flights/2024/flights-2024-01-09.jsonl.zst",
+                                                          "--kind", "s3put", "--message", long])
+        try viewer.cli(["set-task", "--pid", String(getpid())], stdin: #"{"table":"flights","current_task":"archiving","current_partition":"archives/flights/2024/flights-2024-01-01.jsonl.zst","current_step":"uploading","total_slices":4,"slices_processed":1,"workers":[{"worker":1,"slice":"flights-2024-01-03","stage":"compressing","rows":600,"expected_rows":1200,"bytes":40000},{"worker":2,"slice":"flights-2024-01-02","stage":"uploading","rows":1200,"expected_rows":1200,"bytes":90000}]}"#)
         try "\(getpid())\n".write(toFile: viewer.home + "/archiver.pid", atomically: true, encoding: .utf8)
-        let shot = viewer.dir.path("viewer.png")
-        let r = try viewer.python(browserScript, [shot])
+        let shot = ProcessInfo.processInfo.environment["PGARCHIVE_VIEWER_SHOT"] ?? viewer.dir.path("viewer.png")
+        let r = try viewer.python(browserScript, [shot, String(viewer.process.processIdentifier)])
         #expect(r.status == 0, "\(r.out)\(r.err)")
         #expect(r.out.contains("ok"))
         #expect(FileManager.default.fileExists(atPath: shot))
@@ -151,7 +155,7 @@ struct ViewerTests {
         #expect(page["total"] as? Int == 10_000 && page["count"] as? Int == 100_000)
         #expect(entries.count == 50 && entries.first?["fileSize"] as? Int == 99_899)
         #expect((page["stats"] as? [String: Any])?["uploaded"] as? Int == 10_000)
-        let r = try viewer.python(bigBrowserScript, [viewer.dir.path("big.png")])
+        let r = try viewer.python(bigBrowserScript, [viewer.dir.path("big.png"), String(viewer.process.processIdentifier)])
         #expect(r.status == 0, "\(r.out)\(r.err)")
         #expect(r.out.contains("ok"), "\(r.out)")
     }

@@ -256,7 +256,7 @@ struct PGPartitionsTests {
         #expect(try db.sql("SELECT count(*) FROM got").hasPrefix("2"))
     }
 
-    @Test("the password comes from ARCHIVE_DB_PASSWORD; connection failures are retried, then one line and exit 1")
+    @Test("the password comes from ARCHIVE_DB_PASSWORD; a refused login is final (exit 6, no retry); an unreachable server is retried, each retry a warning, then one error line")
     func connection() throws {
         let pg = try Services.requirePostgres()
         let db = try ScratchDatabase(pg, prefix: "x")
@@ -269,9 +269,16 @@ struct PGPartitionsTests {
         env["ARCHIVE_DB_PASSWORD"] = "wrong"
         let refused = try run(Package.tool("pg-partitions"), ["--table", "c", "--db-max-retries", "1", "--db-retry-delay", "0"],
                               environment: env)
-        #expect(refused.status == 1)
-        #expect(refused.err.hasPrefix("pg-partitions: error: could not connect to PostgreSQL (2 attempts):"))
+        #expect(refused.status == 6)
+        #expect(refused.err.hasPrefix("pg-partitions: error: PostgreSQL refused the login (not retried): "))
         #expect(refused.err.contains("password authentication failed"))
         #expect(refused.err.split(separator: "\n").count == 1)
+        let down = try run(Package.tool("pg-partitions"), ["--table", "c", "--db-port", "1", "--db-max-retries", "1", "--db-retry-delay", "0"],
+                           environment: env)
+        #expect(down.status == 1)
+        let lines = down.err.split(separator: "\n")
+        #expect(lines.count == 2, "\(down.err)")
+        #expect(lines.first?.hasPrefix("pg-partitions: warning: retrying the connection (attempt 2 of 2, in 0 s): ") == true, "\(down.err)")
+        #expect(lines.last?.hasPrefix("pg-partitions: error: could not connect to PostgreSQL (2 attempts):") == true, "\(down.err)")
     }
 }

@@ -65,7 +65,21 @@ struct PipelinesTests {
             bash("consume", "cat >/dev/null"),
         ]).run()
         #expect(!result.succeeded)
-        #expect(result.failure == "rowfmt (exit status 1): rowfmt: error: line 3: bad value")
+        #expect(result.failure == "rowfmt (exit status 1): line 3: bad value")
+    }
+
+    @Test("consequence exits (4) are not named: the upstream broken pipe and the downstream cut-short input point at the cause")
+    func consequencesSkipped() throws {
+        let result = try Pipeline(stages: [
+            bash("s3get", "echo 's3get: error: could not write to standard output: Broken pipe' >&2; exit 4"),
+            bash("zcompress", "echo 'zcompress: error: corrupt zstd data at byte 10' >&2; exit 1"),
+            bash("rowfmt", "echo 'rowfmt: error: truncated rowstream header' >&2; exit 4"),
+        ]).run()
+        #expect(result.cause?.name == "zcompress")
+        #expect(result.failure == "zcompress (exit status 1): corrupt zstd data at byte 10")
+        // Only consequences: the first of them is named.
+        let only = try Pipeline(stages: [bash("a", "exit 0"), bash("b", "echo 'b: error: input ended early' >&2; exit 4")]).run()
+        #expect(only.failure == "b (exit status 4): input ended early")
     }
 
     @Test("the commit gate opens only when every earlier stage succeeded", arguments: [true, false])
@@ -193,7 +207,7 @@ struct BranchTests {
         let result = try teePipeline(produce: "seq 1 200000", branch: branch, marker: marker).run()
         #expect(!result.succeeded)
         #expect(!FileManager.default.fileExists(atPath: marker))
-        #expect(result.failure?.hasPrefix("verify (exit status 1): verify: error:") == true)
+        #expect(result.failure == "verify (exit status 1): \(early ? "bad header" : "truncated")", "\(result.failure ?? "")")
     }
 
     @Test("a failing first stage is named before the branch that saw a short stream")

@@ -39,11 +39,11 @@ struct FailureTests {
             let input = try randomFile(bucket.scratch, "input", size: size)
             let put = quoted([Package.tool("s3put")] + bucket.location + ["--key", "c\(size)", "--multipart-threshold", "5MiB", "--part-size", "5MiB", "--commit-fd", "3"])
             let refused = try shell("\(put) < '\(input)' 3</dev/null", environment: bucket.environment)
-            #expect(refused.status == 1)
+            #expect(refused.status == 4, "not committed is a consequence of an earlier stage's failure")
             #expect(refused.out.isEmpty)
             #expect(refused.err.contains("not committed"))
             let wrong = try shell("\(put) < '\(input)' 3< <(echo abort)", environment: bucket.environment)
-            #expect(wrong.status == 1)
+            #expect(wrong.status == 4)
             #expect(try !bucket.exists("c\(size)"))
             #expect(try bucket.pendingUploads() == 0)
             let committed = try shell("\(put) < '\(input)' 3< <(echo commit)", environment: bucket.environment)
@@ -207,12 +207,20 @@ struct FailureTests {
         wrong["AWS_SECRET_ACCESS_KEY"] = "not-the-secret"
 
         let denied = try run(Package.tool("s3put"), location + ["--key", "dir/a.bin"] + multipart, stdinFile: input, environment: wrong)
-        #expect(denied.status == 1)
+        #expect(denied.status == 6, "authentication refused has its own exit status")
         #expect(denied.err.contains("SignatureDoesNotMatch"), "\(denied.err)")
         #expect(!denied.err.contains("after"), "an authentication failure is not retried: \(denied.err)")
         #expect(denied.out.isEmpty)
         let head = try run(Package.tool("s3get"), location + ["--head", "--key", "dir/a.bin"], environment: wrong)
-        #expect(head.status == 1, "a 403 is an error, never 'not found'")
+        #expect(head.status == 6, "a 403 is an authentication error, never 'not found'")
+        var unknown = right
+        unknown["AWS_ACCESS_KEY_ID"] = "AKIAUNKNOWNKEY000000"
+        let started = Date()
+        let invalid = try run(Package.tool("s3get"), location + ["--head", "--key", "dir/a.bin", "--progress-fd", "2"], environment: unknown)
+        #expect(invalid.status == 6)
+        #expect(invalid.err.contains("InvalidAccessKeyId") || invalid.err.contains("AccessDenied (HTTP 403)"), "\(invalid.err)")
+        #expect(!invalid.err.contains("\"event\":\"retry\""), "an authentication failure is not retried: \(invalid.err)")
+        #expect(Date().timeIntervalSince(started) < 2)
 
         for (key, args) in [("dir/a.bin", multipart), ("dir/small-b.bin", [])] {
             let ok = try run(Package.tool("s3put"), location + ["--key", key] + args, stdinFile: input, environment: right)

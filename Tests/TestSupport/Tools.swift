@@ -175,3 +175,34 @@ public func writeWithoutSIGPIPE(_ data: Data, to handle: FileHandle) -> Bool {
 }
 
 private final class WriteResult: @unchecked Sendable { var ok = false }
+
+/// A helper process (proxy, auth server) that lives until its stdin closes.
+public final class HelperProcess: @unchecked Sendable {
+    public let process = Process()
+    let stdin = Pipe()
+    let stdout = Pipe()
+    /// The first line it printed.
+    public let firstLine: String
+
+    public init(_ arguments: [String], environment: [String: String] = [:]) throws {
+        process.executableURL = URL(fileURLWithPath: try which("python3"))
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        process.standardInput = stdin
+        process.standardOutput = stdout
+        try process.run()
+        var line = Data()
+        while true {
+            let byte = stdout.fileHandleForReading.readData(ofLength: 1)
+            if byte.isEmpty || byte == Data("\n".utf8) { break }
+            line += byte
+        }
+        firstLine = String(decoding: line, as: UTF8.self)
+        guard !firstLine.isEmpty else { throw TestFailure("helper \(arguments) printed nothing") }
+    }
+
+    deinit {
+        try? stdin.fileHandleForWriting.close()
+        process.waitUntilExit()
+    }
+}

@@ -10,7 +10,8 @@ answered 500 InternalError or 503 SlowDown without forwarding, the connection dr
 forwarding, forwarded and then the connection dropped (the response is lost), or, for a GET,
 the response cut off after half its body (the client must resume with a Range). Every request
 is logged to LOG as a JSON line {"time", "method", "path", "range", "fault"}. KINDS (comma-separated)
-limits the faults to some of: 500, 503, drop-before, drop-after, truncate; MAX_FAULTS stops
+limits the faults to some of: 500, 503, drop-before, drop-after, truncate, 403-part (an UploadPart
+answered 403 AccessDenied; other requests pass); MAX_FAULTS stops
 injecting after that many. Prints the port on its
 first output line and runs until stdin closes.
 """
@@ -47,7 +48,8 @@ class Proxy(BaseHTTPRequestHandler):
             SEEN[0] += 1
             fault = None
             if int((n + 1) * RATE) > int(n * RATE):
-                usable = [k for k in FAULTS if k != "truncate" or self.command == "GET"]
+                usable = [k for k in FAULTS if (k != "truncate" or self.command == "GET")
+                          and (k != "403-part" or (self.command == "PUT" and "partNumber=" in self.path))]
                 fault = usable[INJECTED[0] % len(usable)] if usable else None
             if fault and MAX_FAULTS is not None and INJECTED[0] >= MAX_FAULTS:
                 fault = None
@@ -59,10 +61,10 @@ class Proxy(BaseHTTPRequestHandler):
             self.close_connection = True
             self.connection.close()
             return
-        if fault in ("500", "503"):
-            code = "InternalError" if fault == "500" else "SlowDown"
+        if fault in ("500", "503", "403-part"):
+            code = {"500": "InternalError", "503": "SlowDown", "403-part": "AccessDenied"}[fault]
             payload = ("<?xml version=\"1.0\"?><Error><Code>%s</Code><Message>injected</Message></Error>" % code).encode()
-            self.send_response(int(fault))
+            self.send_response(int(fault[:3]))
             self.send_header("Content-Type", "application/xml")
             self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
