@@ -127,9 +127,9 @@ public final class VerifyRun: OrchestratedRun, ArchiverRun, @unchecked Sendable 
             items[name] = i
         }
         if config.verifyAgainstSource {
-            let out = try invocation.capture("pg-partitions", invocation.planArguments(count: "none")) { [display] in display.log(.warn, $0) }
-            guard out.termination.succeeded else { throw OrchestratorError("planning failed: \(out.failure("pg-partitions"))") }
-            for plan in try out.lines.map(parsePlanLine) {
+            let planned = try invocation.planSlices(count: "none", display: display)
+            if let failure = planned.unexplainedFailure { throw OrchestratorError("planning failed: \(failure)") }
+            for plan in planned.slices {
                 // The plan names the window; the object may be in any format: match by stem first.
                 let key = objectKey(plan)
                 let name = String(key.split(separator: "/").last ?? "")
