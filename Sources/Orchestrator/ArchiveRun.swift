@@ -103,6 +103,12 @@ public final class ArchiveRun: OrchestratedRun, @unchecked Sendable {
             }
             let existing = listing[key]
             let entry = entries[key]
+            // A retired window's object is the only copy of its rows: never overwritten
+            // (docs/retire.md, "Later rows in a retired window"). The cache says so first.
+            if existing != nil, let entry, !entry.retiredTime.isZero {
+                keepRetired(plan, key: key, when: "at \(entry.retiredTime.rfc3339) (\(entry.retireMode))")
+                continue
+            }
             // Level 1 also needs the object to cover this very window: one made from a window cut
             // by the date range does not hold a whole window's rows (and the other way round).
             if !plan.open, let existing, let entry, entry.s3Uploaded, entry.fileSize == existing.size,
@@ -112,6 +118,11 @@ public final class ArchiveRun: OrchestratedRun, @unchecked Sendable {
                !entry.fileMD5.isEmpty || !entry.multipartETag.isEmpty,
                entry.window.isEmpty ? !plan.partial : entry.window == plan.windowText {
                 skip(plan, key: key, reason: "cached size and ETag match the object")
+                continue
+            }
+            // The manifest is read only for an object the run would otherwise compare or replace.
+            if existing != nil, listing[manifestKey(key)] != nil, let retired = (try? invocation.fetchManifest(key: manifestKey(key)))??.retired {
+                keepRetired(plan, key: key, when: "at \(retired.time.rfc3339) (\(retired.mode))")
                 continue
             }
             if plan.partial && existing != nil && !config.force {
@@ -187,6 +198,22 @@ public final class ArchiveRun: OrchestratedRun, @unchecked Sendable {
         guard result.succeeded else { throw OrchestratorError("could not store the schema at \(key): \(result.failure ?? "")") }
         display.log(.debug, "schema stored", [("key", key)])
         return hash
+    }
+
+    func manifestKey(_ key: String) -> String {
+        ArchiveLayout.manifestKey(template: config.pathTemplate!, table: config.table!, objectKey: key)
+    }
+
+    /// A retired window: skipped when PostgreSQL holds no rows for it, else a failed slice that
+    /// says how many rows arrived since, never an overwrite.
+    func keepRetired(_ plan: Slice, key: String, when: String) {
+        if plan.rows == 0 {
+            skip(plan, key: key, reason: "window retired \(when)")
+        } else {
+            fail(plan.stem, key: nil, stage: "retired",
+                 message: "the window was retired \(when) and its object \(key) is never overwritten; PostgreSQL holds "
+                 + "\(plan.rows.map { "about \($0)" } ?? "an unknown number of") rows for it now, which this run does not archive")
+        }
     }
 
     func skip(_ plan: Slice, key: String, reason: String) {
