@@ -6,6 +6,8 @@ import FoundationEssentials
 #if canImport(Glibc)
 import Glibc
 #endif
+import PGAccess
+import PGPlanning
 import Pipelines
 import RunDisplay
 import SlicePlan
@@ -207,12 +209,15 @@ public final class ArchiveRun: OrchestratedRun, @unchecked Sendable {
     /// A retired window: skipped when PostgreSQL holds no rows for it, else a failed slice that
     /// says how many rows arrived since, never an overwrite.
     func keepRetired(_ plan: Slice, key: String, when: String) {
-        if plan.rows == 0 {
+        // Neither an estimate nor the cache's count (taken before the retirement) tells "no rows"
+        // from "a few late rows": count now, exactly.
+        let rows = try? PartitionPlanner.exactRows(try PGConnection(connectionParameters(config)), sources: plan.sources)
+        if rows == 0 {
             skip(plan, key: key, reason: "window retired \(when)")
         } else {
             fail(plan.stem, key: nil, stage: "retired",
                  message: "the window was retired \(when) and its object \(key) is never overwritten; PostgreSQL holds "
-                 + "\(plan.rows.map { "about \($0)" } ?? "an unknown number of") rows for it now, which this run does not archive")
+                 + "\(rows.map(String.init) ?? "an unknown number of") rows for it now, which this run does not archive")
         }
     }
 

@@ -177,9 +177,10 @@ public final class RetireRun: VerifyRun, @unchecked Sendable {
         let deleted = item.plan?.sources.contains { $0.column != nil } ?? false
         let retirement = SliceManifest.Retirement(
             time: .now(), rows: manifest.rows, digest: manifest.digest, mode: outcome == nil ? "found removed" : deleted ? "delete" : "\(mode)",
-            actions: outcome?.actions ?? ["none: no rows of the window were left in PostgreSQL"])
+            actions: outcome?.actions ?? ["none: no rows of the window were left in \(config.dbSchema).\(config.table!)"])
         let what = outcome.map { "\($0.actions.joined(separator: "; ")): \($0.rows) rows, digest \($0.digest)" }
-            ?? "no rows of the window left in PostgreSQL; the verified object holds \(manifest.rows) rows, digest \(manifest.digest): recorded as retired"
+            ?? "no rows of the window left in \(config.dbSchema).\(config.table!) (no partition or filter plans it); the verified object holds "
+            + "\(manifest.rows) rows, digest \(manifest.digest): recorded as retired"
         if config.dryRun { return (.wouldRetire, "would record: " + what, 0) }
         var updated = manifest
         updated.retired = retirement

@@ -150,6 +150,17 @@ struct RetireTests {
         #expect(try a.value("SELECT count(*) FROM flights_202401") == "0")
         #expect(try a.value("SELECT count(*), min(callsign) FROM flights_default") == "7|M1")
         #expect(try a.retirement("archives/flights/2024/01/flights-2024-01-02.jsonl.zst")?["mode"] as? String == "delete")
+        // A later archive never overwrites a retired window's object: nothing new, skipped;
+        // a row arriving later in a retired window fails that slice, named, and the object stays.
+        let key = "archives/flights/2024/01/flights-2024-01-02.jsonl.zst"
+        let before = try Data(contentsOf: URL(fileURLWithPath: a.file(key)))
+        let again = try a.run("archive")
+        #expect(again.status == 0, "\(again.err)")
+        try a.fixture.pg.psql("INSERT INTO flights VALUES (5000, 'LATE', '2024-01-02 08:00+00', 1, 'late')", database: a.fixture.database)
+        let late = try a.run("archive")
+        #expect(late.status == 1)
+        #expect(late.err.contains("flights-2024-01-02") && late.err.contains("never overwritten") && late.err.contains("holds 1 rows"), "\(late.err)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: a.file(key))) == before)
     }
 
     @Test("a lock held by another session: retire waits up to --lock-timeout, retries, then fails that window cleanly and retires the others")
@@ -158,7 +169,7 @@ struct RetireTests {
         let pg = a.fixture.pg
         let holder = Process()
         holder.executableURL = URL(fileURLWithPath: "\(pg.binDirectory)/psql")
-        holder.arguments = ["-X", "-q", "-c", "BEGIN; LOCK TABLE flights_20240101 IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(60); COMMIT"]
+        holder.arguments = ["-X", "-q", "-c", "BEGIN; LOCK TABLE flights_20240101 IN ROW EXCLUSIVE MODE; SELECT pg_sleep(60); COMMIT"]
         holder.environment = pg.environment(database: a.fixture.database)
         holder.standardOutput = FileHandle.nullDevice
         holder.standardError = FileHandle.nullDevice
@@ -168,7 +179,7 @@ struct RetireTests {
             _ = try? pg.psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(60)%' AND pid <> pg_backend_pid()")
         }
         #expect(try waitFor(seconds: 20) {
-            try pg.psql("SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'flights_20240101' AND l.mode = 'AccessExclusiveLock' AND l.granted",
+            try pg.psql("SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'flights_20240101' AND l.mode = 'RowExclusiveLock' AND l.granted",
                         database: a.fixture.database).contains("1")
         })
         let started = Date()
@@ -213,7 +224,7 @@ struct RetireTests {
             p.standardOutput = FileHandle.nullDevice
             p.standardError = FileHandle.nullDevice
             try p.run()
-            usleep(UInt32.random(in: 100_000...1_500_000))
+            usleep(UInt32.random(in: 300_000...4_000_000))
             kill(p.processIdentifier, SIGKILL)
             for child in a.fixture.markedProcesses() { kill(child.pid, SIGKILL) }
             p.waitUntilExit()
