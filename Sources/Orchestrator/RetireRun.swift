@@ -101,6 +101,8 @@ public final class RetireRun: VerifyRun, @unchecked Sendable {
         if let key = item.manifestKey, let manifest = try? invocation.fetchManifest(key: key), let done = manifest.retired {
             return (.done, "\(done.rows) rows, digest \(done.digest), \(done.mode) at \(done.time.rfc3339)", 0)
         }
+        // Before the deep check, which could not read such an object anyway.
+        if item.object != nil, let key = item.key, let problem = storageClassProblem(key) { return (.refused, "unverifiable: \(problem)", 0) }
         let (state, detail, manifest) = check(item, sidecars: sidecars)
         if state == .empty {
             guard let plan = item.plan else { return (.empty, detail, 0) }
@@ -108,7 +110,6 @@ public final class RetireRun: VerifyRun, @unchecked Sendable {
         }
         guard state == .ok, let manifest else { return (.refused, "the object is \(state.rawValue): \(detail)", 0) }
         if manifest.open { return (.refused, "the object was archived while the window was open: archive it again once it has closed", 0) }
-        if let problem = storageClassProblem(manifest.key) { return (.refused, "unverifiable: \(problem)", 0) }
         guard let plan = item.plan else {
             // Nothing of the window left in PostgreSQL and a verified object: a retirement whose
             // record a killed run did not write, or rows removed by other means. Record it.

@@ -163,6 +163,43 @@ struct RetireTests {
         #expect(try Data(contentsOf: URL(fileURLWithPath: a.file(key))) == before)
     }
 
+    @Test("preflight: a foreign key with ON DELETE CASCADE or a publication refuses the window, named, unless --force-retire; detach and move:SCHEMA keep the table")
+    func preflightAndModes() throws {
+        let a = try archived(days: 4)
+        try a.fixture.pg.psql("""
+            CREATE TABLE bookings (id bigint, flight_id bigint, departure timestamptz,
+              FOREIGN KEY (flight_id, departure) REFERENCES flights_20240101 (id, departure) ON DELETE CASCADE);
+            CREATE PUBLICATION pub_day2 FOR TABLE flights_20240102;
+            CREATE SCHEMA attic;
+            """, database: a.fixture.database)
+        let refused = try a.run("retire", ["--end-date", "2024-01-02"])
+        #expect(refused.status == 1)
+        #expect(FileStoreArchive.retireStates(refused.out) == ["flights-2024-01-01": "refused", "flights-2024-01-02": "refused"], "\(refused.out)")
+        #expect(refused.out.contains("foreign key bookings_flight_id_departure_fkey of bookings points at public.flights_20240101 with ON DELETE CASCADE"),
+                "\(refused.out)")
+        #expect(refused.out.contains("publication pub_day2 publishes public.flights_20240102") && refused.out.contains("--force-retire"), "\(refused.out)")
+        #expect(try a.exists("flights_20240101") && a.exists("flights_20240102"))
+        let forced = try a.run("retire", ["--end-date", "2024-01-02", "--force-retire", "--retire-mode", "detach"])
+        #expect(forced.status == 0, "\(forced.out)\(forced.err)")
+        #expect(try a.value("SELECT count(*) FROM flights_20240101") == "150" && a.value("SELECT relispartition FROM pg_class WHERE relname = 'flights_20240101'") == "f")
+        let moved = try a.run("retire", ["--start-date", "2024-01-03", "--retire-mode", "move:attic"])
+        #expect(moved.status == 0, "\(moved.out)\(moved.err)")
+        #expect(try a.value("SELECT count(*) FROM attic.flights_20240103") == "150" && !a.exists("public.flights_20240104") && a.exists("attic.flights_20240104"))
+        #expect(try a.value("SELECT count(*) FROM flights") == "0")
+        #expect(try a.retirement("archives/flights/2024/01/flights-2024-01-03.jsonl.zst")?["mode"] as? String == "move:attic")
+    }
+
+    @Test("an object in the GLACIER storage class is unverifiable: refused, its partition kept")
+    func glacier() throws {
+        let f = try ArchiveFixture(days: 1, rowsPerDay: 50)
+        let archive = try f.archive(["archive", "--s3-storage-class", "GLACIER"])
+        #expect(archive.status == 0, "\(archive.err)")
+        let result = try f.archive(["retire"])
+        #expect(result.status == 1)
+        #expect(result.out.contains("flights-2024-01-01 refused unverifiable") && result.out.contains("storage class GLACIER"), "\(result.out)\(result.err)")
+        #expect(try f.pg.psql("SELECT count(*) FROM flights_20240101", database: f.database).contains("50"))
+    }
+
     @Test("a lock held by another session: retire waits up to --lock-timeout, retries, then fails that window cleanly and retires the others")
     func lockHeld() throws {
         let a = try archived(days: 2)
