@@ -6,7 +6,10 @@
 #   docker run --rm -e ARCHIVE_DB_PASSWORD -e AWS_REGION pgarchive archive --db-host db --table flights ...
 
 # --- build: Swift toolchain, the -dev libraries, scripts/build + scripts/package -------------
-FROM swift:6.1-bookworm AS build
+# The Swift the project is built and tested with (scripts/setup's machine: 6.3); override with
+# --build-arg SWIFT_IMAGE=... for another 6.1+ toolchain image on bookworm.
+ARG SWIFT_IMAGE=swift:6.3-bookworm
+FROM ${SWIFT_IMAGE} AS build
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       libpq-dev libzstd-dev liblz4-dev libcurl4-openssl-dev libssl-dev zlib1g-dev pkg-config dpkg-dev binutils git python3 \

@@ -36,6 +36,7 @@ let foundationTargets: [Target] = [
     .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
     .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
     .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+    .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
     library("ToolSupport", [argumentParser]),
     library("Digest", ["CCrypto"]),
     .target(name: "TestSupport", dependencies: ["ToolSupport"], path: "Tests/TestSupport", swiftSettings: swiftSettings),
@@ -97,7 +98,7 @@ let storageTargets: [Target] = [
 
 // MARK: Cache and viewer: archive-cache.
 let cacheTargets: [Target] = [
-    library("ArchiveCache", ["ToolSupport", "Digest"]),
+    library("ArchiveCache", ["ToolSupport", "Digest", "CSQLite"]),
     library("WebServer", ["Digest", "ToolSupport"]),
     library("CacheViewer", ["ArchiveCache", "WebServer", "ToolSupport"]),
     tool("archive-cache", ["ArchiveCache", "CacheViewer"]),
@@ -107,9 +108,13 @@ let cacheTargets: [Target] = [
 
 // MARK: Loading: pg-load.
 let loadTargets: [Target] = [
-    library("PGLoad", ["RowStream", "RowDigest", "PGAccess", "ToolSupport"]),
+    library("TypeRules", ["RowStream"]),
+    library("PGLoad", ["RowStream", "RowDigest", "PGAccess", "ToolSupport", "TypeRules"]),
     tool("pg-load", ["PGToolOptions", "PGLoad", "RowStream", "RowDigest"]),
     tests("PGLoadTests", ["PGLoad"]),
+    tests("TypeRulesTests", ["TypeRules", "RowStream"]),
+    // The row digest micro-benchmark (bench/verify), not a user tool.
+    .executableTarget(name: "DigestBench", dependencies: ["RowDigest", "RowStream"], path: "bench/digest/DigestBench", swiftSettings: swiftSettings),
 ]
 
 // MARK: Orchestration: data-archiver.
@@ -118,7 +123,7 @@ let orchestratorTargets: [Target] = [
     library("ArchiveLayout", ["SlicePlan", "ToolSupport"]),
     library("RunDisplay", ["SlicePlan", "ToolSupport"]),
     library("Orchestrator", ["ArchiverConfig", "ArchiveLayout", "ArchiveCache", "Digest", "PGAccess", "PGPlanning", "Pipelines", "RunDisplay", "SlicePlan",
-                              "ToolSupport", "ObjectStore", "PGRetirement"]),
+                              "ToolSupport", "ObjectStore", "RowStream", "TypeRules", "PGLoad", "PGRetirement"]),
     tool("data-archiver", ["Orchestrator", "ArchiverConfig", "ArchiveCache", "ObjectStore", "Pipelines", "RunDisplay", "SlicePlan"]),
     tests("ArchiveTests", []),
     tests("RunDisplayTests", ["RunDisplay"]),

@@ -1,18 +1,24 @@
+import Synchronization
 import ToolSupport
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// Reads and updates cache files: atomic writes, one lock per file, corrupt files set aside.
+/// Reads and updates the cache: one SQLite database (`cache/cache.db`, see `CacheDatabase`)
+/// holding every scope's entries.
 ///
-/// Every read-modify-write holds an exclusive flock on `<file>.lock` (a separate file, since
-/// the data file is replaced by rename), so concurrent processes never lose an update.
+/// An update of one entry costs O(log n) whatever the number of entries; batches of updates
+/// share one transaction. Concurrent processes are safe (SQLite's locking, a busy timeout);
+/// readers see a consistent picture while others write. JSON cache files (the original's and
+/// ours before the database) are imported the first time a store opens the database. The
+/// connection is opened on first use and kept; threads of one process take turns on it.
 public struct CacheStore: Sendable {
     /// The state folder.
     public let home: ArchiveHome
-    /// Called with a one-line warning (a corrupt file set aside).
+    /// Called with a one-line warning (a corrupt JSON cache file set aside on import).
     public let warn: @Sendable (String) -> Void
+    private let connection = Connection()
 
     /// A store in `home`; warnings go to `warn`.
     public init(home: ArchiveHome, warn: @escaping @Sendable (String) -> Void = { _ in }) {
@@ -20,88 +26,126 @@ public struct CacheStore: Sendable {
         self.warn = warn
     }
 
-    /// Reads a scope's cache; an absent file is an empty cache, a corrupt one an error.
-    public func load(_ scope: CacheScope) throws -> CacheFile {
-        try Self.read(path: home.cacheFile(scope))
-    }
+    /// The database file.
+    public var databasePath: String { home.cacheDirectory + "/" + CacheDatabase.fileName }
 
-    /// Reads the cache file at `path` without locking (writers replace it atomically).
-    public static func read(path: String) throws -> CacheFile {
-        guard let bytes = try readFileIfPresent(path) else { return CacheFile() }
-        return try decode(bytes, path: path)
-    }
-
-    static func decode(_ bytes: [UInt8], path: String) throws -> CacheFile {
-        do {
-            return try CacheFile(json: JSONValue.parse(bytes))
-        } catch {
-            throw ToolError("\"\(path)\": \(error)")
+    /// Runs `body` on the open database (opened, and JSON files imported, on first use).
+    func withDatabase<R>(_ body: (CacheDatabase) throws -> R) throws -> R {
+        try connection.state.withLock { state in
+            if state == nil { state = try CacheDatabase(home: home, warn: warn) }
+            return try body(state!)
         }
     }
 
-    /// Runs `change` on the scope's cache under its lock and writes the result atomically.
-    ///
-    /// A corrupt file is renamed to `<file>.corrupt-<time>` with a warning and replaced by an
-    /// empty cache. Returns what `change` returned.
+    /// A scope's cache (empty when nothing is known).
+    public func load(_ scope: CacheScope) throws -> CacheFile {
+        try withDatabase { try CacheFile(entries: $0.entries(file: scope.fileName)) }
+    }
+
+    /// One entry of a scope, or nil.
+    public func entry(_ scope: CacheScope, key: String) throws -> CacheEntry? {
+        try withDatabase { try $0.entry(file: scope.fileName, key: key) }
+    }
+
+    /// Runs `change` on the scope's whole cache in one transaction and stores what changed
+    /// (entries added, changed or removed). O(entries of the scope): for whole-scope work
+    /// (`expire`); one entry goes through `updateEntry`, many through `updateEntries`.
     @discardableResult
     public func update<R>(_ scope: CacheScope, _ change: (inout CacheFile) throws -> R) throws -> R {
-        try home.createDirectories()
-        let path = home.cacheFile(scope)
-        let lock = try FileLock.exclusive(path + ".lock")
-        defer { lock.unlock() }
-        var cache: CacheFile
-        if let bytes = try readFileIfPresent(path) {
-            do {
-                cache = try Self.decode(bytes, path: path)
-            } catch let error as ToolError {
-                let aside = "\(path).corrupt-\(Timestamp.now().rfc3339.filter { $0 != ":" })"
-                guard rename(path, aside) == 0 else {
-                    throw ToolError("\(error.message); could not set it aside: \(systemErrorText(errno))")
+        try withDatabase { database in
+            try database.db.writeTransaction {
+                try database.ensureScope(scope)
+                let before = try database.entries(file: scope.fileName)
+                var cache = CacheFile(entries: before)
+                let result = try change(&cache)
+                for (key, entry) in cache.entries.sorted(by: { $0.key < $1.key }) where before[key] != entry {
+                    try database.store(file: scope.fileName, key: key, entry)
                 }
-                warn("\(error.message); moved aside to \"\(aside)\"")
-                cache = CacheFile()
+                for key in before.keys.sorted() where cache.entries[key] == nil {
+                    try database.remove(file: scope.fileName, key: key)
+                }
+                return result
             }
-        } else {
-            cache = CacheFile()
-        }
-        let before = cache
-        let result = try change(&cache)
-        if cache != before {
-            try writeFileAtomically(path, cache.json.pretty + "\n", mode: 0o600)
-        }
-        removeStaleTemporaries(of: scope.fileName)
-        return result
-    }
-
-    /// Removes temp files a killed writer left beside the cache file (their PID is dead).
-    private func removeStaleTemporaries(of fileName: String) {
-        let prefix = ".\(fileName).tmp-"
-        for name in listDirectory(home.cacheDirectory) where name.hasPrefix(prefix) {
-            let pid = name.dropFirst(prefix.count).prefix { $0 != "-" }
-            if let pid = Int64(pid), !processIsAlive(pid) { _ = unlink(home.cacheDirectory + "/" + name) }
         }
     }
 
-    /// Updates one entry (created if missing) under the lock; returns the stored entry.
+    /// Updates one entry (created if missing) in one transaction; returns the stored entry.
     @discardableResult
     public func updateEntry(_ scope: CacheScope, key: String, _ change: (inout CacheEntry) throws -> Void) throws -> CacheEntry {
-        try update(scope) { cache in
-            var entry = cache.entries[key] ?? CacheEntry()
-            try change(&entry)
-            cache.entries[key] = entry
-            return entry
+        try updateEntries(scope, keys: [key]) { _, entry in try change(&entry) }[0]
+    }
+
+    /// Updates many entries (each created if missing) in one transaction: a batch costs one
+    /// commit. Entries `change` leaves as they were are not written. Returns the stored entries
+    /// in the order of `keys`.
+    @discardableResult
+    public func updateEntries(_ scope: CacheScope, keys: [String],
+                              _ change: (String, inout CacheEntry) throws -> Void) throws -> [CacheEntry] {
+        try withDatabase { database in
+            try database.db.writeTransaction {
+                try database.ensureScope(scope)
+                return try keys.map { key in
+                    let before = try database.entry(file: scope.fileName, key: key)
+                    var entry = before ?? CacheEntry()
+                    try change(key, &entry)
+                    if before != entry || before == nil { try database.store(file: scope.fileName, key: key, entry) }
+                    return entry
+                }
+            }
         }
     }
 
-    /// Every cache file in the folder with its content; unreadable files are reported, not fatal.
+    /// Every scope with its entries, sorted by file name; a scope whose entries cannot be read
+    /// is reported with its error, not fatal. The names are the scopes' JSON file names.
     public func loadAll() -> [(name: CacheFileName, cache: CacheFile?, error: String?)] {
-        home.cacheFiles().map { name in
-            do {
-                return (name, try Self.read(path: home.cacheDirectory + "/" + name.fileName), nil)
-            } catch let error as ToolError {
-                return (name, nil, error.message)
-            } catch {
-                return (name, nil, "\(error)")
+        do {
+            return try withDatabase { database in
+                try database.db.readTransaction {
+                    try database.scopes().map { name in
+                        do {
+                            return (name, CacheFile(entries: try database.entries(file: name.fileName)), nil)
+                        } catch let error as ToolError {
+                            return (name, nil, error.message)
+                        }
+                    }
+                }
+            }
+        } catch let error as ToolError {
+            warn(error.message)
+            return []
+        } catch {
+            warn("\(error)")
+            return []
+        }
+    }
+
+    /// The scopes known, sorted by file name.
+    public func scopes() throws -> [CacheFileName] {
+        try withDatabase { try $0.scopes() }
+    }
+}
+
+/// The store's connection, opened on first use and shared by copies of the store.
+private final class Connection: Sendable {
+    let state = Mutex<CacheDatabase?>(nil)
+}
+
+extension CacheStore {
+    /// A number that changes whenever another connection (another process, or another store)
+    /// committed a change to the database since the last call: SQLite's `PRAGMA data_version`.
+    /// WAL commits touch only the `-wal` file, so watchers poll this rather than the files.
+    public func dataVersion() throws -> Int64 {
+        try withDatabase { try $0.db.integer("PRAGMA data_version") }
+    }
+}
+
+extension CacheStore {
+    /// The cache of the scope stored under `name` (its JSON file name); nil when the scope is unknown.
+    public func load(fileName name: CacheFileName) throws -> CacheFile? {
+        try withDatabase { database in
+            try database.db.readTransaction {
+                guard try database.scopes().contains(name) else { return nil }
+                return CacheFile(entries: try database.entries(file: name.fileName))
             }
         }
     }

@@ -32,11 +32,12 @@ public final class RunLock {
     }
 
     /// Takes the scope's run lock without waiting; throws `Busy` naming the holder.
-    public init(home: ArchiveHome, scope: CacheScope, pid: Int64) throws {
+    /// With `tag` (a shard's `shard-I-of-N`), the lock is the tag's own: shards run side by side.
+    public init(home: ArchiveHome, scope: CacheScope, pid: Int64, tag: String? = nil) throws {
         try home.createDirectories()
         try makeDirectory(home.lockDirectory)
         let stem = String(scope.fileName.dropLast("_metadata.json".count))
-        path = home.lockDirectory + "/" + stem + ".lock"
+        path = home.lockDirectory + "/" + stem + (tag.map { "." + $0 } ?? "") + ".lock"
         guard let lock = try FileLock(path: path, wait: false) else {
             let holder = (try? readFileIfPresent(path)).flatMap { $0 }.flatMap {
                 Int64(trimmedText($0))

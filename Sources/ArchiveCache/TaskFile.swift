@@ -119,19 +119,25 @@ public struct TaskStore: Sendable {
     /// The state folder.
     public let home: ArchiveHome
 
-    /// The task and PID files of `home`.
-    public init(home: ArchiveHome) { self.home = home }
+    /// The task file: `current_task.json`, or a shard's `current_task.<tag>.json`.
+    public let taskFile: String
+
+    /// The task and PID files of `home`; with `tag` (a shard's `shard-I-of-N`), the tag's own task file.
+    public init(home: ArchiveHome, tag: String? = nil) {
+        self.home = home
+        taskFile = tag.map { home.path + "/current_task.\($0).json" } ?? home.taskFile
+    }
 
     /// The task file's content, nil when absent.
     public func readTask() throws -> TaskInfo? {
-        guard let bytes = try readFileIfPresent(home.taskFile) else { return nil }
-        return try TaskInfo.decode(bytes, source: "\"\(home.taskFile)\"")
+        guard let bytes = try readFileIfPresent(taskFile) else { return nil }
+        return try TaskInfo.decode(bytes, source: "\"\(taskFile)\"")
     }
 
     /// Writes the task file atomically.
     public func writeTask(_ task: TaskInfo) throws {
         try home.createDirectories()
-        try writeFileAtomically(home.taskFile, task.json.pretty + "\n")
+        try writeFileAtomically(taskFile, task.json.pretty + "\n")
     }
 
     /// Merges `patch` (JSON text) over the current task under a lock and writes it.
@@ -141,7 +147,7 @@ public struct TaskStore: Sendable {
     @discardableResult
     public func updateTask(patch: [UInt8], pid: Int64, now: Timestamp, source: String) throws -> TaskInfo {
         try home.createDirectories()
-        let lock = try FileLock.exclusive(home.taskFile + ".lock")
+        let lock = try FileLock.exclusive(taskFile + ".lock")
         defer { lock.unlock() }
         let current = (try? readTask()) ?? nil
         var base = current ?? TaskInfo()
@@ -157,8 +163,8 @@ public struct TaskStore: Sendable {
 
     /// Removes the task file (absent is fine).
     public func clearTask() throws {
-        if unlink(home.taskFile) != 0, errno != ENOENT {
-            throw ToolError("could not remove \"\(home.taskFile)\": \(systemErrorText(errno))")
+        if unlink(taskFile) != 0, errno != ENOENT {
+            throw ToolError("could not remove \"\(taskFile)\": \(systemErrorText(errno))")
         }
     }
 

@@ -71,6 +71,10 @@ public struct ArchiverConfiguration: Sendable {
     public var startDate: String? { text("start_date") }
     public var endDate: String? { text("end_date") }
     public var skipCount: Bool { boolean("skip_count") }
+    /// The age past which any incomplete upload under the prefix is aborted (s3put's duration syntax).
+    public var abortOlderThan: String { text("abort_older_than") ?? "24h" }
+    /// `--shard I/N`, nil when not sharded.
+    public var shard: Shard? { text("shard").flatMap(Shard.init) }
     public var includeNonPartitionTables: Bool { boolean("include_non_partition_tables") }
     public var allowUnwindowed: Bool { boolean("allow_unwindowed") }
     public var force: Bool { boolean("force") }
@@ -79,6 +83,9 @@ public struct ArchiverConfiguration: Sendable {
     public var tablePartitionRange: PartitionRange? { text("table_partition_range").flatMap(PartitionRange.init) }
     public var tablePartitionTemplate: String? { text("table_partition_template") }
     public var targetTable: String? { text("target_table") }
+    public var allowLossyCast: Bool { boolean("allow_lossy_cast") }
+    public var reload: Bool { boolean("reload") }
+    public var generatedAsData: Bool { boolean("generated_as_data") }
     public var dryRun: Bool { boolean("dry_run") }
     public var verifyDeep: Bool { boolean("verify.deep") }
     public var verifyAgainstSource: Bool { boolean("verify.against_source") }
@@ -214,6 +221,15 @@ extension ArchiverConfiguration {
         }
         if (command == .dump || command == .dumpHybrid) && isFlag("compression_level") { try validateInteger("compression_level", 0...9) }
         try validateInteger("workers", 1...1000)
+        if let shard = text("shard"), Shard(shard) == nil {
+            throw invalid("shard", "\"\(shard)\" (expected I/N with 0 <= I < N, e.g. 0/3)")
+        }
+        if let age = text("abort_older_than") {
+            let digits = age.last.map { "smhd".contains($0) } == true ? age.dropLast() : Substring(age)
+            guard !digits.isEmpty, digits.allSatisfy(\.isASCII), UInt64(digits) != nil else {
+                throw invalid("abort_older_than", "\"\(age)\" (expected seconds, or a number with s, m, h or d)")
+            }
+        }
         try validateInteger("chunk_size", 100...1_000_000)
         try validateInteger("db.port", 1...65535)
         try validateInteger("viewer_port", 0...65535)

@@ -60,8 +60,8 @@ public let availableArchiverCommands: [ArchiverCommand] = [.archive, .dump, .dum
 public func archiverSettingsTable() -> String {
     var out = "| flag | YAML key | environment variable | default | commands |\n|---|---|---|---|---|\n"
     for s in archiverSettings where s.key != "config" && !s.commands.isDisjoint(with: availableArchiverCommands) {
-        let keys = ([s.key] + s.yamlAliases).map { "`\($0)`" }.joined(separator: ", ")
-        let vars = s.environmentNames.map { "`\($0)`" }.joined(separator: ", ")
+        let keys = s.flagOnly ? "(flag only)" : ([s.key] + s.yamlAliases).map { "`\($0)`" }.joined(separator: ", ")
+        let vars = s.flagOnly ? "(flag only)" : s.environmentNames.map { "`\($0)`" }.joined(separator: ", ")
         let flags = (["--" + s.flag] + s.flagAliases.map { "--" + $0 } + (s.short.map { ["-\($0)"] } ?? [])).map { "`\($0)`" }
         let commands = availableArchiverCommands.filter { s.commands.contains($0) }.map(\.rawValue).joined(separator: ", ")
         var defaults = s.defaultNote ?? s.defaultValue.map { "`\($0)`" } ?? ""

@@ -63,6 +63,9 @@ public struct ConfigFile: Sendable {
                 guard let canonical else {
                     throw ConfigError("unknown setting \"\(key)\" in \(path) line \(line)", usage: false)
                 }
+                if let setting = archiverSetting(canonical), setting.flagOnly {
+                    throw ConfigError("\(key) in \(path) line \(line) is taken from the command line only (--\(setting.flag))", usage: false)
+                }
                 // `~` and empty values mean "not set".
                 if scalar.string == "~" || (scalar.string.isEmpty && scalar.style == .plain) || scalar.string == "null" { continue }
                 values[canonical] = (scalar.string, line)
@@ -88,9 +91,9 @@ public func resolveSettings(command: ArchiverCommand, flags: [String: String], e
         var value: SettingValue?
         if let text = flags[setting.key] {
             value = SettingValue(text: text, origin: .flag(setting.flag))
-        } else if let name = setting.environmentNames.first(where: { environment[$0] != nil }), let text = environment[name] {
+        } else if !setting.flagOnly, let name = setting.environmentNames.first(where: { environment[$0] != nil }), let text = environment[name] {
             value = SettingValue(text: text, origin: .environment(name))
-        } else if let file, let entry = file.values[setting.key] {
+        } else if !setting.flagOnly, let file, let entry = file.values[setting.key] {
             value = SettingValue(text: entry.text, origin: .file(path: file.path, line: entry.line, key: setting.key))
         } else if let fallback = setting.defaultValue {
             value = SettingValue(text: fallback, origin: .builtIn)

@@ -41,6 +41,9 @@ public struct Setting: Sendable {
     public let commandDefaults: [ArchiverCommand: String]
     /// What some commands do without the setting, said instead of the default (restore: detected from the extension).
     public let commandNotes: [ArchiverCommand: String]
+    /// Taken from the command line only, never from the YAML file or the environment (a
+    /// decision that may duplicate or change data must be made each time, by hand).
+    public let flagOnly: Bool
 
     /// The environment variable for this setting.
     public var environmentName: String {
@@ -54,7 +57,7 @@ public struct Setting: Sendable {
 
     init(_ key: String, flag: String, short: Character? = nil, _ kind: SettingKind, default defaultValue: String? = nil,
          secret: Bool = false, aliases: [String] = [], flagAliases: [String] = [], note: String? = nil, commandDefaults: [ArchiverCommand: String] = [:],
-         commandNotes: [ArchiverCommand: String] = [:], for commands: Set<ArchiverCommand>, _ help: String) {
+         commandNotes: [ArchiverCommand: String] = [:], flagOnly: Bool = false, for commands: Set<ArchiverCommand>, _ help: String) {
         self.key = key
         self.flag = flag
         self.short = short
@@ -68,6 +71,7 @@ public struct Setting: Sendable {
         self.defaultNote = note
         self.commandDefaults = commandDefaults
         self.commandNotes = commandNotes
+        self.flagOnly = flagOnly
     }
 }
 
@@ -156,6 +160,14 @@ public let archiverSettings: [Setting] = [
             + "date column, outside the window of their partition); they are reported either way"),
     Setting("force", flag: "force", .boolean, default: "false", for: [.archive],
             "overwrite objects even where a partial window would replace a wider one"),
+    // Many slices (issue 16).
+    Setting("abort_older_than", flag: "abort-older-than", .string, default: "24h", for: [.archive, .dump, .dumpHybrid],
+            "at start, abort incomplete multipart uploads under the destination's prefix started this long ago "
+            + "(seconds, or a number with s, m, h, d); uploads of this run's own keys are aborted whatever their age, "
+            + "other runs' uploads in flight never"),
+    Setting("shard", flag: "shard", .string, for: [.archive, .restore],
+            "I/N: take only the slices whose stem hashes to I modulo N (FNV-1a, docs/shard.md), so N processes split "
+            + "a table with no coordinator; each shard has its own run lock and task file"),
     Setting("dump_mode", flag: "dump-mode", .string, default: "schema-and-data", for: [.dump],
             "dump mode: schema-only, data-only, schema-and-data"),
     Setting("split_tables", flag: "split-tables", .boolean, default: "false", for: [.dump],
@@ -181,6 +193,13 @@ public let archiverSettings: [Setting] = [
             "retire: only windows that ended at least this long ago (e.g. 90d, 12h; for cron)"),
     Setting("retire.force", flag: "force-retire", .boolean, default: "false", for: [.retire],
             "retire: remove rows although a foreign key (ON DELETE CASCADE/SET NULL/SET DEFAULT), DELETE trigger or publication would see them"),
+    // Restore decisions that can duplicate or change data: flags only (docs/types.md, docs/restore-ledger.md).
+    Setting("allow_lossy_cast", flag: "allow-lossy-cast", .boolean, default: "false", flagOnly: true, for: [.restore],
+            "load into existing columns whose type could change archived values (rounding, padding, time zones); refused without it"),
+    Setting("reload", flag: "reload", .boolean, default: "false", flagOnly: true, for: [.restore],
+            "load objects the target's load ledger records as restored already (their rows may be duplicated)"),
+    Setting("generated_as_data", flag: "generated-as-data", .boolean, default: "false", flagOnly: true, for: [.restore],
+            "create archived generated columns as plain columns holding the archived values (for a changed expression or collation)"),
     Setting("dry_run", flag: "dry-run", .boolean, default: "false", for: changing, "perform a dry run without uploading or changing anything"),
     Setting("debug", flag: "debug", short: "d", .boolean, default: "false", for: all, "enable debug output"),
     Setting("log_format", flag: "log-format", .string, default: "text", for: all, "log format: text, logfmt, json"),

@@ -48,6 +48,8 @@ public enum ViewerPage {
   <label>Table <select id="table-filter"><option value="">all tables</option></select></label>
   <label>Search <input id="search" type="search" placeholder="partition, key, MD5, error"></label>
   <span id="shown" class="muted"></span>
+  <button id="page-prev" type="button" disabled>‹ previous</button>
+  <button id="page-next" type="button" disabled>next ›</button>
 </section>
 <div class="table-wrap">
 <table id="entries">

@@ -5,7 +5,10 @@ extension ViewerPage {
 (function () {
   const $ = (id) => document.getElementById(id);
   const rows = new Map();          // row id -> {tr, cells, data}
-  const state = { cacheSeen: false, sortKey: "partition", sortDir: 1, tableFilter: "", search: "", entries: [], status: null };
+  // The server holds the entries: the page asks for one sorted, filtered page at a time.
+  const state = { cacheSeen: false, sortKey: "partition", sortDir: 1, tableFilter: "", search: "", status: null,
+                  offset: 0, limit: 100, total: 0, count: 0 };
+  let pageRequest = 0, refetchTimer = null, searchTimer = null;
   let socket = null, backoff = 1000, reconnectTimer = null, connectedOnce = false;
 
   // ---- formatting (all results are plain strings put into textContent) ----
@@ -63,7 +66,8 @@ extension ViewerPage {
     socket.onmessage = (ev) => {
       let msg;
       try { msg = JSON.parse(ev.data); } catch (e) { return; }
-      if (msg.type === "cache") applyCache(msg.data);
+      if (msg.type === "cache") requestPage();
+      else if (msg.type === "delta") applyDelta(msg.data);
       else if (msg.type === "status") applyStatus(msg.data);
     };
     socket.onclose = () => { socket = null; scheduleReconnect(); };
@@ -126,6 +130,12 @@ extension ViewerPage {
         return;
       }
     }
+    if (name) {                      // not on this page: search for it on the server
+      $("search").value = name;
+      state.search = name;
+      state.offset = 0;
+      requestPage();
+    }
   });
 
   // ---- cache table ----
@@ -179,28 +189,60 @@ extension ViewerPage {
     setText(c.errorTime, e.lastError ? timeText(e.errorTime) : "", highlight);
     r.data = e;
   }
-  function applyCache(doc) {
+  // ---- pages from the server ----
+  function pageURL() {
+    const p = new URLSearchParams({ offset: String(state.offset), limit: String(state.limit), sort: state.sortKey,
+                                    order: state.sortDir > 0 ? "asc" : "desc", q: state.search, table: state.tableFilter });
+    return "/api/cache?" + p.toString();
+  }
+  function requestPage() {
+    const n = ++pageRequest;
+    fetch(pageURL()).then((r) => r.json()).then((doc) => { if (n === pageRequest) applyPage(doc); }).catch(() => {});
+  }
+  // Deltas show at once in the rows on screen; the page is asked again (at most ~3 times a
+  // second) for what moved in or out of it and for the cards.
+  function scheduleRefetch() {
+    if (refetchTimer) return;
+    refetchTimer = setTimeout(() => { refetchTimer = null; requestPage(); }, 300);
+  }
+  function applyDelta(d) {
+    for (const e of (d && d.changed) || []) {
+      const r = rows.get(e.file + "\u0000" + e.partition);
+      if (r) fillRow(r, e, true);
+    }
+    scheduleRefetch();
+  }
+  function applyPage(doc) {
     const seen = new Set();
-    const entries = [];
-    const tables = new Set();
-    for (const group of (doc && doc.tables) || []) {
-      tables.add(group.tableName);
-      for (const e of group.entries || []) {
-        const id = group.file + "\u0000" + e.partition;
-        seen.add(id);
-        entries.push(e);
-        let r = rows.get(id);
-        const fresh = !r;
-        if (fresh) { r = makeRow(id); rows.set(id, r); }
-        fillRow(r, e, !fresh);
-        if (fresh && state.cacheSeen) flash(r.tr);
-      }
+    const list = [];
+    for (const e of doc.entries || []) {
+      const id = e.file + "\u0000" + e.partition;
+      seen.add(id);
+      let r = rows.get(id);
+      const fresh = !r;
+      if (fresh) { r = makeRow(id); rows.set(id, r); }
+      fillRow(r, e, !fresh);
+      if (fresh && state.cacheSeen) flash(r.tr);
+      list.push(r);
     }
     for (const [id, r] of rows) if (!seen.has(id)) { r.tr.remove(); rows.delete(id); }
-    state.entries = entries;
-    updateTableFilter(tables);
-    order();
-    applyFilter();
+    const body = document.querySelector("#entries tbody");
+    let i = 0;
+    for (const r of list) {               // move only rows out of place: no flashing
+      if (body.children[i] !== r.tr) body.insertBefore(r.tr, body.children[i] || null);
+      i++;
+    }
+    state.total = doc.total || 0;
+    state.count = doc.count || 0;
+    if (state.offset > 0 && state.offset >= state.total) { state.offset = Math.max(0, state.total - state.limit); requestPage(); }
+    updateTableFilter(doc.tables || []);
+    const first = state.total ? state.offset + 1 : 0, last = state.offset + list.length;
+    setText($("shown"), state.count ? (first === 1 && last === state.total ? String(state.total) : count(first) + "–" + count(last) + " of " + count(state.total))
+      + " shown" + (state.total !== state.count ? " (of " + count(state.count) + ")" : "") : "", false);
+    $("page-prev").disabled = state.offset === 0;
+    $("page-next").disabled = last >= state.total;
+    $("empty").hidden = state.count > 0;
+    updateCards(doc.stats || {});
     state.cacheSeen = true;
   }
   function updateTableFilter(tables) {
@@ -210,55 +252,10 @@ extension ViewerPage {
       if (!have.has(t)) { const o = document.createElement("option"); o.value = t; o.textContent = t; select.appendChild(o); }
     }
   }
-  function sortValue(d, key) {
-    switch (key) {
-      case "ratio": return ratio(d);
-      case "age": { const t = entryTime(d); return isSet(t) ? -Date.parse(t) : -Infinity; }
-      case "s3": return d.s3Uploaded ? 2 : (d.fileSize > 0 ? 1 : 0);
-      case "errorTime": return d.lastError && isSet(d.errorTime) ? Date.parse(d.errorTime) : 0;
-      default: return d[key];
-    }
-  }
-  function order() {
-    const list = Array.from(rows.values());
-    const k = state.sortKey, dir = state.sortDir;
-    list.sort((a, b) => {
-      const x = sortValue(a.data, k), y = sortValue(b.data, k);
-      let r = typeof x === "string" || typeof y === "string" ? String(x).localeCompare(String(y), "en", { numeric: true }) : (x > y) - (x < y);
-      if (r === 0) r = a.data.partition.localeCompare(b.data.partition, "en", { numeric: true });
-      return r * dir;
-    });
-    const body = document.querySelector("#entries tbody");
-    let i = 0;
-    for (const r of list) {               // move only rows out of place: no flashing
-      if (body.children[i] !== r.tr) body.insertBefore(r.tr, body.children[i] || null);
-      i++;
-    }
-  }
-  function applyFilter() {
-    const q = state.search.toLowerCase(), t = state.tableFilter;
-    let shown = 0;
-    const visible = [];
-    for (const r of rows.values()) {
-      const d = r.data;
-      const ok = (!t || d.table === t) && (!q || [d.partition, d.s3Key, d.fileMD5, d.multipartETag, d.lastError].some((v) => String(v || "").toLowerCase().includes(q)));
-      r.tr.hidden = !ok;
-      if (ok) { shown++; visible.push(d); }
-    }
-    setText($("shown"), rows.size ? shown + " of " + rows.size + " shown" : "", false);
-    $("empty").hidden = rows.size > 0;
-    updateCards(visible);
-  }
-  function updateCards(list) {
-    let processed = 0, uploaded = 0, errors = 0, comp = 0, uncomp = 0, rowsTotal = 0, compWithU = 0;
-    for (const d of list) {
-      if (d.fileSize > 0 || isSet(d.fileTime)) processed++;
-      if (d.s3Uploaded) uploaded++;
-      if (d.lastError) errors++;
-      comp += d.fileSize || 0;
-      rowsTotal += d.rowCount || 0;
-      if (d.uncompressedSize > 0 && d.fileSize > 0) { uncomp += d.uncompressedSize; compWithU += d.fileSize; }
-    }
+  function updateCards(st) {
+    const processed = st.processed || 0, uploaded = st.uploaded || 0, errors = st.errors || 0, comp = st.compressed || 0;
+    const uncomp = st.uncompressed || 0, rowsTotal = st.rows || 0, compWithU = st.compressedWithUncompressed || 0;
+    const list = { length: st.total || 0 };
     setText($("stat-total"), count(list.length), state.cacheSeen);
     setText($("stat-processed"), count(processed), state.cacheSeen);
     setText($("stat-uploaded"), count(uploaded), state.cacheSeen);
@@ -279,13 +276,21 @@ extension ViewerPage {
       state.sortKey = k;
       for (const o of document.querySelectorAll("#entries th")) o.removeAttribute("aria-sort");
       th.setAttribute("aria-sort", state.sortDir > 0 ? "ascending" : "descending");
-      order();
+      state.offset = 0;
+      requestPage();
     };
     th.addEventListener("click", sortBy);
     th.addEventListener("keydown", (ev) => { if (ev.key === "Enter" || ev.key === " ") { ev.preventDefault(); sortBy(); } });
   }
-  $("table-filter").addEventListener("change", (ev) => { state.tableFilter = ev.target.value; applyFilter(); });
-  $("search").addEventListener("input", (ev) => { state.search = ev.target.value; applyFilter(); });
+  $("table-filter").addEventListener("change", (ev) => { state.tableFilter = ev.target.value; state.offset = 0; requestPage(); });
+  $("search").addEventListener("input", (ev) => {
+    state.search = ev.target.value;
+    state.offset = 0;
+    clearTimeout(searchTimer);
+    searchTimer = setTimeout(requestPage, 150);
+  });
+  $("page-prev").addEventListener("click", () => { state.offset = Math.max(0, state.offset - state.limit); requestPage(); });
+  $("page-next").addEventListener("click", () => { if (state.offset + state.limit < state.total) { state.offset += state.limit; requestPage(); } });
 
   setInterval(() => {
     tick();
@@ -293,7 +298,7 @@ extension ViewerPage {
   }, 1000);
 
   // A first picture over REST, then live updates over the WebSocket.
-  fetch("/api/cache").then((r) => r.json()).then((d) => { if (!rows.size) applyCache(d); }).catch(() => {});
+  requestPage();
   fetch("/api/status").then((r) => r.json()).then((s) => { if (!state.status) applyStatus(s); }).catch(() => {});
   connect();
 })();

@@ -3,7 +3,8 @@ import Synchronization
 import ToolSupport
 import WebServer
 
-/// The live cache viewer: HTTP routes, WebSocket updates driven by inotify, Prometheus metrics.
+/// The live cache viewer: HTTP routes, WebSocket updates (the cache database polled, the task
+/// and PID files watched with inotify), Prometheus metrics.
 ///
 /// Read-only: it serves the page, `/api/cache`, `/api/status`, `/ws` and `/metrics`, and
 /// never changes a file (it only creates the state folder so it can watch it).
@@ -15,25 +16,23 @@ public final class CacheViewer: Sendable {
     private let version: String
     private let server: HTTPServer
     private let loopbackOnly: Bool
-    private let snapshots: CacheSnapshots
+    private let mirror: CacheMirror
     private let state = Mutex(State())
 
     private struct State {
         var clients: [ObjectIdentifier: WebSocket] = [:]
         /// The last messages sent, and their documents without the timestamp (to detect change).
         var cacheMessage = "", statusMessage = "", statusBody = ""
-        /// The snapshot version last sent to the clients.
+        /// The cache version last sent to the clients.
         var sentVersion = 0
         var counters = ViewerMetrics.Counters()
-        /// Upload and skip times per file and key, to count uploads and skips seen.
-        var seen: [String: (Timestamp, Timestamp)] = [:]
     }
 
     /// A viewer of `home` for `host` (numeric address) and `port` (0: any free port).
     public init(home: ArchiveHome, host: String, port: UInt16, version: String) {
         self.home = home
         self.version = version
-        snapshots = CacheSnapshots(home: home)
+        mirror = CacheMirror(home: home)
         loopbackOnly = host == "127.0.0.1" || host == "::1" || host.hasPrefix("127.")
         let box = HandlerBox()
         server = HTTPServer(host: host, port: port) { box.viewer?.route($0) ?? .response(.error(503)) }
@@ -51,10 +50,16 @@ public final class CacheViewer: Sendable {
             throw ToolError(error.description)
         }
         spawnThread { [self] in
+            var lastPing = monotonicNow()
             while true {
-                let changed = watcher.wait(timeout: 2000)
+                // The database is polled (`PRAGMA data_version`) five times a second: WAL commits
+                // touch only the -wal file, which inotify would report only on close.
+                let changed = watcher.wait(timeout: 200)
                 refresh(filesChanged: changed)
-                pingClients()
+                if monotonicNow() - lastPing > 1_000_000_000 {
+                    pingClients()
+                    lastPing = monotonicNow()
+                }
             }
         }
         return port
@@ -83,7 +88,10 @@ public final class CacheViewer: Sendable {
         case "/app.css":
             return .response(secured(HTTPResponse(contentType: "text/css; charset=utf-8", body: Array(ViewerPage.style.utf8))))
         case "/api/cache":
-            return .response(secured(.json(snapshots.current().document)))
+            // With a query (offset, limit, sort, order, q, table): one page, sorted and filtered
+            // here; without: every entry, grouped by scope.
+            if let query = PageQuery(target: request.target) { return .response(secured(.json(mirror.page(query)))) }
+            return .response(secured(.json(mirror.fullDocument())))
         case "/api/status":
             return .response(secured(.json(statusDocument(now: .now()).compact)))
         case "/metrics":
@@ -92,7 +100,7 @@ public final class CacheViewer: Sendable {
                 c.clients = s.clients.count
                 return c
             }
-            let text = ViewerMetrics.render(files: snapshots.current().files, running: TaskStore(home: home).status().running,
+            let text = ViewerMetrics.render(files: mirror.files, running: TaskStore(home: home).status().running,
                                             counters: counters)
             return .response(secured(.text(text, contentType: "text/plain; version=0.0.4; charset=utf-8")))
         case "/ws":
@@ -142,33 +150,39 @@ public final class CacheViewer: Sendable {
         _ = state.withLock { $0.clients.removeValue(forKey: id) }
     }
 
-    /// Sends what changed to every client: the cache files when inotify reported a change (or
-    /// at start), the status always (a crashed archiver changes no file, only its PID dies).
+    /// Sends what changed to every client: the entries that changed when the database changed
+    /// (a `delta` message; a `reload` one for a burst too large to list), the status when it
+    /// changed (checked on every call: a crashed archiver changes no file, only its PID dies).
     private func refresh(filesChanged: Bool) {
-        let snapshot = filesChanged || state.withLock({ $0.sentVersion == 0 }) ? snapshots.current() : nil
+        let delta = mirror.refresh()
         // The status document carries the time; compare it without.
         let statusBody = statusDocument(now: .zero).compact
-        var times: [String: (Timestamp, Timestamp)] = [:]
-        let fresh = snapshot.map { snapshot in state.withLock { $0.sentVersion != snapshot.version } } ?? false
-        if fresh, let snapshot {
-            for file in snapshot.files {
-                for (key, e) in file.cache?.entries ?? [:] { times[file.name.fileName + "\u{0}" + key] = (e.s3UploadTime, e.lastSkipTime) }
+        let deltaMessage = delta.flatMap { d -> String? in
+            guard !d.initial else { return nil }
+            let members: [(String, JSONValue)] = [("version", .int(Int64(d.version))), ("count", .int(Int64(mirror.counts.entries)))]
+            var text = String(JSONValue.object(members).compact.dropLast())
+            if d.changed.count + d.removed.count > Self.deltaLimit {
+                text += ",\"reload\":true}"
+            } else {
+                text += ",\"changed\":[" + d.changed.map(\.json).joined(separator: ",") + "],\"removed\":"
+                    + JSONValue.array(d.removed.map { .object([("file", .string($0.file)), ("partition", .string($0.key))]) }).compact + "}"
             }
+            return ViewerDocuments.message("delta", json: text)
         }
+        let summary = delta.map { _ in ViewerDocuments.message("cache", json: mirror.summaryDocument()) }
         state.withLock { s in
             var messages: [String] = []
-            if fresh, let snapshot, s.sentVersion != snapshot.version {
-                if filesChanged {
-                    for (key, (upload, skip)) in times {
-                        let before = s.seen[key]
-                        if !upload.isZero, upload != before?.0 { s.counters.uploads += 1 }
-                        if !skip.isZero, skip != before?.1 { s.counters.skips += 1 }
+            if let delta {
+                if !delta.initial {
+                    for row in delta.changed {
+                        let before = delta.previous[row.id]
+                        if !row.entry.s3UploadTime.isZero, row.entry.s3UploadTime != before?.s3UploadTime { s.counters.uploads += 1 }
+                        if !row.entry.lastSkipTime.isZero, row.entry.lastSkipTime != before?.lastSkipTime { s.counters.skips += 1 }
                     }
                 }
-                s.seen = times
-                s.sentVersion = snapshot.version
-                s.cacheMessage = ViewerDocuments.message("cache", json: snapshot.document)
-                messages.append(s.cacheMessage)
+                s.sentVersion = delta.version
+                if let summary { s.cacheMessage = summary }
+                if let deltaMessage { messages.append(deltaMessage) }
             }
             if statusBody != s.statusBody {
                 s.statusBody = statusBody
@@ -180,6 +194,9 @@ public final class CacheViewer: Sendable {
             }
         }
     }
+
+    /// Changes in one delta message at most; a larger burst is sent as `reload`.
+    static let deltaLimit = 500
 
     private func pingClients() {
         let now = monotonicNow()

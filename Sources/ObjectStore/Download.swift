@@ -104,10 +104,16 @@ public enum StoreJSON {
 public enum IncompleteUploads {
     /// The uploads under `prefix` started at least `olderThan` seconds before `now`.
     public static func find(store: any ObjectStore, prefix: String, olderThan: UInt64, now: Int = time(nil)) throws -> [PendingUpload] {
-        try store.listUploads(prefix: prefix).filter { upload in
-            guard olderThan > 0 else { return true }
+        started(try store.listUploads(prefix: prefix), atLeast: olderThan, now: now)
+    }
+
+    /// Those of `uploads` started at least `seconds` before `now` (all of them for 0; an upload
+    /// whose start time cannot be read is never old).
+    public static func started(_ uploads: [PendingUpload], atLeast seconds: UInt64, now: Int = time(nil)) -> [PendingUpload] {
+        uploads.filter { upload in
+            guard seconds > 0 else { return true }
             guard let started = epochSeconds(rfc3339: upload.initiated) else { return false }
-            return now - started >= Int(olderThan)
+            return now - started >= Int(seconds)
         }
     }
 

@@ -80,23 +80,30 @@ public final class ArchiveRun: OrchestratedRun, @unchecked Sendable {
         defer { end(runLock) }
         let facts = try preflight(config)
         let prefix = ArchiveLayout.fixedPrefix(template: template, table: table)
-        try abortIncompleteUploads(prefix: prefix)
 
         display.log(.info, "planning", [("table", table), ("duration", config.outputDuration.rawValue)])
         let planned = try invocation.planSlices(count: "estimate", display: display)
         var plans = planned.slices
+        if let shard = config.shard {
+            let all = plans.count
+            plans = plans.filter { shard.contains(stem: $0.stem) }
+            display.log(.info, "shard", [("shard", shard.description), ("slices", "\(plans.count)"), ("of", "\(all)")])
+        }
         summary.slices = plans.count
         account(planned, template: template)
         var counting: BackgroundCount?
         if !config.skipCount { (plans, counting) = try startCounting(plans) }
         display.setTotals(slices: plans.count, rows: plans.reduce(0) { $0 + ($1.rows ?? 0) })
         defer { counting?.finish() }
+        try abortIncompleteUploads(prefix: prefix, ownKeys: plans.filter { $0.error == nil }.map { objectKey($0, template: template) })
 
         task { $0.currentTask = "checking" }
         let listing = try invocation.listObjects(prefix: prefix)
         let schemaHash = try storeSchema(table: table, template: template, listing: listing)
         let entries = try cache.load(scope).entries
         var work: [SliceWork] = []
+        var skipped: [String] = []
+        defer { recordSkips(skipped) }
         for plan in plans {
             let key = objectKey(plan, template: template)
             if let error = plan.error {
@@ -120,6 +127,7 @@ public final class ArchiveRun: OrchestratedRun, @unchecked Sendable {
                !entry.fileMD5.isEmpty || !entry.multipartETag.isEmpty,
                entry.window.isEmpty ? !plan.partial : entry.window == plan.windowText {
                 skip(plan, key: key, reason: "cached size and ETag match the object")
+                skipped.append(key)
                 continue
             }
             // The manifest is read only for an object the run would otherwise compare or replace.
@@ -131,12 +139,15 @@ public final class ArchiveRun: OrchestratedRun, @unchecked Sendable {
                 display.log(.warn, "skipping a partial window: the object may cover the whole window; --force overwrites it",
                             [("slice", plan.stem), ("key", key)])
                 skip(plan, key: key, reason: "partial window")
+                skipped.append(key)
                 continue
             }
             // An open window still gains rows: upload it again rather than compare it first.
             work.append(SliceWork(plan: plan, planJSON: try plan.jsonLine(), key: key, ifDifferent: existing != nil && !plan.open,
                                   expectedRows: plan.rows))
         }
+        recordSkips(skipped)
+        skipped = []
 
         task { $0.currentTask = "archiving"; $0.totalSlices = Int64(plans.count) }
         // Each worker holds one connection: leave half of what the server can spare to others.
@@ -225,7 +236,6 @@ public final class ArchiveRun: OrchestratedRun, @unchecked Sendable {
         lock.lock()
         summary.skipped += 1
         lock.unlock()
-        _ = try? cache.updateEntry(scope, key: key) { $0.lastSkipTime = .now() }
         display.log(.info, "skipped", [("slice", plan.stem), ("reason", reason)])
         display.completed("skipped   \(plan.stem)", bytes: 0, rows: 0)
     }

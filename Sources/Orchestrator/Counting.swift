@@ -95,32 +95,52 @@ extension ArchiveRun {
         count.track(connection)
         let wanted = Set(missing)
         var failure: String?
-        for i in counted.indices where wanted.contains(counted[i].stem) {
+        // Counts go to the cache in batches (one transaction each), not one write per slice.
+        var pending: [String: Int64] = [:]
+        var lastFlush = monotonicNanosecondsNow()
+        defer { recordCounts(pending) }
+        // A few hundred slices per round: their sources' counts go in a handful of statements.
+        let indices = counted.indices.filter { wanted.contains(counted[$0].stem) }
+        for start in stride(from: 0, to: indices.count, by: 200) {
             guard !count.wasCancelled else { return }
-            let rows: Int64
-            do {
-                rows = try PartitionPlanner.exactRows(connection, sources: counted[i].sources)
-            } catch let error as PGError where error.isCancelled {
-                return
-            } catch {
-                failure = failure ?? "\(counted[i].stem): \(error)"
-                continue
-            }
-            counted[i].rows = rows
-            counted[i].rowsExact = true
-            done += 1
-            display.setCounting(done: done, total: plans.count)
-            if !counted[i].open {
-                let key = objectKey(counted[i], template: config.pathTemplate!)
-                _ = try? cache.updateEntry(scope, key: key) { entry in
-                    entry.rowCount = rows
-                    entry.countTime = .now()
-                    entry.s3Key = key
+            let chunk = Array(indices[start..<min(start + 200, indices.count)])
+            let results = PartitionPlanner.exactRows(connection, slices: chunk.map { counted[$0].sources })
+            for (i, result) in zip(chunk, results) {
+                let rows: Int64
+                switch result {
+                case .success(let n): rows = n
+                case .failure(let error) where error.isCancelled: return
+                case .failure(let error):
+                    failure = failure ?? "\(counted[i].stem): \(error)"
+                    continue
+                }
+                counted[i].rows = rows
+                counted[i].rowsExact = true
+                done += 1
+                display.setCounting(done: done, total: plans.count)
+                if !counted[i].open {
+                    pending[objectKey(counted[i], template: config.pathTemplate!)] = rows
+                    if pending.count >= 500 || monotonicNanosecondsNow() - lastFlush > 1_000_000_000 {
+                        recordCounts(pending)
+                        pending = [:]
+                        lastFlush = monotonicNanosecondsNow()
+                    }
                 }
             }
         }
         display.setTotals(slices: counted.count, rows: counted.reduce(0) { $0 + ($1.rows ?? 0) })
         task { $0.partitionsCounted = Int64(done) }
         if let failure { display.log(.warn, "counting rows failed for some slices: \(failure)") }
+    }
+
+    /// Stores exact row counts of closed windows (key → rows) in one transaction.
+    private func recordCounts(_ counts: [String: Int64]) {
+        guard !counts.isEmpty else { return }
+        let now = Timestamp.now()
+        _ = try? cache.updateEntries(scope, keys: counts.keys.sorted()) { key, entry in
+            entry.rowCount = counts[key] ?? 0
+            entry.countTime = now
+            entry.s3Key = key
+        }
     }
 }

@@ -107,7 +107,6 @@ public final class DumpRun: OrchestratedRun, ArchiverRun, @unchecked Sendable {
         let current = try connection.query("SELECT current_database()").first?[0] ?? nil
         let database = config.dbName ?? current ?? ""
         let prefix = ArchiveLayout.fixedPrefix(template: template, table: config.table ?? database)
-        if config.table != nil || !config.splitTables { try abortIncompleteUploads(prefix: prefix) }
         if hybrid { try prepareHybrid(connection) }
 
         task { $0.currentTask = "planning" }
@@ -120,12 +119,15 @@ public final class DumpRun: OrchestratedRun, ArchiverRun, @unchecked Sendable {
         }
         summary.slices = jobs.count
         display.setTotals(slices: jobs.count, rows: 0)
+        if config.table != nil || !config.splitTables { try abortIncompleteUploads(prefix: prefix, ownKeys: jobs.map(\.key)) }
 
         task { $0.currentTask = "checking" }
         // Whole dumps carry their run time in the name: only windows and window schemas need the listing.
         let listing = jobs.contains(where: \.skippable) ? try invocation.listObjects(prefix: prefix) : [:]
         let entries = try cache.load(scope).entries
         var work: [DumpJob] = []
+        var skipped: [String] = []
+        defer { recordSkips(skipped) }
         for job in jobs {
             if let error = job.error {
                 fail(job, stage: "planning", message: error)
@@ -135,13 +137,15 @@ public final class DumpRun: OrchestratedRun, ArchiverRun, @unchecked Sendable {
                entry.s3Key == job.key, entry.fileSize == existing.size,
                existing.etag == (entry.multipartETag.isEmpty ? entry.fileMD5 : entry.multipartETag) {
                 lock.lock(); summary.skipped += 1; lock.unlock()
-                _ = try? cache.updateEntry(scope, key: job.cacheKey) { $0.lastSkipTime = .now() }
+                skipped.append(job.cacheKey)
                 display.log(.info, "skipped", [("dump", job.stem), ("reason", "cached size and ETag match the object")])
                 display.completed("skipped   \(job.stem)", bytes: 0, rows: 0)
                 continue
             }
             work.append(job)
         }
+        recordSkips(skipped)
+        skipped = []
 
         if hybrid && !config.dryRun { try createScratch(connection, count: min(config.workers, max(1, work.count))) }
         task { $0.currentTask = "dumping"; $0.totalSlices = Int64(jobs.count) }

@@ -46,7 +46,7 @@ public class OrchestratedRun: @unchecked Sendable {
         self.home = home
         self.scope = scope
         cache = CacheStore(home: home, warn: { [display] in display.log(.warn, $0) })
-        tasks = TaskStore(home: home)
+        tasks = TaskStore(home: home, tag: invocation.config.shard?.fileTag)
     }
 
     /// Stops the run: no new work starts, running pipelines are terminated (their uploads abort).
@@ -62,11 +62,23 @@ public class OrchestratedRun: @unchecked Sendable {
 
     var isStopping: Bool { running.isStopping }
 
+    /// Notes in the cache that `keys` were skipped now: one transaction for the whole batch
+    /// (a warning, not a failure, when the cache cannot be written).
+    func recordSkips(_ keys: [String]) {
+        guard !keys.isEmpty else { return }
+        let now = Timestamp.now()
+        do {
+            try cache.updateEntries(scope, keys: keys) { _, entry in entry.lastSkipTime = now }
+        } catch {
+            display.log(.warn, "could not record \(keys.count) skips in the cache: \(error)")
+        }
+    }
+
     /// Takes the scope's run lock and writes the first task-file state; undo with `end`.
     func begin(name: String) throws -> RunLock {
         let runLock: RunLock
         do {
-            runLock = try RunLock(home: home, scope: scope, pid: Int64(getpid()))
+            runLock = try RunLock(home: home, scope: scope, pid: Int64(getpid()), tag: config.shard?.fileTag)
         } catch let busy as RunLock.Busy {
             throw OrchestratorError("\(busy): one \(config.command.rawValue) of \(name) to this destination runs at a time")
         }
@@ -88,13 +100,19 @@ public class OrchestratedRun: @unchecked Sendable {
     }
 
     /// Aborts multipart uploads a killed earlier run left open under `prefix` (not in a dry run).
-    func abortIncompleteUploads(prefix: String) throws {
+    func abortIncompleteUploads(prefix: String, ownKeys: [String]) throws {
         guard !config.dryRun else { return }
-        let abort = try invocation.capture("s3put", invocation.storeArguments + ["--abort-incomplete", prefix])
-        if !abort.termination.succeeded {
-            throw OrchestratorError("could not clean up incomplete uploads: \(abort.failure("s3put"))")
+        // Only this run's own keys (a killed earlier run's leftovers), and any key's upload older
+        // than --abort-older-than: another run writing other keys under the prefix keeps its uploads.
+        let arguments = invocation.storeArguments + ["--abort-incomplete", prefix, "--older-than", config.abortOlderThan, "--keys-from", "-"]
+        let pipeline = Pipeline(stages: [Stage(name: "s3put", command: invocation.command("s3put", arguments), reportsProgress: false)])
+        let result = try pipeline.run(input: Array(ownKeys.map { $0 + "\n" }.joined().utf8))
+        guard result.succeeded else {
+            throw OrchestratorError("could not clean up incomplete uploads: \(result.failure ?? "s3put failed")")
         }
-        abort.lines.forEach { display.log(.debug, "aborted an incomplete upload", [("upload", $0)]) }
+        for line in String(decoding: result.output, as: UTF8.self).split(separator: "\n") {
+            display.log(.debug, "aborted an incomplete upload", [("upload", String(line))])
+        }
     }
 
     /// Updates the task file (best effort: the viewer's view, never the run's outcome).

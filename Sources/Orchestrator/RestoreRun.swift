@@ -6,6 +6,7 @@ import Glibc
 #endif
 import Pipelines
 import RunDisplay
+import SlicePlan
 import ToolSupport
 
 /// What a run reports at its end: summary lines and the exit status (archive and restore alike).
@@ -35,6 +36,8 @@ extension RunSummary: RunReport {}
 /// The end of a restore run.
 public struct RestoreSummary: RunReport {
     public var files = 0, restored = 0, failed = 0, dryRun = 0
+    /// Files the load ledger records as restored (skipped), and those changed since (skipped, reported).
+    public var alreadyRestored = 0, changedSinceRestored = 0
     public var rowsRead: Int64 = 0, inserted: Int64 = 0, conflicts: Int64 = 0, bytes: Int64 = 0
     public var partitions = 0
     public var seconds = 0.0
@@ -49,7 +52,9 @@ public struct RestoreSummary: RunReport {
     public var lines: [String] {
         let rate = seconds > 0 ? Double(rowsRead) / seconds : 0
         let dry = dryRun > 0 ? ", \(dryRun) dry-run" : ""
-        var out = ["summary: \(files) files: \(restored) restored, \(failed) failed\(dry); \(rowsRead) rows read, \(inserted) inserted, "
+        let ledger = (alreadyRestored > 0 ? ", \(alreadyRestored) skipped (restored before)" : "")
+            + (changedSinceRestored > 0 ? ", \(changedSinceRestored) skipped (changed since restored)" : "")
+        var out = ["summary: \(files) files: \(restored) restored, \(failed) failed\(dry)\(ledger); \(rowsRead) rows read, \(inserted) inserted, "
                    + "\(conflicts) conflicts; \(partitions) partitions created; \(formatBytes(bytes)) in \(formatDuration(seconds)) "
                    + "(\(TextFormat.fixed(rate, 0)) rows/s)"]
         out += stageUsage.line.map { [$0] } ?? []
@@ -64,9 +69,12 @@ struct LoadLine: Decodable {
     var inserted: Int64
     var conflicts: Int64
     var partitions_created: [String]
+    var ledger: String?
+    var ddl: [String]?
 }
 
-/// `data-archiver restore`: list, select by window, fetch each file's schema, run
+/// `data-archiver restore`: list, select by window, skip what the load ledger records, fetch
+/// every file's schema and join the versions into one definition (RestoreDefinition.swift), run
 /// `s3get | zcompress -d | rowfmt --to rowstream | pg-load` pipelines, summarise.
 public final class RestoreRun: ArchiverRun, @unchecked Sendable {
     let invocation: ChildInvocation
@@ -74,9 +82,13 @@ public final class RestoreRun: ArchiverRun, @unchecked Sendable {
     var config: ArchiverConfiguration { invocation.config }
     let startClock = Date()
     let sidecars: SchemaSidecars
-    private let lock = Lock()
-    private var summary = RestoreSummary()
+    let lock = Lock()
+    var summary = RestoreSummary()
     let running = RunningPipelines()
+    /// Sidecars and the joined definition, known before any file loads.
+    var plan = RestorePlan()
+    /// Whether a dry run's DDL was logged already.
+    var ddlLogged = false
 
     /// A restore of `invocation` reporting to `display`.
     public init(invocation: ChildInvocation, display: RunDisplay) {
@@ -113,6 +125,7 @@ public final class RestoreRun: ArchiverRun, @unchecked Sendable {
         let files = RestoreSelection.choose(listing, table: table, prefix: prefix, startDate: config.startDate, endDate: config.endDate,
                                             format: builtIn("output_format") ? nil : config.outputFormat.rawValue,
                                             codec: builtIn("compression") ? nil : config.compression)
+            .filter { file in config.shard.map { $0.contains(stem: file.stem) } ?? true }
         summary.files = files.count
         display.setTotals(slices: files.count, rows: 0)
         // Each worker holds one connection: leave half of what the server can spare to others.
@@ -122,9 +135,11 @@ public final class RestoreRun: ArchiverRun, @unchecked Sendable {
             display.log(.warn, "fewer workers than asked: the server can spare few connections",
                         [("workers", "\(workerCount)"), ("spare_connections", "\(facts.spareConnections)")])
         }
-        display.log(.info, "restoring", [("files", "\(files.count)"), ("listed", "\(listing.count)"), ("workers", "\(workerCount)"),
+        let loading = try skipRecorded(files)
+        plan = try planDefinition(loading, workers: workerCount)
+        display.log(.info, "restoring", [("files", "\(loading.count)"), ("listed", "\(listing.count)"), ("workers", "\(workerCount)"),
                                          ("target", target)])
-        WorkQueue(files).drain(workers: workerCount, stopping: { [self] in isStopping }) { [self] file, worker in
+        WorkQueue(loading).drain(workers: workerCount, stopping: { [self] in isStopping }) { [self] file, worker in
             process(file, worker: worker)
         }
         lock.lock()
@@ -143,7 +158,12 @@ public final class RestoreRun: ArchiverRun, @unchecked Sendable {
         var convert = ["--from", file.format, "--to", "rowstream"]
         if let schemaPath { convert += ["--schema", schemaPath] }
         stages.append(Stage(name: "rowfmt", command: invocation.command("rowfmt", convert)))
-        var load = ["--table", config.targetTable ?? config.table!, "--schema", config.dbSchema, "--create"]
+        var load = ["--table", config.targetTable ?? config.table!, "--schema", config.dbSchema, "--create",
+                    "--object-key", file.key, "--object-etag", file.etag]
+        if let definition = plan.definitionPath { load += ["--definition", definition] }
+        if config.allowLossyCast { load.append("--allow-lossy-cast") }
+        if config.reload { load.append("--reload") }
+        if config.generatedAsData { load.append("--generated-as-data") }
         if let range = config.tablePartitionRange {
             load += ["--table-partition-range", range.rawValue]
             if let template = config.tablePartitionTemplate { load += ["--table-partition-template", template] }
@@ -158,19 +178,16 @@ public final class RestoreRun: ArchiverRun, @unchecked Sendable {
 
     /// Restores one file and records what happened.
     func process(_ file: RestoreFile, worker: Int) {
+        // A Parquet file keeps its own types (its pgarchive.schema footer key); rowfmt refuses it
+        // when that differs from the sidecar.
         let schemaPath: String?
-        if file.format == "parquet" {
-            schemaPath = nil
-        } else {
-            do {
-                schemaPath = try sidecars.path(for: file.key, table: config.table!, template: config.pathTemplate!)
-            } catch {
-                fail(file, stage: "schema", message: "\(error)")
-                return
-            }
-            if schemaPath == nil {
-                display.log(.warn, "no schema sidecar: column types are inferred from the data", [("file", file.key)])
-            }
+        if let failure = plan.sidecarFailures[file.key] {
+            fail(file, stage: "schema", message: failure)
+            return
+        }
+        schemaPath = plan.sidecarPaths[file.key] ?? nil
+        if schemaPath == nil && file.format != "parquet" {
+            display.log(.warn, "no schema sidecar: column types are inferred from the data", [("file", file.key)])
         }
         var planned = stages(for: file, schemaPath: schemaPath)
         do {
@@ -222,6 +239,16 @@ public final class RestoreRun: ArchiverRun, @unchecked Sendable {
             fail(file, stage: "pg-load", message: "pg-load printed no result line: \(text.prefix(200))")
             return
         }
+        if loaded.ledger == "already_loaded" || loaded.ledger == "changed" {
+            // Another run loaded it between the ledger check and this load: nothing was inserted.
+            lock.lock()
+            if loaded.ledger == "changed" { summary.changedSinceRestored += 1 } else { summary.alreadyRestored += 1 }
+            lock.unlock()
+            display.log(.info, "skipped: restored before", [("file", file.key)])
+            display.completed("skipped   \(file.name)", bytes: 0, rows: 0)
+            return
+        }
+        if let ddl = loaded.ddl, !ddl.isEmpty { logDDL(ddl) }
         lock.lock()
         if config.dryRun { summary.dryRun += 1 } else { summary.restored += 1 }
         summary.rowsRead += loaded.rows_read
@@ -259,7 +286,7 @@ final class SchemaSidecars: @unchecked Sendable {
     let invocation: ChildInvocation
     private let lock = Lock()
     private var paths: [String: String?] = [:]
-    private let folder: String
+    let folder: String
 
     init(invocation: ChildInvocation) {
         self.invocation = invocation

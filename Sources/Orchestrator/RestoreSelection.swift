@@ -12,8 +12,10 @@ struct RestoreFile: Sendable {
     var format: String
     /// The outer codec: zstd, lz4, gzip or none.
     var codec: String
-    /// Its ETag (from the listing).
-    var etag: String = ""
+    /// Its ETag (from the listing), for the load ledger.
+    var etag = ""
+    /// The slice's stem (`<table>-<label>`), which `--shard` hashes.
+    var stem: String
 }
 
 /// Which objects a restore takes: the table's files under the fixed prefix whose window overlaps
@@ -33,7 +35,7 @@ enum RestoreSelection {
             if let from, window.end <= from { continue }
             if let to, window.start >= to { continue }
             files.append(RestoreFile(key: key, size: listing[key]!.size, name: name, format: format ?? parsed.format,
-                                     codec: codec ?? parsed.codec, etag: listing[key]!.etag))
+                                     codec: codec ?? parsed.codec, etag: listing[key]!.etag, stem: "\(table)-\(parsed.label)"))
         }
         return files
     }

@@ -6,7 +6,7 @@ import RowStream
 public struct SelectedColumn: Sendable {
     /// The column as the schema describes it.
     public var column: RowStreamSchema.Column
-    /// The select-list expression (`"col"` or `"col"::text`).
+    /// The select-list expression (`"col"`, `"col"::text`, or for xml its output function's text).
     public var expression: String
 }
 
@@ -26,7 +26,8 @@ public enum SchemaQuery {
                    CASE WHEN rt.typlen = -1 AND rt.typelem <> 0 THEN rt.typelem END,
                    et.typtype,
                    (SELECT array_to_json(array_agg(e.enumlabel ORDER BY e.enumsortorder))::text FROM pg_enum e
-                     WHERE e.enumtypid = CASE WHEN rt.typtype = 'e' THEN rt.oid WHEN et.typtype = 'e' THEN et.oid END)
+                     WHERE e.enumtypid = CASE WHEN rt.typtype = 'e' THEN rt.oid WHEN et.typtype = 'e' THEN et.oid END),
+                   a.attnum
             FROM pg_attribute a
             JOIN pg_type t ON t.oid = a.atttypid
             JOIN pg_type rt ON rt.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END
@@ -48,14 +49,19 @@ public enum SchemaQuery {
             let native = typtype != "d" && TypeTable.isNative(oid: oid, isEnum: isEnum) && (Int(r[3]!) ?? 0) <= 1
                 && (element == nil || TypeTable.arrays[oid] != nil || r[9] == "e")
             let nullable = r[2] != "t"
+            let attnum = r[11].flatMap { Int($0) }
             if native {
                 let column = RowStreamSchema.Column(name: name, type: wireType, oid: oid, typmod: typmod, nullable: nullable,
-                                                    elementOID: element, enumLabels: labels)
+                                                    elementOID: element, enumLabels: labels, attnum: attnum)
                 selected.append(SelectedColumn(column: column, expression: SQL.identifier(name)))
             } else {
                 let column = RowStreamSchema.Column(name: name, type: "text", oid: TypeTable.textOID, typmod: -1, nullable: nullable,
-                                                    originalType: declared)
-                selected.append(SelectedColumn(column: column, expression: SQL.identifier(name) + "::text"))
+                                                    originalType: declared, attnum: attnum)
+                // xml's cast to text keeps the stored declaration; its output function (COPY's and
+                // row_to_json's text) writes it as PostgreSQL prints it.
+                let expression = oid == xmlOID
+                    ? "pg_catalog.textin(pg_catalog.xml_out(\(SQL.identifier(name))))" : SQL.identifier(name) + "::text"
+                selected.append(SelectedColumn(column: column, expression: expression))
             }
         }
         let partitionKey = try conn.query("""
@@ -68,10 +74,14 @@ public enum SchemaQuery {
             JOIN pg_attribute a ON a.attrelid = $1::oid AND a.attnum = k.attnum
             WHERE i.indrelid = $1::oid AND i.indisprimary ORDER BY k.ord
             """, [oid]).compactMap { $0[0] }
-        let streamSchema = RowStreamSchema(table: .init(schema: schema, name: table), columns: selected.map(\.column),
+        var streamSchema = RowStreamSchema(table: .init(schema: schema, name: table), columns: selected.map(\.column),
                                            partitionKey: partitionKey, primaryKey: primaryKey)
+        streamSchema.definition = try DefinitionQuery.describe(conn, oid: oid)
         return (streamSchema, selected)
     }
+
+    /// The OID of `xml`.
+    private static let xmlOID: UInt32 = 142
 
     private static func decodeLabels(_ json: String) throws -> [String] {
         guard let labels = try? JSONDecoder().decode([String].self, from: Data(json.utf8)) else {

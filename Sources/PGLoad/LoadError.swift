@@ -1,3 +1,4 @@
+import RowStream
 import ToolSupport
 
 /// A load failure: one line, and whether it means "not found" (exit 3) rather than a failure.
@@ -49,6 +50,21 @@ public struct LoadRequest: Sendable {
     public var expectRows: UInt64?
     /// Refuse the input unless its row digest is this one (`--expect-digest`, 32 hex digits).
     public var expectDigest: String?
+    /// The definition to create the table from (the joined archived versions), instead of the
+    /// stream's own schema.
+    public var definition: RowStreamSchema?
+    /// Convert into an existing column even when values could change (docs/types.md).
+    public var allowLossyCast = false
+    /// The archived object the input is, for the load ledger (docs/restore-ledger.md) and messages.
+    public var objectKey: String?
+    /// Its ETag (recorded; a changed ETag is skipped unless `reload`).
+    public var objectETag: String?
+    /// Its content digest, when known (recorded).
+    public var objectDigest: String?
+    /// Load an object the ledger records as loaded again.
+    public var reload = false
+    /// Create archived generated columns as plain columns holding the archived values.
+    public var generatedAsData = false
 
     /// A request with the defaults.
     public init() {}
@@ -72,11 +88,18 @@ public struct LoadResult: Sendable {
     public var dryRun = false
     /// The row digest of the input (docs/rowstream.md, "Row digest"), 32 hex digits.
     public var digest = ""
+    /// What the load ledger said (only with an object key).
+    public var ledger: Ledger.Outcome?
+    /// A dry run that would create the table: the statements it would run.
+    public var ddl: [String] = []
 
     /// The result as one JSON line (no newline).
     public var json: String {
         "{\"table\":\(JSON.quote(table)),\"rows_read\":\(rowsRead),\"inserted\":\(inserted),\"conflicts\":\(conflicts),"
             + "\"table_created\":\(tableCreated),\"partitions_created\":[\(partitionsCreated.map(JSON.quote).joined(separator: ","))],"
-            + "\"dry_run\":\(dryRun),\"digest\":\(JSON.quote(digest))}"
+            + "\"dry_run\":\(dryRun),\"digest\":\(JSON.quote(digest))"
+            + (ledger.map { ",\"ledger\":\"\($0.rawValue)\"" } ?? "")
+            + (ddl.isEmpty ? "" : ",\"ddl\":[\(ddl.map(JSON.quote).joined(separator: ","))]")
+            + "}"
     }
 }

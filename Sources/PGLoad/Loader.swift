@@ -26,20 +26,26 @@ public enum Loader {
         result.dryRun = request.dryRun
 
         let partitionColumn = try self.partitionColumn(request, schema: schema, target: target)
+        let object = request.objectKey.map { "object \($0)" } ?? "the input"
         if !target.exists {
             guard request.create else {
                 throw LoadError("table \(target.qualified) does not exist (give --create to create it from the input's schema)", notFound: true)
             }
-            result.tableCreated = try createTable(&target, schema: schema, partitionColumn: partitionColumn, dryRun: request.dryRun, conn: conn)
-            // Another loader may have created it first: then it is checked like any existing table.
-            if !result.tableCreated { try check(target, against: schema, request: request) }
-        } else {
-            try check(target, against: schema, request: request)
+            result.tableCreated = try createTable(&target, schema: request.definition ?? schema, partitionColumn: partitionColumn,
+                                                  request: request, ddl: &result.ddl, conn: conn, warn: warn)
         }
-        let unique = target.exists ? target.hasUniqueIndex : !schema.primaryKey.isEmpty
-        if !unique && request.onConflict == .nothing {
+        // An existing table (or one another loader created first, or ours from the joined
+        // definition) must take every column without changing a value.
+        if target.exists { try check(target, against: schema, request: request, object: object, warn: warn) }
+        let unique = target.exists ? target.hasUniqueIndex : !(request.definition ?? schema).primaryKey.isEmpty
+        if !unique && request.onConflict == .nothing && request.objectKey == nil {
             warn("\(target.qualified) has no unique constraint: ON CONFLICT DO NOTHING cannot prevent duplicate rows")
         }
+        if request.dryRun, let key = request.objectKey {
+            let entry = try Ledger.exists(conn, schema: request.schema) ? Ledger.entries(conn, schema: request.schema, target: result.table, key: key) : nil
+            result.ledger = ledgerOutcome(entry, request: request, object: object, warn: warn)
+        }
+        if request.objectKey != nil && !request.dryRun { try Ledger.create(conn, schema: request.schema) }
 
         // Dry run: everything inside one transaction that is rolled back (a temporary table only).
         if request.dryRun { try conn.execute("BEGIN") }
@@ -65,17 +71,52 @@ public enum Loader {
                 result.partitionsCreated.append(window.name)
             }
         }
+        if target.exists {
+            try GeneratedColumns.check(target, schema: schema, stage: stage, object: object, generatedAsData: request.generatedAsData, conn: conn)
+        }
         guard !request.dryRun else {
             progress.finish(rows: UInt64(result.rowsRead), bytes: input.offset, extra: ["digest": JSON.quote(digest.hex)])
             return result
         }
-        result.inserted = try inTransaction(conn) {
-            try conn.executeCounting(LoadSQL.insert(into: target, from: stage, schema: schema, policy: request.onConflict))
+        let rowsRead = result.rowsRead
+        let qualifiedName = result.table
+        let (inserted, outcome): (Int64, Ledger.Outcome?) = try inTransaction(conn) {
+            var outcome: Ledger.Outcome?
+            if let key = request.objectKey {
+                let entry = try Ledger.lockAndLookUp(conn, schema: request.schema, target: qualifiedName, key: key)
+                outcome = ledgerOutcome(entry, request: request, object: object, warn: warn)
+                if outcome == .alreadyLoaded || outcome == .changed { return (0, outcome) }
+            }
+            let inserted = try conn.executeCounting(LoadSQL.insert(into: target, from: stage, schema: schema, policy: request.onConflict))
+            try GeneratedColumns.moveSequences(target, schema: schema, stage: stage, conn: conn)
+            if let key = request.objectKey {
+                try Ledger.record(conn, schema: request.schema, target: qualifiedName, key: key, etag: request.objectETag ?? "",
+                                  digest: request.objectDigest, rows: rowsRead)
+            }
+            return (inserted, outcome)
         }
-        result.conflicts = result.rowsRead - result.inserted
+        result.ledger = outcome
+        result.inserted = inserted
+        result.conflicts = outcome == .alreadyLoaded || outcome == .changed ? 0 : result.rowsRead - result.inserted
         try conn.execute("DROP TABLE \(SQL.identifier(stage))")
         progress.finish(rows: UInt64(result.rowsRead), bytes: input.offset, extra: ["digest": JSON.quote(digest.hex)])
         return result
+    }
+
+    /// What to do with an object the ledger may know: load it (recorded), skip it, or load it
+    /// again with a warning (`--reload`).
+    static func ledgerOutcome(_ entry: Ledger.Entry?, request: LoadRequest, object: String, warn: (String) -> Void) -> Ledger.Outcome {
+        guard let entry else { return .recorded }
+        let changed = request.objectETag.map { $0 != entry.etag } ?? false
+        if request.reload {
+            warn("\(object) was loaded before (\(entry.loadedAt), \(entry.rows) rows): loading it again (--reload) may duplicate its rows")
+            return .reloaded
+        }
+        if changed {
+            warn("\(object) changed since it was loaded (\(entry.loadedAt): ETag \(entry.etag), now \(request.objectETag ?? "")): skipped; give --reload to load it again")
+            return .changed
+        }
+        return .alreadyLoaded
     }
 
     /// The column partitions are made on: `--date-column`, else the stream's or table's one-column key.
@@ -97,11 +138,14 @@ public enum Loader {
         return column
     }
 
-    /// Checks an existing target: every input column exists, partitioning matches the request.
-    static func check(_ target: TargetTable, against schema: RowStreamSchema, request: LoadRequest) throws {
+    /// Checks an existing target: every input column exists with a type that keeps its values,
+    /// partitioning matches the request.
+    static func check(_ target: TargetTable, against schema: RowStreamSchema, request: LoadRequest, object: String,
+                      warn: (String) -> Void) throws {
         if let missing = schema.columns.first(where: { target.columns[$0.name] == nil }) {
-            throw LoadError("column \"\(missing.name)\" of the input is not a column of \(target.qualified)")
+            throw LoadError("column \"\(missing.name)\" of \(object) is not a column of \(target.qualified)")
         }
+        try TypeCheck.check(target, schema: schema, object: object, allowLossy: request.allowLossyCast, warn: warn)
         if request.partitionRange != nil {
             guard target.relkind == "p" else {
                 throw LoadError("\(target.qualified) is not partitioned, but --table-partition-range was given")
@@ -109,20 +153,23 @@ public enum Loader {
         }
     }
 
-    /// Creates the table (and its enum types) under the advisory lock; false when another loader won.
-    static func createTable(_ target: inout TargetTable, schema: RowStreamSchema, partitionColumn: String?,
-                            dryRun: Bool, conn: PGConnection) throws -> Bool {
-        if dryRun { return true }
+    /// Creates the table (and the types it needs) under the advisory lock; false when another
+    /// loader won. A dry run only works out the statements, into `ddl`.
+    static func createTable(_ target: inout TargetTable, schema: RowStreamSchema, partitionColumn: String?, request: LoadRequest,
+                            ddl: inout [String], conn: PGConnection, warn: (String) -> Void) throws -> Bool {
+        if request.dryRun {
+            ddl = try TableDDL.statements(target, schema: schema, partitionColumn: partitionColumn, generatedAsData: request.generatedAsData,
+                                          conn: conn, warn: warn)
+            return true
+        }
         let existing: TargetTable? = try inTransaction(conn) {
             _ = try conn.query(LoadSQL.lock(target))
             let again = try TargetTable.lookUp(conn, schema: target.schema, name: target.name)
             if again.exists { return again }
-            for column in schema.columns {
-                guard let (name, labels) = LoadSQL.enumType(column),
-                      try conn.query("SELECT to_regtype($1) IS NULL", [name]).first?.first == "t" else { continue }
-                try conn.execute("CREATE TYPE \(name) AS ENUM (" + labels.map(SQL.literal).joined(separator: ", ") + ")")
+            for statement in try TableDDL.statements(target, schema: schema, partitionColumn: partitionColumn,
+                                                     generatedAsData: request.generatedAsData, conn: conn, warn: warn) {
+                try conn.execute(statement)
             }
-            try conn.execute(LoadSQL.createTable(target, schema: schema, partitionColumn: partitionColumn))
             return nil
         }
         if let existing {

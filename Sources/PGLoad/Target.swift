@@ -1,20 +1,36 @@
 import PGAccess
 import RowStream
 
+/// One column of an existing target table.
+struct TargetColumn {
+    /// `format_type` of its type (a domain's name for a domain column).
+    var type: String
+    /// The type whose text its values print as: the domain's base type for a domain, else `type`.
+    var baseType: String
+    /// `a` GENERATED ALWAYS AS IDENTITY, `d` BY DEFAULT, empty otherwise.
+    var identity: String
+    /// `s` for a STORED generated column, empty otherwise.
+    var generated: String
+    /// The generation expression of a generated column.
+    var expression: String?
+}
+
 /// The target table as the catalog knows it (or nil fields when it does not exist yet).
 struct TargetTable {
     var schema: String
     var name: String
     /// `r` table, `p` partitioned table; nil when missing.
     var relkind: String?
-    /// Column name → `format_type` of the existing table.
-    var columns: [String: String] = [:]
+    /// Column name → its type and kind in the existing table.
+    var columns: [String: TargetColumn] = [:]
     /// Whether any unique index exists on it.
     var hasUniqueIndex = false
     /// The partition key columns of a partitioned table.
     var partitionKey: [String] = []
 
     var qualified: String { SQL.qualified(schema, name) }
+    /// `schema.name` unquoted, for messages.
+    var displayName: String { schema + "." + name }
     var exists: Bool { relkind != nil }
 
     /// Reads the catalog.
@@ -30,10 +46,16 @@ struct TargetTable {
         }
         target.relkind = kind
         for column in try conn.query("""
-            SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute
-            WHERE attrelid = $1::oid AND attnum > 0 AND NOT attisdropped ORDER BY attnum
+            SELECT a.attname, format_type(a.atttypid, a.atttypmod),
+                   CASE WHEN t.typtype = 'd' THEN format_type(t.typbasetype, t.typtypmod) ELSE format_type(a.atttypid, a.atttypmod) END,
+                   a.attidentity::text, a.attgenerated::text,
+                   CASE WHEN a.attgenerated <> '' THEN pg_get_expr(d.adbin, d.adrelid) END
+            FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
+            LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+            WHERE a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum
             """, [oid]) {
-            target.columns[column[0] ?? ""] = column[1] ?? ""
+            target.columns[column[0] ?? ""] = TargetColumn(type: column[1] ?? "", baseType: column[2] ?? "",
+                                                           identity: column[3] ?? "", generated: column[4] ?? "", expression: column[5])
         }
         target.hasUniqueIndex = try conn.query("SELECT EXISTS (SELECT 1 FROM pg_index WHERE indrelid = $1::oid AND indisunique)", [oid])
             .first?.first == "t"
@@ -63,32 +85,25 @@ enum LoadSQL {
         return (name, labels)
     }
 
-    /// `CREATE TABLE` for the stream's schema: columns in order, NOT NULL, the primary key, and
-    /// `PARTITION BY RANGE (date column)` when partitioned (the key then includes the date column).
-    static func createTable(_ target: TargetTable, schema: RowStreamSchema, partitionColumn: String?) -> String {
-        var items = schema.columns.map { column in
-            SQL.identifier(column.name) + " " + declaredType(column) + (column.nullable ? "" : " NOT NULL")
-        }
-        var key = schema.primaryKey
-        if let partitionColumn, !key.isEmpty, !key.contains(partitionColumn) { key.append(partitionColumn) }
-        if !key.isEmpty { items.append("PRIMARY KEY (" + key.map(SQL.identifier).joined(separator: ", ") + ")") }
-        var sql = "CREATE TABLE \(target.qualified) (\n  " + items.joined(separator: ",\n  ") + "\n)"
-        if let partitionColumn { sql += " PARTITION BY RANGE (\(SQL.identifier(partitionColumn)))" }
-        return sql
-    }
-
     /// The staging table: one column per stream column, in the stream's wire types.
     static func createStage(_ name: String, columns: [(name: String, type: String)]) -> String {
         "CREATE TEMPORARY TABLE \(SQL.identifier(name)) (" + columns.map { SQL.identifier($0.name) + " " + $0.type }.joined(separator: ", ") + ")"
     }
 
-    /// `INSERT INTO target (…) SELECT … FROM stage`, casting text-carried columns back to their types.
+    /// A stream column's staged value in its archived type (text-carried columns cast back).
+    static func value(_ column: RowStreamSchema.Column) -> String {
+        column.originalType.map { SQL.identifier(column.name) + "::" + $0 } ?? SQL.identifier(column.name)
+    }
+
+    /// `INSERT INTO target (…) SELECT … FROM stage`, casting text-carried columns back to their
+    /// types. Columns the target generates are left to PostgreSQL; identity columns take the
+    /// archived values (`OVERRIDING SYSTEM VALUE`, which GENERATED ALWAYS needs).
     static func insert(into target: TargetTable, from stage: String, schema: RowStreamSchema, policy: ConflictPolicy) -> String {
-        let names = schema.columns.map { SQL.identifier($0.name) }.joined(separator: ", ")
-        let values = schema.columns.map { column in
-            column.originalType.map { SQL.identifier(column.name) + "::" + $0 } ?? SQL.identifier(column.name)
-        }.joined(separator: ", ")
-        var sql = "INSERT INTO \(target.qualified) (\(names)) SELECT \(values) FROM \(SQL.identifier(stage))"
+        let inserted = schema.columns.filter { target.columns[$0.name]?.generated.isEmpty ?? true }
+        let names = inserted.map { SQL.identifier($0.name) }.joined(separator: ", ")
+        let values = inserted.map(value).joined(separator: ", ")
+        let overriding = inserted.contains { target.columns[$0.name]?.identity == "a" } ? " OVERRIDING SYSTEM VALUE" : ""
+        var sql = "INSERT INTO \(target.qualified) (\(names))\(overriding) SELECT \(values) FROM \(SQL.identifier(stage))"
         if policy == .nothing { sql += " ON CONFLICT DO NOTHING" }
         return sql
     }

@@ -12,7 +12,8 @@ struct TreeNode {
     var bound: String?
     var readable: Bool
     var reltuples: Double?
-    /// pg_table_size: heap, TOAST and their maps on disk (0 for a partitioned table).
+    /// pg_table_size: heap, TOAST and their maps on disk (0 for a partitioned table); filled by
+    /// `Batches.tableSizes` after the tree is read (the size takes a lock per relation).
     var tableBytes: Int64?
     var children: Int
     /// For a partitioned table: its key column when the key is one column under RANGE strategy.
@@ -44,8 +45,7 @@ enum Catalog {
                    (SELECT count(*) FROM pg_inherits i WHERE i.inhparent = c.oid),
                    CASE WHEN pt.partstrat = 'r' AND pt.partnatts = 1 THEN
                      (SELECT a.attname FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum = pt.partattrs[0])
-                   END,
-                   pg_table_size(c.oid)
+                   END
             FROM tree t JOIN pg_class c ON c.oid = t.oid JOIN pg_namespace n ON n.oid = c.relnamespace
             LEFT JOIN pg_partitioned_table pt ON pt.partrelid = c.oid
             ORDER BY t.depth, n.nspname, c.relname
@@ -54,7 +54,7 @@ enum Catalog {
         // A child of several inheritance parents appears once per path: keep the first, so its rows are read once.
         return rows.filter { seen.insert($0[0]!).inserted }.map { r in
             TreeNode(oid: r[0]!, parent: r[1], schema: r[2]!, name: r[3]!, relkind: r[4]!, bound: r[5], readable: r[6] == "t",
-                     reltuples: r[7].flatMap(Double.init), tableBytes: r[10].flatMap { Int64($0) },
+                     reltuples: r[7].flatMap(Double.init), tableBytes: nil,
                      children: Int(r[8] ?? "0") ?? 0, rangeKeyColumn: r[9])
         }
     }
@@ -62,7 +62,7 @@ enum Catalog {
     /// Standalone tables `<base>_…` in the namespace that are not attached to any parent.
     static func standaloneTables(_ conn: PGConnection, namespace: String, base: String) throws -> [TreeNode] {
         let rows = try conn.query("""
-            SELECT c.oid, n.nspname, c.relname, has_table_privilege(c.oid, 'SELECT'), c.reltuples, pg_table_size(c.oid)
+            SELECT c.oid, n.nspname, c.relname, has_table_privilege(c.oid, 'SELECT'), c.reltuples
             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
             WHERE c.relnamespace = $1::oid AND c.relkind = 'r' AND left(c.relname, length($2) + 1) = $2 || '_'
               AND NOT EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhrelid = c.oid OR i.inhparent = c.oid)
@@ -70,7 +70,7 @@ enum Catalog {
             """, [namespace, base])
         return rows.map { r in
             TreeNode(oid: r[0]!, parent: nil, schema: r[1]!, name: r[2]!, relkind: "r", bound: nil, readable: r[3] == "t",
-                     reltuples: r[4].flatMap(Double.init), tableBytes: r[5].flatMap { Int64($0) },
+                     reltuples: r[4].flatMap(Double.init), tableBytes: nil,
                      children: 0, rangeKeyColumn: nil)
         }
     }

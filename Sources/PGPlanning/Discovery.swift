@@ -31,7 +31,7 @@ struct Discovery {
         guard let base = try Catalog.table(conn, schema: options.schema, name: options.table) else {
             throw PlanError("table \"\(name)\" not found")
         }
-        tree = try Catalog.tree(conn, root: base.oid)
+        tree = try Batches.withTableSizes(conn, Catalog.tree(conn, root: base.oid))
         if let column = options.dateColumn {
             guard let type = try Catalog.columnType(conn, relation: base.oid, column: column) else {
                 throw PlanError("table \"\(name)\" has no column \"\(column)\" (--date-column)")
@@ -49,8 +49,8 @@ struct Discovery {
         let today = Instant(microseconds: Int64(options.now.day) * 86_400_000_000)
         range = Window(start: options.startDate ?? .distantPast, end: (options.endDate ?? today).adding(days: 1))
         standalone = options.includeNonPartitionTables
-            ? try Catalog.standaloneTables(conn, namespace: base.namespace, base: options.table)
-                .filter { NamePatterns.window(relation: $0.name, base: options.table) != nil }
+            ? try Batches.withTableSizes(conn, Catalog.standaloneTables(conn, namespace: base.namespace, base: options.table)
+                .filter { NamePatterns.window(relation: $0.name, base: options.table) != nil })
             : []
         if isPlain && standalone.isEmpty && !canSynthesize {
             throw PlanError("table \"\(name)\" has no partitions: synthetic windows need --date-column, --start-date and --end-date")

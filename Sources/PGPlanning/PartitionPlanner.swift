@@ -58,6 +58,7 @@ public struct PlanResult: Sendable {
 public enum PartitionPlanner {
     /// Finds every relation under the table, places it in time, plans and counts the slices.
     public static func plan(_ conn: PGConnection, _ options: PlanOptions) throws -> PlanResult {
+        Batches.disableJIT(conn)
         var discovery = try Discovery(conn, options)
         try discovery.placeAll()
         let request = PlanRequest(schema: options.schema, table: options.table, leaves: discovery.leaves, duration: options.duration,
@@ -76,10 +77,8 @@ public enum PartitionPlanner {
             let wanted = Set(options.only)
             planned = planned.filter { wanted.contains($0.slice.stem) }
         }
-        for i in planned.indices {
-            estimateDiskBytes(&planned[i], leaves: discovery.leaves)
-            try count(conn, &planned[i], leaves: discovery.leaves, counting: options.counting)
-        }
+        for i in planned.indices { estimateDiskBytes(&planned[i], leaves: discovery.leaves) }
+        count(conn, &planned, leaves: discovery.leaves, counting: options.counting)
         return PlanResult(slices: planned.map(\.slice), problems: problems, unwindowed: unwindowed, unplanned: unplanned)
     }
 
@@ -106,6 +105,32 @@ public enum PartitionPlanner {
         }
     }
 
+    /// The exact row counts of many slices already planned (each as `exactRows` counts one), in
+    /// a few statements (`Batches.counts`); a slice's first failing source fails it.
+    public static func exactRows(_ conn: PGConnection, slices: [[Slice.Source]]) -> [Result<Int64, PGError>] {
+        var requests: [Batches.CountRequest] = []
+        var owners: [Int] = []
+        for (i, sources) in slices.enumerated() {
+            for source in sources {
+                let window = source.column.map { _ in
+                    Window(start: source.from.flatMap(Instant.parse) ?? .distantPast, end: source.to.flatMap(Instant.parse) ?? .distantFuture)
+                }
+                requests.append(Batches.CountRequest(schema: source.schema, relation: source.relation, only: source.only ?? false,
+                                                     column: source.column, window: window))
+                owners.append(i)
+            }
+        }
+        var results = [Result<Int64, PGError>](repeating: .success(0), count: slices.count)
+        for (result, i) in zip(Batches.counts(conn, requests), owners) {
+            switch (results[i], result) {
+            case (.success(let total), .success(let n)): results[i] = .success(total + n)
+            case (.success, .failure(let error)): results[i] = .failure(error)
+            default: break
+            }
+        }
+        return results
+    }
+
     /// The share of a leaf's rows a slice reads when it filters the leaf: the part of the leaf's
     /// window the slice's window covers (1 when unfiltered or when the leaf has no window).
     private static func share(of leaf: Leaf, filtered: Bool, in planned: PlannedSlice) -> Double {
@@ -125,28 +150,43 @@ public enum PartitionPlanner {
         planned.slice.diskBytes = Int64(total.rounded())
     }
 
-    private static func count(_ conn: PGConnection, _ planned: inout PlannedSlice, leaves: [Leaf], counting: PlanOptions.Counting) throws {
-        guard counting != .none, planned.slice.error == nil else { return }
-        var total: Int64 = 0
-        var exact = true
-        for (source, index) in zip(planned.slice.sources, planned.leafIndices) {
-            let leaf = leaves[index]
-            let window = source.column != nil ? planned.window : nil
-            if counting == .estimate, let tuples = leaf.estimatedRows, tuples >= 0, leaf.window != nil {
-                total += Int64((tuples * share(of: leaf, filtered: window != nil, in: planned)).rounded())
-                exact = false
-                continue
-            }
-            do {
-                total += try Catalog.count(conn, schema: source.schema, relation: source.relation, only: source.only ?? false,
-                                           column: source.column, window: window)
-            } catch let error as PGError {
-                planned.slice.error = "counting \(source.schema).\(source.relation): \(error.message)"
-                return
+    /// Counts every slice: estimates from the catalog where allowed, the other sources'
+    /// `count(*)` in batches (`Batches.counts`: a few statements for thousands of sources).
+    private static func count(_ conn: PGConnection, _ planned: inout [PlannedSlice], leaves: [Leaf], counting: PlanOptions.Counting) {
+        guard counting != .none else { return }
+        var totals = [Int64](repeating: 0, count: planned.count)
+        var exact = [Bool](repeating: true, count: planned.count)
+        var requests: [Batches.CountRequest] = []
+        var owners: [Int] = []
+        for (i, p) in planned.enumerated() where p.slice.error == nil {
+            for (source, index) in zip(p.slice.sources, p.leafIndices) {
+                let leaf = leaves[index]
+                let window = source.column != nil ? p.window : nil
+                // A heap without a single block holds no rows: nothing to count (new, empty partitions).
+                if leaf.tableBytes == 0 { continue }
+                if counting == .estimate, let tuples = leaf.estimatedRows, tuples >= 0, leaf.window != nil {
+                    totals[i] += Int64((tuples * share(of: leaf, filtered: window != nil, in: p)).rounded())
+                    exact[i] = false
+                    continue
+                }
+                requests.append(Batches.CountRequest(schema: source.schema, relation: source.relation, only: source.only ?? false,
+                                                     column: source.column, window: window))
+                owners.append(i)
             }
         }
-        planned.slice.rows = total
-        planned.slice.rowsExact = exact
+        var failed = Set<Int>()
+        for ((result, i), request) in zip(zip(Batches.counts(conn, requests), owners), requests) where !failed.contains(i) {
+            switch result {
+            case .success(let n): totals[i] += n
+            case .failure(let error):
+                planned[i].slice.error = "counting \(request.schema).\(request.relation): \(error.message)"
+                failed.insert(i)
+            }
+        }
+        for i in planned.indices where planned[i].slice.error == nil {
+            planned[i].slice.rows = totals[i]
+            planned[i].slice.rowsExact = exact[i]
+        }
     }
 }
 

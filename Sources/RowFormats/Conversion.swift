@@ -39,9 +39,13 @@ public enum Conversion {
         let schema = try options.schemaPath.map(loadSchema)
         let source = try FileSource.open(path: options.inputPath)
         let reader = try makeReader(options.from, source: source, schema: schema, inputName: options.inputPath)
-        if let parquet = reader as? ParquetRowReader, parquet.schemaInferred {
+        if let parquet = reader as? ParquetRowReader {
             let name = options.inputPath == "-" ? "stdin" : options.inputPath
-            options.warn("\"\(name)\" has no \(ParquetTypes.schemaKey) footer key: the column types are inferred from its Parquet types (docs/types.md)")
+            if let expected = schema, let path = options.schemaPath {
+                try ParquetTypes.checkFooter(parquet.schema, inferred: parquet.schemaInferred, against: expected, file: name, schemaFile: path)
+            } else if parquet.schemaInferred {
+                options.warn("\"\(name)\" has no \(ParquetTypes.schemaKey) footer key: the column types are inferred from its Parquet types (docs/types.md)")
+            }
         }
         let atomic = try options.outputPath.map { try AtomicOutput(path: $0) }
         let sink = atomic?.sink ?? FileSink.standardOutput()

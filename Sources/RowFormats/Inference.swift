@@ -129,6 +129,9 @@ public enum Inference {
         switch token.kind {
         case .null: return .allNull
         case .bool: return .boolean
+        // The escape form (docs/types.md) holds some type's text form: it says nothing of the type, and
+        // pass 2 parses it as the column's type (a column of escapes alone is text, exactly).
+        case .object where JSONLEscape.startsWithOpening(UnsafeRawBufferPointer(rebasing: line[token.raw])): return .allNull
         case .object, .array: return .json
         case .number: return classifyNumber(UnsafeRawBufferPointer(rebasing: line[token.raw])) ?? .text
         case .string:

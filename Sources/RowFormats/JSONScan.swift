@@ -167,26 +167,31 @@ struct JSONScan {
 
     /// Moves past a string literal, checking its syntax (escapes included) without decoding it.
     mutating func skipString() throws {
-        i += 1
+        let n = bytes.count
+        var j = i + 1
+        defer { i = j }
         while true {
-            guard i < bytes.count else { throw fail("unterminated string") }
-            let c = bytes[i]
-            i += 1
-            if c == UInt8(ascii: "\"") { return }
-            if c < 0x20 { i -= 1; throw fail("control character in string") }
-            guard c == UInt8(ascii: "\\") else { continue }
-            guard i < bytes.count else { throw fail("unterminated string") }
-            let letter = bytes[i]
-            i += 1
-            switch letter {
+            while j < n {
+                let c = bytes[j]
+                if c == UInt8(ascii: "\"") || c == UInt8(ascii: "\\") || c < 0x20 { break }
+                j += 1
+            }
+            guard j < n else { i = j; throw fail("unterminated string") }
+            let c = bytes[j]
+            if c == UInt8(ascii: "\"") { j += 1; return }
+            if c < 0x20 { i = j; throw fail("control character in string") }
+            j += 1
+            guard j < n else { i = j; throw fail("unterminated string") }
+            switch bytes[j] {
             case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"), UInt8(ascii: "f"),
                  UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
-                continue
+                j += 1
             case UInt8(ascii: "u"):
-                guard i + 4 <= bytes.count, (i..<(i + 4)).allSatisfy({ hexDigitValue(bytes[$0]) != nil }) else { throw fail("invalid \\u escape") }
-                i += 4
+                guard j + 5 <= n, hexDigitValue(bytes[j + 1]) != nil, hexDigitValue(bytes[j + 2]) != nil,
+                      hexDigitValue(bytes[j + 3]) != nil, hexDigitValue(bytes[j + 4]) != nil else { i = j; throw fail("invalid \\u escape") }
+                j += 5
             default:
-                i -= 1
+                i = j
                 throw fail("invalid escape")
             }
         }

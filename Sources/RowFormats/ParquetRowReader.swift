@@ -136,7 +136,7 @@ public final class ParquetRowReader: RowReader {
                     var builder = ArrayBuilder(row, elementOID: schema.columns[c].elementOID ?? 0)
                     try builder.shape.open()
                     for element in elements {
-                        try builder.element(element.map { index in { try self.appendValue(c, index, kind) } })
+                        if let index = element { try builder.element { try self.appendValue(c, index, kind) } } else { try builder.nullElement() }
                     }
                     _ = try builder.shape.close()
                     try builder.finish()
@@ -217,16 +217,24 @@ public final class ParquetRowReader: RowReader {
             try appendNumericText(DecimalText.format(unscaled: x, scale: scale))
         case .date?:
             guard kind == .date else { throw mismatch }
-            guard let days = Int32(exactly: x - Int64(unixToPostgresDays)) else { throw ValueError("date out of range") }
+            // DuckDB's infinities, ±(2^31 − 1), are PostgreSQL's (docs/types.md).
+            if x == Int64(Int32.max) { return row.appendBigEndian(Int32.max) }
+            if x == -Int64(Int32.max) { return row.appendBigEndian(Int32.min) }
+            guard let days = Int32(exactly: x - Int64(unixToPostgresDays)), days != .max, days != .min else { throw ValueError("date out of range") }
             row.appendBigEndian(days)
         case .timestamp(let unit, _)?:
             guard kind == .timestamp || kind == .timestamptz else { throw mismatch }
-            let (micros, overflow) = Self.micros(x, unit).subtractingReportingOverflow(unixToPostgresMicros)
-            guard !overflow else { throw ValueError("timestamp out of range") }
+            // ±(2^63 − 1) in any unit is ±infinity: mapped before the unit is converted.
+            if x == .max { return row.appendBigEndian(Int64.max) }
+            if x == -.max { return row.appendBigEndian(Int64.min) }
+            guard let unix = Self.micros(x, unit) else { throw ValueError("timestamp out of range") }
+            let (micros, overflow) = unix.subtractingReportingOverflow(unixToPostgresMicros)
+            guard !overflow, micros != .max, micros != .min else { throw ValueError("timestamp out of range") }
             row.appendBigEndian(micros)
         case .time(let unit, _)?:
             guard kind == .time else { throw mismatch }
-            row.appendBigEndian(Self.micros(x, unit))
+            guard let micros = Self.micros(x, unit) else { throw ValueError("time out of range") }
+            row.appendBigEndian(micros)
         case .integer(64, false)?:
             let value = UInt64(bitPattern: x)
             switch kind {
@@ -257,10 +265,13 @@ public final class ParquetRowReader: RowReader {
         }
     }
 
-    /// Microseconds from a value in `unit`; nanoseconds round half to even, as PostgreSQL rounds fractions.
-    private static func micros(_ x: Int64, _ unit: TimeUnit) -> Int64 {
+    /// Microseconds from a value in `unit` (nil when they overflow 64 bits); nanoseconds round half
+    /// to even, as PostgreSQL rounds fractions.
+    private static func micros(_ x: Int64, _ unit: TimeUnit) -> Int64? {
         switch unit {
-        case .millis: return x.multipliedReportingOverflow(by: 1000).overflow ? (x < 0 ? .min : .max) : x * 1000
+        case .millis:
+            let (product, overflow) = x.multipliedReportingOverflow(by: 1000)
+            return overflow ? nil : product
         case .micros: return x
         case .nanos:
             var q = x / 1000, r = x % 1000

@@ -137,16 +137,20 @@ public final class ParquetRowWriter: RowWriter {
         case .timestamp:
             guard v.count == 8 else { throw TextRender.lengthError(kind, v) }
             let micros = v.int64(0)
-            guard micros != .max, micros != .min else { throw UnrepresentableValue("\(kind.rawValue) \(micros > 0 ? "" : "-")infinity cannot be stored in a Parquet TIMESTAMP") }
+            // ±infinity as DuckDB writes them: ±(2^63 − 1).
+            if micros == .max { return writer.append(i, Int64.max) }
+            if micros == .min { return writer.append(i, -Int64.max) }
             let (unix, overflow) = micros.addingReportingOverflow(unixToPostgresMicros)
-            guard !overflow else { throw UnrepresentableValue("\(kind.rawValue) beyond year 294247 cannot be stored in a Parquet TIMESTAMP (µs since 1970 in 64 bits)") }
+            guard !overflow, unix != .max else { throw UnrepresentableValue("\(kind.rawValue) beyond year 294247 cannot be stored in a Parquet TIMESTAMP (µs since 1970 in 64 bits)") }
             writer.append(i, unix)
         case .date:
             guard v.count == 4 else { throw TextRender.lengthError(kind, v) }
             let days = v.int32(0)
-            guard days != .max, days != .min else { throw UnrepresentableValue("date \(days > 0 ? "" : "-")infinity cannot be stored in a Parquet DATE") }
+            // ±infinity as DuckDB writes them: ±(2^31 − 1).
+            if days == .max { return writer.append(i, Int32.max) }
+            if days == .min { return writer.append(i, -Int32.max) }
             let (unix, overflow) = days.addingReportingOverflow(unixToPostgresDays)
-            guard !overflow else { throw UnrepresentableValue("the date cannot be stored in a Parquet DATE") }
+            guard !overflow, unix != .max, unix != -.max else { throw UnrepresentableValue("the date cannot be stored in a Parquet DATE") }
             writer.append(i, unix)
         case .time:
             guard v.count == 8 else { throw TextRender.lengthError(kind, v) }

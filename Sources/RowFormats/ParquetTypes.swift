@@ -50,8 +50,9 @@ public enum ParquetTypes {
         return (precision, scale)
     }
 
-    /// Whether `kind` (with `typmod`) can hold values Parquet cannot: NaN numerics in a DECIMAL,
-    /// ±infinity dates and timestamps. `--special-values-as-text` writes such columns as STRING.
+    /// Whether `kind` (with `typmod`) can hold values Parquet cannot: NaN and ±Infinity numerics in a
+    /// DECIMAL, timestamps after the year 294247 (±infinity are DuckDB's sentinels, see docs/types.md).
+    /// `--special-values-as-text` writes such columns, and dates, as STRING.
     static func mayHoldSpecials(_ kind: ScalarKind, typmod: Int32) -> Bool {
         switch kind {
         case .numeric: return decimalBounds(typmod: typmod) != nil
@@ -144,5 +145,31 @@ public enum ParquetTypes {
         default:
             throw FormatError("\"\(file)\": column \"\(column)\" is \(type), which has no PostgreSQL type here")
         }
+    }
+
+    /// With `--schema`, a Parquet file's footer schema must be that schema (the archive's sidecar):
+    /// the first difference, or a missing footer key, refuses the file.
+    static func checkFooter(_ footer: RowStreamSchema, inferred: Bool, against expected: RowStreamSchema, file: String, schemaFile: String) throws {
+        guard !inferred else {
+            throw FormatError("\"\(file)\" has no \(schemaKey) footer key to check against the schema file \"\(schemaFile)\"")
+        }
+        guard footer != expected else { return }
+        let difference: String
+        if footer.table != expected.table {
+            difference = "table \(footer.table.schema).\(footer.table.name) where the schema file has \(expected.table.schema).\(expected.table.name)"
+        } else if footer.columns.count != expected.columns.count {
+            difference = "\(footer.columns.count) columns where the schema file has \(expected.columns.count)"
+        } else if let i = footer.columns.indices.first(where: { footer.columns[$0] != expected.columns[$0] }) {
+            let (a, b) = (footer.columns[i], expected.columns[i])
+            difference = a.name != b.name
+                ? "column \(i + 1) \"\(a.name)\" where the schema file has \"\(b.name)\""
+                : "column \"\(a.name)\" as \(a.originalType ?? a.type) where the schema file has \(b.originalType ?? b.type)"
+                    + (a.type == b.type && a.originalType == b.originalType ? " (nullability, OID, typmod or labels differ)" : "")
+        } else if footer.primaryKey != expected.primaryKey || footer.partitionKey != expected.partitionKey {
+            difference = "a different primary or partition key"
+        } else {
+            difference = "other schema entries"
+        }
+        throw FormatError("\"\(file)\": the \(schemaKey) footer key differs from the schema file \"\(schemaFile)\": \(difference)")
     }
 }

@@ -75,14 +75,17 @@ struct ArrayBuilder {
         declared += 1
     }
 
-    /// Appends an element: `body` writes its binary bytes; nil is NULL.
-    mutating func element(_ body: (() throws -> Void)?) throws {
+    /// Appends a NULL element.
+    mutating func nullElement() throws {
         try shape.element()
-        guard let body else {
-            hasNull = true
-            out.appendBigEndian(Int32(-1))
-            return
-        }
+        hasNull = true
+        out.appendBigEndian(Int32(-1))
+    }
+
+    /// Appends an element: `body` writes its binary bytes.
+    @inline(__always)
+    mutating func element(_ body: () throws -> Void) throws {
+        try shape.element()
         let lengthAt = out.count
         out.appendBigEndian(Int32(0))
         try body()
@@ -119,7 +122,7 @@ enum TextValue {
     static func appendArray(_ kind: ScalarKind, _ text: UnsafeRawBufferPointer, labels: [String]?, elementOID: UInt32, to out: ByteBuffer) throws {
         var builder = ArrayBuilder(out, elementOID: elementOID)
         try ArrayText.parse(text, into: &builder) { element in
-            element.map { e in { try TextParse.append(kind, e, labels: labels, to: out) } }
+            try TextParse.append(kind, element, labels: labels, to: out)
         }
         try builder.finish()
     }
@@ -127,10 +130,10 @@ enum TextValue {
 
 /// PostgreSQL's array text (`{1,NULL,"a \"b\""}`, `{{1,2},{3,4}}`, `[0:1][1:2]={{x,y},{z,w}}`).
 enum ArrayText {
-    /// Reads the array's dimension decoration and nesting into `builder`, passing each element's
-    /// unescaped text (nil for NULL) to `element`, which returns how to write its binary form.
+    /// Reads the array's dimension decoration and nesting into `builder`, passing each non-NULL
+    /// element's unescaped text to `element`, which writes its binary form.
     static func parse(_ text: UnsafeRawBufferPointer, into builder: inout ArrayBuilder,
-                      element: (UnsafeRawBufferPointer?) throws -> (() throws -> Void)?) throws {
+                      element: (UnsafeRawBufferPointer) throws -> Void) throws {
         let bad = ValueError("not an array literal: \(TextParse.quoted(text))")
         var i = 0
         func space() { while i < text.count, isSpace(text[i]) { i += 1 } }
@@ -215,9 +218,9 @@ enum ArrayText {
             guard i < text.count else { throw bad }
             value.count = lastSignificant
             if !quoted && value.count == 4 && value.bytes.map({ $0 & 0xDF }) == Array("NULL".utf8) {
-                try builder.element(try element(nil))
+                try builder.nullElement()
             } else {
-                try builder.element(try element(value.bytes))
+                try builder.element { try element(value.bytes) }
             }
             expectItem = false
             mayClose = true

@@ -23,6 +23,12 @@ enum ArrayRender {
                 throw ndim > ArrayShape.maxDimensions ? ValueError("\(ndim)-dimensional array (PostgreSQL allows \(ArrayShape.maxDimensions))") : malformed
             }
             dimensions = ndim
+            position = 12 + 8 * ndim
+            if ndim == 1 {
+                count = Int(v.int32(12))
+                guard count >= 0 else { throw malformed }
+                return
+            }
             var total = ndim == 0 ? 0 : 1
             for d in 0..<ndim {
                 let length = Int(v.int32(12 + 8 * d))
@@ -32,7 +38,6 @@ enum ArrayRender {
                 guard total <= v.count / 4 else { throw malformed }
             }
             count = total
-            position = 12 + 8 * ndim
         }
 
         /// Dimension `d`'s length and lower bound.
@@ -109,21 +114,36 @@ enum ArrayRender {
             }
             out.append(UInt8(ascii: "="))
         }
-        try elements.nest(open: UInt8(ascii: "{"), close: UInt8(ascii: "}"), to: out) { element in
-            guard let element else { out.append("NULL"); return }
-            let start = out.count
-            try TextRender.append(kind, element, to: out)
-            if needsQuotes(out.bytes(from: start)) {
-                scratch.removeAll()
-                scratch.append(out.bytes(from: start))
-                out.count = start
-                out.append(UInt8(ascii: "\""))
-                for byte in scratch.bytes {
-                    if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { out.append(UInt8(ascii: "\\")) }
-                    out.append(byte)
-                }
-                out.append(UInt8(ascii: "\""))
+        if elements.dimensions == 1 {
+            out.append(UInt8(ascii: "{"))
+            for i in 0..<elements.count {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                try appendElementText(kind, try elements.next(), to: out, scratch: scratch)
             }
+            out.append(UInt8(ascii: "}"))
+            return
+        }
+        try elements.nest(open: UInt8(ascii: "{"), close: UInt8(ascii: "}"), to: out) { element in
+            try appendElementText(kind, element, to: out, scratch: scratch)
+        }
+    }
+
+    /// Appends one element of array text: `NULL`, or its text form, quoted when it must be.
+    @inline(__always)
+    static func appendElementText(_ kind: ScalarKind, _ element: UnsafeRawBufferPointer?, to out: ByteBuffer, scratch: ByteBuffer) throws {
+        guard let element else { out.append("NULL"); return }
+        let start = out.count
+        try TextRender.append(kind, element, to: out)
+        if needsQuotes(out.bytes(from: start)) {
+            scratch.removeAll()
+            scratch.append(out.bytes(from: start))
+            out.count = start
+            out.append(UInt8(ascii: "\""))
+            for byte in scratch.bytes {
+                if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { out.append(UInt8(ascii: "\\")) }
+                out.append(byte)
+            }
+            out.append(UInt8(ascii: "\""))
         }
     }
 
@@ -231,6 +251,18 @@ public enum JSONRender {
             }
             try appendScalar(scalar, v, to: out, scratch: scratch)
         case .array(let element):
+            var elements = try ArrayRender.Elements(v)
+            // The common case, a one-dimensional array from 1 of elements other than json: row_to_json's form.
+            if elements.dimensions == 1 && elements.lowerBound(0) == 1 && element != .json && element != .jsonb {
+                out.append(UInt8(ascii: "["))
+                for i in 0..<elements.count {
+                    if i > 0 { out.append(UInt8(ascii: ",")) }
+                    guard let value = try elements.next() else { out.append("null"); continue }
+                    try appendScalar(element, value, to: out, scratch: scratch)
+                }
+                out.append(UInt8(ascii: "]"))
+                return
+            }
             if try ArrayRender.losesInJSON(element, v) {
                 scratch.removeAll()
                 try ArrayRender.appendText(element, v, to: scratch, scratch: ByteBuffer(capacity: 256))

@@ -204,24 +204,34 @@ public final class TextRowReader: RowReader {
             // Nested JSON arrays are dimensions, except for json and jsonb, whose elements may be arrays.
             let nests = kind != .json && kind != .jsonb
             let labels = schema.columns[c].enumLabels
-            func level() throws {
-                try builder.shape.open()
-                if !scan.take(UInt8(ascii: "]")) {
-                    repeat {
-                        if nests && scan.take(UInt8(ascii: "[")) {
-                            try level()
-                        } else {
-                            let element = try scan.value()
-                            try builder.element(element.kind == .null ? nil : {
-                                try self.appendScalarJSON(kind, element, line: line, labels: labels)
-                            })
-                        }
-                    } while scan.take(UInt8(ascii: ","))
-                    try scan.expect(UInt8(ascii: "]"), "',' or ']'")
+            try builder.shape.open()
+            var expectItem = true, mayClose = true
+            while true {
+                if mayClose && scan.take(UInt8(ascii: "]")) {
+                    if try builder.shape.close() { break }
+                    expectItem = false
+                    continue
                 }
-                _ = try builder.shape.close()
+                if !expectItem {
+                    try scan.expect(UInt8(ascii: ","), "',' or ']'")
+                    expectItem = true
+                    mayClose = false
+                    continue
+                }
+                if nests && scan.take(UInt8(ascii: "[")) {
+                    try builder.shape.open()
+                    mayClose = true
+                    continue
+                }
+                let element = try scan.value()
+                if element.kind == .null {
+                    try builder.nullElement()
+                } else {
+                    try builder.element { try self.appendScalarJSON(kind, element, line: line, labels: labels) }
+                }
+                expectItem = false
+                mayClose = true
             }
-            try level()
             try builder.finish()
         }
     }

@@ -10,6 +10,9 @@ public struct RowStreamSchema: Codable, Equatable, Sendable {
     public var partitionKey: [String]
     /// The primary-key columns of the source table, in key order.
     public var primaryKey: [String]
+    /// The table's whole definition (defaults, collations, identity, generated columns,
+    /// constraints, the types it needs); nil in schemas written before it existed.
+    public var definition: TableDefinition?
 
     /// A schema from its parts.
     public init(table: TableName, columns: [Column], partitionKey: [String] = [], primaryKey: [String] = []) {
@@ -23,6 +26,7 @@ public struct RowStreamSchema: Codable, Equatable, Sendable {
         case table, columns
         case partitionKey = "partition_key"
         case primaryKey = "primary_key"
+        case definition
     }
 
     /// A schema-qualified table name.
@@ -57,10 +61,14 @@ public struct RowStreamSchema: Codable, Equatable, Sendable {
         public var enumLabels: [String]?
         /// For a column selected as `col::text`, the `format_type()` text of the original type.
         public var originalType: String?
+        /// The column's attribute number in the source table (`pg_attribute.attnum`): stable
+        /// across `ALTER COLUMN … TYPE`, never reused, so a rename or a dropped column shows
+        /// when two versions of a table are compared. Nil in streams written before it existed.
+        public var attnum: Int?
 
         /// A column from its parts.
         public init(name: String, type: String, oid: UInt32, typmod: Int32 = -1, nullable: Bool = true,
-                    elementOID: UInt32? = nil, enumLabels: [String]? = nil, originalType: String? = nil) {
+                    elementOID: UInt32? = nil, enumLabels: [String]? = nil, originalType: String? = nil, attnum: Int? = nil) {
             self.name = name
             self.type = type
             self.oid = oid
@@ -69,6 +77,7 @@ public struct RowStreamSchema: Codable, Equatable, Sendable {
             self.elementOID = elementOID
             self.enumLabels = enumLabels
             self.originalType = originalType
+            self.attnum = attnum
         }
 
         enum CodingKeys: String, CodingKey {
@@ -76,6 +85,7 @@ public struct RowStreamSchema: Codable, Equatable, Sendable {
             case elementOID = "element_oid"
             case enumLabels = "enum_labels"
             case originalType = "original_type"
+            case attnum
         }
 
         /// How values of this column are encoded, from the one type table.

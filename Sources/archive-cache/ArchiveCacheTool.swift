@@ -13,12 +13,13 @@ struct ArchiveCacheTool: Tool {
         commandName: "archive-cache",
         abstract: "Keep the archive cache (row counts, file metadata, errors) and serve its live viewer.",
         discussion: """
-            State lives in $ARCHIVE_HOME (default ~/.data-archiver): cache/<command>_<table>_<h16>_metadata.json, \
-            archiver.pid and current_task.json. Every write is atomic and every update holds a lock. \
-            JSON in, JSON out; see archive-cache(1).
+            State lives in $ARCHIVE_HOME (default ~/.data-archiver): cache/cache.db (SQLite, WAL mode; \
+            needs a local filesystem), archiver.pid and current_task.json. JSON cache files \
+            (cache/<command>_<table>_<h16>_metadata.json) are imported on first use. Every update is \
+            one transaction. JSON in, JSON out; see archive-cache(1).
             """,
         version: PGArchive.version,
-        subcommands: [Get.self, Put.self, List.self, Expire.self, Record.self, RecordError.self, SetTask.self,
+        subcommands: [Get.self, Put.self, List.self, Export.self, Expire.self, Record.self, RecordError.self, SetTask.self,
                       ClearTask.self, Status.self, Lock.self, PathCommand.self, Serve.self])
 }
 
@@ -83,11 +84,20 @@ func parseTime(_ text: String, option: String) throws -> Timestamp {
 }
 
 struct PathCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "path", abstract: "Print the path of a scope's cache file.")
-    @OptionGroup var scope: ScopeOptions
+    static let configuration = CommandConfiguration(
+        commandName: "path", abstract: "Print the path of the cache database (one for every scope).",
+        discussion: "The scope options are accepted for compatibility; every scope lives in the same database.")
+    @Option(name: .customLong("command"), help: "The archiver command of the scope (ignored).")
+    var command = "archive"
+    @Option(help: "The base table name (ignored).")
+    var table: String?
+    @Option(help: "The destination bucket (ignored).")
+    var bucket: String?
+    @Option(help: "The object path template (ignored).")
+    var pathTemplate: String?
 
     func run() throws {
-        try output([stateHome().cacheFile(scope.scope)])
+        try output([store().databasePath])
     }
 }
 
@@ -108,8 +118,7 @@ struct Get: ParsableCommand {
     }
 
     func run() throws {
-        let cache = try store().load(scope.scope)
-        guard let entry = cache.entries[key] else { throw ToolError("no entry for key \"\(key)\"", status: .notFound) }
+        guard let entry = try store().entry(scope.scope, key: key) else { throw ToolError("no entry for key \"\(key)\"", status: .notFound) }
         if rowCount, let windowEnd {
             let end = try parseTime(windowEnd, option: "--window-end")
             guard let count = entry.trustedRowCount(windowEnd: end, now: .now()) else {

@@ -28,7 +28,7 @@ struct RowFmt: Tool {
     @Option(help: ArgumentHelp("Output format: rowstream, jsonl, csv or parquet.", valueName: "format"))
     var to: RowFormat
 
-    @Option(help: ArgumentHelp("Schema JSON file (the schema a rowstream carries) for reading JSONL or CSV, or a plain COPY BINARY stream.", valueName: "file"))
+    @Option(help: ArgumentHelp("Schema JSON file (the schema a rowstream carries) for reading JSONL or CSV, or a plain COPY BINARY stream; for Parquet, the schema its pgarchive.schema footer key must equal.", valueName: "file"))
     var schema: String?
 
     @Option(help: ArgumentHelp("Parquet page compression: zstd (default), lz4 (LZ4_RAW), gzip or none.", valueName: "codec"))
@@ -45,7 +45,7 @@ struct RowFmt: Tool {
                                valueName: "rows"))
     var chunkSize: Int = 1 << 20
 
-    @Flag(name: .customLong("special-values-as-text"), help: "Write numeric(p,s), date, timestamp, timestamptz and array columns to Parquet as text, so NaN, infinity and array bounds survive.")
+    @Flag(name: .customLong("special-values-as-text"), help: "Write numeric(p,s), date, timestamp, timestamptz and array columns to Parquet as text, so NaN, numeric infinities, array bounds and multidimensional arrays survive.")
     var specialValuesAsText = false
 
     @Option(name: .shortAndLong, help: ArgumentHelp("Write to this file (created only when complete) instead of standard output.", valueName: "file"))
@@ -62,7 +62,6 @@ struct RowFmt: Tool {
 
     func validate() throws {
         if let progressFD, progressFD < 0 { throw ValidationError("--progress-fd must not be negative") }
-        if schema != nil && from == .parquet { throw ValidationError("--schema does not apply to Parquet input, which carries its own types") }
         if to != .parquet {
             let given = [(compression != "zstd", "--compression"), (compressionLevel != nil, "--compression-level"),
                          (rowGroupSize != "32M", "--row-group-size"),

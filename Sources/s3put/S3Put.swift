@@ -75,10 +75,14 @@ struct S3Put: Tool {
     @Option(help: ArgumentHelp("With --abort-incomplete: only uploads started at least this long ago (e.g. 3600, 90m, 6h, 2d).", valueName: "duration"))
     var olderThan: Duration?
 
+    @Option(help: ArgumentHelp("With --abort-incomplete: abort the uploads of the keys listed in this file (one per line, - for standard input), and of other keys only when --older-than says so.", valueName: "file"))
+    var keysFrom: String?
+
     func validate() throws {
         if abortIncomplete == nil && key == nil { throw ValidationError("missing --key") }
         if abortIncomplete != nil && key != nil { throw ValidationError("--abort-incomplete and --key exclude each other") }
         if olderThan != nil && abortIncomplete == nil { throw ValidationError("--older-than needs --abort-incomplete") }
+        if keysFrom != nil && abortIncomplete == nil { throw ValidationError("--keys-from needs --abort-incomplete") }
         if compare && (ifDifferent || dryRun) { throw ValidationError("--compare excludes --if-different and --dry-run (it uploads nothing)") }
         if key?.isEmpty == true { throw ValidationError("--key is empty") }
         guard (MultipartLimits.minimumPartSize...MultipartLimits.maximumPartSize).contains(partSize.bytes) else {
@@ -115,7 +119,16 @@ struct S3Put: Tool {
         let bucket = try store.openStore(environment: environment)
         let out = FileSink.standardOutput()
         if let prefix = abortIncomplete {
-            for upload in try IncompleteUploads.find(store: bucket, prefix: prefix, olderThan: olderThan?.seconds ?? 0) {
+            let uploads: [PendingUpload]
+            if let keysFrom {
+                let own = try Self.readKeys(keysFrom)
+                let all = try bucket.listUploads(prefix: prefix)
+                let stale = olderThan.map { Set(IncompleteUploads.started(all, atLeast: $0.seconds).map(\.uploadID)) } ?? []
+                uploads = all.filter { own.contains($0.key) || stale.contains($0.uploadID) }
+            } else {
+                uploads = try IncompleteUploads.find(store: bucket, prefix: prefix, olderThan: olderThan?.seconds ?? 0)
+            }
+            for upload in uploads {
                 try bucket.abortUpload(key: upload.key, uploadID: upload.uploadID)
                 try out.write(StoreJSON.upload(upload, aborted: true) + "\n")
             }
@@ -136,5 +149,20 @@ struct S3Put: Tool {
             .run(source: .standardInput)
         try out.write(result.jsonLine + "\n")
         try out.flush()
+    }
+}
+
+extension S3Put {
+    /// The keys listed in `path` (one per line; `-` is standard input), empty lines ignored.
+    static func readKeys(_ path: String) throws -> Set<String> {
+        let source = path == "-" ? FileSource.standardInput : try FileSource.open(path: path)
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let n = try chunk.withUnsafeMutableBytes { try source.read(into: $0) }
+            if n == 0 { break }
+            bytes += chunk[0..<n]
+        }
+        return Set(bytes.split(separator: 10).map { String(decoding: $0, as: UTF8.self) }.filter { !$0.isEmpty })
     }
 }

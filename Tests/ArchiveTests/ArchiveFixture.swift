@@ -72,7 +72,7 @@ final class ArchiveFixture: @unchecked Sendable {
     }
 
     /// Every object in the bucket: key → (size, etag), through boto3 (an independent client).
-    func objects() throws -> [String: (size: Int, etag: String)] {
+    func objects(bucket: String? = nil) throws -> [String: (size: Int, etag: String)] {
         let script = """
             import boto3, json, sys
             s3 = boto3.client("s3", endpoint_url=sys.argv[1], region_name="us-east-1")
@@ -82,10 +82,19 @@ final class ArchiveFixture: @unchecked Sendable {
                     out[o["Key"]] = [o["Size"], o["ETag"].strip('"')]
             print(json.dumps(out))
             """
-        let result = try run("python3", ["-c", script, s3.endpoint, bucket], environment: s3.environment)
+        let result = try run("python3", ["-c", script, s3.endpoint, bucket ?? self.bucket], environment: s3.environment)
         guard result.status == 0 else { throw TestFailure("boto3 listing failed: \(result.err)") }
         let object = try JSONSerialization.jsonObject(with: result.stdout) as! [String: [Any]]
         return object.mapValues { ($0[0] as! Int, $0[1] as! String) }
+    }
+
+    /// The archive cache of `table` as `archive-cache export` prints it (empty when it knows nothing).
+    func cacheEntries(table: String = "flights") throws -> [String: [String: Any]] {
+        let exported = try run(Package.tool("archive-cache"), ["export", "--table", table], environment: environment())
+        if exported.status == 3 { return [:] }
+        guard exported.status == 0 else { throw TestFailure("archive-cache export: \(exported.err)") }
+        let object = try JSONSerialization.jsonObject(with: exported.stdout) as? [String: Any]
+        return object?["entries"] as? [String: [String: Any]] ?? [:]
     }
 
     /// Downloads one object with boto3 into a file and returns the path.

@@ -290,14 +290,7 @@ struct ArchiveTests {
         let daily = try f.archive([])
         #expect(daily.status == 0 && daily.err.contains("3 uploaded, 0 skipped, 1 empty"), "\(daily.err)")
         #expect(try f.objects().keys.contains { $0.hasSuffix("flights-2024-01-04.jsonl.zst") } == false)
-        let cacheDir = f.home.path("cache")
-        let files = try FileManager.default.contentsOfDirectory(atPath: cacheDir).filter { $0.hasPrefix("archive_") && $0.hasSuffix("_metadata.json") }
-        var entry: [String: Any]?
-        for file in files {
-            let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: cacheDir + "/" + file))) as? [String: Any]
-            let entries = (json?["entries"] as? [String: Any]) ?? [:]
-            if let found = entries["archives/flights/2024/01/flights-2024-01-04.jsonl.zst"] as? [String: Any] { entry = found }
-        }
+        let entry = try f.cacheEntries()["archives/flights/2024/01/flights-2024-01-04.jsonl.zst"]
         #expect(entry?["row_count"] as? Int == 0, "\(String(describing: entry))")
     }
 
@@ -309,11 +302,7 @@ struct ArchiveTests {
         #expect(result.err.contains("dry run: not uploaded"))
         #expect(result.err.contains("md5="))
         #expect(try f.objects().isEmpty)
-        let cacheDir = f.home.path("cache")
-        for file in ((try? FileManager.default.contentsOfDirectory(atPath: cacheDir)) ?? []) where file.hasSuffix("_metadata.json") {
-            let text = try String(contentsOfFile: cacheDir + "/" + file, encoding: .utf8)
-            #expect(!text.contains("\"s3_uploaded\": true") && !text.contains("\"s3_uploaded\":true"))
-        }
+        #expect(try f.cacheEntries().values.allSatisfy { $0["s3_uploaded"] as? Bool != true })
         // The real run afterwards uploads everything.
         #expect(try f.archive([]).err.contains("2 uploaded"))
     }

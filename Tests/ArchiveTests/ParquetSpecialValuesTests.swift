@@ -4,10 +4,12 @@ import TestSupport
 
 @Suite("data-archiver archive to Parquet with values Parquet cannot hold", .enabled(if: Services.postgresEnabled && Services.s3Enabled))
 struct ParquetSpecialValuesTests {
-    @Test("NaN and infinities fail the slice by default, naming the column, the row and --special-values-as-text; nothing is written")
+    @Test("NaN in numeric(p,s) fails the slice by default, naming the column, the row and --special-values-as-text; nothing is written")
     func refusedByDefault() throws {
         let f = try ArchiveFixture(days: 1, rowsPerDay: 10)
         try f.createTypedTable()
+        // ±infinity dates are DuckDB's sentinels in Parquet now; NaN in a DECIMAL has no Parquet form.
+        try f.pg.psql("UPDATE typed SET n2 = 'NaN' WHERE id = 3", database: f.database)
         let flags = f.flags(table: "typed") + ["--date-column", "at"]
         let refused = try f.archive(["--output-format", "parquet"], flags: flags)
         #expect(refused.status == 1)

@@ -166,7 +166,7 @@ struct RestoreTests {
         #expect(!restored.err.contains("restored"), "\(restored.err)")
     }
 
-    @Test("restoring twice adds nothing: the second run counts every row as a conflict")
+    @Test("restoring twice adds nothing: the second run skips the files the ledger records; --reload counts every row as a conflict")
     func twice() throws {
         let f = try ArchiveFixture(days: 2, rowsPerDay: 100)
         #expect(try f.archive([]).status == 0)
@@ -177,7 +177,10 @@ struct RestoreTests {
         #expect(first.err.contains("200 rows read, 200 inserted, 0 conflicts"), "\(first.err)")
         let second = try f.restore(into: target, [])
         #expect(second.status == 0, "\(second.err)")
-        #expect(second.err.contains("200 rows read, 0 inserted, 200 conflicts"), "\(second.err)")
+        #expect(second.err.contains("2 skipped (restored before); 0 rows read, 0 inserted, 0 conflicts"), "\(second.err)")
+        let third = try f.restore(into: target, ["--reload"])
+        #expect(third.status == 0, "\(third.err)")
+        #expect(third.err.contains("200 rows read, 0 inserted, 200 conflicts"), "\(third.err)")
         #expect(try f.sql("SELECT count(*), count(DISTINCT (id, departure)) FROM flights", in: target) == "200|200")
     }
 

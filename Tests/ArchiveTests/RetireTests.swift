@@ -96,11 +96,11 @@ struct RetireTests {
         #expect(try a.value("SELECT count(*) FROM flights") == "1")
         #expect(try a.exists(todayTable))
         #expect(real.err.contains("450 rows removed"), "\(real.err)")
-        // The cache records it too.
-        let cacheFiles = try FileManager.default.contentsOfDirectory(atPath: f.home.path("cache"))
-        let cacheText = try cacheFiles.filter { $0.hasSuffix(".json") }
-            .map { try String(contentsOfFile: f.home.path("cache/\($0)"), encoding: .utf8) }.joined()
-        #expect(cacheText.contains("\"retire_mode\"") && cacheText.contains("\"retired_rows\": 150"), "\(cacheText.prefix(2000))")
+        // The cache records it too (cache/cache.db, one JSON entry per key).
+        let cache = try run("python3", ["-c", "import sqlite3,sys; print('\\n'.join(r[0] for r in sqlite3.connect(sys.argv[1]).execute('SELECT entry FROM entries')))",
+                                        f.home.path("cache/cache.db")])
+        #expect(cache.status == 0, "\(cache.err)")
+        #expect(cache.out.contains("\"retire_mode\":\"drop\"") && cache.out.contains("\"retired_rows\":150"), "\(cache.out.prefix(2000))")
 
         let again = try a.run("retire")
         let againStates = FileStoreArchive.retireStates(again.out)

@@ -40,7 +40,7 @@ struct FileStoreArchive {
     }
 }
 
-let dayKeys = (1...4).map { "archives/flights/2024/01/flights-2024-01-0\($0).jsonl.zst" }
+let dayKeys = (1...5).map { "archives/flights/2024/01/flights-2024-01-0\($0).jsonl.zst" }
 
 @Suite("data-archiver verify", .enabled(if: Services.postgresEnabled && Services.s3Enabled))
 struct VerifyTests {
@@ -83,9 +83,9 @@ struct VerifyTests {
         #expect(try String(contentsOfFile: dir.path("p"), encoding: .utf8).contains("\"digest\":\"\(try a.manifest(dayKeys[1])["digest"] as! String)\""))
     }
 
-    @Test("a deleted object is missing, a flipped bit corrupt (--deep), an UPDATE source changed, an object without manifest unverifiable; exit 1")
+    @Test("a deleted object is missing, a flipped bit corrupt (--deep), an UPDATE source changed, an object without manifest unverifiable, a cache that disagrees differs; exit 1")
     func damage() throws {
-        let a = try archived(days: 4)
+        let a = try archived(days: 5)
         // Day 1: the object is gone (its manifest stays).
         try FileManager.default.removeItem(atPath: a.file(dayKeys[0]))
         // Day 2: one flipped bit in the middle of the stored bytes; the store's metadata is kept.
@@ -97,17 +97,25 @@ struct VerifyTests {
                               database: a.fixture.database)
         // Day 4: an object without a manifest (as archived before manifests existed).
         try FileManager.default.removeItem(atPath: a.file("archives/flights/_manifest/flights-2024-01-04.jsonl.zst.json"))
+        // Day 5: the cache records another size than the object's.
+        let put = try run(Package.tool("archive-cache"), ["put", "--table", "flights", "--bucket", a.fixture.bucket,
+                                                          "--path-template", "archives/{table}/{YYYY}/{MM}", "--key", dayKeys[4]],
+                          stdin: Data(#"{"file_size": 1}"#.utf8), environment: a.fixture.environment())
+        #expect(put.status == 0, "\(put.err)")
 
         let plain = try a.run("verify")
         #expect(plain.status == 1)
         #expect(FileStoreArchive.states(plain.out) == ["flights-2024-01-01": "missing", "flights-2024-01-02": "ok",
-                                                       "flights-2024-01-03": "ok", "flights-2024-01-04": "unverifiable"], "\(plain.out)")
+                                                       "flights-2024-01-03": "ok", "flights-2024-01-04": "unverifiable",
+                                                       "flights-2024-01-05": "differs"], "\(plain.out)")
         let deep = try a.run("verify", ["--deep", "--against-source", "--workers", "3"])
         #expect(deep.status == 1)
         #expect(FileStoreArchive.states(deep.out) == ["flights-2024-01-01": "missing", "flights-2024-01-02": "corrupt",
-                                                      "flights-2024-01-03": "source changed", "flights-2024-01-04": "unverifiable"], "\(deep.out)")
+                                                      "flights-2024-01-03": "source changed", "flights-2024-01-04": "unverifiable",
+                                                      "flights-2024-01-05": "differs"], "\(deep.out)")
         #expect(deep.out.contains("re-archive the window with --force"))
-        #expect(deep.err.contains("4 slices verified: 0 ok, 0 empty, 1 missing, 1 corrupt, 0 differs, 1 source changed, 1 unverifiable"), "\(deep.err)")
+        #expect(deep.out.contains("the cache records size 1"))
+        #expect(deep.err.contains("5 slices verified: 0 ok, 0 empty, 1 missing, 1 corrupt, 1 differs, 1 source changed, 1 unverifiable"), "\(deep.err)")
     }
 
     @Test("restore checks each object's rows and digest before committing it: a manifest that disagrees fails that file alone")

@@ -216,7 +216,7 @@ struct SettingsDocumentationTests {
         let page = try String(contentsOf: Self.root.appendingPathComponent("man/data-archiver.1"), encoding: .utf8)
         for s in archiverSettings where !s.commands.isDisjoint(with: availableArchiverCommands) {
             #expect(page.contains("Fl -\(s.flag)"), "man/data-archiver.1 lacks --\(s.flag)")
-            if s.key != "config" {
+            if s.key != "config" && !s.flagOnly {
                 #expect(page.contains(s.environmentName), "man/data-archiver.1 lacks \(s.environmentName)")
                 #expect(page.contains(s.key), "man/data-archiver.1 lacks \(s.key)")
             }
@@ -265,5 +265,19 @@ struct RetireSettingsTests {
     func invalid(arguments: [String], message: String) {
         let error = #expect(throws: ConfigError.self) { try configure(Self.base + arguments) }
         #expect(error?.message == message)
+@Suite("restore flags taken from the command line only")
+struct FlagOnlyTests {
+    let restore = ["restore", "--table", "t", "--path-template", "a/{table}", "--s3-bucket", "b", "--s3-endpoint", "file:///tmp/x"]
+
+    @Test("--reload and --allow-lossy-cast come from flags; the environment does not set them and the YAML file may not")
+    func flagOnly() throws {
+        #expect(try configure(restore).reload == false)
+        #expect(try configure(restore + ["--reload", "--allow-lossy-cast"]).reload == true)
+        #expect(try configure(restore + ["--allow-lossy-cast"]).allowLossyCast == true)
+        let env = try configure(restore, env: ["ARCHIVE_RELOAD": "true", "ARCHIVE_ALLOW_LOSSY_CAST": "true"])
+        #expect(env.reload == false && env.allowLossyCast == false)
+        let file = #expect(throws: ConfigError.self) { try ConfigFile(path: "c.yaml", text: "reload: true\n") }
+        #expect(file?.message == "reload in c.yaml line 1 is taken from the command line only (--reload)")
+        #expect(archiverSettingsTable().contains("| `--reload` | (flag only) | (flag only) |"))
     }
 }

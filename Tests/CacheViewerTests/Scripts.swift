@@ -1,7 +1,7 @@
 // Python clients the viewer tests run (websocket-client from PyPI, Chromium over DevTools).
 // Arguments: viewer URL, state folder, archive-cache binary, then extras.
 
-/// Connect, read cache+status, change the cache, expect a cache message (≤ 5 s), ping → pong.
+/// Connect, read cache+status, change the cache, expect a delta message naming the change (≤ 5 s), ping → pong.
 let webSocketScript = #"""
 import json, subprocess, sys, websocket
 url, home, tool = sys.argv[1:4]
@@ -15,9 +15,10 @@ line = '{"bucket":"bkt","key":"new-key","size":5,"md5":"0123456789abcdef01234567
 subprocess.run([tool, "record", "--table", "flights", "--path-template", "p"], input=line.encode(), check=True, stdout=subprocess.DEVNULL)
 while True:  # the 5 s socket timeout bounds the wait
     m = json.loads(ws.recv())
-    if m["type"] == "cache":
-        keys = [e["partition"] for t in m["data"]["tables"] for e in t["entries"]]
+    if m["type"] == "delta":
+        keys = [e["partition"] for e in m["data"]["changed"]]
         assert keys == ["new-key"], keys
+        assert m["data"]["count"] == 1 and m["data"]["removed"] == [], m
         break
 ws.ping(b"hello")
 frame = ws.recv_data_frame(True)
@@ -28,8 +29,8 @@ ws.close()
 print("ok")
 """#
 
-/// Headless Chromium over the DevTools protocol: wait for the DOM to show the data, then check it.
-let browserScript = #"""
+/// Starts headless Chromium and defines call/js/wait_for over the DevTools protocol (a prefix of the browser scripts).
+let chromiumPrelude = #"""
 import json, os, shutil, subprocess, sys, tempfile, time, urllib.request, base64, websocket
 url, home, tool, shot = sys.argv[1:5]
 browser = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -63,12 +64,17 @@ try:
         assert "exceptionDetails" not in r, r
         return r["result"].get("value")
     def wait_for(expr, what):
-        deadline = time.time() + 15
+        deadline = time.time() + 30
         while not js(expr):
             if time.time() > deadline:
                 print("timed out waiting for " + what + "; body: " + str(js("document.body.innerText"))[:2000])
                 sys.exit(1)
             time.sleep(0.05)
+
+"""#
+
+/// Headless Chromium over the DevTools protocol: wait for the DOM to show the data, then check it.
+let browserScript = chromiumPrelude + #"""
     call("Page.enable")
     call("Page.navigate", url=url)
     wait_for("document.querySelectorAll('#entries tbody tr').length === 2 && document.getElementById('conn').textContent === 'live'", "two rows and a live connection")
@@ -88,9 +94,9 @@ try:
     assert js("document.querySelectorAll('#entries tbody img, #entries tbody script').length") == 0
     # Sorting by rows puts the error row (no rows) first, then descending puts it last.
     js("document.querySelector('th[data-key=rowCount]').click()")
-    assert js("document.querySelector('#entries tbody tr').dataset.partition").startswith("<img")
+    wait_for("document.querySelector('#entries tbody tr').dataset.partition.startsWith('<img')", "the error row first")
     js("document.querySelector('th[data-key=rowCount]').click()")
-    assert js("document.querySelector('#entries tbody tr').dataset.partition").startswith("archives/")
+    wait_for("document.querySelector('#entries tbody tr').dataset.partition.startsWith('archives/')", "the archived row first")
     # A change arrives live: a new row, updated stats, the changed cell highlighted.
     line = '{"bucket":"bkt","key":"archives/flights/2024/flights-2024-01-01.jsonl.zst","size":20000,"md5":"0123456789abcdef0123456789abcdef","etag":"0123456789abcdef0123456789abcdef","parts":1,"part_size":5,"skipped":false}'
     line2 = line.replace("01-01", "01-03")
@@ -99,7 +105,7 @@ try:
     wait_for("document.querySelector('#entries tbody td.c-fileSize.changed') !== null || Array.from(document.querySelectorAll('#entries tbody td.c-fileSize')).some(c => c.textContent === '19.5 KiB')", "the changed size")
     # Filtering by search hides other rows.
     js("const s = document.getElementById('search'); s.value = '01-03'; s.dispatchEvent(new Event('input'))")
-    assert js("Array.from(document.querySelectorAll('#entries tbody tr')).filter(r => !r.hidden).length") == 1
+    wait_for("Array.from(document.querySelectorAll('#entries tbody tr')).filter(r => !r.hidden).length === 1", "one row found")
     data = call("Page.captureScreenshot", format="png")["data"]
     open(shot, "wb").write(base64.b64decode(data))
     cdp.close()
@@ -112,6 +118,49 @@ finally:
         chrome.kill()
     shutil.rmtree(profile, ignore_errors=True)
 """#
+
+/// 100,000 entries: the first page renders, pages, server-side sort and search, a live change; the DOM stays at one page.
+let bigBrowserScript = chromiumPrelude + #"""
+    call("Page.enable")
+    started = time.time()
+    call("Page.navigate", url=url)
+    wait_for("document.querySelectorAll('#entries tbody tr').length === 100 && document.getElementById('conn').textContent === 'live'", "the first page")
+    print("first page after %.2f s" % (time.time() - started))
+    text = lambda id: js("document.getElementById(%s).textContent" % json.dumps(id))
+    first = lambda: js("document.querySelector('#entries tbody tr').dataset.partition")
+    assert text("stat-total") == "100,000", text("stat-total")
+    assert text("shown").startswith("1–100 of 100,000"), text("shown")
+    assert first() == "archives/big/2024/big-000000.jsonl.zst", first()
+    js("document.getElementById('page-next').click()")
+    wait_for("document.querySelector('#entries tbody tr').dataset.partition === 'archives/big/2024/big-000100.jsonl.zst'", "the second page")
+    # Sorted on the server: the largest file first.
+    js("document.querySelector('th[data-key=fileSize]').click()")
+    wait_for("document.querySelector('#entries tbody tr').dataset.partition === 'archives/big/2024/big-000000.jsonl.zst'", "ascending size")
+    js("document.querySelector('th[data-key=fileSize]').click()")
+    wait_for("document.querySelector('#entries tbody tr').dataset.partition === 'archives/big/2024/big-099999.jsonl.zst'", "descending size")
+    # Searched on the server: ten keys hold big-05000.
+    js("{ const s = document.getElementById('search'); s.value = 'big-05000'; s.dispatchEvent(new Event('input')); }")
+    wait_for("document.querySelectorAll('#entries tbody tr').length === 10 && document.getElementById('stat-total').textContent === '10'", "ten matches")
+    # A change arrives live in a row on screen.
+    line = '{"bucket":"bkt","key":"archives/big/2024/big-050003.jsonl.zst","size":77777777,"md5":"0123456789abcdef0123456789abcdef","etag":"0123456789abcdef0123456789abcdef","parts":1,"part_size":5,"skipped":false}'
+    subprocess.run([tool, "record", "--table", "big", "--path-template", "archives/{table}/{YYYY}"], input=line.encode(), check=True, stdout=subprocess.DEVNULL)
+    wait_for("Array.from(document.querySelectorAll('#entries tbody td.c-fileSize')).some(c => c.textContent === '74.2 MiB')", "the changed size")
+    wait_for("document.querySelector('#entries tbody tr').dataset.partition === 'archives/big/2024/big-050003.jsonl.zst'", "the changed row sorted first")
+    # The page holds one page of rows, never the cache.
+    assert js("document.querySelectorAll('#entries tbody tr').length") == 10
+    js("{ const s = document.getElementById('search'); s.value = ''; s.dispatchEvent(new Event('input')); }")
+    wait_for("document.querySelectorAll('#entries tbody tr').length === 100 && document.getElementById('stat-total').textContent === '100,000'", "all again")
+    cdp.close()
+    print("ok")
+finally:
+    chrome.terminate()
+    try:
+        chrome.wait(10)
+    except Exception:
+        chrome.kill()
+    shutil.rmtree(profile, ignore_errors=True)
+"""#
+
 
 /// 200 WebSocket clients, 1,000 REST requests over 10 keep-alive connections, then one change all clients must see.
 let loadScript = #"""
@@ -166,7 +215,7 @@ def await_change(ws):
     try:
         while True:
             m = json.loads(ws.recv())
-            if m["type"] == "cache" and "load-key" in json.dumps(m["data"]):
+            if m["type"] == "delta" and "load-key" in json.dumps(m["data"]):
                 return
     except Exception as e:
         with lock: errors.append("ws update: %r" % e)

@@ -8,15 +8,18 @@ final class ViewerProcess: @unchecked Sendable {
     let process = Process()
     /// `http://127.0.0.1:PORT/`.
     let url: String
-    var home: String { dir.path("home") }
+    var home: String { homePath }
+    private let homePath: String
     var environment: [String: String] { ["ARCHIVE_HOME": home] }
     let scope = ["--table", "flights", "--bucket", "bkt", "--path-template", "archives/{table}/{YYYY}"]
 
-    init(arguments: [String] = []) throws {
+    /// `home`: an existing state folder to serve (default: a fresh one in `dir`).
+    init(arguments: [String] = [], home existing: String? = nil) throws {
         dir = try TemporaryDirectory()
+        homePath = existing ?? dir.path("home")
         process.executableURL = URL(fileURLWithPath: Package.tool("archive-cache"))
         process.arguments = ["serve", "--port", "0"] + arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(["ARCHIVE_HOME": dir.path("home")]) { $1 }
+        process.environment = ProcessInfo.processInfo.environment.merging(["ARCHIVE_HOME": homePath]) { $1 }
         let out = Pipe()
         process.standardOutput = out
         process.standardError = FileHandle.nullDevice

@@ -1,3 +1,4 @@
+import ArchiveCache
 import CacheViewer
 import Foundation
 import Testing
@@ -124,6 +125,35 @@ struct ViewerTests {
         #expect(r.status == 0, "\(r.out)\(r.err)")
         #expect(r.out.contains("ok"))
         #expect(FileManager.default.fileExists(atPath: shot))
+    }
+
+    @Test("100,000 entries: paged /api/cache sorted and searched on the server, deltas over the WebSocket, Chromium shows one page")
+    func hundredThousandEntries() throws {
+        // Filled before the viewer starts, in one transaction, as a long archive would leave it.
+        let dir = try TemporaryDirectory()
+        let home = ArchiveHome(path: dir.path("home"))
+        let scope = CacheScope(command: "archive", table: "big", bucket: "bkt", pathTemplate: "archives/{table}/{YYYY}")
+        let keys = (0..<100_000).map { "archives/big/2024/big-" + String(String($0 + 1_000_000).dropFirst()) + ".jsonl.zst" }
+        let now = Timestamp.now()
+        try CacheStore(home: home).updateEntries(scope, keys: keys) { key, e in
+            let n = Int64(key.dropFirst("archives/big/2024/big-".count).prefix(6))!
+            e.fileSize = n
+            e.rowCount = n
+            e.fileMD5 = "0123456789abcdef0123456789abcdef"
+            e.s3Uploaded = true
+            e.s3UploadTime = now
+            e.s3Key = key
+        }
+        let viewer = try ViewerProcess(home: home.path)
+        // REST: one page, sorted and filtered by the server.
+        let page = try viewer.json("/api/cache?offset=100&limit=50&sort=fileSize&order=desc&q=big-09")
+        let entries = try #require(page["entries"] as? [[String: Any]])
+        #expect(page["total"] as? Int == 10_000 && page["count"] as? Int == 100_000)
+        #expect(entries.count == 50 && entries.first?["fileSize"] as? Int == 99_899)
+        #expect((page["stats"] as? [String: Any])?["uploaded"] as? Int == 10_000)
+        let r = try viewer.python(bigBrowserScript, [viewer.dir.path("big.png")])
+        #expect(r.status == 0, "\(r.out)\(r.err)")
+        #expect(r.out.contains("ok"), "\(r.out)")
     }
 
     @Test("bounded load: 200 WebSocket clients and 1,000 REST requests on loopback without errors")

@@ -70,7 +70,11 @@ struct PackageTests {
         let result = try shell(script, environment: database.environment)
         #expect(result.status == 0, "\(result.out)\(result.err)")
         #expect(result.out.contains("archived install_check_"), "\(result.out)")
-        if getuid() == 0 { #expect(result.out.contains("hidden: "), "the toolchain was not hidden: \(result.err)") }
+        // Where a private mount namespace can be made (root with CAP_SYS_ADMIN, as on CI), the
+        // toolchain must have been hidden; elsewhere readelf/ldd are the whole check.
+        if getuid() == 0, try shell("unshare --mount true").status == 0 {
+            #expect(result.out.contains("hidden: "), "the toolchain was not hidden: \(result.err)")
+        }
     }
 
     @Test("the .deb installs into /usr/bin and the man path and depends on its libraries and postgresql-client")

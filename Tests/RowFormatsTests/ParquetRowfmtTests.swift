@@ -90,18 +90,18 @@ extension RowfmtPostgresTests {
         #expect(try db.difference("finite", "copy_of_finite") == [0, 0, 6, 6])
     }
 
-    @Test("NaN numerics in DECIMAL and ±infinity dates fail by default, naming column, row and the option")
+    @Test("NaN numerics in DECIMAL and timestamps past the year 294247 fail by default, naming column, row and the option")
     func specialValuesFail() throws {
         let dir = try TemporaryDirectory()
         let db = try ScratchDatabase(try Services.requirePostgres(), prefix: "rf", sessionOptions: referenceOptions)
         try db.sql("""
             CREATE TABLE sn (id int, n numeric(10,2)); INSERT INTO sn VALUES (1, 1.5), (2, 'NaN');
-            CREATE TABLE sd (id int, d date); INSERT INTO sd VALUES (1, '2024-01-01'), (2, 'infinity');
+            CREATE TABLE sd (id int, d timestamp); INSERT INTO sd VALUES (1, '2024-01-01'), (2, '294270-01-01');
             """)
         let option = "; use --special-values-as-text to write numeric(p,s), date, timestamp and array columns as text\n"
         for (table, message) in [
             ("sn", "rowfmt: error: column \"n\", row 2: numeric NaN cannot be stored in a Parquet DECIMAL(10,2)" + option),
-            ("sd", "rowfmt: error: column \"d\", row 2: date infinity cannot be stored in a Parquet DATE" + option),
+            ("sd", "rowfmt: error: column \"d\", row 2: timestamp beyond year 294247 cannot be stored in a Parquet TIMESTAMP (µs since 1970 in 64 bits)" + option),
         ] {
             let result = try shell("'\(extract)' --relation \(table) | '\(rowfmt)' --from rowstream --to parquet -o '\(dir.path("s.parquet"))'",
                                    environment: db.environment)

@@ -27,8 +27,8 @@ struct ValueTripTests {
                               environment: db.environment)
         #expect(write.status == 0, "\(format): \(write.err)")
         try db.sql("TRUNCATE back")
-        let schemaOption = format == "parquet" ? "" : "--schema '\(schema)'"
-        let load = try shell("'\(rowfmt)' --from \(format) \(schemaOption) --to rowstream < '\(file)' | \(db.psql) -c 'COPY back FROM STDIN (FORMAT binary)'",
+        // Parquet checks its footer's schema against the same file.
+        let load = try shell("'\(rowfmt)' --from \(format) --schema '\(schema)' --to rowstream < '\(file)' | \(db.psql) -c 'COPY back FROM STDIN (FORMAT binary)'",
                              environment: db.environment)
         #expect(load.status == 0, "\(format): \(load.err)")
         return file
@@ -198,5 +198,130 @@ struct ValueTripTests {
                                 environment: db.environment)
         #expect(refused.status == 1)
         #expect(refused.err.hasPrefix("rowfmt: error: column \"ia\", row 1: a 2-dimensional array cannot be stored in the column's one-level Parquet LIST; use --special-values-as-text"), "\(refused.err)")
+    }
+
+    @Test("Parquet: ±infinity dates and timestamps are DuckDB's sentinels, read back as infinity by rowfmt and DuckDB; pyarrow sees the raw values")
+    func parquetInfinities() throws {
+        let ddl = """
+            CREATE TABLE t (d date, ts timestamp, tstz timestamptz, da date[], tsa timestamptz[]);
+            INSERT INTO t VALUES
+              ('infinity', 'infinity', 'infinity', '{infinity,-infinity,2024-01-01}', '{infinity,NULL}'),
+              ('-infinity', '-infinity', '-infinity', NULL, '{-infinity}'),
+              ('2024-01-01', '2024-01-01 12:00', '2024-01-01 12:00+00', '{2024-01-01}', '{"2024-01-01 00:00:00.5+00"}'),
+              ('5874897-12-31', '294246-12-31 23:59:59.999999', '4713-11-24 00:00:00+00 BC', '{"4713-11-24 BC"}', NULL)
+            """
+        let db = try database(ddl)
+        let dir = try TemporaryDirectory()
+        for format in ["jsonl", "csv", "parquet"] {
+            try trip(db, dir, format: format)
+            #expect(try db.difference("t", "back") == [0, 0, 4, 4], "\(format)")
+        }
+        let file = try trip(db, dir, format: "parquet")
+        let duck = try run(try which("python3"), ["-c", """
+            import duckdb, sys
+            for row in duckdb.sql(f"SELECT d::VARCHAR, ts::VARCHAR, tstz::VARCHAR, da::VARCHAR, tsa::VARCHAR FROM read_parquet('{sys.argv[1]}') LIMIT 2").fetchall():
+                print(row)
+            """, file])
+        #expect(duck.out == """
+            ('infinity', 'infinity', 'infinity', '[infinity, -infinity, 2024-01-01]', '[infinity, NULL]')
+            ('-infinity', '-infinity', '-infinity', None, '[-infinity]')
+
+            """, "\(duck.err)")
+        // pyarrow keeps the raw sentinels (its date and datetime conversions refuse them: docs/types.md).
+        let arrow = try run(try which("python3"), ["-c", """
+            import pyarrow.parquet as pq, sys
+            t = pq.read_table(sys.argv[1])
+            print(t.column('d').cast('int32').to_pylist()[:2], t.column('ts').cast('int64').to_pylist()[:2])
+            try:
+                t.column('d').to_pylist()
+            except OverflowError:
+                print('OverflowError')
+            """, file])
+        #expect(arrow.out == "[2147483647, -2147483647] [9223372036854775807, -9223372036854775807]\nOverflowError\n", "\(arrow.err)")
+    }
+
+    @Test("Parquet from other writers: ±(2^63 − 1) in MILLIS and NANOS timestamps and ±(2^31 − 1) dates are ±infinity, mapped before the unit")
+    func foreignInfinities() throws {
+        let dir = try TemporaryDirectory()
+        let write = try run(try which("python3"), ["-c", """
+            import pyarrow as pa, pyarrow.parquet as pq, sys
+            m = 2**63 - 1
+            pq.write_table(pa.table({
+                'ms': pa.array([m, -m, 1704110400000], pa.timestamp('ms')),
+                'ns': pa.array([m, -m, 1704110400000000500], pa.timestamp('ns', tz='UTC')),
+                'd': pa.array([2**31 - 1, -(2**31 - 1), 19723], pa.date32())}), sys.argv[1])
+            """, dir.path("u.parquet")])
+        #expect(write.status == 0, "\(write.err)")
+        let csv = try run(rowfmt, ["--from", "parquet", "--to", "csv", dir.path("u.parquet")])
+        #expect(csv.status == 0, "\(csv.err)")
+        #expect(csv.out == "ms,ns,d\ninfinity,infinity,infinity\n-infinity,-infinity,-infinity\n2024-01-01 12:00:00,2024-01-01 12:00:00+00,2024-01-01\n")
+    }
+
+    @Test("xml with a declaration: CSV equals COPY, JSONL equals row_to_json, and the trip is exact in every format")
+    func xmlDeclarations() throws {
+        let ddl = """
+            CREATE DOMAIN doc AS xml;
+            CREATE TABLE t (doc1 xml, doc2 doc);
+            INSERT INTO t VALUES
+              ('<?xml version="1.0" encoding="UTF-8"?><a>1</a>', '<?xml version="1.0"?><d/>'),
+              (E'<?xml version="1.0" standalone="yes"?>\\n<b/>', '<?xml version="1.0" encoding="utf-8" standalone="no"?><f/>'),
+              ('<c/>', 'text node'),
+              (NULL, NULL)
+            """
+        let db = try database(ddl)
+        // xml travels as text (pg-load casts it back): plain COPY loads it into text columns.
+        try db.sql("DROP TABLE back; CREATE TABLE back (doc1 text, doc2 text)")
+        let dir = try TemporaryDirectory()
+        for format in ["jsonl", "csv", "parquet"] {
+            try trip(db, dir, format: format)
+            #expect(try db.difference("t", "back") == [0, 0, 4, 4], "\(format)")
+        }
+        try trip(db, dir, format: "csv")
+        #expect(try String(contentsOfFile: dir.path("t.csv"), encoding: .utf8) == (try db.sql("COPY t TO STDOUT (FORMAT csv, HEADER)")))
+        try trip(db, dir, format: "jsonl")
+        try expectJSONLLines(db, dir, rows: 4, escaped: 0)
+    }
+
+    @Test("Parquet with --schema: a footer schema that differs from it, or no footer schema, refuses the file before any row")
+    func parquetFooterAgainstSchema() throws {
+        let db = try database("CREATE TABLE t (id int NOT NULL, fare numeric(10,2), label text); INSERT INTO t VALUES (1, 1.50, 'a')")
+        let dir = try TemporaryDirectory()
+        let file = try trip(db, dir, format: "parquet")
+        #expect(try db.difference("t", "back") == [0, 0, 1, 1])
+        let good = try String(contentsOfFile: dir.path("t.schema"), encoding: .utf8)
+        for (edited, difference) in [
+            (good.replacingOccurrences(of: "numeric(10,2)", with: "numeric(10,3)").replacingOccurrences(of: "655366", with: "655367"),
+             "column \"fare\" as numeric(10,2) where the schema file has numeric(10,3)"),
+            (good.replacingOccurrences(of: "\"name\":\"label\"", with: "\"name\":\"note\""), "column 3 \"label\" where the schema file has \"note\""),
+            (good.replacingOccurrences(of: "\"nullable\":false", with: "\"nullable\":true"),
+             "column \"id\" as integer where the schema file has integer (nullability, OID, typmod or labels differ)"),
+            (good.replacingOccurrences(of: "\"name\":\"t\"", with: "\"name\":\"u\""), "table public.t where the schema file has public.u"),
+        ] {
+            #expect(edited != good)
+            try edited.write(toFile: dir.path("other.schema"), atomically: true, encoding: .utf8)
+            let result = try run(rowfmt, ["--from", "parquet", "--schema", dir.path("other.schema"), "--to", "csv", file])
+            #expect(result.status == 1)
+            #expect(result.out.isEmpty)
+            #expect(result.err == "rowfmt: error: \"\(file)\": the pgarchive.schema footer key differs from the schema file \"\(dir.path("other.schema"))\": \(difference)\n")
+        }
+        let plain = try run(try which("python3"), ["-c", "import pyarrow as pa, pyarrow.parquet as pq, sys; pq.write_table(pa.table({'id': pa.array([1], pa.int32())}), sys.argv[1])",
+                                                   dir.path("plain.parquet")])
+        #expect(plain.status == 0, "\(plain.err)")
+        let unchecked = try run(rowfmt, ["--from", "parquet", "--schema", dir.path("t.schema"), "--to", "csv", dir.path("plain.parquet")])
+        #expect(unchecked.status == 1)
+        #expect(unchecked.err == "rowfmt: error: \"\(dir.path("plain.parquet"))\" has no pgarchive.schema footer key to check against the schema file \"\(dir.path("t.schema"))\"\n")
+    }
+
+    @Test("inference (no --schema) reads the escape form as the column's text form, never as a jsonb object")
+    func inferenceReadsEscapes() throws {
+        let jsonl = """
+            {"j":{"a":1},"a":{"pgarchive.text":"[0:1]={7,8}"}}
+            {"j":{"pgarchive.text":"null"},"a":null}
+            {"j":null,"a":{"pgarchive.text":"{{1,2}}"}}
+
+            """
+        let result = try run(rowfmt, ["--from", "jsonl", "--to", "csv"], stdin: Data(jsonl.utf8))
+        #expect(result.status == 0, "\(result.err)")
+        #expect(result.out == "j,a\n\"{\"\"a\"\":1}\",\"[0:1]={7,8}\"\nnull,\n,\"{{1,2}}\"\n")
     }
 }
