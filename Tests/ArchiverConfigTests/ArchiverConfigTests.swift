@@ -265,6 +265,9 @@ struct RetireSettingsTests {
     func invalid(arguments: [String], message: String) {
         let error = #expect(throws: ConfigError.self) { try configure(Self.base + arguments) }
         #expect(error?.message == message)
+    }
+}
+
 @Suite("restore flags taken from the command line only")
 struct FlagOnlyTests {
     let restore = ["restore", "--table", "t", "--path-template", "a/{table}", "--s3-bucket", "b", "--s3-endpoint", "file:///tmp/x"]
