@@ -64,6 +64,8 @@ let postgresTargets: [Target] = [
     library("PGToolOptions", ["ToolSupport", "PGAccess", argumentParser]),
     library("PGPlanning", ["SlicePlan", "PGAccess"]),
     library("PGExtraction", ["RowStream", "RowDigest", "SlicePlan", "PGAccess", "ToolSupport"]),
+    // retire's PostgreSQL side: lock, digest with pg-extract's code path, remove (docs/retire.md).
+    library("PGRetirement", ["PGExtraction", "PGAccess", "RowDigest", "SlicePlan"]),
     tool("pg-partitions", ["PGToolOptions", "PGPlanning", "SlicePlan"]),
     tool("pg-extract", ["PGToolOptions", "PGExtraction", "SlicePlan"]),
     .testTarget(name: "RowStreamTests", dependencies: ["TestSupport", "RowStream"], exclude: ["Vectors"], swiftSettings: swiftSettings),
@@ -121,7 +123,7 @@ let orchestratorTargets: [Target] = [
     library("ArchiveLayout", ["SlicePlan", "ToolSupport"]),
     library("RunDisplay", ["SlicePlan", "ToolSupport"]),
     library("Orchestrator", ["ArchiverConfig", "ArchiveLayout", "ArchiveCache", "Digest", "PGAccess", "PGPlanning", "Pipelines", "RunDisplay", "SlicePlan",
-                              "ToolSupport", "ObjectStore", "RowStream", "TypeRules", "PGLoad"]),
+                              "ToolSupport", "ObjectStore", "RowStream", "TypeRules", "PGLoad", "PGRetirement"]),
     tool("data-archiver", ["Orchestrator", "ArchiverConfig", "ArchiveCache", "ObjectStore", "Pipelines", "RunDisplay", "SlicePlan"]),
     tests("ArchiveTests", []),
     tests("RunDisplayTests", ["RunDisplay"]),

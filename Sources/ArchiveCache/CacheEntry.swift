@@ -50,6 +50,15 @@ public struct CacheEntry: Sendable, Equatable {
     /// The object's codec (`zstd`, `lz4`, `gzip`, `none`).
     public var codec: String = ""
 
+    /// When `data-archiver retire` removed the slice's rows from PostgreSQL (zero: not retired; ours, like the three below).
+    public var retiredTime: Timestamp = .zero
+    /// The rows retire removed (equal to the object's).
+    public var retiredRows: Int64 = 0
+    /// Their row digest, recomputed under lock (equal to the manifest's).
+    public var retiredDigest: String = ""
+    /// How: `drop`, `detach`, `move:SCHEMA` or `delete`.
+    public var retireMode: String = ""
+
     /// An empty entry.
     public init() {}
 
@@ -61,6 +70,7 @@ public struct CacheEntry: Sendable, Equatable {
         case lastSkipTime = "last_skip_time"
         case window
         case digest, schemaHash = "schema_hash", partSize = "part_size", format, codec
+        case retiredTime = "retired_time", retiredRows = "retired_rows", retiredDigest = "retired_digest", retireMode = "retire_mode"
     }
 
     /// Reads an entry leniently: absent fields and `null` take their zero values; a field of
@@ -106,6 +116,10 @@ public struct CacheEntry: Sendable, Equatable {
             case .partSize: partSize = try value.integer(at)
             case .format: format = try value.text(at)
             case .codec: codec = try value.text(at)
+            case .retiredTime: retiredTime = try value.timestamp(at)
+            case .retiredRows: retiredRows = try value.integer(at)
+            case .retiredDigest: retiredDigest = try value.text(at)
+            case .retireMode: retireMode = try value.text(at)
             }
         }
         guard let stamp else { return }
@@ -130,6 +144,10 @@ public struct CacheEntry: Sendable, Equatable {
         if partSize != 0 { members.append(("part_size", .int(partSize))) }
         if !format.isEmpty { members.append(("format", .string(format))) }
         if !codec.isEmpty { members.append(("codec", .string(codec))) }
+        if !retiredTime.isZero {
+            members += [("retired_time", .time(retiredTime)), ("retired_rows", .int(retiredRows)),
+                        ("retired_digest", .string(retiredDigest)), ("retire_mode", .string(retireMode))]
+        }
         return .object(members)
     }
 

@@ -36,17 +36,58 @@ public struct SliceManifest: Sendable, Equatable {
     /// Whether the window was still open (it gains rows: the digest is that of the rows then).
     public var open: Bool = false
 
+    /// Set once `data-archiver retire` removed the window's rows from PostgreSQL (docs/manifest.md, "Retirement").
+    public var retired: Retirement?
+
+    /// What `retire` removed, and how: the rows and digest it recomputed under lock, equal to the manifest's.
+    public struct Retirement: Sendable, Equatable {
+        /// When the transaction that removed the rows committed.
+        public var time: Timestamp = .zero
+        public var rows: Int64 = 0
+        public var digest: String = ""
+        /// `drop`, `detach`, `move:SCHEMA` (whole partitions) or `delete` (rows cut from a relation).
+        public var mode: String = ""
+        /// What was done, one entry per relation (`drop public.flights_20240105 (150 rows)`).
+        public var actions: [String] = []
+
+        public init(time: Timestamp, rows: Int64, digest: String, mode: String, actions: [String]) {
+            self.time = time
+            self.rows = rows
+            self.digest = digest
+            self.mode = mode
+            self.actions = actions
+        }
+
+        var json: JSONValue {
+            .object([("time", .time(time)), ("rows", .int(rows)), ("digest", .string(digest)), ("mode", .string(mode)),
+                     ("actions", .array(actions.map { .string($0) }))])
+        }
+
+        init(json: JSONValue) throws(JSONShapeError) {
+            guard case .object = json else { throw JSONShapeError("retired: expected an object") }
+            time = try json.member("time", "retired.").timestamp("retired.time")
+            rows = try json.member("rows", "retired.").integer("retired.rows")
+            digest = try json.member("digest", "retired.").text("retired.digest")
+            mode = try json.member("mode", "retired.").text("retired.mode")
+            if case .array(let items)? = json["actions"] {
+                actions = try items.map { item throws(JSONShapeError) in try item.text("retired.actions") }
+            }
+        }
+    }
+
     /// An empty manifest.
     public init() {}
 
     /// The manifest's JSON, compact, keys in a fixed order.
     public var json: JSONValue {
-        .object([
+        var members: [(String, JSONValue)] = [
             ("version", .int(version)), ("key", .string(key)), ("table", .string(table)), ("window", .string(window)),
             ("format", .string(format)), ("codec", .string(codec)), ("rows", .int(rows)), ("digest", .string(digest)),
             ("etag", .string(etag)), ("size", .int(size)), ("part_size", .int(partSize)),
             ("schema_hash", .string(schemaHash)), ("created", .time(created)), ("open", .bool(open)),
-        ])
+        ]
+        if let retired { members.append(("retired", retired.json)) }
+        return .object(members)
     }
 
     /// Reads a manifest; `source` names it in errors. Every field is required but `open`.
@@ -76,6 +117,7 @@ public struct SliceManifest: Sendable, Equatable {
             schemaHash = try value.member("schema_hash", "").text("schema_hash")
             created = try value.member("created", "").timestamp("created")
             open = try value["open"]?.flag("open") ?? false
+            if let r = value["retired"], r != .null { retired = try Retirement(json: r) }
             guard digest.utf8.count == 32, digest.allSatisfy(\.isHexDigit) else { throw JSONShapeError("digest: expected 32 hex digits") }
             guard rows >= 0, size >= 0 else { throw JSONShapeError("rows and size must not be negative") }
         } catch {

@@ -93,6 +93,13 @@ public struct ArchiverConfiguration: Sendable {
     public var dryRun: Bool { boolean("dry_run") }
     public var verifyDeep: Bool { boolean("verify.deep") }
     public var verifyAgainstSource: Bool { boolean("verify.against_source") }
+    public var retireMode: String { text("retire.mode") ?? "drop" }
+    /// `--lock-timeout` in milliseconds (validated).
+    public var lockTimeoutMilliseconds: Int { text("retire.lock_timeout").flatMap(parseMilliseconds) ?? 2000 }
+    public var lockRetries: Int { integer("retire.lock_retries") ?? 10 }
+    /// `--older-than` in seconds (validated), nil when not given.
+    public var olderThanSeconds: Int64? { text("retire.older_than").flatMap(parseAge) }
+    public var forceRetire: Bool { boolean("retire.force") }
     public var debug: Bool { boolean("debug") }
     public var logFormat: LogFormat { text("log_format").flatMap(LogFormat.init) ?? .text }
     public var viewer: Bool { boolean("cache_viewer") }
@@ -275,13 +282,25 @@ extension ArchiverConfiguration {
         if let start = text("start_date").flatMap(CalendarDate.init), let end = text("end_date").flatMap(CalendarDate.init), start > end {
             throw ConfigError("invalid \(origin("start_date")): \(start) is after the end date \(end) (\(origin("end_date")))")
         }
+        if let mode = text("retire.mode"), !(mode == "drop" || mode == "detach" || (mode.hasPrefix("move:") && isPlainIdentifier(String(mode.dropFirst(5))))) {
+            throw invalid("retire.mode", "\"\(mode)\" (expected drop, detach or move:SCHEMA)")
+        }
+        if let timeout = text("retire.lock_timeout"), (parseMilliseconds(timeout) ?? 0) <= 0 {
+            throw invalid("retire.lock_timeout", "\"\(timeout)\" (expected a duration such as 2s or 500ms)")
+        }
+        if let retries = text("retire.lock_retries"), (Int(retries) ?? -1) < 0 {
+            throw invalid("retire.lock_retries", "\"\(retries)\" (expected a number of retries, 0 or more)")
+        }
+        if let age = text("retire.older_than"), parseAge(age) == nil {
+            throw invalid("retire.older_than", "\"\(age)\" (expected an age such as 90d or 12h)")
+        }
         switch command {
         case .archive:
             try require("table")
             try require("s3.path_template")
             try require("s3.bucket")
             try require("s3.endpoint")
-        case .restore, .verify:
+        case .restore, .verify, .retire:
             try require("table")
             try require("s3.path_template")
             try require("s3.bucket")
@@ -331,4 +350,20 @@ public struct CalendarDate: Comparable, Sendable, CustomStringConvertible {
         let y = String(year), m = String(month), d = String(day)
         return String(repeating: "0", count: max(0, 4 - y.count)) + y + "-" + (m.count < 2 ? "0" : "") + m + "-" + (d.count < 2 ? "0" : "") + d
     }
+}
+
+/// `2s`, `500ms`, `1m` or a bare number of seconds, in milliseconds; nil when not a duration.
+func parseMilliseconds(_ text: String) -> Int? {
+    for (suffix, factor) in [("ms", 1), ("s", 1000), ("m", 60_000)] where text.hasSuffix(suffix) {
+        return Int(text.dropLast(suffix.count)).flatMap { $0 >= 0 ? $0 * factor : nil }
+    }
+    return Int(text).flatMap { $0 >= 0 ? $0 * 1000 : nil }
+}
+
+/// `90d`, `12h` or `30m`, in seconds; nil when not an age.
+func parseAge(_ text: String) -> Int64? {
+    for (suffix, factor) in [("d", Int64(86400)), ("h", 3600), ("m", 60)] where text.hasSuffix(suffix) {
+        return Int64(text.dropLast(suffix.count)).flatMap { $0 >= 0 ? $0 * factor : nil }
+    }
+    return nil
 }

@@ -7,6 +7,7 @@ public func archiverCommandSummary(_ command: ArchiverCommand) -> String {
     case .restore: "Restore archived files into PostgreSQL tables and partitions"
     case .viewer: "Serve the cache viewer web page on its own"
     case .verify: "Check that every archived slice of the range is whole: manifest, cache, content, source"
+    case .retire: "Remove from PostgreSQL the rows of closed windows whose archived objects verify"
     }
 }
 
@@ -53,7 +54,7 @@ public func archiverHelp(_ command: ArchiverCommand?, today: String, commands: [
 
 /// The commands this build of data-archiver runs; the settings table also describes the
 /// commands still to come, which stay out of the help and the documentation until they exist.
-public let availableArchiverCommands: [ArchiverCommand] = [.archive, .dump, .dumpHybrid, .restore, .verify, .viewer]
+public let availableArchiverCommands: [ArchiverCommand] = [.archive, .dump, .dumpHybrid, .restore, .verify, .retire, .viewer]
 
 /// The flag ↔ YAML key ↔ environment variable table, as Markdown (README and man page).
 public func archiverSettingsTable() -> String {

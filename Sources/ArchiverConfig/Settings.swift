@@ -4,6 +4,7 @@ public enum ArchiverCommand: String, CaseIterable, Sendable {
     case dumpHybrid = "dump-hybrid"
     case restore, viewer
     case verify
+    case retire
 }
 
 /// The type of a setting's value.
@@ -80,9 +81,9 @@ func variableName(_ key: String) -> String {
 }
 
 private let all = Set(ArchiverCommand.allCases)
-private let database: Set<ArchiverCommand> = [.archive, .dump, .dumpHybrid, .restore, .verify]
-private let storage: Set<ArchiverCommand> = [.archive, .dump, .dumpHybrid, .restore, .verify]
-private let windows: Set<ArchiverCommand> = [.archive, .dump, .dumpHybrid, .restore, .verify]
+private let database: Set<ArchiverCommand> = [.archive, .dump, .dumpHybrid, .restore, .verify, .retire]
+private let storage: Set<ArchiverCommand> = [.archive, .dump, .dumpHybrid, .restore, .verify, .retire]
+private let windows: Set<ArchiverCommand> = [.archive, .dump, .dumpHybrid, .restore, .verify, .retire]
 /// Commands that change something (verify only reads).
 private let changing = database.subtracting([.verify])
 /// Restore reads format and compression from each object's name; the flags only override.
@@ -129,17 +130,17 @@ public let archiverSettings: [Setting] = [
             "S3 path template with placeholders: {table}, {YYYY}, {MM}, {DD}, {HH} (required)"),
     Setting("table", flag: "table", .string, for: windows, "base table name"),
     Setting("output_format", flag: "output-format", .string, default: "jsonl",
-            commandNotes: [.restore: detectedFromExtension, .verify: detectedFromExtension],
-            for: [.archive, .restore, .verify], "output format: jsonl, csv, parquet"),
+            commandNotes: [.restore: detectedFromExtension, .verify: detectedFromExtension, .retire: detectedFromExtension],
+            for: [.archive, .restore, .verify, .retire], "output format: jsonl, csv, parquet"),
     Setting("compression", flag: "compression", .string, default: "zstd",
-            commandNotes: [.restore: detectedFromExtension, .verify: detectedFromExtension],
-            for: [.archive, .restore, .verify], "compression type: zstd, lz4, gzip, none"),
+            commandNotes: [.restore: detectedFromExtension, .verify: detectedFromExtension, .retire: detectedFromExtension],
+            for: [.archive, .restore, .verify, .retire], "compression type: zstd, lz4, gzip, none"),
     Setting("compression_level", flag: "compression-level", .integer, default: "3",
             note: "archive: `3`; dump, dump-hybrid: `9`, changed only by the flag", commandDefaults: [.dump: "9", .dumpHybrid: "9"],
             for: [.archive, .dump, .dumpHybrid],
             "compression level (zstd: 1-22, lz4/gzip: 1-9, none: 0); dump, dump-hybrid: pg_dump -Z 0-9, default 9, "
             + "set only by this flag (ARCHIVE_COMPRESSION_LEVEL and compression_level in the file do not apply to dumps)"),
-    Setting("output_duration", flag: "output-duration", .string, default: "daily", for: [.archive, .dump, .dumpHybrid, .verify],
+    Setting("output_duration", flag: "output-duration", .string, default: "daily", for: [.archive, .dump, .dumpHybrid, .verify, .retire],
             "output file duration: hourly, daily, weekly, monthly, yearly"),
     Setting("date_column", flag: "date-column", .string, for: windows,
             "timestamp column name for duration-based splitting (optional)"),
@@ -154,7 +155,7 @@ public let archiverSettings: [Setting] = [
     Setting("skip_count", flag: "skip-count", .boolean, default: "false", for: [.archive],
             "skip counting rows (faster startup, no row progress bars)"),
     Setting("include_non_partition_tables", flag: "include-non-partition-tables", .boolean, default: "false",
-            for: [.archive, .verify], "also archive standalone tables named TABLE_<date> that are not attached partitions"),
+            for: [.archive, .verify, .retire], "also archive standalone tables named TABLE_<date> that are not attached partitions"),
     Setting("allow_unwindowed", flag: "allow-unwindowed", .boolean, default: "false", for: [.archive, .dump, .dumpHybrid],
             "archive the windowed rows and exit 0 although some rows belong to no window (NULL or +/-infinity in the "
             + "date column, outside the window of their partition); they are reported either way"),
@@ -182,6 +183,17 @@ public let archiverSettings: [Setting] = [
             "verify: download, decompress and decode every object and recompute its rows and row digest (no database needed)"),
     Setting("verify.against_source", flag: "against-source", .boolean, default: "false", for: [.verify],
             "verify: recompute each slice's row digest in PostgreSQL and compare it with the archived one"),
+    // retire (docs/retire.md): how rows proven archived leave PostgreSQL.
+    Setting("retire.mode", flag: "retire-mode", .string, default: "drop", for: [.retire],
+            "retire: what happens to a whole retired partition: drop (detach and drop), detach (keep it detached), move:SCHEMA (detach, move to SCHEMA)"),
+    Setting("retire.lock_timeout", flag: "lock-timeout", .string, default: "2s", for: [.retire],
+            "retire: longest wait for each lock (e.g. 2s, 500ms) before the window's transaction is rolled back and retried"),
+    Setting("retire.lock_retries", flag: "lock-retries", .integer, default: "10", for: [.retire],
+            "retire: attempts after the first when a lock is not granted, with a growing pause between them"),
+    Setting("retire.older_than", flag: "older-than", .string, for: [.retire],
+            "retire: only windows that ended at least this long ago (e.g. 90d, 12h; for cron)"),
+    Setting("retire.force", flag: "force-retire", .boolean, default: "false", for: [.retire],
+            "retire: remove rows although a foreign key (ON DELETE CASCADE/SET NULL/SET DEFAULT), DELETE trigger or publication would see them"),
     // Restore decisions that can duplicate or change data: flags only (docs/types.md, docs/restore-ledger.md).
     Setting("allow_lossy_cast", flag: "allow-lossy-cast", .boolean, default: "false", flagOnly: true, for: [.restore],
             "load into existing columns whose type could change archived values (rounding, padding, time zones); refused without it"),

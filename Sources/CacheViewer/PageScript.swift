@@ -229,7 +229,8 @@ extension ViewerPage {
     c.md5.title = e.multipartETag ? "multipart ETag " + e.multipartETag : (e.fileMD5 || "");
     c.multipart.hidden = !e.multipartETag;
     setText(c.age, age(entryTime(e)), false);
-    const s3text = e.s3Uploaded ? "uploaded" : (e.fileSize > 0 ? "local only" : "–");
+    const retired = isSet(e.retiredTime) ? ", retired (" + e.retireMode + ", " + e.retiredRows + " rows, " + e.retiredTime + ")" : "";
+    const s3text = (e.s3Uploaded ? "uploaded" : (e.fileSize > 0 ? "local only" : "–")) + retired;
     c.s3badge.className = "s3 " + (e.s3Uploaded ? "ok" : "none");
     setText(c.s3badge, s3text, highlight);
     setText(c.lastError, e.lastError || "", highlight);

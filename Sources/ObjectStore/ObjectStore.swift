@@ -53,6 +53,8 @@ public struct ObjectInfo: Sendable, Equatable {
     public var serverSideEncryption: String?
     /// Whether the object is encrypted with a customer key (SSE-C).
     public var customerKeyEncryption: Bool
+    /// The storage class when the store reports one (S3 sends it for all but STANDARD).
+    public var storageClass: String?
 
     /// An info value.
     public init(size: UInt64, etag: String, lastModified: String = "", contentType: String? = nil,

@@ -244,7 +244,7 @@ public final class S3Store: ObjectStore {
         for (name, value) in headers where name.hasPrefix("x-amz-meta-") {
             metadata[String(name.dropFirst("x-amz-meta-".count))] = value
         }
-        return ObjectInfo(
+        var info = ObjectInfo(
             size: size ?? headers["content-length"].flatMap { UInt64($0) } ?? 0,
             etag: ETag.unquote(headers["etag"] ?? ""),
             lastModified: headers["last-modified"].map(httpDateToRFC3339) ?? "",
@@ -252,6 +252,8 @@ public final class S3Store: ObjectStore {
             metadata: metadata,
             serverSideEncryption: headers["x-amz-server-side-encryption"],
             customerKeyEncryption: headers["x-amz-server-side-encryption-customer-algorithm"] != nil)
+        info.storageClass = headers["x-amz-storage-class"]
+        return info
     }
 
     // MARK: Objects

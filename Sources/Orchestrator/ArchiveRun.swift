@@ -6,6 +6,8 @@ import FoundationEssentials
 #if canImport(Glibc)
 import Glibc
 #endif
+import PGAccess
+import PGPlanning
 import Pipelines
 import RunDisplay
 import SlicePlan
@@ -119,6 +121,12 @@ public final class ArchiveRun: OrchestratedRun, @unchecked Sendable {
             }
             let existing = listing[key]
             let entry = entries[key]
+            // A retired window's object is the only copy of its rows: never overwritten
+            // (docs/retire.md, "Later rows in a retired window"). The cache says so first.
+            if existing != nil, let entry, !entry.retiredTime.isZero {
+                keepRetired(plan, key: key, when: "at \(entry.retiredTime.rfc3339) (\(entry.retireMode))")
+                continue
+            }
             // Level 1 also needs the object to cover this very window: one made from a window cut
             // by the date range does not hold a whole window's rows (and the other way round).
             if !plan.open, let existing, let entry, entry.s3Uploaded, entry.fileSize == existing.size,
@@ -129,6 +137,11 @@ public final class ArchiveRun: OrchestratedRun, @unchecked Sendable {
                entry.window.isEmpty ? !plan.partial : entry.window == plan.windowText {
                 skip(plan, key: key, reason: "cached size and ETag match the object")
                 skipped.append(key)
+                continue
+            }
+            // The manifest is read only for an object the run would otherwise compare or replace.
+            if existing != nil, listing[manifestKey(key)] != nil, let retired = (try? invocation.fetchManifest(key: manifestKey(key)))??.retired {
+                keepRetired(plan, key: key, when: "at \(retired.time.rfc3339) (\(retired.mode))")
                 continue
             }
             if plan.partial && existing != nil && !config.force {
@@ -207,6 +220,25 @@ public final class ArchiveRun: OrchestratedRun, @unchecked Sendable {
         guard result.succeeded else { throw OrchestratorError("could not store the schema at \(key): \(result.failure ?? "")") }
         display.log(.debug, "schema stored", [("key", key)])
         return hash
+    }
+
+    func manifestKey(_ key: String) -> String {
+        ArchiveLayout.manifestKey(template: config.pathTemplate!, table: config.table!, objectKey: key)
+    }
+
+    /// A retired window: skipped when PostgreSQL holds no rows for it, else a failed slice that
+    /// says how many rows arrived since, never an overwrite.
+    func keepRetired(_ plan: Slice, key: String, when: String) {
+        // Neither an estimate nor the cache's count (taken before the retirement) tells "no rows"
+        // from "a few late rows": count now, exactly.
+        let rows = try? PartitionPlanner.exactRows(try PGConnection(connectionParameters(config)), sources: plan.sources)
+        if rows == 0 {
+            skip(plan, key: key, reason: "window retired \(when)")
+        } else {
+            fail(plan.stem, key: nil, stage: "retired",
+                 message: "the window was retired \(when) and its object \(key) is never overwritten; PostgreSQL holds "
+                 + "\(rows.map(String.init) ?? "an unknown number of") rows for it now, which this run does not archive")
+        }
     }
 
     func skip(_ plan: Slice, key: String, reason: String) {

@@ -8,7 +8,7 @@ extension ChildInvocation {
     /// Stores `manifest` at `key` (one small PUT through s3put).
     func storeManifest(_ manifest: SliceManifest, key: String) throws {
         let pipeline = Pipeline(stages: [
-            Stage(name: "s3put", command: command("s3put", storeArguments + ["--key", key, "--content-type", "application/json"]),
+            Stage(name: "s3put", command: command("s3put", putArguments + ["--key", key, "--content-type", "application/json"]),
                   reportsProgress: false),
         ])
         let result = try pipeline.run(input: manifest.json.bytes(pretty: false) + [10])

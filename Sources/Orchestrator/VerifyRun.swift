@@ -49,7 +49,7 @@ struct VerifyItem: Sendable {
 
 /// `data-archiver verify`: checks every slice of the range against its manifest, the cache and,
 /// on request, its own content (`--deep`) and its source rows (`--against-source`).
-public final class VerifyRun: OrchestratedRun, ArchiverRun, @unchecked Sendable {
+public class VerifyRun: OrchestratedRun, ArchiverRun, @unchecked Sendable {
     private var verified = VerifySummary()
     private let output = FileSink.standardOutput()
     /// On a terminal the live display owns the screen: the slice lines wait for its end.
@@ -126,7 +126,7 @@ public final class VerifyRun: OrchestratedRun, ArchiverRun, @unchecked Sendable 
             i.entry = entry
             items[name] = i
         }
-        if config.verifyAgainstSource {
+        if config.verifyAgainstSource || config.command == .retire {
             // Rows in no window are archive's concern (it reports them); verify checks the windows.
             let planned = try invocation.planSlices(count: "none", display: display)
             for plan in planned.slices {
@@ -192,7 +192,7 @@ public final class VerifyRun: OrchestratedRun, ArchiverRun, @unchecked Sendable 
         }
         if let problem = metadataProblem(key: key, manifest: manifest) { return (.corrupt, problem, manifest) }
         if let entry = item.entry, let problem = cacheDisagreement(entry, manifest) { return (.differs, problem, manifest) }
-        if config.verifyDeep {
+        if config.verifyDeep || config.command == .retire {
             switch contentDigest(item, manifest: manifest, sidecars: sidecars) {
             case .failure(let error): return (.corrupt, "\(error)", manifest)
             case .success(let d) where d.rows != manifest.rows || d.digest != manifest.digest:

@@ -19,6 +19,18 @@ public enum Extractor {
         return sql
     }
 
+    /// The SQL removing one source's rows and returning them as `selectSQL` reads them
+    /// (`retire`): a source without a column filter is refused (whole relations are dropped, never emptied).
+    public static func deleteSQL(_ columns: [SelectedColumn], source: Slice.Source) throws -> String {
+        guard let column = source.column else { throw ExtractError("source \(source.relation) has no row filter to delete by") }
+        let from = try source.from.map { try instant($0, field: "from", source) }
+        let to = try source.to.map { try instant($0, field: "to", source) }
+        guard from != nil || to != nil else { throw ExtractError("source \(source.relation) names column \"\(column)\" but neither \"from\" nor \"to\"") }
+        return "DELETE FROM " + (source.only == true ? "ONLY " : "") + SQL.qualified(source.schema, source.relation)
+            + " WHERE " + SQL.rangeFilter(column: column, from: from?.postgresText, to: to?.postgresText)
+            + " RETURNING " + columns.map(\.expression).joined(separator: ", ")
+    }
+
     private static func instant(_ text: String, field: String, _ source: Slice.Source) throws -> Instant {
         guard let t = Instant.parse(text) else {
             throw ExtractError("source \(source.relation): \"\(field)\" is not an RFC 3339 time: \"\(text)\"")
@@ -30,6 +42,12 @@ public enum Extractor {
     /// `columns`, only those (in table order), each of which must exist.
     public static func begin(_ conn: PGConnection, slice: Slice, columns names: [String]? = nil) throws -> (RowStreamSchema, [SelectedColumn]) {
         try conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        return try describe(conn, slice: slice, columns: names)
+    }
+
+    /// Describes the slice's base table in the current transaction; with `columns`, only those
+    /// (in table order), each of which must exist.
+    public static func describe(_ conn: PGConnection, slice: Slice, columns names: [String]? = nil) throws -> (RowStreamSchema, [SelectedColumn]) {
         var (schema, columns) = try SchemaQuery.describe(conn, schema: slice.schema, table: slice.table)
         guard let names else { return (schema, columns) }
         if let missing = names.first(where: { name in !columns.contains { $0.column.name == name } }) {
@@ -55,20 +73,12 @@ public enum Extractor {
         var rows: UInt64 = 0
         do {
             for (source, statement) in zip(slice.sources, statements) {
-                var splicer = CopySplicer(fieldCount: columns.count, relation: "\(source.schema).\(source.relation)")
-                do {
-                    try conn.copyOut(statement) { message in
-                        if let tuple = try splicer.tuple(in: message) {
-                            try sink.write(tuple)
-                            digester.add(tuple: tuple)
-                            rows += 1
-                            if rows & 1023 == 0 { progress.update(rows: rows, bytes: sink.bytesWritten) }
-                        }
-                    }
-                } catch let error as PGError {
-                    throw ExtractError("reading \(source.schema).\(source.relation): \(error.message)")
+                try copyTuples(conn, statement, fieldCount: columns.count, relation: "\(source.schema).\(source.relation)") { tuple in
+                    try sink.write(tuple)
+                    digester.add(tuple: tuple)
+                    rows += 1
+                    if rows & 1023 == 0 { progress.update(rows: rows, bytes: sink.bytesWritten) }
                 }
-                try splicer.finish()
             }
         } catch {
             poison(sink, fieldCount: columns.count)
@@ -79,6 +89,21 @@ public enum Extractor {
         try conn.execute("COMMIT")
         progress.finish(rows: rows, bytes: sink.bytesWritten, extra: ["digest": JSON.quote(digester.digest.hex)])
         return digester.digest
+    }
+
+    /// Runs one `COPY (…) TO STDOUT (FORMAT binary)` and hands each tuple (header and trailer
+    /// stripped) to `body`: the one way rows are read, for extraction and for `retire`'s digests.
+    public static func copyTuples(_ conn: PGConnection, _ statement: String, fieldCount: Int, relation: String,
+                                  _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+        var splicer = CopySplicer(fieldCount: fieldCount, relation: relation)
+        do {
+            try conn.copyOut(statement) { message in
+                if let tuple = try splicer.tuple(in: message) { try body(tuple) }
+            }
+        } catch let error as PGError {
+            throw ExtractError("reading \(relation): \(error.message)")
+        }
+        try splicer.finish()
     }
 
     /// Ends a failed stream inside a tuple (a field count and no fields), so that even readers that

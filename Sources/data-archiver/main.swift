@@ -150,6 +150,7 @@ do {
     let needed: [String] = switch parsed.command {
     case .restore: ["s3get", "zcompress", "rowfmt", "pg-load"]
     case .verify: ["s3get", "zcompress", "rowfmt", "pg-extract", "pg-partitions"]
+    case .retire: ["s3get", "s3put", "zcompress", "rowfmt", "pg-partitions"]
     case .archive: ["pg-partitions", "pg-extract", "rowfmt", "zcompress", "s3put", "s3get", "archive-cache"]
     default: ["pg-partitions", "s3put", "s3get", "archive-cache"]
     }
@@ -162,6 +163,7 @@ let run: any ArchiverRun = switch parsed.command {
 case .archive: ArchiveRun(invocation: invocation, display: display, home: home)
 case .restore: RestoreRun(invocation: invocation, display: display, home: home)
 case .verify: VerifyRun(invocation: invocation, display: display, home: home)
+case .retire: RetireRun(invocation: invocation, display: display, home: home)
 default: DumpRun(invocation: invocation, display: display, home: home)
 }
 Interrupts.shared.add {

@@ -7,7 +7,9 @@ struct FileStoreArchive {
     let fixture: ArchiveFixture
     let store: TemporaryDirectory
     var endpoint: String { "file://" + store.url.path }
-    var flags: [String] { fixture.flags(endpoint: endpoint) }
+    /// Flags after the fixture's (later ones win), e.g. another date range.
+    var extraFlags: [String] = []
+    var flags: [String] { fixture.flags(endpoint: endpoint) + extraFlags }
 
     /// The path of an object's bytes in the store (`ROOT/BUCKET/KEY`).
     func file(_ key: String) -> String { store.path("\(fixture.bucket)/\(key)") }

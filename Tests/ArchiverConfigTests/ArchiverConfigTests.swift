@@ -240,6 +240,34 @@ struct DumpCompressionLevelTests {
     }
 }
 
+@Suite("retire settings")
+struct RetireSettingsTests {
+    static let base = ["retire", "--table", "flights", "--path-template", "a/{table}", "--s3-bucket", "b", "--s3-endpoint", "file:///tmp/x"]
+
+    @Test("defaults, durations and ages")
+    func values() throws {
+        let d = try configure(Self.base)
+        #expect(d.retireMode == "drop" && d.lockTimeoutMilliseconds == 2000 && d.lockRetries == 10 && d.olderThanSeconds == nil && !d.forceRetire)
+        let c = try configure(Self.base + ["--retire-mode", "move:attic", "--lock-timeout", "500ms", "--lock-retries", "0",
+                                           "--older-than", "90d", "--force-retire", "--dry-run"])
+        #expect(c.retireMode == "move:attic" && c.lockTimeoutMilliseconds == 500 && c.lockRetries == 0 && c.olderThanSeconds == 90 * 86400)
+        #expect(c.forceRetire && c.dryRun)
+        #expect(try configure(Self.base + ["--lock-timeout", "3"]).lockTimeoutMilliseconds == 3000)
+    }
+
+    @Test("invalid values are refused, named", arguments: [
+        (["--retire-mode", "truncate"], "invalid --retire-mode: \"truncate\" (expected drop, detach or move:SCHEMA)"),
+        (["--retire-mode", "move:bad-schema"], "invalid --retire-mode: \"move:bad-schema\" (expected drop, detach or move:SCHEMA)"),
+        (["--lock-timeout", "0s"], "invalid --lock-timeout: \"0s\" (expected a duration such as 2s or 500ms)"),
+        (["--lock-retries", "-1"], "invalid --lock-retries: \"-1\" (expected a number of retries, 0 or more)"),
+        (["--older-than", "3w"], "invalid --older-than: \"3w\" (expected an age such as 90d or 12h)"),
+    ] as [([String], String)])
+    func invalid(arguments: [String], message: String) {
+        let error = #expect(throws: ConfigError.self) { try configure(Self.base + arguments) }
+        #expect(error?.message == message)
+    }
+}
+
 @Suite("restore flags taken from the command line only")
 struct FlagOnlyTests {
     let restore = ["restore", "--table", "t", "--path-template", "a/{table}", "--s3-bucket", "b", "--s3-endpoint", "file:///tmp/x"]
