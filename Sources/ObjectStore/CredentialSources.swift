@@ -169,10 +169,10 @@ func fetchWithRetries(what: String, attempts: Int = 3, _ request: (CurlHandle) t
         attempt += 1
         do {
             let response = try request(curl)
-            if response.status >= 500 && attempt < attempts { RetryPolicy().pause(after: attempt); continue }
+            if response.status >= 500 && attempt < attempts { RetryPolicy().pause(after: attempt, reason: "\(what): HTTP \(response.status)"); continue }
             return response
         } catch let error as TransportError {
-            if attempt < attempts { RetryPolicy().pause(after: attempt); continue }
+            if attempt < attempts { RetryPolicy().pause(after: attempt, reason: "\(what): \(error.message)"); continue }
             throw ToolError("\(what): \(error.message)")
         }
     }

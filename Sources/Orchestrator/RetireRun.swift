@@ -37,7 +37,14 @@ public struct RetireSummary: RunReport {
     public var dryRun = false
     public var seconds = 0.0
     public var interrupted = false
+    public var authenticationRefused = false
     public var failed: Int { counts.filter { !$0.key.isGood }.values.reduce(0, +) }
+
+    /// The figures of the `summary` log line: one count per state (`would retire` as `would_retire`).
+    public var fields: [(String, String)] {
+        [("windows", "\(windows)")] + RetireState.allCases.map { ($0.rawValue.replacing(" ", with: "_"), "\(counts[$0] ?? 0)") }
+            + [("rows", "\(rows)"), ("dry_run", "\(dryRun)"), ("seconds", TextFormat.fixed(seconds, 3))]
+    }
 
     public var lines: [String] {
         let parts = RetireState.allCases.map { "\(counts[$0] ?? 0) \($0.rawValue)" }.joined(separator: ", ")
@@ -67,7 +74,7 @@ public final class RetireRun: VerifyRun, @unchecked Sendable {
         retired.windows = items.count
         display.setTotals(slices: items.count, rows: 0)
         display.log(.info, "retiring", [("windows", "\(items.count)"), ("mode", "\(mode)"), ("dry_run", "\(config.dryRun)")])
-        let sidecars = SchemaSidecars(invocation: invocation)
+        let sidecars = SchemaSidecars(invocation: invocation, home: home)
         defer { sidecars.removeAll() }
         var conn: PGConnection?
         for item in items {

@@ -26,7 +26,14 @@ public struct VerifySummary: RunReport {
     public var slices = 0
     public var seconds = 0.0
     public var interrupted = false
+    public var authenticationRefused = false
     public var failed: Int { counts.filter { !$0.key.isGood }.values.reduce(0, +) }
+
+    /// The figures of the `summary` log line: one count per state (`source changed` as `source_changed`).
+    public var fields: [(String, String)] {
+        [("slices", "\(slices)")] + VerifyState.allCases.map { ($0.rawValue.replacing(" ", with: "_"), "\(counts[$0] ?? 0)") }
+            + [("failed", "\(failed)"), ("seconds", TextFormat.fixed(seconds, 3))]
+    }
 
     public var lines: [String] {
         let parts = VerifyState.allCases.map { "\(counts[$0] ?? 0) \($0.rawValue)" }.joined(separator: ", ")
@@ -72,7 +79,7 @@ public class VerifyRun: OrchestratedRun, ArchiverRun, @unchecked Sendable {
         display.setTotals(slices: items.count, rows: 0)
         display.log(.info, "verifying", [("slices", "\(items.count)"), ("deep", "\(config.verifyDeep)"),
                                          ("against_source", "\(config.verifyAgainstSource)")])
-        let sidecars = SchemaSidecars(invocation: invocation)
+        let sidecars = SchemaSidecars(invocation: invocation, home: home)
         defer { sidecars.removeAll() }
         WorkQueue(items).drain(workers: min(config.workers, max(items.count, 1)), stopping: { [self] in isStopping }) { [self] item, _ in
             let (state, detail, manifest) = check(item, sidecars: sidecars)

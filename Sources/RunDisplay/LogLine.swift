@@ -35,6 +35,9 @@ public let numericLogFields: Set<String> = [
     "inserted", "conflicts", "partitions", "size", "workers", "to_process", "listed", "spare_connections", "slices_done",
     "rows_total", "elapsed_seconds", "eta_seconds", "attempt", "max_attempts", "delay_seconds", "exit_status", "signal",
     "cpu_seconds", "peak_bytes", "requested", "rows_per_second",
+    // verify and retire summaries: a count per state.
+    "ok", "missing", "corrupt", "differs", "source_changed", "unverifiable", "windows", "retired", "would_retire",
+    "already_retired", "kept", "refused",
 ]
 
 /// A field's JSON value: a number for `numericLogFields` whose text is one, else a string.

@@ -60,7 +60,7 @@ struct ArchiveEncryptionTests {
                                         env: ["ARCHIVE_S3_SSE_KMS_KEY_ID": kmsKey])
         #expect(first.status == 0, "\(first.err)")
         let objects = try fixture.objects()
-        #expect(objects.count == 3, "two days and the schema sidecar: \(objects.keys.sorted())")
+        #expect(objects.count == 5, "two days, their manifests and the schema sidecar: \(objects.keys.sorted())")
         let script = """
             import boto3, json, sys
             s3 = boto3.client("s3", endpoint_url=sys.argv[1], region_name="us-east-1")
