@@ -131,7 +131,7 @@ public struct ArchiverConfiguration: Sendable {
     }
 
     /// Reads `db.password_file` and `s3.secret_key_file` into the secrets they hold, when the
-    /// secret itself is not set: the file's content without its final line break.
+    /// secret itself is not set: the file's first line.
     mutating func readSecretFiles() throws(ConfigError) {
         for (fileKey, key) in [("db.password_file", "db.password"), ("s3.secret_key_file", "s3.secret_key")] {
             guard let path = text(fileKey), text(key) == nil else { continue }
@@ -149,7 +149,8 @@ public struct ArchiverConfiguration: Sendable {
                 guard n > 0 else { break }
                 bytes += chunk[0..<n]
             }
-            if bytes.last == UInt8(ascii: "\n") { bytes.removeLast() }
+            // The secret is the file's first line (a mounted secret may end with a line break).
+            if let end = bytes.firstIndex(of: UInt8(ascii: "\n")) { bytes.removeSubrange(end...) }
             if bytes.last == UInt8(ascii: "\r") { bytes.removeLast() }
             guard !bytes.isEmpty else {
                 throw ConfigError("the secret file \"\(path)\" (\(origin(fileKey))) is empty", usage: false)

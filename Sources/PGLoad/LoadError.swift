@@ -7,11 +7,15 @@ public struct LoadError: Error, CustomStringConvertible, Sendable {
     public var message: String
     /// The target table (or a type it needs) does not exist and was not to be created.
     public var notFound: Bool
+    /// Not a cause: an earlier stage failed (the commit gate closed without `commit`), so the
+    /// orchestrator names that stage (exit status 4).
+    public var consequence: Bool
 
     /// An error with a message.
-    public init(_ message: String, notFound: Bool = false) {
+    public init(_ message: String, notFound: Bool = false, consequence: Bool = false) {
         self.message = message
         self.notFound = notFound
+        self.consequence = consequence
     }
 
     public var description: String { message }

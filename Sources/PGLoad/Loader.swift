@@ -57,7 +57,7 @@ public enum Loader {
         // The input ended; whether it ended whole (the download verified, every frame's checksum
         // right) only the stages before can say: nothing reaches the target without their word.
         if let gate = request.commitGate, !gate.awaitCommit() {
-            throw LoadError("an earlier stage of the pipeline failed (no commit on --commit-fd): nothing was loaded")
+            throw LoadError("an earlier stage of the pipeline failed (no commit on --commit-fd): nothing was loaded", consequence: true)
         }
         // The gate: rows that are not exactly the archived ones never reach the target.
         try checkExpected(digest, request)

@@ -139,7 +139,7 @@ struct PgLoad: Tool {
         } catch let error as PGError {
             throw error.toolError
         } catch let error as LoadError {
-            throw ToolError(error.message, status: error.notFound ? .notFound : .failure)
+            throw ToolError(error.message, status: error.notFound ? .notFound : error.consequence ? .consequence : .failure)
         } catch let error as RowStreamError {
             throw ToolError("standard input: \(error)", status: error.inputEnded ? .consequence : .failure)
         }

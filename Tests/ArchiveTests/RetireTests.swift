@@ -253,7 +253,7 @@ struct RetireTests {
                 }
             }
         }
-        for round in 0..<6 {
+        for round in 0..<10 {
             let p = Process()
             p.executableURL = URL(fileURLWithPath: Package.tool("data-archiver"))
             p.arguments = ["retire"] + a.flags + ["--workers", "1"]
@@ -261,7 +261,7 @@ struct RetireTests {
             p.standardOutput = FileHandle.nullDevice
             p.standardError = FileHandle.nullDevice
             try p.run()
-            usleep(UInt32.random(in: 300_000...4_000_000))
+            usleep(UInt32.random(in: 200_000...2_500_000))
             kill(p.processIdentifier, SIGKILL)
             for child in a.fixture.markedProcesses() { kill(child.pid, SIGKILL) }
             p.waitUntilExit()

@@ -62,7 +62,7 @@ struct RootCauseTests {
                 "\(restored.err)")
     }
 
-    @Test("restore with a broken schema sidecar names rowfmt and the schema file; a missing one is named with its key")
+    @Test("restore with a broken schema sidecar names the sidecar and its hash mismatch")
     func brokenSidecar() throws {
         let f = try ArchiveFixture(days: 1, rowsPerDay: 3000)
         #expect(try f.archive([]).status == 0)
@@ -76,7 +76,9 @@ struct RootCauseTests {
         let restored = try f.restore(into: target, [])
         #expect(restored.status == 1)
         let failed = summaryLines(restored.err).filter { $0.hasPrefix("failed: ") }
-        #expect(failed.count == 1 && failed[0].hasPrefix("failed: \(Self.day1): rowfmt (exit status 1): schema file "), "\(restored.err)")
+        // The sidecar's hash check names it before any stage runs.
+        #expect(failed.count == 1 && failed[0].hasPrefix("failed: \(Self.day1): the schema sidecar ")
+                && failed[0].contains("does not match its hash"), "\(restored.err)")
     }
 
     @Test("an archive whose part upload gets 403 names s3put and AccessDenied, not pg-extract's broken pipe; counted once, in the cache")
