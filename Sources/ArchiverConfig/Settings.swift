@@ -166,7 +166,7 @@ public let archiverSettings: [Setting] = [
             "at start, abort incomplete multipart uploads under the destination's prefix started this long ago "
             + "(seconds, or a number with s, m, h, d); uploads of this run's own keys are aborted whatever their age, "
             + "other runs' uploads in flight never"),
-    Setting("shard", flag: "shard", .string, for: [.archive, .restore],
+    Setting("shard", flag: "shard", .string, for: [.archive, .restore, .verify],
             "I/N: take only the slices whose stem hashes to I modulo N (FNV-1a, docs/shard.md), so N processes split "
             + "a table with no coordinator; each shard has its own run lock and task file"),
     Setting("dump_mode", flag: "dump-mode", .string, default: "schema-and-data", for: [.dump],

@@ -147,7 +147,9 @@ public class VerifyRun: OrchestratedRun, ArchiverRun, @unchecked Sendable {
                 items[match] = i
             }
         }
-        return items.values.sorted { $0.fileName < $1.fileName }
+        // `--shard I/N`: only the slices whose stem hashes to this shard (docs/shard.md).
+        let shard = config.shard
+        return items.values.filter { shard?.contains(stem: $0.stem) ?? true }.sorted { $0.fileName < $1.fileName }
     }
 
     /// Whether a window label lies in `[start-date, end-date]` (overlapping it).

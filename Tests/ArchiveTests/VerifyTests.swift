@@ -84,6 +84,20 @@ struct VerifyTests {
         #expect(try String(contentsOfFile: dir.path("p"), encoding: .utf8).contains("\"digest\":\"\(try a.manifest(dayKeys[1])["digest"] as! String)\""))
     }
 
+    @Test("--shard I/N verifies only the shard's slices: three shards together verify each slice exactly once")
+    func sharded() throws {
+        let a = try archived(days: 5)
+        var seen: [String] = []
+        for i in 0..<3 {
+            let result = try a.run("verify", ["--shard", "\(i)/3", "--deep"])
+            #expect(result.status == 0, "\(result.out)\(result.err)")
+            let states = FileStoreArchive.states(result.out)
+            #expect(states.values.allSatisfy { $0 == "ok" }, "\(result.out)")
+            seen += states.keys
+        }
+        #expect(seen.sorted() == (1...5).map { "flights-2024-01-0\($0)" }, "\(seen)")
+    }
+
     @Test("a deleted object is missing, a flipped bit corrupt (--deep), an UPDATE source changed, an object without manifest unverifiable, a cache that disagrees differs; exit 1")
     func damage() throws {
         let a = try archived(days: 5)
