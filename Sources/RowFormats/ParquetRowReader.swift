@@ -15,6 +15,8 @@ public final class ParquetRowReader: RowReader {
     public let schemaInferred: Bool
     private let file: ParquetReader
     private let kinds: [ValueKind]
+    /// Per column: the file column holding its values' `array_dims()` (docs/types.md), else −1.
+    private let dimsColumns: [Int]
     /// Per column: the error for a value whose Parquet type does not convert to the column's type.
     private let mismatches: [ValueError]
     private var group = -1
@@ -72,11 +74,13 @@ public final class ParquetRowReader: RowReader {
             }
             schema = decoded
             schemaInferred = false
-            try Self.check(schema, against: file.columns, file: name)
+            let dims = try Self.check(schema, against: file.columns, dims: file.metadataValue(ParquetTypes.arrayDimsKey), file: name)
+            dimsColumns = schema.columns.indices.map { dims[$0] ?? -1 }
         } else {
             schema = RowStreamSchema(table: .init(schema: "public", name: tableName),
                                      columns: try file.columns.map { try ParquetTypes.inferredColumn($0, file: name) })
             schemaInferred = true
+            dimsColumns = Array(repeating: -1, count: schema.columns.count)
         }
         kinds = try schema.columns.map { column in
             guard let kind = column.kind else {
@@ -88,10 +92,14 @@ public final class ParquetRowReader: RowReader {
         mismatches = zip(schema.columns, file.columns).map { ValueError("a Parquet \($1.type) value cannot be read as \($0.type)") }
     }
 
-    /// The footer's schema must describe the file's columns: same count, names, and list-ness.
-    private static func check(_ schema: RowStreamSchema, against columns: [ColumnDescriptor], file: String) throws {
-        guard schema.columns.count == columns.count else {
-            throw FormatError("\"\(file)\": the \(ParquetTypes.schemaKey) footer key lists \(schema.columns.count) columns but the file has \(columns.count)")
+    /// The footer's schema must describe the file's columns: same count (plus the companion
+    /// dimensions columns the footer names), names, and list-ness. Returns the companions.
+    private static func check(_ schema: RowStreamSchema, against columns: [ColumnDescriptor], dims: String?, file: String) throws -> [Int: Int] {
+        let companions = columns.count >= schema.columns.count
+            ? try ParquetTypes.readDimsColumns(dims, schema: schema, columns: columns, file: file) : [:]
+        guard schema.columns.count + companions.count == columns.count else {
+            throw FormatError("\"\(file)\": the \(ParquetTypes.schemaKey) footer key lists \(schema.columns.count) columns"
+                + (companions.isEmpty ? "" : " and \(ParquetTypes.arrayDimsKey) \(companions.count)") + " but the file has \(columns.count)")
         }
         for (column, d) in zip(schema.columns, columns) {
             guard column.name == d.name else {
@@ -101,6 +109,7 @@ public final class ParquetRowReader: RowReader {
                 throw FormatError("\"\(file)\": column \"\(d.name)\" is \(column.type) but the file holds \(d.type), not a LIST")
             }
         }
+        return companions
     }
 
     public func next() throws -> Bool {
@@ -108,7 +117,7 @@ public final class ParquetRowReader: RowReader {
             group += 1
             guard group < file.rowGroupCount else { return false }
             do {
-                data = try (0..<kinds.count).map { try file.read(rowGroup: group, column: $0) }
+                data = try file.columns.indices.map { try file.read(rowGroup: group, column: $0) }
             } catch let error as ParquetError {
                 throw FormatError(error.message)
             }
@@ -139,7 +148,11 @@ public final class ParquetRowReader: RowReader {
                         if let index = element { try builder.element { try self.appendValue(c, index, kind) } } else { try builder.nullElement() }
                     }
                     _ = try builder.shape.close()
-                    try builder.finish()
+                    if dimsColumns[c] >= 0, case .value(let shape) = cells[dimsColumns[c]][rowInGroup] {
+                        try withBytes(data[dimsColumns[c]].values, shape) { try builder.finish(dims: $0) }
+                    } else {
+                        try builder.finish()
+                    }
                 case (.list, .scalar):
                     throw ValueError("a LIST in the file for a \(schema.columns[c].type) column")
                 }

@@ -32,6 +32,8 @@ public final class ParquetRowWriter: RowWriter {
         let kind: ValueKind
         let storage: ParquetStorage
         let arrayAsText: Bool
+        /// The companion dimensions column of an array column written as a LIST, else −1.
+        let dims: Int
     }
     private let slots: UnsafeMutableBufferPointer<Slot>
     private let text = ByteBuffer(capacity: 1024)
@@ -39,18 +41,20 @@ public final class ParquetRowWriter: RowWriter {
 
     /// A writer for rows of `schema` that hands the file's bytes to `output`.
     public init(schema: RowStreamSchema, options: ParquetOutputOptions, output: @escaping ByteOutput) throws {
-        plans = try ParquetTypes.writePlans(schema, specialsAsText: options.specialValuesAsText)
+        let layout = try ParquetTypes.writeLayout(schema, specialsAsText: options.specialValuesAsText)
+        plans = layout.plans
         guard !plans.isEmpty else { throw FormatError("a Parquet file needs at least one column; the input has none") }
         slots = .allocate(capacity: plans.count)
-        _ = slots.initialize(from: plans.map { Slot(kind: $0.kind, storage: $0.storage, arrayAsText: $0.arrayAsText) })
+        _ = slots.initialize(from: plans.map { Slot(kind: $0.kind, storage: $0.storage, arrayAsText: $0.arrayAsText, dims: $0.dimsColumn ?? -1) })
         var settings = ParquetWriterOptions()
         settings.codec = options.codec
         settings.level = options.level
         settings.rowGroupBytes = options.rowGroupBytes
         settings.rowGroupRows = options.rowGroupRows
         settings.keyValueMetadata = [KeyValue(key: ParquetTypes.schemaKey, value: String(decoding: try schema.encodedJSON(), as: UTF8.self))]
+            + (layout.footer.map { [$0] } ?? [])
         do {
-            writer = try ParquetWriter(columns: plans.map(\.spec), options: settings, output: output)
+            writer = try ParquetWriter(columns: plans.map(\.spec) + layout.extra, options: settings, output: output)
         } catch let error as ParquetError {
             throw FormatError(error.message)
         }
@@ -75,11 +79,12 @@ public final class ParquetRowWriter: RowWriter {
     @inline(__always)
     private func writeFields(_ field: (Int) -> UnsafeRawBufferPointer?) throws {
         for i in 0..<slots.count {
+            let plan = slots[i]
             guard let value = field(i) else {
                 writer.appendNull(i)
+                if plan.dims >= 0 { writer.appendNull(plan.dims) }
                 continue
             }
-            let plan = slots[i]
             do {
                 switch plan.kind {
                 case .scalar(let kind):
@@ -89,12 +94,15 @@ public final class ParquetRowWriter: RowWriter {
                     try ArrayRender.appendText(kind, value, to: text, scratch: scratch)
                     writer.append(i, bytes: text.bytes)
                 case .array(let kind):
+                    // The elements in storage (row-major) order as one flat LIST; the shape of a value
+                    // that is not one-dimensional from 1 goes to the companion column (docs/types.md).
                     var elements = try ArrayRender.Elements(value)
-                    if elements.count > 0 && elements.dimensions > 1 {
-                        throw UnrepresentableValue("a \(elements.dimensions)-dimensional array cannot be stored in the column's one-level Parquet LIST")
-                    }
-                    if elements.count > 0 && elements.lowerBound(0) != 1 {
-                        throw UnrepresentableValue("an array with lower bound \(elements.lowerBound(0)) cannot be a Parquet LIST (lists start at 1)")
+                    if elements.count > 0 && (elements.dimensions > 1 || elements.lowerBound(0) != 1) {
+                        text.removeAll()
+                        ArrayRender.appendDims(elements, to: text)
+                        writer.append(plan.dims, bytes: text.bytes)
+                    } else {
+                        writer.appendNull(plan.dims)
                     }
                     writer.beginList(i)
                     for _ in 0..<elements.count {

@@ -1,3 +1,4 @@
+import FoundationEssentials
 import Parquet
 import RowStream
 
@@ -29,6 +30,10 @@ public enum ParquetTypes {
     /// The footer key-value key holding the rowstream schema JSON.
     public static let schemaKey = "pgarchive.schema"
 
+    /// The footer key-value key naming each array column's companion dimensions column (docs/types.md,
+    /// "Arrays in Parquet"): a JSON object `{"<array column>": "<companion column>", …}`.
+    public static let arrayDimsKey = "pgarchive.array_dims"
+
     /// One column's write plan: the Parquet column and how values are stored.
     struct WritePlan {
         let spec: ColumnSpec
@@ -36,6 +41,50 @@ public enum ParquetTypes {
         let storage: ParquetStorage
         /// Whether the whole value (an array) is written as its PostgreSQL text (`--special-values-as-text`).
         let arrayAsText: Bool
+        /// For an array column written as a LIST: the Parquet column index of its companion STRING
+        /// column, which holds `array_dims()` of each value that is not one-dimensional from 1.
+        var dimsColumn: Int? = nil
+    }
+
+    /// The Parquet columns of `schema`: one per table column, in table order, then one companion
+    /// `<name>.array_dims` STRING column per array column written as a LIST (a name no table column
+    /// has: `_` is appended until it is unique), with the footer entry that names them.
+    static func writeLayout(_ schema: RowStreamSchema, specialsAsText: Bool) throws -> (plans: [WritePlan], extra: [ColumnSpec], footer: KeyValue?) {
+        var plans = try writePlans(schema, specialsAsText: specialsAsText)
+        var taken = Set(schema.columns.map(\.name))
+        var extra: [ColumnSpec] = [], pairs: [String: String] = [:]
+        for i in plans.indices where plans[i].spec.isList {
+            var name = plans[i].spec.name + ".array_dims"
+            while taken.contains(name) { name += "_" }
+            taken.insert(name)
+            plans[i].dimsColumn = plans.count + extra.count
+            extra.append(ColumnSpec(name, .string))
+            pairs[plans[i].spec.name] = name
+        }
+        guard !pairs.isEmpty else { return (plans, [], nil) }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return (plans, extra, KeyValue(key: arrayDimsKey, value: String(decoding: try encoder.encode(pairs), as: UTF8.self)))
+    }
+
+    /// The footer's `pgarchive.array_dims` entry: array column → companion column, each checked
+    /// against the file (the array column a LIST, the companion a STRING column after the table's).
+    static func readDimsColumns(_ json: String?, schema: RowStreamSchema, columns: [ColumnDescriptor], file: String) throws -> [Int: Int] {
+        guard let json else { return [:] }
+        let bad = { (why: String) in FormatError("\"\(file)\": the \(arrayDimsKey) footer key \(why)") }
+        guard let pairs = try? JSONDecoder().decode([String: String].self, from: Data(json.utf8)) else { throw bad("is not a JSON object of strings") }
+        var result: [Int: Int] = [:]
+        for (array, companion) in pairs.sorted(by: { $0.key < $1.key }) {
+            guard let a = schema.columns.firstIndex(where: { $0.name == array }), case .array = schema.columns[a].kind, columns[a].isList else {
+                throw bad("names \"\(array)\", which is not an array column written as a LIST")
+            }
+            guard let c = columns.indices.first(where: { $0 >= schema.columns.count && columns[$0].name == companion }),
+                  !columns[c].isList, columns[c].type.logical == .string else {
+                throw bad("names the dimensions column \"\(companion)\", which the file lacks or which is not a STRING column")
+            }
+            result[a] = c
+        }
+        return result
     }
 
     /// The precision and scale of `numeric(p,s)` when it fits a Parquet DECIMAL (p ≤ 38, 0 ≤ s ≤ p).

@@ -67,6 +67,10 @@ struct ArrayBuilder {
         out.appendBigEndian(Int32(1))
     }
 
+    var declaredDimensions: Int { declared }
+    func declaredLower(_ d: Int) -> Int32 { lower[d] }
+    func declaredLength(_ d: Int) -> Int64 { upper[d] - Int64(lower[d]) + 1 }
+
     /// A `[lower:upper]` of the array text's dimension decoration, in order.
     mutating func declare(lower l: Int32, upper u: Int32) throws {
         guard declared < ArrayShape.maxDimensions, Int64(u) >= Int64(l) - 1 else { throw ValueError("invalid array dimensions [\(l):\(u)]") }
@@ -112,6 +116,36 @@ struct ArrayBuilder {
         for d in 0..<ndim {
             out.storeBigEndian(shape.lengths[d], at: start + 12 + 8 * d)
             out.storeBigEndian(lower[d], at: start + 16 + 8 * d)
+        }
+    }
+}
+
+extension ArrayBuilder {
+    /// Like `finish`, for elements appended flat (one level, row-major) whose dimensions are given
+    /// as `array_dims()` text (`[1:2][0:2]`, docs/types.md "Arrays in Parquet"): the lengths' product
+    /// must be the number of elements.
+    mutating func finish(dims text: UnsafeRawBufferPointer) throws {
+        let bad = ValueError("not array dimensions: \(TextParse.quoted(text))")
+        var i = 0, total: Int64 = 1
+        while i < text.count {
+            guard text[i] == UInt8(ascii: "["), let close = text[i...].firstIndex(of: UInt8(ascii: "]")) else { throw bad }
+            let pair = String(decoding: text[(i + 1)..<close], as: UTF8.self).split(separator: ":", omittingEmptySubsequences: false)
+            guard pair.count == 2, let low = Int32(pair[0]), let high = Int32(pair[1]), Int64(high) >= Int64(low) else { throw bad }
+            try declare(lower: low, upper: high)
+            total *= Int64(high) - Int64(low) + 1
+            guard total <= Int64(shape.elements) else { break }
+            i = close + 1
+        }
+        let ndim = declaredDimensions
+        guard ndim > 0, i == text.count, total == Int64(shape.elements) else {
+            throw ValueError("array dimensions \(TextParse.quoted(text)) do not hold the \(shape.elements) elements of the list")
+        }
+        if ndim > 1 { out.insertGap(8 * (ndim - 1), at: start + 20) }
+        out.storeBigEndian(Int32(ndim), at: start)
+        out.storeBigEndian(hasNull ? 1 : 0, at: start + 4)
+        for d in 0..<ndim {
+            out.storeBigEndian(Int32(declaredLength(d)), at: start + 12 + 8 * d)
+            out.storeBigEndian(declaredLower(d), at: start + 16 + 8 * d)
         }
     }
 }

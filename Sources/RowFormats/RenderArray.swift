@@ -105,13 +105,7 @@ enum ArrayRender {
     static func appendText(_ kind: ScalarKind, _ v: UnsafeRawBufferPointer, to out: ByteBuffer, scratch: ByteBuffer) throws {
         var elements = try Elements(v)
         if elements.count > 0 && !elements.boundsAreOne {
-            for d in 0..<elements.dimensions {
-                out.append(UInt8(ascii: "["))
-                out.appendDecimal(Int64(elements.lowerBound(d)))
-                out.append(UInt8(ascii: ":"))
-                out.appendDecimal(Int64(elements.lowerBound(d)) + Int64(elements.length(d)) - 1)
-                out.append(UInt8(ascii: "]"))
-            }
+            appendDims(elements, to: out)
             out.append(UInt8(ascii: "="))
         }
         if elements.dimensions == 1 {
@@ -125,6 +119,17 @@ enum ArrayRender {
         }
         try elements.nest(open: UInt8(ascii: "{"), close: UInt8(ascii: "}"), to: out) { element in
             try appendElementText(kind, element, to: out, scratch: scratch)
+        }
+    }
+
+    /// Appends what PostgreSQL's `array_dims()` returns: `[lower:upper]` per dimension (`[1:2][0:2]`).
+    static func appendDims(_ elements: Elements, to out: ByteBuffer) {
+        for d in 0..<elements.dimensions {
+            out.append(UInt8(ascii: "["))
+            out.appendDecimal(Int64(elements.lowerBound(d)))
+            out.append(UInt8(ascii: ":"))
+            out.appendDecimal(Int64(elements.lowerBound(d)) + Int64(elements.length(d)) - 1)
+            out.append(UInt8(ascii: "]"))
         }
     }
 
