@@ -147,8 +147,8 @@ public let archiverSettings: [Setting] = [
     Setting("chunk_size", flag: "chunk-size", .integer, default: "10000", for: [.archive],
             "rows per rendering batch and cap on rows per Parquet row group (100-1000000)"),
     Setting("special_values_as_text", flag: "special-values-as-text", .boolean, default: "false", for: [.archive],
-            "Parquet: write numeric(p,s), date, timestamp, timestamptz and array columns as text, so NaN, infinity "
-            + "and array bounds survive (without it such values fail the slice)"),
+            "Parquet: write numeric(p,s), date, timestamp, timestamptz and array columns as text, so NaN, numeric "
+            + "infinities and timestamps past 294247 survive (without it such values fail the slice)"),
     Setting("workers", flag: "workers", .integer, default: "4", for: windows, "number of parallel workers"),
     Setting("start_date", flag: "start-date", .date, for: windows, "start date (YYYY-MM-DD, or -Nd: N days before today, UTC)"),
     Setting("end_date", flag: "end-date", .date, default: "today", for: windows, "end date (YYYY-MM-DD, or -Nd: N days before today, UTC)"),

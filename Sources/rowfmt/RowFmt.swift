@@ -45,7 +45,7 @@ struct RowFmt: Tool {
                                valueName: "rows"))
     var chunkSize: Int = 1 << 20
 
-    @Flag(name: .customLong("special-values-as-text"), help: "Write numeric(p,s), date, timestamp, timestamptz and array columns to Parquet as text, so NaN, numeric infinities, array bounds and multidimensional arrays survive.")
+    @Flag(name: .customLong("special-values-as-text"), help: "Write numeric(p,s), date, timestamp, timestamptz and array columns to Parquet as text, so NaN and numeric infinities (also as array elements) and timestamps past the year 294247 survive.")
     var specialValuesAsText = false
 
     @Option(name: .shortAndLong, help: ArgumentHelp("Write to this file (created only when complete) instead of standard output.", valueName: "file"))

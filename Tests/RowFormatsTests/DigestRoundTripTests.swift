@@ -52,6 +52,21 @@ extension RowfmtPostgresTests {
         #expect(back.digest == extracted.digest)
     }
 
+    @Test("the row digest of 1-D to 3-D arrays with bounds other than 1 in a partition (attndims 0) survives every format, Parquet with no flag",
+          arguments: ["parquet", "jsonl", "csv"])
+    func digestSurvivesArrayShapes(format: String) throws {
+        let dir = try TemporaryDirectory()
+        let db = try ScratchDatabase(try Services.requirePostgres(), prefix: "rf", sessionOptions: referenceOptions)
+        try db.sql(arrayShapesSQL("shapes"))
+        let describe = try run(extract, ["--relation", "shapes_20240101", "--describe"], environment: db.environment)
+        try describe.stdout.write(to: URL(fileURLWithPath: dir.path("s.schema")))
+        let extracted = try extractedDigest(db, dir, table: "shapes_20240101")
+        #expect(extracted.rows == 7)
+        let back = try roundTripDigest(dir, table: "shapes_20240101", format: format, schema: dir.path("s.schema"))
+        #expect(back.rows == 7)
+        #expect(back.digest == extracted.digest, "\(format): pg-extract \(extracted.digest), after the round trip \(back.digest)")
+    }
+
     @Test("the row digest changes with one changed value and does not depend on row order")
     func digestSeesChanges() throws {
         let dir = try TemporaryDirectory()

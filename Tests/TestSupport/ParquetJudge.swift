@@ -5,7 +5,7 @@ import Foundation
 /// forms (numbers as exact tokens, floats bit for bit, dates from raw day counts so BC dates work).
 /// With argv[3], a column name, both sides are compared in that column's order.
 public let pyarrowJudgeScript = #"""
-import json, struct, sys, uuid
+import json, math, re, struct, sys, uuid
 import pyarrow as pa, pyarrow.parquet as pq
 
 path, reference = sys.argv[1], sys.argv[2]
@@ -105,7 +105,26 @@ def normalise(pg, ours):
         return [normalise(p, o) for p, o in zip(pg, ours)] + pg[len(ours):]
     return pg
 
-columns = [(f.name, render(f.type), raw(table.column(i))) for i, f in enumerate(table.schema)]
+# An array column's companion "<name>.array_dims" (docs/types.md, "Arrays in Parquet") gives the shape of
+# each value that is not one-dimensional from 1: its flat LIST nests as row_to_json nests it (which drops bounds).
+meta = pq.read_metadata(path).metadata or {}
+companion = json.loads(meta.get(b"pgarchive.array_dims", b"{}"))
+
+def reshape(flat, dims):
+    lengths = [int(b) - int(a) + 1 for a, b in re.findall(r"\[(-?\d+):(-?\d+)\]", dims)]
+    def nest(items, lengths):
+        if len(lengths) == 1: return items
+        step = len(items) // lengths[0]
+        return [nest(items[i * step:(i + 1) * step], lengths[1:]) for i in range(lengths[0])]
+    assert "".join(f"[{a}:{b}]" for a, b in re.findall(r"\[(-?\d+):(-?\d+)\]", dims)) == dims, dims
+    assert len(flat) == math.prod(lengths), (flat, dims)
+    return nest(flat, lengths)
+
+def shapes(name):
+    return table.column(companion[name]).to_pylist() if name in companion else [None] * table.num_rows
+
+columns = [(f.name, render(f.type), raw(table.column(i)), shapes(f.name))
+           for i, f in enumerate(table.schema) if f.name not in companion.values()]
 with open(reference, encoding="utf-8") as f:
     rows = [load(line) for line in f if line.strip()]
 if key:
@@ -115,9 +134,11 @@ if len(rows) != table.num_rows:
     print("row counts differ:", table.num_rows, len(rows)); sys.exit(1)
 for r, row in enumerate(rows):
     pg = dict(row[1])
-    for name, rend, values in columns:
+    for name, rend, values, dims in columns:
         v = values[r]
         ours = None if v is None else rend(v)
+        if dims[r] is not None:
+            ours = reshape(ours, dims[r])
         expected = normalise(pg[name], ours)
         if ours != expected:
             bad += 1
