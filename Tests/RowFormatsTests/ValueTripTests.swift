@@ -316,6 +316,36 @@ struct ValueTripTests {
         #expect(unchecked.err == "rowfmt: error: \"\(dir.path("plain.parquet"))\" has no pgarchive.schema footer key to check against the schema file \"\(dir.path("t.schema"))\"\n")
     }
 
+    @Test("Parquet: an array_dims value that does not fit its list, or a footer naming a missing companion, refuses the file by name")
+    func arrayDimsChecked() throws {
+        let db = try database("CREATE TABLE t (id int, ia int[]); INSERT INTO t VALUES (1, '{{1,2},{3,4}}'), (2, '{5}')")
+        let dir = try TemporaryDirectory()
+        let file = try trip(db, dir, format: "parquet")
+        #expect(try db.difference("t", "back") == [0, 0, 2, 2])
+        // pyarrow rewrites the file with one changed companion value, or without the companion column,
+        // keeping our footer keys (pyarrow carries them in the schema's metadata).
+        for (name, edit, message) in [
+            ("shape", "t = t.set_column(2, 'ia.array_dims', pa.array(['[1:3][1:2]', None]))",
+             "row group 0, row 1, column \"ia\": array dimensions \"[1:3][1:2]\" do not hold the 4 elements of the list"),
+            ("text", "t = t.set_column(2, 'ia.array_dims', pa.array([None, '[1:1]x']))",
+             "row group 0, row 2, column \"ia\": not array dimensions: \"[1:1]x\""),
+            ("missing", "t = t.drop_columns(['ia.array_dims'])",
+             "the pgarchive.array_dims footer key names the dimensions column \"ia.array_dims\", which the file lacks or which is not a STRING column"),
+        ] {
+            let edited = dir.path("\(name).parquet")
+            let write = try run(try which("python3"), ["-c", """
+                import pyarrow as pa, pyarrow.parquet as pq, sys
+                t = pq.read_table(sys.argv[1])
+                \(edit)
+                pq.write_table(t.replace_schema_metadata(pq.read_schema(sys.argv[1]).metadata), sys.argv[2])
+                """, file, edited])
+            #expect(write.status == 0, "\(write.err)")
+            let result = try run(rowfmt, ["--from", "parquet", "--to", "csv", edited])
+            #expect(result.status == 1, "\(name)")
+            #expect(result.err == "rowfmt: error: \"\(edited)\": \(message)\n", "\(name)")
+        }
+    }
+
     @Test("inference (no --schema) reads the escape form as the column's text form, never as a jsonb object")
     func inferenceReadsEscapes() throws {
         let jsonl = """
