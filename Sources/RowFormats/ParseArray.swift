@@ -125,16 +125,30 @@ extension ArrayBuilder {
     /// as `array_dims()` text (`[1:2][0:2]`, docs/types.md "Arrays in Parquet"): the lengths' product
     /// must be the number of elements.
     mutating func finish(dims text: UnsafeRawBufferPointer) throws {
-        let bad = ValueError("not array dimensions: \(TextParse.quoted(text))")
         var i = 0, total: Int64 = 1
+        // A signed decimal int32 at `i`, ending at `end`.
+        func integer(until end: UInt8) -> Int32? {
+            let negative = i < text.count && text[i] == UInt8(ascii: "-")
+            if negative { i += 1 }
+            var value: Int64 = 0, digits = 0
+            while i < text.count, text[i] >= 48, text[i] <= 57, digits < 11 {
+                value = value * 10 + Int64(text[i] - 48)
+                digits += 1
+                i += 1
+            }
+            guard digits > 0, i < text.count, text[i] == end else { return nil }
+            i += 1
+            return Int32(exactly: negative ? -value : value)
+        }
         while i < text.count {
-            guard text[i] == UInt8(ascii: "["), let close = text[i...].firstIndex(of: UInt8(ascii: "]")) else { throw bad }
-            let pair = String(decoding: text[(i + 1)..<close], as: UTF8.self).split(separator: ":", omittingEmptySubsequences: false)
-            guard pair.count == 2, let low = Int32(pair[0]), let high = Int32(pair[1]), Int64(high) >= Int64(low) else { throw bad }
+            guard text[i] == UInt8(ascii: "[") else { throw ValueError("not array dimensions: \(TextParse.quoted(text))") }
+            i += 1
+            guard let low = integer(until: UInt8(ascii: ":")), let high = integer(until: UInt8(ascii: "]")), Int64(high) >= Int64(low) else {
+                throw ValueError("not array dimensions: \(TextParse.quoted(text))")
+            }
             try declare(lower: low, upper: high)
             total *= Int64(high) - Int64(low) + 1
             guard total <= Int64(shape.elements) else { break }
-            i = close + 1
         }
         let ndim = declaredDimensions
         guard ndim > 0, i == text.count, total == Int64(shape.elements) else {
