@@ -346,6 +346,21 @@ struct ValueTripTests {
         }
     }
 
+    @Test("Parquet: a table column already named <array>.array_dims pushes the companion to <array>.array_dims_, exactly")
+    func arrayDimsNameTaken() throws {
+        let db = try database(#"CREATE TABLE t (ia int[], "ia.array_dims" text); INSERT INTO t VALUES ('[0:1]={1,2}', 'mine'), ('{3}', NULL)"#)
+        let dir = try TemporaryDirectory()
+        let file = try trip(db, dir, format: "parquet")
+        #expect(try db.difference("t", "back") == [0, 0, 2, 2])
+        let names = try run(try which("python3"), ["-c", """
+            import pyarrow.parquet as pq, sys
+            t = pq.read_table(sys.argv[1])
+            print(t.schema.names, t.column('ia.array_dims').to_pylist(), t.column('ia.array_dims_').to_pylist())
+            print(pq.read_metadata(sys.argv[1]).metadata[b'pgarchive.array_dims'].decode())
+            """, file])
+        #expect(names.out == "['ia', 'ia.array_dims', 'ia.array_dims_'] ['mine', None] ['[0:1]', None]\n{\"ia\":\"ia.array_dims_\"}\n", "\(names.err)")
+    }
+
     @Test("inference (no --schema) reads the escape form as the column's text form, never as a jsonb object")
     func inferenceReadsEscapes() throws {
         let jsonl = """
