@@ -154,12 +154,38 @@ extension ArchiveRun {
             return
         }
         let line = String(decoding: result.output, as: UTF8.self).split(separator: "\n").last.map(String.init) ?? ""
-        let upload: UploadResult
+        var upload: UploadResult
         do {
             upload = try UploadResult.parse(Array(line.utf8), source: "s3put result for \(stem)")
         } catch {
             fail(stem, key: work.key, stage: "s3put", message: "\(error)")
             return
+        }
+        if upload.compared && !upload.skipped, let stored = upload.incomparable,
+           case .string(let digest)? = result.stages[0].lastProgress["digest"] {
+            // Level 2 when the object's ETag is no MD5 (SSE-KMS, SSE-C): its manifest decides.
+            let slice = ProducedSlice(key: work.key, window: work.plan.windowText, format: config.outputFormat.rawValue, codec: config.compression,
+                                      schemaHash: schemaHash, rows: rows, digest: digest, size: upload.size)
+            let manifestKey = ArchiveLayout.manifestKey(template: config.pathTemplate!, table: work.plan.table, objectKey: work.key)
+            let found = Result { try invocation.fetchManifest(key: manifestKey) }
+            let why: String
+            switch found {
+            case .success(let manifest?):
+                if let mismatch = manifest.mismatch(storedSize: stored.size, storedETag: stored.etag, slice: slice) {
+                    why = mismatch
+                } else {
+                    why = ""
+                    upload.skipped = true
+                    upload.etag = manifest.etag
+                    upload.partSize = manifest.partSize
+                    upload.parts = manifest.partSize > 0 ? (manifest.size + manifest.partSize - 1) / manifest.partSize : 0
+                }
+            case .success(nil): why = "it has no manifest"
+            case .failure(let error): why = "\(error)"
+            }
+            display.log(.info, why.isEmpty ? "the object's ETag is no MD5 (SSE-KMS or SSE-C): its manifest records the slice's rows, digest and size"
+                                            : "the object's ETag is no MD5 (SSE-KMS or SSE-C) and its manifest does not settle it: \(why)",
+                        [("slice", stem), ("key", work.key)])
         }
         if upload.compared && !upload.skipped {
             display.log(.info, "the stored object differs: producing the slice again to replace it", [("slice", stem), ("key", work.key)])
