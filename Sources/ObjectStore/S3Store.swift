@@ -213,7 +213,7 @@ public final class S3Store: ObjectStore {
     private static func isTransient(status: Int, code: String) -> Bool {
         status >= 500 || status == 429
             || ["SlowDown", "RequestTimeout", "InternalError", "ServiceUnavailable", "Throttling", "ThrottlingException",
-                "RequestTimeTooSkewed"].contains(code)
+                "RequestTimeTooSkewed", "RequestExpired"].contains(code)
     }
 
     private static func errorFields(_ response: HTTPResponse) -> (code: String, message: String) {
