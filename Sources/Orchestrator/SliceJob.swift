@@ -215,11 +215,14 @@ extension ArchiveRun {
             // An unchanged object (found identical) keeps a manifest that already says the same.
             let stored = upload.skipped ? try? invocation.fetchManifest(key: manifestKey) : nil
             if stored.map({ !$0.sameContent(as: manifest) }) ?? true {
-                try invocation.storeManifest(manifest, key: manifestKey)
+                try invocation.storeManifest(manifest, key: manifestKey) { [display, invocation] line in
+                    display.log(stderrLevel(line), invocation.mask(line), [("slice", stem), ("stage", "s3put")])
+                }
             }
         } catch {
             fail(stem, key: work.key, stage: "manifest", message: "\(error)")
             record(.failed, rows: 0, bytes: 0)
+            if (error as? OrchestratorError)?.status == .authentication { stopForRefusedCredentials() }
             return
         }
         let exactRows = work.plan.open ? nil : rows

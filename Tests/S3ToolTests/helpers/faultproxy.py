@@ -12,7 +12,8 @@ the response cut off after half its body (the client must resume with a Range). 
 is logged to LOG as a JSON line {"time", "method", "path", "range", "fault"}. KINDS (comma-separated)
 limits the faults to some of: 500, 503, drop-before, drop-after, truncate, 403-part (an UploadPart
 answered 403 AccessDenied; other requests pass), expired-token (400 ExpiredToken), invalid-token
-(400 InvalidToken), request-expired (403 RequestExpired); MAX_FAULTS stops
+(400 InvalidToken), request-expired (403 RequestExpired); a kind written KIND@METHOD hits only
+requests with that method (expired-token@PUT); MAX_FAULTS stops
 injecting after that many. Prints the port on its
 first output line and runs until stdin closes.
 """
@@ -50,8 +51,9 @@ class Proxy(BaseHTTPRequestHandler):
             fault = None
             if int((n + 1) * RATE) > int(n * RATE):
                 usable = [k for k in FAULTS if (k != "truncate" or self.command == "GET")
-                          and (k != "403-part" or (self.command == "PUT" and "partNumber=" in self.path))]
-                fault = usable[INJECTED[0] % len(usable)] if usable else None
+                          and (k != "403-part" or (self.command == "PUT" and "partNumber=" in self.path))
+                          and ("@" not in k or k.split("@", 1)[1] == self.command)]
+                fault = usable[INJECTED[0] % len(usable)].split("@", 1)[0] if usable else None
             if fault and MAX_FAULTS is not None and INJECTED[0] >= MAX_FAULTS:
                 fault = None
             if fault:
