@@ -107,4 +107,21 @@ struct OpaqueETagTests {
         #expect(try f.difference("source_rows", "flights", in: target) == [0, 0, 600, 600])
         withExtendedLifetime(proxy) {}
     }
+
+    @Test("dump-hybrid with SSE-KMS: a rerun skips every window the cache recorded, though no ETag is an MD5")
+    func dumpHybridRerun() throws {
+        let f = try DumpHybridTests.fixture()
+        let log = f.home.path("proxy.log")
+        let proxy = try HelperProcess([Package.root.appendingPathComponent("Tests/S3ToolTests/helpers/ssestore.py").path, f.s3.endpoint, log])
+        let flags = f.dumpFlags("dump-hybrid").map { $0 == f.s3.endpoint ? "http://127.0.0.1:\(proxy.firstLine)" : $0 }
+        let first = try f.archive(DumpHybridTests.range + ["--s3-sse", "aws:kms"], flags: flags)
+        #expect(first.status == 0, "\(first.err)")
+        let mark = try Self.requests(log).count
+        let again = try f.archive(DumpHybridTests.range + ["--s3-sse", "aws:kms"], flags: flags)
+        #expect(again.status == 0, "\(again.err)")
+        #expect(again.err.contains("0 uploaded, 5 skipped"), "\(again.err)")
+        let written = Self.writes(try Self.requests(log).dropFirst(mark))
+        #expect(written.isEmpty, "\(written)")
+        withExtendedLifetime(proxy) {}
+    }
 }
