@@ -163,7 +163,8 @@ extension ArchiveRun {
         }
         if upload.compared && !upload.skipped, let stored = upload.incomparable,
            case .string(let digest)? = result.stages[0].lastProgress["digest"] {
-            // Level 2 when the object's ETag is no MD5 (SSE-KMS, SSE-C): its manifest decides.
+            // Level 2 when the object's ETag is no MD5 (SSE-KMS, SSE-C) or cannot be recomputed
+            // (a multipart object without its part size): its manifest decides.
             let slice = ProducedSlice(key: work.key, window: work.plan.windowText, format: config.outputFormat.rawValue, codec: config.compression,
                                       schemaHash: schemaHash, rows: rows, digest: digest, size: upload.size)
             let manifestKey = ArchiveLayout.manifestKey(template: config.pathTemplate!, table: work.plan.table, objectKey: work.key)
@@ -183,8 +184,8 @@ extension ArchiveRun {
             case .success(nil): why = "it has no manifest"
             case .failure(let error): why = "\(error)"
             }
-            display.log(.info, why.isEmpty ? "the object's ETag is no MD5 (SSE-KMS or SSE-C): its manifest records the slice's rows, digest and size"
-                                            : "the object's ETag is no MD5 (SSE-KMS or SSE-C) and its manifest does not settle it: \(why)",
+            display.log(.info, why.isEmpty ? "the object cannot be compared by its ETag (SSE-KMS, SSE-C): its manifest records the slice's rows, digest and size"
+                                            : "the object cannot be compared by its ETag (SSE-KMS, SSE-C, unknown part size) and its manifest does not settle it: \(why)",
                         [("slice", stem), ("key", work.key)])
         }
         if upload.compared && !upload.skipped {
