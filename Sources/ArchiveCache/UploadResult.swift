@@ -22,6 +22,15 @@ public struct UploadResult: Sendable, Equatable {
     public var sha256: String?
     /// `s3put --compare`: nothing was uploaded; `skipped` says whether the stream equals the object.
     public var compared: Bool
+    /// `s3put --compare` of an object whose ETag is no digest of its content (SSE-KMS, SSE-C):
+    /// the object's size and ETag as the store reports them (`comparable: false`), else nil.
+    public var incomparable: (size: Int64, etag: String)?
+
+    public static func == (a: UploadResult, b: UploadResult) -> Bool {
+        a.bucket == b.bucket && a.key == b.key && a.size == b.size && a.md5 == b.md5 && a.etag == b.etag && a.parts == b.parts
+            && a.partSize == b.partSize && a.skipped == b.skipped && a.sha256 == b.sha256 && a.compared == b.compared
+            && a.incomparable?.size == b.incomparable?.size && a.incomparable?.etag == b.incomparable?.etag
+    }
 
     /// Reads a result object; every field but `sha256` and `compared` is required.
     public init(json: JSONValue) throws(JSONShapeError) {
@@ -36,6 +45,9 @@ public struct UploadResult: Sendable, Equatable {
         skipped = try json.member("skipped", "").flag("skipped")
         sha256 = try json["sha256"].map { value throws(JSONShapeError) in try value.text("sha256") }
         compared = try json["compared"].map { value throws(JSONShapeError) in try value.flag("compared") } ?? false
+        if try json["comparable"].map({ value throws(JSONShapeError) in try value.flag("comparable") }) == false {
+            incomparable = (try json.member("object_size", "").integer("object_size"), try json.member("object_etag", "").text("object_etag"))
+        }
     }
 
     /// Whether the object now holds these bytes: uploaded, or found identical.

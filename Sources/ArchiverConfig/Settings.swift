@@ -113,7 +113,7 @@ public let archiverSettings: [Setting] = [
     Setting("s3.secret_key", flag: "s3-secret-key", .string, secret: true, for: storage, "S3 secret key"),
     Setting("s3.secret_key_file", flag: "s3-secret-key-file", .string, for: storage,
             "file holding the S3 secret key (used when no secret key is set)"),
-    Setting("s3.region", flag: "s3-region", .string, default: "auto", for: storage, "S3 region"),
+    Setting("s3.region", flag: "s3-region", .string, default: "auto", for: storage, "S3 region; auto: the bucket's own, asked once per run (HeadBucket), else us-east-1"),
     // deploy (issue 18): encryption, storage class and addressing, passed to s3put and s3get.
     Setting("s3.sse", flag: "s3-sse", .string, for: storage, "server-side encryption of uploads: AES256 or aws:kms"),
     Setting("s3.sse_kms_key_id", flag: "s3-sse-kms-key-id", .string, for: storage,

@@ -63,6 +63,10 @@ public enum StoreJSON {
         if let partSize { line += ",\"part_size\":\(partSize)" }
         if let type = info.contentType { line += ",\"content_type\":\(JSON.quote(type))" }
         if let sse = info.serverSideEncryption { line += ",\"server_side_encryption\":\(JSON.quote(sse))" }
+        if info.customerKeyEncryption { line += ",\"sse_customer_key\":true" }
+        // Whether the ETag is a digest of the content (not with SSE-KMS or SSE-C): callers then
+        // rely on sizes and their own digests (data-archiver's manifests), never on ETag = MD5.
+        line += ",\"etag_is_digest\":\(info.etagIsContentDigest)"
         if let cls = info.storageClass { line += ",\"storage_class\":\(JSON.quote(cls))" }
         let pairs = info.metadata.sorted { $0.key < $1.key }.map { "\(JSON.quote($0.key)):\(JSON.quote($0.value))" }
         return line + ",\"metadata\":{\(pairs.joined(separator: ","))}}"

@@ -213,7 +213,7 @@ public final class S3Store: ObjectStore {
     private static func isTransient(status: Int, code: String) -> Bool {
         status >= 500 || status == 429
             || ["SlowDown", "RequestTimeout", "InternalError", "ServiceUnavailable", "Throttling", "ThrottlingException",
-                "RequestTimeTooSkewed"].contains(code)
+                "RequestTimeTooSkewed", "RequestExpired"].contains(code)
     }
 
     private static func errorFields(_ response: HTTPResponse) -> (code: String, message: String) {
@@ -257,6 +257,18 @@ public final class S3Store: ObjectStore {
     }
 
     // MARK: Objects
+
+    /// The bucket's region as the store reports it (`--region auto`): a HeadBucket, signed as
+    /// this store signs, whose answer carries `x-amz-bucket-region` on AWS whatever its status
+    /// (200; 301 from another region's endpoint; 400 when signed for the wrong region; 403
+    /// without the right to HeadBucket). Nil when the answer has none (an S3-compatible store
+    /// that does not say, a missing bucket) or names no valid region.
+    public func reportedRegion() throws -> String? {
+        let outcome = try send("HEAD", key: nil, allow: [301, 307, 400, 403, 404])
+        guard let region = outcome.response.headers["x-amz-bucket-region"], !region.isEmpty, region.utf8.count <= 64,
+              region.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }) else { return nil }
+        return region
+    }
 
     public func head(key: String) throws -> ObjectInfo? {
         let outcome = try send("HEAD", key: key, headers: { self.customerKeyHeaders }, allow: [404])

@@ -67,6 +67,16 @@ public struct UploadResult: Sendable, Equatable {
     public var sha256: String?
     /// `--compare`: nothing was uploaded; `skipped` says whether the stream equals the object.
     public var compared = false
+    /// `--compare` of an object that exists but whose ETag the stream cannot be compared with
+    /// (SSE-KMS, SSE-C, unknown part size): its size and ETag, for a caller that knows the
+    /// object's content by other means (data-archiver's manifests).
+    public var incomparable: StoredObject?
+
+    /// The size and ETag the store reports for an object.
+    public struct StoredObject: Sendable, Equatable {
+        public var size: UInt64
+        public var etag: String
+    }
 
     /// The result line, fields in their documented order, without the newline.
     public var jsonLine: String {
@@ -74,6 +84,9 @@ public struct UploadResult: Sendable, Equatable {
             + "\"etag\":\(JSON.quote(etag)),\"parts\":\(parts),\"part_size\":\(partSize),\"skipped\":\(skipped)"
         if let sha256 { line += ",\"sha256\":\"\(sha256)\"" }
         if compared { line += ",\"compared\":true" }
+        if let incomparable {
+            line += ",\"comparable\":false,\"object_size\":\(incomparable.size),\"object_etag\":\(JSON.quote(incomparable.etag))"
+        }
         return line + "}"
     }
 }
@@ -175,6 +188,11 @@ public struct Uploader {
         var result = UploadResult(bucket: store.bucket, key: request.key, size: input.total, md5: hex(digests.md5), etag: etag,
                                   parts: parts, partSize: multipart ? partSize : 0, skipped: same, sha256: digests.sha256)
         result.compared = true
+        // Present but not comparable: say so, with what the store reports of it (asked now, at
+        // the end, so a caller's decision concerns the object as it is after the read).
+        if existing == nil, let present = try store.head(key: request.key) {
+            result.incomparable = UploadResult.StoredObject(size: present.size, etag: present.etag)
+        }
         return result
     }
 

@@ -216,8 +216,15 @@ public final class ArchiveRun: OrchestratedRun, @unchecked Sendable {
                                                                                                  "--content-type", "application/json"]),
                   reportsProgress: false),
         ])
+        // Its stderr (retries among it) is logged like any child's; a refusal keeps its status.
+        pipeline.onErrorLine = { [display, invocation] _, line in
+            display.log(stderrLevel(line), invocation.mask(line), [("stage", "s3put"), ("key", key)])
+        }
         let result = try pipeline.run(input: Array(json.utf8))
-        guard result.succeeded else { throw OrchestratorError("could not store the schema at \(key): \(result.failure ?? "")") }
+        guard result.succeeded else {
+            throw OrchestratorError("could not store the schema at \(key): \(result.failure ?? "")",
+                                    status: result.refusedCredentials ? .authentication : .failure)
+        }
         display.log(.debug, "schema stored", [("key", key)])
         return hash
     }

@@ -130,7 +130,8 @@ public final class DumpRun: OrchestratedRun, ArchiverRun, @unchecked Sendable {
             }
             if job.skippable, let existing = listing[job.key], let entry = entries[job.cacheKey], entry.s3Uploaded,
                entry.s3Key == job.key, entry.fileSize == existing.size,
-               existing.etag == (entry.multipartETag.isEmpty ? entry.fileMD5 : entry.multipartETag) {
+               // With SSE-KMS or SSE-C the ETag is no MD5 of the bytes: the recorded upload's size decides (as for archive).
+               existing.etag == (entry.multipartETag.isEmpty ? entry.fileMD5 : entry.multipartETag) || (config.s3OpaqueETags && !entry.fileMD5.isEmpty) {
                 lock.lock(); summary.skipped += 1; lock.unlock()
                 skipped.append(job.cacheKey)
                 display.log(.info, "skipped", [("dump", job.stem), ("reason", "cached size and ETag match the object")])

@@ -1,18 +1,24 @@
 import ArchiveCache
 import ArchiveLayout
 import Pipelines
+import ToolSupport
 
 /// Manifest objects (docs/manifest.md): written by archive beside each data object, read by
 /// restore (pg-load's gate) and verify.
 extension ChildInvocation {
-    /// Stores `manifest` at `key` (one small PUT through s3put).
-    func storeManifest(_ manifest: SliceManifest, key: String) throws {
+    /// Stores `manifest` at `key` (one small PUT through s3put); s3put's stderr lines (its
+    /// retries among them) go to `onErrorLine`. A refusal of the credentials keeps its status.
+    func storeManifest(_ manifest: SliceManifest, key: String, onErrorLine: (@Sendable (String) -> Void)? = nil) throws {
         let pipeline = Pipeline(stages: [
             Stage(name: "s3put", command: command("s3put", putArguments + ["--key", key, "--content-type", "application/json"]),
                   reportsProgress: false),
         ])
+        if let onErrorLine { pipeline.onErrorLine = { _, line in onErrorLine(line) } }
         let result = try pipeline.run(input: manifest.json.bytes(pretty: false) + [10])
-        guard result.succeeded else { throw OrchestratorError("could not store the manifest \(key): \(result.failure ?? "failed")") }
+        guard result.succeeded else {
+            throw OrchestratorError("could not store the manifest \(key): \(result.failure ?? "failed")",
+                                    status: result.refusedCredentials ? .authentication : .failure)
+        }
     }
 
     /// The manifest at `key`, or nil when there is none.

@@ -154,12 +154,39 @@ extension ArchiveRun {
             return
         }
         let line = String(decoding: result.output, as: UTF8.self).split(separator: "\n").last.map(String.init) ?? ""
-        let upload: UploadResult
+        var upload: UploadResult
         do {
             upload = try UploadResult.parse(Array(line.utf8), source: "s3put result for \(stem)")
         } catch {
             fail(stem, key: work.key, stage: "s3put", message: "\(error)")
             return
+        }
+        if upload.compared && !upload.skipped, let stored = upload.incomparable,
+           case .string(let digest)? = result.stages[0].lastProgress["digest"] {
+            // Level 2 when the object's ETag is no MD5 (SSE-KMS, SSE-C) or cannot be recomputed
+            // (a multipart object without its part size): its manifest decides.
+            let slice = ProducedSlice(key: work.key, window: work.plan.windowText, format: config.outputFormat.rawValue, codec: config.compression,
+                                      schemaHash: schemaHash, rows: rows, digest: digest, size: upload.size)
+            let manifestKey = ArchiveLayout.manifestKey(template: config.pathTemplate!, table: work.plan.table, objectKey: work.key)
+            let found = Result { try invocation.fetchManifest(key: manifestKey) }
+            let why: String
+            switch found {
+            case .success(let manifest?):
+                if let mismatch = manifest.mismatch(storedSize: stored.size, storedETag: stored.etag, slice: slice) {
+                    why = mismatch
+                } else {
+                    why = ""
+                    upload.skipped = true
+                    upload.etag = manifest.etag
+                    upload.partSize = manifest.partSize
+                    upload.parts = manifest.partSize > 0 ? (manifest.size + manifest.partSize - 1) / manifest.partSize : 0
+                }
+            case .success(nil): why = "it has no manifest"
+            case .failure(let error): why = "\(error)"
+            }
+            display.log(.info, why.isEmpty ? "the object cannot be compared by its ETag (SSE-KMS, SSE-C): its manifest records the slice's rows, digest and size"
+                                            : "the object cannot be compared by its ETag (SSE-KMS, SSE-C, unknown part size) and its manifest does not settle it: \(why)",
+                        [("slice", stem), ("key", work.key)])
         }
         if upload.compared && !upload.skipped {
             display.log(.info, "the stored object differs: producing the slice again to replace it", [("slice", stem), ("key", work.key)])
@@ -189,11 +216,14 @@ extension ArchiveRun {
             // An unchanged object (found identical) keeps a manifest that already says the same.
             let stored = upload.skipped ? try? invocation.fetchManifest(key: manifestKey) : nil
             if stored.map({ !$0.sameContent(as: manifest) }) ?? true {
-                try invocation.storeManifest(manifest, key: manifestKey)
+                try invocation.storeManifest(manifest, key: manifestKey) { [display, invocation] line in
+                    display.log(stderrLevel(line), invocation.mask(line), [("slice", stem), ("stage", "s3put")])
+                }
             }
         } catch {
             fail(stem, key: work.key, stage: "manifest", message: "\(error)")
             record(.failed, rows: 0, bytes: 0)
+            if (error as? OrchestratorError)?.status == .authentication { stopForRefusedCredentials() }
             return
         }
         let exactRows = work.plan.open ? nil : rows

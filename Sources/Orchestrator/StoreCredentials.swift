@@ -1,5 +1,8 @@
 import ArchiverConfig
+import FoundationEssentials
 import ObjectStore
+import Pipelines
+import RunDisplay
 
 /// data-archiver's S3 credentials: the chain (man/s3put.1, CREDENTIALS) resolved once per run,
 /// and handed to each s3put/s3get child as temporary keys in its environment.
@@ -33,5 +36,28 @@ public enum StoreCredentials {
     static func secrets(_ provider: CredentialProvider?) -> [String] {
         guard let provider, let keys = try? provider.current() else { return [] }
         return [keys.secretKey, keys.sessionToken].compactMap { $0 }
+    }
+}
+
+extension ChildInvocation {
+    /// `--s3-region auto` on an S3 store: asks the bucket's region once per run (`s3get
+    /// --bucket-region`, one HeadBucket whose answer carries `x-amz-bucket-region`) and hands it
+    /// to every child, so no child asks again. A store that does not say (S3-compatible ones)
+    /// means us-east-1, as before; so does a failed question (a dead endpoint fails the run
+    /// where it is next used, without every child asking again first).
+    public mutating func resolveBucketRegion(display: RunDisplay) {
+        guard config.s3Region == "auto", config.s3Bucket != nil,
+              !(config.s3Endpoint?.lowercased().hasPrefix("file:") ?? false) else { return }
+        struct Answer: Decodable { var region: String }
+        let captured = try? capture("s3get", storeArguments + ["--bucket-region", "--max-attempts", "3"])
+        guard let captured, captured.termination.succeeded, let line = captured.lines.last,
+              let answer = try? JSONDecoder().decode(Answer.self, from: Data(line.utf8)) else {
+            bucketRegion = "us-east-1"
+            display.log(.warn, "could not find the bucket's region (--s3-region auto): signing for us-east-1",
+                        [("bucket", config.s3Bucket ?? ""), ("error", captured.map { mask($0.failure("s3get")) } ?? "s3get did not run")])
+            return
+        }
+        bucketRegion = answer.region
+        display.log(.info, "bucket region", [("bucket", config.s3Bucket ?? ""), ("region", answer.region)])
     }
 }

@@ -127,6 +127,9 @@ public struct ChildInvocation: Sendable {
     public var tools: ToolBox
     /// The run's S3 credentials, handed to s3put and s3get (StoreCredentials).
     public var storeCredentials: CredentialProvider?
+    /// The bucket's region found once for `--s3-region auto` (`resolveBucketRegion`), handed to
+    /// every s3put and s3get; nil: the configured region.
+    public var bucketRegion: String?
 
     /// An invocation context.
     public init(config: ArchiverConfiguration, baseEnvironment: [String: String], tools: ToolBox,
@@ -184,7 +187,7 @@ public struct ChildInvocation: Sendable {
         var args: [String] = []
         if let endpoint = config.s3Endpoint { args += ["--endpoint", endpoint] }
         if let bucket = config.s3Bucket { args += ["--bucket", bucket] }
-        args += ["--region", config.s3Region]
+        args += ["--region", bucketRegion ?? config.s3Region]
         if config.s3PathStyle { args.append("--path-style") }
         if config.s3VirtualHost { args.append("--virtual-host") }
         if let file = config.s3SSECustomerKeyFile { args += ["--sse-customer-key-file", file] }

@@ -199,8 +199,15 @@ public class VerifyRun: OrchestratedRun, ArchiverRun, @unchecked Sendable {
             return (.corrupt, "the object (size \(object.size), ETag \(object.etag.trimmingQuotes)) is not the one its manifest describes "
                     + "(size \(manifest.size), ETag \(manifest.etag))", manifest)
         }
-        if let problem = metadataProblem(key: key, manifest: manifest) { return (.corrupt, problem, manifest) }
-        if let entry = item.entry, let problem = cacheDisagreement(entry, manifest) { return (.differs, problem, manifest) }
+        let head: Head
+        switch objectHead(key: key) {
+        case .failure(let problem): return (.corrupt, problem.message, manifest)
+        case .success(let h): head = h
+        }
+        if let problem = metadataProblem(head, manifest: manifest) { return (.corrupt, problem, manifest) }
+        if let entry = item.entry, let problem = cacheDisagreement(entry, manifest, etagIsDigest: head.etag_is_digest ?? true) {
+            return (.differs, problem, manifest)
+        }
         if config.verifyDeep || config.command == .retire {
             switch contentDigest(item, manifest: manifest, sidecars: sidecars) {
             case .failure(let error): return (.corrupt, "\(error)", manifest)
@@ -222,10 +229,14 @@ public class VerifyRun: OrchestratedRun, ArchiverRun, @unchecked Sendable {
     }
 
     /// What the cache says differently from the manifest (size, ETag, rows, digest), or nil.
-    func cacheDisagreement(_ entry: CacheEntry, _ manifest: SliceManifest) -> String? {
+    /// An object whose ETag is no digest of its content (SSE-KMS, SSE-C) has no ETag the cache's
+    /// MD5 could equal: size, rows and digest decide.
+    func cacheDisagreement(_ entry: CacheEntry, _ manifest: SliceManifest, etagIsDigest: Bool = true) -> String? {
         let etag = entry.multipartETag.isEmpty ? entry.fileMD5 : entry.multipartETag
         if entry.fileSize != manifest.size { return "the cache records size \(entry.fileSize), the manifest \(manifest.size)" }
-        if !etag.isEmpty && etag != manifest.etag { return "the cache records ETag \(etag), the manifest \(manifest.etag)" }
+        if !etag.isEmpty && etag != manifest.etag && (etagIsDigest || !entry.multipartETag.isEmpty) {
+            return "the cache records ETag \(etag), the manifest \(manifest.etag)"
+        }
         if !entry.digest.isEmpty && entry.digest != manifest.digest { return "the cache records digest \(entry.digest), the manifest \(manifest.digest)" }
         if !entry.digest.isEmpty && !manifest.open && entry.rowCount != manifest.rows {
             return "the cache records \(entry.rowCount) rows, the manifest \(manifest.rows)"
@@ -233,15 +244,27 @@ public class VerifyRun: OrchestratedRun, ArchiverRun, @unchecked Sendable {
         return nil
     }
 
-    struct Head: Decodable { var metadata: [String: String]? }
+    /// What `s3get --head` says of an object (man/s3get.1).
+    struct Head: Decodable {
+        var metadata: [String: String]?
+        /// False with SSE-KMS or SSE-C (nil from an s3get that does not say).
+        var etag_is_digest: Bool?
+    }
 
-    /// A disagreement between the object's own metadata and its manifest, or nil.
-    func metadataProblem(key: String, manifest: SliceManifest) -> String? {
-        guard let head = try? invocation.capture("s3get", invocation.storeArguments + ["--head", "--key", key]) else { return "could not read the object's metadata" }
+    /// The object's metadata, or why it could not be read.
+    func objectHead(key: String) -> Result<Head, OrchestratorError> {
+        guard let head = try? invocation.capture("s3get", invocation.storeArguments + ["--head", "--key", key]) else {
+            return .failure(OrchestratorError("could not read the object's metadata"))
+        }
         guard head.termination.succeeded, let line = head.lines.last,
               let info = try? JSONDecoder().decode(Head.self, from: Data(line.utf8)) else {
-            return "could not read the object's metadata: \(head.failure("s3get"))"
+            return .failure(OrchestratorError("could not read the object's metadata: \(head.failure("s3get"))"))
         }
+        return .success(info)
+    }
+
+    /// A disagreement between the object's own metadata and its manifest, or nil.
+    func metadataProblem(_ info: Head, manifest: SliceManifest) -> String? {
         if let schema = info.metadata?["pgarchive-schema"], schema != manifest.schemaHash {
             return "the object's metadata names schema \(schema), its manifest \(manifest.schemaHash)"
         }

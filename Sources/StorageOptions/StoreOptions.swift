@@ -18,7 +18,7 @@ public struct StoreOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Bucket name (default: $ARCHIVE_S3_BUCKET).", valueName: "name"))
     public var bucket: String?
 
-    @Option(help: ArgumentHelp("Signing region; auto signs as us-east-1 (default: $ARCHIVE_S3_REGION, $AWS_REGION, $AWS_DEFAULT_REGION, the AWS profile's region, else auto).", valueName: "region"))
+    @Option(help: ArgumentHelp("Signing region; auto asks the bucket's region once (HeadBucket), else signs as us-east-1 (default: $ARCHIVE_S3_REGION, $AWS_REGION, $AWS_DEFAULT_REGION, the AWS profile's region, else auto).", valueName: "region"))
     public var region: String?
 
     @Flag(help: "Address objects as ENDPOINT/BUCKET/KEY (the default for a custom endpoint).")
@@ -100,6 +100,11 @@ public struct StoreOptions: ParsableArguments {
             retry: retry)
         var withKey = settings
         withKey.customerKey = customerKey
+        let store = try S3Store(bucket: bucket, settings: withKey)
+        // `auto`: the bucket's own region, asked once (HeadBucket), signs every request and, on
+        // AWS, picks the regional endpoint; a store that does not say keeps us-east-1.
+        guard region == "auto", let found = try store.reportedRegion() else { return store }
+        withKey.region = found
         return try S3Store(bucket: bucket, settings: withKey)
     }
 

@@ -136,7 +136,7 @@ do {
 } catch {
     fail(tool, "\(error)", .failure)
 }
-let invocation = ChildInvocation(config: config, baseEnvironment: environment.merging(["ARCHIVE_HOME": home.path]) { $1 }, tools: tools,
+var unresolved = ChildInvocation(config: config, baseEnvironment: environment.merging(["ARCHIVE_HOME": home.path]) { $1 }, tools: tools,
                                  storeCredentials: storeCredentials)
 if config.debug {
     config.debugDescription.forEach { display.log(.debug, "setting \($0)") }
@@ -158,6 +158,9 @@ do {
 } catch {
     fatal("\(error)", .configuration)
 }
+// `--s3-region auto`: the bucket's region, found once for every child of the run.
+unresolved.resolveBucketRegion(display: display)
+let invocation = unresolved
 
 let run: any ArchiverRun = switch parsed.command {
 case .archive: ArchiveRun(invocation: invocation, display: display, home: home)

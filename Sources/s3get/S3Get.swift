@@ -29,6 +29,9 @@ struct S3Get: Tool {
     @Flag(help: "Read the object and check its content against its ETag without writing it; print one JSON line (exit 1 on a mismatch).")
     var verify = false
 
+    @Flag(help: "Print the region requests to the bucket are signed for as one JSON line (with --region auto: the one the bucket reports).")
+    var bucketRegion = false
+
     @Option(help: ArgumentHelp("Print one JSON line per object whose key starts with this prefix (\"\" for all).", valueName: "prefix"))
     var list: String?
 
@@ -42,8 +45,8 @@ struct S3Get: Tool {
     var force = false
 
     func validate() throws {
-        let modes = [key != nil && !head && !verify, head, verify, list != nil, listUploads != nil].filter { $0 }.count
-        if modes != 1 { throw ValidationError("give exactly one of --key, --head --key, --verify --key, --list or --list-uploads") }
+        let modes = [key != nil && !head && !verify, head, verify, list != nil, listUploads != nil, bucketRegion].filter { $0 }.count
+        if modes != 1 { throw ValidationError("give exactly one of --key, --head --key, --verify --key, --list, --list-uploads or --bucket-region") }
         if head && key == nil { throw ValidationError("--head needs --key") }
         if verify && key == nil { throw ValidationError("--verify needs --key") }
         if key != nil && (list != nil || listUploads != nil) { throw ValidationError("--key and --list/--list-uploads exclude each other") }
@@ -59,7 +62,10 @@ struct S3Get: Tool {
         let bucket = try store.openStore(environment: StoreOptions.processEnvironment(),
                                          onRetry: store.progress(stage: "s3get").retryReporter())
         let out = FileSink.standardOutput()
-        if let prefix = list {
+        if bucketRegion {
+            guard let s3 = bucket as? S3Store else { throw ToolError.usage("--bucket-region needs an S3 endpoint (a file:// store has no region)") }
+            try out.write("{\"bucket\":\(JSON.quote(s3.bucket)),\"region\":\(JSON.quote(s3.settings.region == "auto" ? "us-east-1" : s3.settings.region))}\n")
+        } else if let prefix = list {
             try bucket.list(prefix: prefix) { try out.write(StoreJSON.listed($0) + "\n") }
         } else if let prefix = listUploads {
             for upload in try bucket.listUploads(prefix: prefix) { try out.write(StoreJSON.upload(upload) + "\n") }

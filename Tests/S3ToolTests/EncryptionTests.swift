@@ -96,4 +96,56 @@ struct EncryptionTests {
         #expect(short.status == 1 && short.err.contains("holds neither 32 bytes nor the base64 of 32 bytes"), "\(short.err)")
         withExtendedLifetime(proxy) {}
     }
+
+    @Test("opaque ETags (ssestore.py gives SSE-KMS and SSE-C objects AWS's non-MD5 ETags): uploads succeed, s3get checks the length only, --compare says not comparable",
+          arguments: ["kms", "ssec"])
+    func opaqueETags(mode: String) throws {
+        let s3 = try Services.requireS3()
+        let bucket = try s3.createBucket(prefix: "opaque")
+        let scratch = try TemporaryDirectory()
+        let proxy = try HelperProcess([helper("ssestore.py"), s3.endpoint, scratch.path("proxy.log")])
+        let location = ["--endpoint", "http://127.0.0.1:\(proxy.firstLine)", "--bucket", bucket, "--region", "us-east-1"]
+        var encryption = ["--sse", "aws:kms"]
+        if mode == "ssec" {
+            let keyFile = scratch.path("key")
+            try Data((0..<32).map { UInt8($0 * 3) }).base64EncodedString().write(toFile: keyFile, atomically: true, encoding: .utf8)
+            encryption = ["--sse-customer-key-file", keyFile]
+        }
+        let reading = mode == "ssec" ? encryption : []
+        for (key, size) in [("small", 1000), ("large", 12 << 20)] {
+            let input = try randomFile(scratch, key, size: size)
+            let md5 = try run("md5sum", [input]).out.split(separator: " ")[0]
+            let parts = ["--part-size", "5MiB", "--multipart-threshold", "10MiB"]
+            let put = try run(Package.tool("s3put"), location + ["--key", key] + encryption + parts, stdinFile: input, environment: s3.environment)
+            #expect(put.status == 0, "\(key): \(put.err)")
+            let result = try JSONSerialization.jsonObject(with: put.stdout) as! [String: Any]
+            let etag = try #require(result["etag"] as? String)
+            #expect(result["md5"] as? String == String(md5) && !etag.hasPrefix(String(md5)), "\(key): \(result)")
+            #expect(etag.hasSuffix("-3") == (size > 10 << 20), "\(key): \(etag)")
+            let head = try run(Package.tool("s3get"), location + ["--key", key, "--head"] + reading, environment: s3.environment)
+            #expect(head.status == 0 && head.out.contains("\"etag_is_digest\":false") && head.out.contains("\"etag\":\"\(etag)\""), "\(head.out)\(head.err)")
+            let out = scratch.path("\(key).out")
+            let get = try run(Package.tool("s3get"), location + ["--key", key, "-o", out] + reading, environment: s3.environment)
+            #expect(get.status == 0, "\(key): \(get.err)")
+            #expect(get.err.contains("content not checked against the ETag: its ETag is not a digest of its content"), "\(get.err)")
+            #expect(try sameBytes(input, out))
+            let compare = try run(Package.tool("s3put"), location + ["--key", key, "--compare"] + encryption + parts, stdinFile: input,
+                                  environment: s3.environment)
+            #expect(compare.status == 0, "\(compare.err)")
+            let compared = try JSONSerialization.jsonObject(with: compare.stdout) as! [String: Any]
+            #expect(compared["skipped"] as? Bool == false && compared["comparable"] as? Bool == false, "\(compared)")
+            #expect(compared["object_etag"] as? String == etag && compared["object_size"] as? Int == size, "\(compared)")
+        }
+        if mode == "ssec" {
+            // Without the key the store refuses to describe the object (as AWS does).
+            let head = try run(Package.tool("s3get"), location + ["--key", "small", "--head"], environment: s3.environment)
+            #expect(head.status != 0, "\(head.out)")
+        }
+        // An ordinary object next to them is still compared by its ETag.
+        let plain = try randomFile(scratch, "plain", size: 2000)
+        #expect(try run(Package.tool("s3put"), location + ["--key", "plain"], stdinFile: plain, environment: s3.environment).status == 0)
+        let same = try run(Package.tool("s3put"), location + ["--key", "plain", "--compare"], stdinFile: plain, environment: s3.environment)
+        #expect(same.out.contains("\"skipped\":true") && !same.out.contains("comparable"), "\(same.out)")
+        withExtendedLifetime(proxy) {}
+    }
 }

@@ -11,7 +11,9 @@ forwarding, forwarded and then the connection dropped (the response is lost), or
 the response cut off after half its body (the client must resume with a Range). Every request
 is logged to LOG as a JSON line {"time", "method", "path", "range", "fault"}. KINDS (comma-separated)
 limits the faults to some of: 500, 503, drop-before, drop-after, truncate, 403-part (an UploadPart
-answered 403 AccessDenied; other requests pass); MAX_FAULTS stops
+answered 403 AccessDenied; other requests pass), expired-token (400 ExpiredToken), invalid-token
+(400 InvalidToken), request-expired (403 RequestExpired); a kind written KIND@METHOD hits only
+requests with that method (expired-token@PUT); MAX_FAULTS stops
 injecting after that many. Prints the port on its
 first output line and runs until stdin closes.
 """
@@ -49,8 +51,9 @@ class Proxy(BaseHTTPRequestHandler):
             fault = None
             if int((n + 1) * RATE) > int(n * RATE):
                 usable = [k for k in FAULTS if (k != "truncate" or self.command == "GET")
-                          and (k != "403-part" or (self.command == "PUT" and "partNumber=" in self.path))]
-                fault = usable[INJECTED[0] % len(usable)] if usable else None
+                          and (k != "403-part" or (self.command == "PUT" and "partNumber=" in self.path))
+                          and ("@" not in k or k.split("@", 1)[1] == self.command)]
+                fault = usable[INJECTED[0] % len(usable)].split("@", 1)[0] if usable else None
             if fault and MAX_FAULTS is not None and INJECTED[0] >= MAX_FAULTS:
                 fault = None
             if fault:
@@ -61,10 +64,13 @@ class Proxy(BaseHTTPRequestHandler):
             self.close_connection = True
             self.connection.close()
             return
-        if fault in ("500", "503", "403-part"):
-            code = {"500": "InternalError", "503": "SlowDown", "403-part": "AccessDenied"}[fault]
+        answers = {"500": (500, "InternalError"), "503": (503, "SlowDown"), "403-part": (403, "AccessDenied"),
+                   "expired-token": (400, "ExpiredToken"), "invalid-token": (400, "InvalidToken"),
+                   "request-expired": (403, "RequestExpired")}
+        if fault in answers:
+            status, code = answers[fault]
             payload = ("<?xml version=\"1.0\"?><Error><Code>%s</Code><Message>injected</Message></Error>" % code).encode()
-            self.send_response(int(fault[:3]))
+            self.send_response(status)
             self.send_header("Content-Type", "application/xml")
             self.send_header("Content-Length", str(len(payload)))
             self.end_headers()

@@ -1,0 +1,92 @@
+#!/usr/bin/env python3
+"""A bucket in another region, as AWS answers a client that signs for the wrong one (tests only).
+
+  regionstub.py UPSTREAM LOG REGION HEADBUCKET_STATUS
+
+An HTTP proxy on 127.0.0.1 in front of UPSTREAM (moto). The bucket behind it lives in REGION:
+a request signed (SigV4 credential scope) for another region is refused as AWS refuses it —
+a HeadBucket with HEADBUCKET_STATUS (301 as from another region's endpoint, 400, or 403) and
+the header x-amz-bucket-region: REGION; any other request with 400
+AuthorizationHeaderMalformed naming the expected region, with the same header. Requests signed
+for REGION (and unsigned ones) are forwarded. Each request is logged to LOG as a JSON line
+{"method", "path", "region"} (region: the one it was signed for). Prints the port on its first
+output line and runs until stdin closes.
+"""
+import http.client
+import json
+import socketserver
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler
+from urllib.parse import urlsplit
+
+UPSTREAM = urlsplit(sys.argv[1])
+LOG = open(sys.argv[2], "a", buffering=1)
+REGION = sys.argv[3]
+HEADBUCKET_STATUS = int(sys.argv[4])
+LOCK = threading.Lock()
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def answer(self, status, body=b"", headers=()):
+        self.send_response(status)
+        for k, v in headers:
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def handle_any(self):
+        path = urlsplit(self.path).path
+        auth = self.headers.get("Authorization", "")
+        region = auth.split("Credential=", 1)[1].split(",")[0].split("/")[2] if "Credential=" in auth else None
+        with LOCK:
+            LOG.write(json.dumps({"method": self.command, "path": self.path, "region": region}) + "\n")
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else None
+        if region is not None and region != REGION:
+            where = [("x-amz-bucket-region", REGION), ("Content-Type", "application/xml")]
+            if self.command == "HEAD" and path.strip("/").count("/") == 0:
+                return self.answer(HEADBUCKET_STATUS, b"", where)
+            error = ("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>AuthorizationHeaderMalformed</Code><Message>The authorization "
+                     "header is malformed; the region '%s' is wrong; expecting '%s'</Message><Region>%s</Region></Error>" % (region, REGION, REGION))
+            return self.answer(400, error.encode(), where)
+        upstream = http.client.HTTPConnection(UPSTREAM.hostname, UPSTREAM.port, timeout=120)
+        upstream.request(self.command, self.path, body=body, headers={k: v for k, v in self.headers.items() if k.lower() != "connection"})
+        response = upstream.getresponse()
+        data = response.read()
+        upstream.close()
+        self.send_response(response.status)
+        for k, v in response.getheaders():
+            if k.lower() not in ("content-length", "connection", "transfer-encoding", "server", "date"):
+                self.send_header(k, v)
+        length = response.getheader("Content-Length") if self.command == "HEAD" else None
+        self.send_header("Content-Length", length or str(len(data)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+
+    do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = handle_any
+
+
+class Server(socketserver.ThreadingMixIn, socketserver.TCPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+def main():
+    server = Server(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    print(server.server_address[1], flush=True)
+    sys.stdin.read()
+    server.shutdown()
+
+
+if __name__ == "__main__":
+    main()
