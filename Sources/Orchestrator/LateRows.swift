@@ -1,0 +1,102 @@
+import ArchiveCache
+import ArchiveLayout
+import ArchiverConfig
+import PGAccess
+import PGPlanning
+import RunDisplay
+import SlicePlan
+import ToolSupport
+
+/// Rows that arrive in a window after its rows were retired (docs/retire.md, "Late rows").
+///
+/// The window's object is never overwritten: it is the only copy of the retired rows. The rows
+/// PostgreSQL holds for the window now go to a late object beside it, generation 1, 2, …
+/// (`ArchiveLayout.lateKey`). A generation is rewritten (compared first, replaced when it
+/// differs) while its rows are still in PostgreSQL, and is never touched again once `retire`
+/// removed them and recorded it; the next late rows start the next generation. So every row of
+/// the window is in exactly one object, and restore loads the object and every late object.
+extension ArchiveRun {
+    /// The work that archives a retired window's late rows, or nil when there is nothing to do
+    /// (skipped: PostgreSQL holds no rows of it) or the slice failed (reported here).
+    func lateWork(_ plan: Slice, key: String, when: String, listing: [String: ListedObject], entries: [String: CacheEntry]) -> SliceWork? {
+        let rows: Int64
+        do {
+            // Neither an estimate nor the cache's count (taken before the retirement) tells "no
+            // rows" from "a few late rows": count now, exactly.
+            rows = try PartitionPlanner.exactRows(try PGConnection(connectionParameters(config)), sources: plan.sources)
+        } catch {
+            fail(plan.stem, key: nil, stage: "retired", message: "the window was retired \(when); its rows in PostgreSQL could not be counted: \(error)")
+            return nil
+        }
+        if rows == 0 {
+            skip(plan, key: key, reason: "window retired \(when)")
+            return nil
+        }
+        let arrived = "the window was retired \(when) and PostgreSQL holds \(rows) rows of it that arrived since"
+        if plan.partial {
+            fail(plan.stem, key: nil, stage: "retired", message: "\(arrived); late rows are archived only for whole windows: "
+                 + "widen --start-date/--end-date to the whole window")
+            return nil
+        }
+        let newest = lateObjects(of: key, stem: plan.stem, listing: listing).last
+        var generation = 1
+        if let newest {
+            switch retirement(of: newest.key, entries: entries, listing: listing) {
+            case .failure(let error):
+                fail(plan.stem, key: nil, stage: "retired", message: "\(arrived), but whether its late object \(newest.key) is retired is unknown: \(error)")
+                return nil
+            case .success(let retired): generation = retired ? newest.generation + 1 : newest.generation
+            }
+        }
+        let lateKey = ArchiveLayout.lateKey(objectKey: key, stem: plan.stem, generation: generation)
+        if let newest, newest.generation == generation, newest.key != lateKey {
+            fail(plan.stem, key: nil, stage: "retired", message: "\(arrived); its late object \(newest.key) is not retired and has another "
+                 + "format or codec than this run's \(lateKey): archive with that object's format and codec, or retire it first")
+            return nil
+        }
+        guard let json = try? plan.jsonLine() else {
+            fail(plan.stem, key: nil, stage: "planning", message: "could not encode the plan line")
+            return nil
+        }
+        display.log(.warn, "late rows in a retired window: archived as a late object", [("slice", plan.stem), ("rows", "\(rows)"),
+                                                                                       ("retired", when), ("key", lateKey)])
+        return SliceWork(plan: plan, planJSON: json, key: lateKey, ifDifferent: listing[lateKey] != nil, expectedRows: rows, lateAfter: when)
+    }
+
+    /// The late objects of the window whose object is `key`, in the listing, oldest first.
+    func lateObjects(of key: String, stem: String, listing: [String: ListedObject]) -> [(generation: Int, key: String)] {
+        let directory = key.lastIndex(of: "/").map { String(key[...$0]) } ?? ""
+        return listing.keys.compactMap { candidate -> (Int, String)? in
+            guard candidate.hasPrefix(directory), !candidate.dropFirst(directory.count).contains("/"),
+                  let parsed = ArchivedFileName(String(candidate.dropFirst(directory.count)), table: config.table!),
+                  parsed.stem == stem, parsed.generation > 0 else { return nil }
+            return (parsed.generation, candidate)
+        }.sorted { $0.0 < $1.0 }
+    }
+
+    /// Whether the object at `key` is retired: the cache's record first, else its manifest's.
+    func retirement(of key: String, entries: [String: CacheEntry], listing: [String: ListedObject]) -> Result<Bool, OrchestratorError> {
+        if let entry = entries[key], !entry.retiredTime.isZero { return .success(true) }
+        let manifestKey = manifestKey(key)
+        guard listing[manifestKey] != nil else { return .success(false) }
+        do {
+            return .success(try invocation.fetchManifest(key: manifestKey)?.retired != nil)
+        } catch {
+            return .failure(OrchestratorError("\(error)"))
+        }
+    }
+
+    /// Adds a late object's line to the summary (`late rows: …`) once its slice has finished.
+    func reportLate(_ work: SliceWork, rows: Int64, outcome: SliceOutcome) {
+        guard let after = work.lateAfter else { return }
+        let verb = switch outcome {
+        case .dryRun: "would be archived as"
+        case .skipped: "already archived, unchanged, as"
+        default: "archived as"
+        }
+        lock.lock()
+        summary.late.append("\(work.plan.stem): \(rows) rows arrived after the window was retired \(after): \(verb) \(work.key)")
+        summary.lateRows += rows
+        lock.unlock()
+    }
+}
