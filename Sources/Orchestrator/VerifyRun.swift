@@ -157,10 +157,29 @@ public class VerifyRun: OrchestratedRun, ArchiverRun, @unchecked Sendable {
                 }
             }
         }
+        // A wrong prefix, table or range must not look green to a cron job: nothing to check is an
+        // error, before the shard's share (one shard may hold none of a few slices).
+        if items.isEmpty { throw nothingSelected(prefix: prefix) }
         // `--shard I/N`: only the slices whose stem hashes to this shard (docs/shard.md).
         let shard = config.shard
         return items.values.filter { shard?.contains(stem: $0.stem) ?? true }
             .sorted { ($0.stem, $0.generation, $0.fileName) < ($1.stem, $1.generation, $1.fileName) }
+    }
+
+    /// The one-line error of a selection that holds nothing (exit 1, man/data-archiver.1):
+    /// verify found no object, manifest or cache entry; retire found no window at all (a window
+    /// that is kept or empty is a selection, and fine).
+    func nothingSelected(prefix: String) -> OrchestratorError {
+        let range = switch (config.startDate, config.endDate) {
+        case let (start?, end?): "from \(start) to \(end)"
+        case let (start?, nil): "from \(start) on"
+        case let (nil, end?): "up to \(end)"
+        case (nil, nil): "at any date"
+        }
+        let what = config.command == .retire ? "nothing to retire: no window (object, manifest, cache entry or planned partition)"
+            : "nothing to verify: no object, manifest or cache entry" + (config.verifyAgainstSource ? " and no planned window" : "")
+        return OrchestratorError("\(what) of table \(config.table!) under \(invocation.destination(prefix: prefix)) \(range) "
+                                 + "(check --table, --path-template, --s3-bucket and the dates)")
     }
 
     /// Whether a window label lies in `[start-date, end-date]` (overlapping it).
