@@ -119,6 +119,7 @@ public final class ArchiveRun: OrchestratedRun, @unchecked Sendable {
         let schemaHash = try storeSchema(table: table, template: template, listing: listing)
         let entries = try cache.load(scope).entries
         var work: [SliceWork] = []
+        var retiredWindows: [RetiredWindow] = []
         var skipped: [String] = []
         defer { recordSkips(skipped) }
         for plan in plans {
@@ -132,9 +133,7 @@ public final class ArchiveRun: OrchestratedRun, @unchecked Sendable {
             // A retired window's object is the only copy of its rows: never overwritten; rows that
             // arrived since go to a late object (docs/retire.md, "Late rows"). The cache says so first.
             if existing != nil, let entry, !entry.retiredTime.isZero {
-                if let late = lateWork(plan, key: key, when: "at \(entry.retiredTime.rfc3339) (\(entry.retireMode))", listing: listing, entries: entries) {
-                    work.append(late)
-                }
+                retiredWindows.append(RetiredWindow(plan: plan, key: key, when: "at \(entry.retiredTime.rfc3339) (\(entry.retireMode))"))
                 continue
             }
             // Level 1 also needs the object to cover this very window: one made from a window cut
@@ -151,9 +150,7 @@ public final class ArchiveRun: OrchestratedRun, @unchecked Sendable {
             }
             // The manifest is read only for an object the run would otherwise compare or replace.
             if existing != nil, listing[manifestKey(key)] != nil, let retired = (try? invocation.fetchManifest(key: manifestKey(key)))??.retired {
-                if let late = lateWork(plan, key: key, when: "at \(retired.time.rfc3339) (\(retired.mode))", listing: listing, entries: entries) {
-                    work.append(late)
-                }
+                retiredWindows.append(RetiredWindow(plan: plan, key: key, when: "at \(retired.time.rfc3339) (\(retired.mode))"))
                 continue
             }
             if plan.partial && existing != nil && !config.force {
@@ -169,6 +166,7 @@ public final class ArchiveRun: OrchestratedRun, @unchecked Sendable {
         }
         recordSkips(skipped)
         skipped = []
+        work += lateWork(retiredWindows, listing: listing, entries: entries)
 
         task { $0.currentTask = "archiving"; $0.totalSlices = Int64(plans.count) }
         // Each worker holds one connection: leave half of what the server can spare to others.

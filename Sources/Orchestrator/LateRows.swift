@@ -15,16 +15,42 @@ import ToolSupport
 /// differs) while its rows are still in PostgreSQL, and is never touched again once `retire`
 /// removed them and recorded it; the next late rows start the next generation. So every row of
 /// the window is in exactly one object, and restore loads the object and every late object.
+
+/// A planned window whose object is retired; `when`: `at <time> (<mode>)`.
+struct RetiredWindow {
+    var plan: Slice
+    var key: String
+    var when: String
+}
+
 extension ArchiveRun {
-    /// The work that archives a retired window's late rows, or nil when there is nothing to do
-    /// (skipped: PostgreSQL holds no rows of it) or the slice failed (reported here).
-    func lateWork(_ plan: Slice, key: String, when: String, listing: [String: ListedObject], entries: [String: CacheEntry]) -> SliceWork? {
-        let rows: Int64
+    /// The work that archives the late rows of retired windows; a window with none is skipped, one
+    /// that cannot be archived is a failed slice (both reported here).
+    func lateWork(_ windows: [RetiredWindow], listing: [String: ListedObject], entries: [String: CacheEntry]) -> [SliceWork] {
+        guard !windows.isEmpty else { return [] }
+        // Neither an estimate nor the cache's count (taken before the retirement) tells "no rows"
+        // from "a few late rows": count now, exactly, in a few statements for all of them.
+        let counts: [Result<Int64, any Error>]
         do {
-            // Neither an estimate nor the cache's count (taken before the retirement) tells "no
-            // rows" from "a few late rows": count now, exactly.
-            rows = try PartitionPlanner.exactRows(try PGConnection(connectionParameters(config)), sources: plan.sources)
+            let conn = try PGConnection(connectionParameters(config))
+            counts = PartitionPlanner.exactRows(conn, slices: windows.map(\.plan.sources)).map { $0.mapError { $0 as any Error } }
         } catch {
+            counts = windows.map { _ in .failure(error) }
+        }
+        let lateKeys = Self.lateCandidates(listing)
+        return zip(windows, counts).compactMap { window, rows in
+            lateWork(window.plan, key: window.key, when: window.when, rows: rows, listing: listing, lateKeys: lateKeys, entries: entries)
+        }
+    }
+
+    /// The work that archives one retired window's late rows (`rows`: their exact count), or nil.
+    /// `lateKeys`: the listing's keys that may name a late object (`lateCandidates`).
+    func lateWork(_ plan: Slice, key: String, when: String, rows counted: Result<Int64, any Error>, listing: [String: ListedObject],
+                  lateKeys: [String], entries: [String: CacheEntry]) -> SliceWork? {
+        let rows: Int64
+        switch counted {
+        case .success(let n): rows = n
+        case .failure(let error):
             fail(plan.stem, key: nil, stage: "retired", message: "the window was retired \(when); its rows in PostgreSQL could not be counted: \(error)")
             return nil
         }
@@ -38,7 +64,7 @@ extension ArchiveRun {
                  + "widen --start-date/--end-date to the whole window")
             return nil
         }
-        let newest = lateObjects(of: key, stem: plan.stem, listing: listing).last
+        let newest = lateObjects(of: key, stem: plan.stem, among: lateKeys).last
         var generation = 1
         if let newest {
             switch retirement(of: newest.key, entries: entries, listing: listing) {
@@ -63,10 +89,16 @@ extension ArchiveRun {
         return SliceWork(plan: plan, planJSON: json, key: lateKey, ifDifferent: listing[lateKey] != nil, expectedRows: rows, lateAfter: when)
     }
 
-    /// The late objects of the window whose object is `key`, in the listing, oldest first.
-    func lateObjects(of key: String, stem: String, listing: [String: ListedObject]) -> [(generation: Int, key: String)] {
+    /// The keys of a listing that may name a late object: found once per run, so a run over many
+    /// retired windows does not scan the whole listing for each.
+    static func lateCandidates(_ listing: [String: ListedObject]) -> [String] {
+        listing.keys.filter { $0.contains(ArchiveLayout.lateMarker) }
+    }
+
+    /// The late objects of the window whose object is `key`, among `keys`, oldest first.
+    func lateObjects(of key: String, stem: String, among keys: [String]) -> [(generation: Int, key: String)] {
         let directory = key.lastIndex(of: "/").map { String(key[...$0]) } ?? ""
-        return listing.keys.compactMap { candidate -> (Int, String)? in
+        return keys.compactMap { candidate -> (Int, String)? in
             guard candidate.hasPrefix(directory), !candidate.dropFirst(directory.count).contains("/"),
                   let parsed = ArchivedFileName(String(candidate.dropFirst(directory.count)), table: config.table!),
                   parsed.stem == stem, parsed.generation > 0 else { return nil }

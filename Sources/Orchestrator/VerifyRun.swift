@@ -141,15 +141,15 @@ public class VerifyRun: OrchestratedRun, ArchiverRun, @unchecked Sendable {
         if config.verifyAgainstSource || config.command == .retire {
             // Rows in no window are archive's concern (it reports them); verify checks the windows.
             let planned = try invocation.planSlices(count: "none", display: display)
+            var byStem: [String: [String]] = [:]
+            for i in items.values { byStem[i.stem, default: []].append(i.fileName) }
             for plan in planned.slices {
                 // The plan names the window; the object may be in any format: match by stem first.
                 // A window's late objects share its plan: the rows PostgreSQL holds for the window
                 // are the unretired late generation's (docs/retire.md, "Late rows").
                 let key = objectKey(plan)
                 let name = String(key.split(separator: "/").last ?? "")
-                var matches = items.values.filter { $0.stem == plan.stem }.map(\.fileName)
-                if matches.isEmpty { matches = [name] }
-                for match in matches {
+                for match in byStem[plan.stem] ?? [name] {
                     guard var i = items[match] ?? item(match) else { continue }
                     i.key = i.key ?? key
                     i.plan = plan
