@@ -77,6 +77,14 @@ struct LateRowsTests {
         // Two rows arrive in the retired window 2024-01-02.
         let late = "INSERT INTO flights VALUES (5001, 'LATE1', '2024-01-02 08:00+00', 1.5, 'late'), (5002, 'LATE2', '2024-01-02 09:00+00', NULL, NULL)"
         try f.pg.psql(late + "; INSERT INTO expected SELECT * FROM flights", database: f.database)
+        // retire, before they are archived, says so and removes nothing.
+        let early = try a.run("retire")
+        #expect(early.status == 0, "\(early.out)\(early.err)")
+        #expect(early.out.contains("flights-2024-01-02 already retired ")
+                && early.out.contains("; 2 rows of the window arrived in PostgreSQL since and are in no object yet: archive"), "\(early.out)")
+        let otherDay = early.out.split(separator: "\n").first { $0.hasPrefix("flights-2024-01-01 ") }
+        #expect(otherDay?.contains("already retired") == true && otherDay?.contains("arrived") == false, "\(early.out)")
+        #expect(try sql("SELECT count(*) FROM flights") == "2")
         let archived = try a.run("archive")
         #expect(archived.status == 0, "\(archived.err)")
         #expect(archived.err.contains("late rows: flights-2024-01-02: 2 rows arrived after the window was retired at ")
