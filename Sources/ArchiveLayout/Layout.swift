@@ -7,6 +7,10 @@ import ToolSupport
 /// `{MM}`, `{DD}`, `{HH}`) + `/` + file name; file name = stem + format extension + codec
 /// extension (`flights-2024-01-05.jsonl.zst`); Parquet carries its codec inside and has no outer
 /// extension (`flights-2024-01-05.parquet`).
+///
+/// Rows that arrive in a window after its rows were retired (docs/retire.md, "Late rows") go
+/// to a late object beside the window's: the stem + `.late-<generation>` (1, 2, …) + the
+/// extensions (`flights-2024-01-05.late-1.jsonl.zst`). `ArchivedFileName` parses both forms.
 public enum ArchiveLayout {
     /// The date placeholders a template may hold.
     public static let datePlaceholders = ["{YYYY}", "{MM}", "{DD}", "{HH}"]
@@ -67,6 +71,19 @@ public enum ArchiveLayout {
         return trimmed.isEmpty ? "" : trimmed + "/"
     }
 
+    /// The key of a window's late object of `generation` (1, 2, …) beside its object `objectKey`
+    /// (docs/retire.md, "Late rows"): `…/flights-2024-01-05.late-2.jsonl.zst`.
+    public static func lateKey(objectKey: String, stem: String, generation: Int) -> String {
+        let slash = objectKey.lastIndex(of: "/")
+        let directory = slash.map { String(objectKey[...$0]) } ?? ""
+        let name = slash.map { String(objectKey[objectKey.index(after: $0)...]) } ?? objectKey
+        guard name.hasPrefix(stem) else { return objectKey }
+        return directory + stem + lateMarker + String(generation) + name.dropFirst(stem.count)
+    }
+
+    /// What separates a late object's stem from its generation.
+    public static let lateMarker = ".late-"
+
     /// The key of a schema sidecar: `<fixed prefix>_schema/<table>-<hash>.json`.
     public static func schemaKey(template: String, table: String, hash: String) -> String {
         fixedPrefix(template: template, table: table) + "_schema/\(table)-\(hash).json"
@@ -102,11 +119,18 @@ public struct ArchivedFileName: Equatable, Sendable {
     public var format: String
     /// The outer codec (`zstd`, `lz4`, `gzip`, `none`).
     public var codec: String
+    /// 0 for a window's object; 1, 2, … for its late objects (`<stem>.late-<n>.<format>…`).
+    public var generation = 0
+
+    /// The window's stem, `<table>-<label>`, the same for the object and its late objects.
+    public var stem: String { "\(table)-\(label)" }
+    /// The name without extensions: the stem, with `.late-<n>` for a late object.
+    public var name: String { generation == 0 ? stem : stem + ArchiveLayout.lateMarker + String(generation) }
 
     static let formats = ["jsonl", "csv", "parquet"]
     static let codecs = [("zst", "zstd"), ("lz4", "lz4"), ("gz", "gzip")]
 
-    /// Parses `<table>-<label>.<format>[.<codec>]`, for a known table; nil for other names.
+    /// Parses `<table>-<label>[.late-<n>].<format>[.<codec>]`, for a known table; nil for other names.
     public init?(_ name: String, table: String) {
         guard name.hasPrefix(table + "-") else { return nil }
         var parts = name.dropFirst(table.count + 1).split(separator: ".", omittingEmptySubsequences: false).map(String.init)
@@ -115,6 +139,13 @@ public struct ArchivedFileName: Equatable, Sendable {
         if let known = Self.codecs.first(where: { $0.0 == parts.last }) {
             codec = known.1
             parts.removeLast()
+        }
+        if parts.count == 3 {
+            let marker = ArchiveLayout.lateMarker.dropFirst()
+            guard parts[1].hasPrefix(marker), let n = Int(parts[1].dropFirst(marker.count)), n > 0,
+                  String(n) == parts[1].dropFirst(marker.count) else { return nil }
+            generation = n
+            parts.remove(at: 1)
         }
         guard parts.count == 2, Self.formats.contains(parts[1]), WindowLabel(parts[0]) != nil else { return nil }
         self.table = table

@@ -35,6 +35,10 @@ public struct RunSummary: Sendable {
     public var unwindowed: [String] = []
     /// `--allow-unwindowed`: such rows are reported but do not fail the run.
     public var unwindowedAllowed = false
+    /// Rows that arrived in retired windows and were archived as late objects (docs/retire.md,
+    /// "Late rows"): one line per window, and their count.
+    public var late: [String] = []
+    public var lateRows: Int64 = 0
     /// Rows were left out without the user's leave: the run fails.
     public var incomplete: Bool { !unwindowed.isEmpty && !unwindowedAllowed }
 
@@ -48,6 +52,7 @@ public struct RunSummary: Sendable {
         out += failures.map { "failed: " + $0 }
         let note = unwindowedAllowed ? "not archived (--allow-unwindowed)" : "not archived; the run fails unless --allow-unwindowed"
         out += unwindowed.map { "unwindowed: \($0): \(note)" }
+        out += late.map { "late rows: " + $0 }
         return out
     }
 
@@ -55,7 +60,7 @@ public struct RunSummary: Sendable {
     public var fields: [(String, String)] {
         [("slices", "\(slices)"), ("uploaded", "\(uploaded)"), ("skipped", "\(skipped)"), ("empty", "\(empty)"),
          ("failed", "\(failed)"), ("dry_run", "\(dryRun)"), ("rows", "\(rows)"), ("bytes", "\(bytes)"),
-         ("seconds", TextFormat.fixed(seconds, 3))]
+         ("late_rows", "\(lateRows)"), ("seconds", TextFormat.fixed(seconds, 3))]
     }
 }
 
@@ -68,6 +73,9 @@ struct SliceWork: Sendable {
     /// The object exists but the cache does not know it: compare first (`s3put --compare`).
     var ifDifferent: Bool
     var expectedRows: Int64?
+    /// A late object of a retired window (docs/retire.md, "Late rows"): when and how the window
+    /// was retired, for the report.
+    var lateAfter: String?
 }
 
 /// `data-archiver archive`: plan, count, skip, run the pipelines, record, summarise.
@@ -111,6 +119,7 @@ public final class ArchiveRun: OrchestratedRun, @unchecked Sendable {
         let schemaHash = try storeSchema(table: table, template: template, listing: listing)
         let entries = try cache.load(scope).entries
         var work: [SliceWork] = []
+        var retiredWindows: [RetiredWindow] = []
         var skipped: [String] = []
         defer { recordSkips(skipped) }
         for plan in plans {
@@ -121,10 +130,10 @@ public final class ArchiveRun: OrchestratedRun, @unchecked Sendable {
             }
             let existing = listing[key]
             let entry = entries[key]
-            // A retired window's object is the only copy of its rows: never overwritten
-            // (docs/retire.md, "Later rows in a retired window"). The cache says so first.
+            // A retired window's object is the only copy of its rows: never overwritten; rows that
+            // arrived since go to a late object (docs/retire.md, "Late rows"). The cache says so first.
             if existing != nil, let entry, !entry.retiredTime.isZero {
-                keepRetired(plan, key: key, when: "at \(entry.retiredTime.rfc3339) (\(entry.retireMode))")
+                retiredWindows.append(RetiredWindow(plan: plan, key: key, when: "at \(entry.retiredTime.rfc3339) (\(entry.retireMode))"))
                 continue
             }
             // Level 1 also needs the object to cover this very window: one made from a window cut
@@ -141,7 +150,7 @@ public final class ArchiveRun: OrchestratedRun, @unchecked Sendable {
             }
             // The manifest is read only for an object the run would otherwise compare or replace.
             if existing != nil, listing[manifestKey(key)] != nil, let retired = (try? invocation.fetchManifest(key: manifestKey(key)))??.retired {
-                keepRetired(plan, key: key, when: "at \(retired.time.rfc3339) (\(retired.mode))")
+                retiredWindows.append(RetiredWindow(plan: plan, key: key, when: "at \(retired.time.rfc3339) (\(retired.mode))"))
                 continue
             }
             if plan.partial && existing != nil && !config.force {
@@ -157,6 +166,7 @@ public final class ArchiveRun: OrchestratedRun, @unchecked Sendable {
         }
         recordSkips(skipped)
         skipped = []
+        work += lateWork(retiredWindows, listing: listing, entries: entries)
 
         task { $0.currentTask = "archiving"; $0.totalSlices = Int64(plans.count) }
         // Each worker holds one connection: leave half of what the server can spare to others.
@@ -231,21 +241,6 @@ public final class ArchiveRun: OrchestratedRun, @unchecked Sendable {
 
     func manifestKey(_ key: String) -> String {
         ArchiveLayout.manifestKey(template: config.pathTemplate!, table: config.table!, objectKey: key)
-    }
-
-    /// A retired window: skipped when PostgreSQL holds no rows for it, else a failed slice that
-    /// says how many rows arrived since, never an overwrite.
-    func keepRetired(_ plan: Slice, key: String, when: String) {
-        // Neither an estimate nor the cache's count (taken before the retirement) tells "no rows"
-        // from "a few late rows": count now, exactly.
-        let rows = try? PartitionPlanner.exactRows(try PGConnection(connectionParameters(config)), sources: plan.sources)
-        if rows == 0 {
-            skip(plan, key: key, reason: "window retired \(when)")
-        } else {
-            fail(plan.stem, key: nil, stage: "retired",
-                 message: "the window was retired \(when) and its object \(key) is never overwritten; PostgreSQL holds "
-                 + "\(rows.map(String.init) ?? "an unknown number of") rows for it now, which this run does not archive")
-        }
     }
 
     func skip(_ plan: Slice, key: String, reason: String) {

@@ -200,6 +200,7 @@ extension ArchiveRun {
                                                          ("md5", upload.md5), ("etag", upload.etag), ("rows", "\(rows)")])
             display.completed("dry-run   \(stem)  \(formatBytes(upload.size))", bytes: upload.size, rows: rows)
             record(.dryRun, rows: rows, bytes: upload.size)
+            reportLate(work, rows: rows, outcome: .dryRun)
             return
         }
         // The manifest: what the object holds, known only now that the stream has ended. It is
@@ -245,6 +246,7 @@ extension ArchiveRun {
                     [("slice", stem), ("key", work.key), ("rows", "\(rows)"), ("size", "\(upload.size)"), ("etag", upload.etag)])
         display.completed("\(verb) \(stem)  \(formatBytes(upload.size))  \(rows) rows", bytes: upload.size, rows: rows)
         record(upload.skipped ? .skipped : .uploaded, rows: rows, bytes: upload.skipped ? 0 : upload.size)
+        reportLate(work, rows: rows, outcome: upload.skipped ? .skipped : .uploaded)
     }
 }
 

@@ -45,7 +45,12 @@ public struct VerifySummary: RunReport {
 struct VerifyItem: Sendable {
     /// The data object's file name (`flights-2024-01-05.jsonl.zst`).
     var fileName: String
+    /// The window's stem (`flights-2024-01-05`), shared by its object and its late objects.
     var stem: String
+    /// 0 for the window's object, 1, 2, … for its late objects (docs/retire.md, "Late rows").
+    var generation = 0
+    /// What the slice's line calls it: the stem, with `.late-<n>` for a late object.
+    var name: String { generation == 0 ? stem : stem + ArchiveLayout.lateMarker + String(generation) }
     /// The data object's key, when known (listing, cache, manifest or plan).
     var key: String?
     var object: ListedObject?
@@ -111,7 +116,7 @@ public class VerifyRun: OrchestratedRun, ArchiverRun, @unchecked Sendable {
         func item(_ name: String) -> VerifyItem? {
             if let known = items[name] { return known }
             guard let parsed = ArchivedFileName(name, table: table), inRange(parsed.label) else { return nil }
-            return VerifyItem(fileName: name, stem: "\(table)-\(parsed.label)")
+            return VerifyItem(fileName: name, stem: parsed.stem, generation: parsed.generation)
         }
         for file in RestoreSelection.choose(listing, table: table, prefix: prefix, startDate: config.startDate, endDate: config.endDate,
                                             format: nil, codec: nil) {
@@ -136,20 +141,45 @@ public class VerifyRun: OrchestratedRun, ArchiverRun, @unchecked Sendable {
         if config.verifyAgainstSource || config.command == .retire {
             // Rows in no window are archive's concern (it reports them); verify checks the windows.
             let planned = try invocation.planSlices(count: "none", display: display)
+            var byStem: [String: [String]] = [:]
+            for i in items.values { byStem[i.stem, default: []].append(i.fileName) }
             for plan in planned.slices {
                 // The plan names the window; the object may be in any format: match by stem first.
+                // A window's late objects share its plan: the rows PostgreSQL holds for the window
+                // are the unretired late generation's (docs/retire.md, "Late rows").
                 let key = objectKey(plan)
                 let name = String(key.split(separator: "/").last ?? "")
-                let match = items.values.first { $0.stem == plan.stem }?.fileName ?? name
-                guard var i = items[match] ?? item(match) else { continue }
-                i.key = i.key ?? key
-                i.plan = plan
-                items[match] = i
+                for match in byStem[plan.stem] ?? [name] {
+                    guard var i = items[match] ?? item(match) else { continue }
+                    i.key = i.key ?? key
+                    i.plan = plan
+                    items[match] = i
+                }
             }
         }
+        // A wrong prefix, table or range must not look green to a cron job: nothing to check is an
+        // error, before the shard's share (one shard may hold none of a few slices).
+        if items.isEmpty { throw nothingSelected(prefix: prefix) }
         // `--shard I/N`: only the slices whose stem hashes to this shard (docs/shard.md).
         let shard = config.shard
-        return items.values.filter { shard?.contains(stem: $0.stem) ?? true }.sorted { $0.fileName < $1.fileName }
+        return items.values.filter { shard?.contains(stem: $0.stem) ?? true }
+            .sorted { ($0.stem, $0.generation, $0.fileName) < ($1.stem, $1.generation, $1.fileName) }
+    }
+
+    /// The one-line error of a selection that holds nothing (exit 1, man/data-archiver.1):
+    /// verify found no object, manifest or cache entry; retire found no window at all (a window
+    /// that is kept or empty is a selection, and fine).
+    func nothingSelected(prefix: String) -> OrchestratorError {
+        let range = switch (config.startDate, config.endDate) {
+        case let (start?, end?): "from \(start) to \(end)"
+        case let (start?, nil): "from \(start) on"
+        case let (nil, end?): "up to \(end)"
+        case (nil, nil): "at any date"
+        }
+        let what = config.command == .retire ? "nothing to retire: no window (object, manifest, cache entry or planned partition)"
+            : "nothing to verify: no object, manifest or cache entry" + (config.verifyAgainstSource ? " and no planned window" : "")
+        return OrchestratorError("\(what) of table \(config.table!) under \(invocation.destination(prefix: prefix)) \(range) "
+                                 + "(check --table, --path-template, --s3-bucket and the dates)")
     }
 
     /// Whether a window label lies in `[start-date, end-date]` (overlapping it).
@@ -215,6 +245,11 @@ public class VerifyRun: OrchestratedRun, ArchiverRun, @unchecked Sendable {
                 return (.corrupt, "the content has \(d.rows) rows, digest \(d.digest); the manifest says \(manifest.rows) rows, digest \(manifest.digest)", manifest)
             default: break
             }
+        }
+        if config.verifyAgainstSource, let retired = manifest.retired {
+            // Its rows left PostgreSQL: what the window holds there now belongs to a late object.
+            return (.ok, "\(manifest.rows) rows, digest \(manifest.digest); retired at \(retired.time.rfc3339) (\(retired.mode)): "
+                    + "its rows are no longer in the source", manifest)
         }
         if config.verifyAgainstSource {
             guard let plan = item.plan else { return (.sourceChanged, "the source has no such window any more", manifest) }
@@ -341,12 +376,12 @@ public class VerifyRun: OrchestratedRun, ArchiverRun, @unchecked Sendable {
     func report(_ item: VerifyItem, state: VerifyState, detail: String, manifest: SliceManifest?) {
         let line: String
         if config.logFormat == .json {
-            var fields = "{\"slice\":\(JSON.quote(item.stem)),\"state\":\(JSON.quote(state.rawValue))"
+            var fields = "{\"slice\":\(JSON.quote(item.name)),\"state\":\(JSON.quote(state.rawValue))"
             if let key = item.key { fields += ",\"key\":\(JSON.quote(key))" }
             if let manifest { fields += ",\"rows\":\(manifest.rows),\"digest\":\(JSON.quote(manifest.digest))" }
             line = fields + ",\"detail\":\(JSON.quote(invocation.mask(detail)))}\n"
         } else {
-            line = "\(item.stem) \(state.rawValue) \(invocation.mask(detail))\n"
+            line = "\(item.name) \(state.rawValue) \(invocation.mask(detail))\n"
         }
         lock.lock()
         verified.counts[state, default: 0] += 1
@@ -357,8 +392,8 @@ public class VerifyRun: OrchestratedRun, ArchiverRun, @unchecked Sendable {
             try? output.flush()
         }
         lock.unlock()
-        if !state.isGood { display.log(.warn, "slice \(state.rawValue)", [("slice", item.stem), ("detail", invocation.mask(detail))]) }
+        if !state.isGood { display.log(.warn, "slice \(state.rawValue)", [("slice", item.name), ("detail", invocation.mask(detail))]) }
         let label = state.rawValue + String(repeating: " ", count: max(1, 15 - state.rawValue.count))
-        display.completed(label + item.stem, bytes: 0, rows: manifest?.rows ?? 0)
+        display.completed(label + item.name, bytes: 0, rows: manifest?.rows ?? 0)
     }
 }
