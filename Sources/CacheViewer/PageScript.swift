@@ -188,7 +188,7 @@ extension ViewerPage {
   });
 
   // ---- cache table ----
-  const columns = ["partition", "rowCount", "uncompressedSize", "fileSize", "ratio", "fileMD5", "age", "s3", "lastError", "errorTime"];
+  const columns = ["partition", "rowCount", "uncompressedSize", "fileSize", "ratio", "fileMD5", "age", "s3", "retired", "lastError", "errorTime"];
   function makeRow(id) {
     const tr = document.createElement("tr");
     tr.dataset.id = id;
@@ -212,6 +212,15 @@ extension ViewerPage {
     s3.className = "s3";
     cells.s3.appendChild(s3);
     cells.s3badge = s3;
+    // Retired: the mode as a badge and the time; rows and digest on hover or click.
+    const mode = document.createElement("span");
+    mode.className = "badge retired";
+    mode.hidden = true;
+    const when = document.createElement("span");
+    const detail = document.createElement("div");
+    detail.className = "retired-detail";
+    cells.retired.append(mode, " ", when, detail);
+    cells.retiredMode = mode; cells.retiredWhen = when; cells.retiredDetail = detail;
     return { tr, cells, data: null };
   }
   function fillRow(r, e, highlight) {
@@ -229,10 +238,18 @@ extension ViewerPage {
     c.md5.title = e.multipartETag ? "multipart ETag " + e.multipartETag : (e.fileMD5 || "");
     c.multipart.hidden = !e.multipartETag;
     setText(c.age, age(entryTime(e)), false);
-    const retired = isSet(e.retiredTime) ? ", retired (" + e.retireMode + ", " + e.retiredRows + " rows, " + e.retiredTime + ")" : "";
-    const s3text = (e.s3Uploaded ? "uploaded" : (e.fileSize > 0 ? "local only" : "–")) + retired;
+    const s3text = e.s3Uploaded ? "uploaded" : (e.fileSize > 0 ? "local only" : "–");
     c.s3badge.className = "s3 " + (e.s3Uploaded ? "ok" : "none");
     setText(c.s3badge, s3text, highlight);
+    const retired = isSet(e.retiredTime);
+    c.retiredMode.hidden = !retired;
+    setText(c.retiredMode, retired ? String(e.retireMode || "retired") : "", highlight);
+    setText(c.retiredWhen, retired ? timeText(e.retiredTime) : "–", highlight);
+    const rowsText = count(e.retiredRows) + (Number(e.retiredRows) === 1 ? " row" : " rows");
+    setText(c.retiredDetail, retired ? rowsText + " · digest " + (e.retiredDigest || "–") : "", false);
+    c.retired.title = retired ? "retired " + timeText(e.retiredTime) + " (" + (e.retireMode || "") + "): " + rowsText
+      + " removed from PostgreSQL, digest " + (e.retiredDigest || "–") + " (click for details)" : "not retired";
+    r.tr.classList.toggle("is-retired", retired);
     setText(c.lastError, e.lastError || "", highlight);
     c.lastError.title = e.lastError || "";
     r.tr.classList.toggle("has-error", !!e.lastError);
@@ -310,6 +327,8 @@ extension ViewerPage {
     setText($("stat-processed"), count(processed), state.cacheSeen);
     setText($("stat-uploaded"), count(uploaded), state.cacheSeen);
     setText($("stat-errors"), count(errors), state.cacheSeen);
+    setText($("stat-retired"), count(st.retired || 0), state.cacheSeen);
+    $("stat-retired").parentElement.title = count(st.retiredRows || 0) + " rows removed from PostgreSQL";
     $("stat-errors").parentElement.classList.toggle("bad", errors > 0);
     setText($("stat-compressed"), bytes(comp), state.cacheSeen);
     setText($("stat-uncompressed"), bytes(uncomp), state.cacheSeen);
@@ -343,7 +362,7 @@ extension ViewerPage {
   $("page-next").addEventListener("click", () => { if (state.offset + state.limit < state.total) { state.offset += state.limit; requestPage(); } });
   // A long error stays one row high; a click shows (or hides) the whole text.
   document.querySelector("#entries tbody").addEventListener("click", (ev) => {
-    const td = ev.target.closest("td.c-lastError");
+    const td = ev.target.closest("td.c-lastError, td.c-retired");
     if (td && td.textContent) td.classList.toggle("expanded");
   });
 

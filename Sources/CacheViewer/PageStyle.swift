@@ -53,7 +53,11 @@ td.c-lastError.expanded { white-space: pre-wrap; word-break: break-word; overflo
 .worker { display: grid; grid-template-columns: 5em minmax(12em, 1fr) 8em 14em 8em; gap: 8px; align-items: center; }
 .worker .bar { height: 8px; background: #e3e7ec; border-radius: 4px; overflow: hidden; }
 .worker .bar > div { height: 100%; background: var(--accent); }
-td.c-age, td.c-errorTime { white-space: nowrap; }
+td.c-age, td.c-errorTime, td.c-retired { white-space: nowrap; }
+.badge.retired { background: #efe7fb; color: #4b2a86; }
+td.c-retired { cursor: pointer; }
+td.c-retired .retired-detail { display: none; font-size: 12px; color: var(--muted); }
+td.c-retired.expanded .retired-detail { display: block; white-space: normal; overflow-wrap: anywhere; max-width: 22em; }
 .changed { animation: changed 1.6s ease-out; }
 @keyframes changed { from { background-color: var(--hl); } to { background-color: transparent; } }
 @media (prefers-reduced-motion: reduce) { .changed { animation-duration: .01s; } #progress-bar { transition: none; } }
