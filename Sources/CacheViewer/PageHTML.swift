@@ -36,14 +36,14 @@ public enum ViewerPage {
   <div id="workers" aria-label="workers"></div>
 </section>
 <section id="cards" aria-label="totals">
-  <div class="card"><div class="label">Total partitions</div><div class="value" id="stat-total">0</div></div>
+  <div class="card"><div class="label">Partitions</div><div class="value" id="stat-total">0</div></div>
   <div class="card"><div class="label">Processed</div><div class="value" id="stat-processed">0</div></div>
   <div class="card"><div class="label">Uploaded</div><div class="value" id="stat-uploaded">0</div></div>
   <div class="card"><div class="label">Errors</div><div class="value" id="stat-errors">0</div></div>
   <div class="card"><div class="label">Retired</div><div class="value" id="stat-retired">0</div></div>
   <div class="card"><div class="label">Compressed</div><div class="value" id="stat-compressed">0 B</div></div>
   <div class="card"><div class="label">Uncompressed</div><div class="value" id="stat-uncompressed">0 B</div></div>
-  <div class="card"><div class="label">Compression ratio</div><div class="value" id="stat-ratio">–</div></div>
+  <div class="card"><div class="label">Ratio</div><div class="value" id="stat-ratio">–</div></div>
   <div class="card"><div class="label">Total rows</div><div class="value" id="stat-rows">0</div></div>
 </section>
 <section class="controls">

@@ -103,6 +103,9 @@ extension ViewerPage {
     state.status = s;
     const running = !!s.archiverRunning;
     if (running) state.sawRun = true;
+    // A run seen here that ended: say when, rather than only "no run in progress".
+    if (!running && state.wasRunning) state.lastRunEnd = new Date().toISOString().replace("T", " ").replace(/\.\d+Z$/, "Z");
+    state.wasRunning = running;
     renderWorkers(running && s.currentTask ? s.currentTask.workers : null);
     const badge = $("run-state");
     badge.className = "badge " + (running ? "running" : "idle");
@@ -118,18 +121,26 @@ extension ViewerPage {
       setText(link, String(t.current_partition || "–"), hl);
       link.dataset.partition = String(t.current_partition || "");
       setText($("task-step"), String(t.current_step || "–"), hl);
-      let done = 0, total = 0;
-      if (s.isSlicing && t.total_slices > 0) { done = t.slices_processed; total = t.total_slices; }
+      let done = 0, total = 0, unit = "";
+      if (s.isSlicing && t.total_slices > 0) { done = t.slices_processed; total = t.total_slices; unit = " slices"; }
       else if (t.total_items > 0) { done = t.completed_items; total = t.total_items; }
       else if (t.total_partitions > 0) { done = t.partitions_processed; total = t.total_partitions; }
-      const pct = total > 0 ? Math.min(100, Math.round(done * 1000 / total) / 10) : (Number(t.progress) || 0);
+      // The slices under way count with their rows against the expected rows, so one long
+      // slice moves the bar too.
+      let partial = 0;
+      if (unit) for (const w of Array.isArray(t.workers) ? t.workers : []) {
+        const expected = Number(w.expected_rows) || 0;
+        if (expected > 0) partial += Math.min(1, (Number(w.rows) || 0) / expected);
+      }
+      const pct = total > 0 ? Math.min(100, Math.round((done + partial) * 1000 / total) / 10) : (Number(t.progress) || 0);
       $("progress-bar").style.width = pct + "%";
       $("progress").setAttribute("aria-valuenow", String(pct));
-      setText($("progress-text"), total > 0 ? count(done) + " / " + count(total) + " (" + pct + "%)" : pct + "%", hl);
+      setText($("progress-text"), total > 0 ? count(done) + " / " + count(total) + unit + " done (" + pct + "%)" : pct + "%", hl);
+      $("progress-text").title = partial > 0 ? "the percentage counts the rows of the slices under way" : "";
     } else {
       $("progress-bar").style.width = "0%";
       $("progress").setAttribute("aria-valuenow", "0");
-      setText($("progress-text"), "no run in progress", false);
+      setText($("progress-text"), "no run in progress" + (state.lastRunEnd ? " · the last run ended at " + state.lastRunEnd : ""), false);
     }
     tick();
   }
@@ -158,6 +169,7 @@ extension ViewerPage {
       const expected = Number(w.expected_rows) || 0, done = Number(w.rows) || 0;
       line.querySelector(".w-n").textContent = "worker " + (Number(w.worker) || i + 1);
       line.querySelector(".w-slice").textContent = String(w.slice || "");
+      line.querySelector(".w-slice").title = String(w.slice || "");
       line.querySelector(".w-stage").textContent = String(w.stage || "");
       line.querySelector(".w-rows .bar > div").style.width = (expected > 0 ? Math.min(100, done * 100 / expected) : 0) + "%";
       line.querySelector(".w-rows > span").textContent = count(done) + (expected > 0 ? " / " + count(expected) + " rows" : " rows");

@@ -235,7 +235,13 @@ public final class RunDisplay: @unchecked Sendable {
         }
         let liveRows = workers.values.reduce(Int64(0)) { $0 + $1.rows }
         let eta = etaSeconds(elapsed: elapsed, rows: rowsDone + liveRows).map { "  ETA " + formatDuration($0) } ?? ""
-        lines.append("Overall   " + bar(Double(slicesDone), Double(max(slicesTotal, 1)), width: 30)
+        // The slices under way count with their rows against the expected rows (as in the viewer),
+        // so one long slice moves the bar too.
+        let partial = workers.values.reduce(0.0) { sum, w in
+            guard let expected = w.expectedRows, expected > 0 else { return sum }
+            return sum + min(1, Double(w.rows) / Double(expected))
+        }
+        lines.append("Overall   " + bar(Double(slicesDone) + partial, Double(max(slicesTotal, 1)), width: 30)
                      + " \(slicesDone)/\(slicesTotal) slices  \(formatBytes(bytesDone))  \(rowsDone + liveRows) rows\(eta)")
         lines.append("")
         for index in workers.keys.sorted() {

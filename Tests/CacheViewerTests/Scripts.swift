@@ -43,7 +43,8 @@ let browserScript = chromiumPrelude + #"""
     assert text("stat-ratio") == "8.00×", text("stat-ratio")
     assert text("run-state") == "running", text("run-state")
     assert text("task-step") == "uploading", text("task-step")
-    assert text("progress-text") == "1 / 4 (25%)", text("progress-text")
+    # One slice done, one half way, one with all its rows: the bar counts the slices under way.
+    assert text("progress-text") == "1 / 4 slices done (62.5%)", text("progress-text")
     # Markup in a key and an error is shown as text and never runs; the partition column shows
     # the slice's name, the key is its tooltip.
     cells = js("Array.from(document.querySelectorAll('#entries tbody td.c-partition, #entries tbody td.c-lastError')).map(c => c.textContent)")
