@@ -106,7 +106,11 @@ extension ViewerPage {
     // A run seen here that ended: say when, rather than only "no run in progress".
     if (!running && state.wasRunning) state.lastRunEnd = new Date().toISOString().replace("T", " ").replace(/\.\d+Z$/, "Z");
     state.wasRunning = running;
-    renderWorkers(running && s.currentTask ? s.currentTask.workers : null);
+    const busy = running && s.currentTask && Array.isArray(s.currentTask.workers) ? s.currentTask.workers : [];
+    renderWorkers(busy);
+    // With several workers their lines say it all; one partition and step would flip between them.
+    $("task-partition").parentElement.hidden = busy.length > 1;
+    $("task-step").parentElement.hidden = busy.length > 1;
     const badge = $("run-state");
     badge.className = "badge " + (running ? "running" : "idle");
     setText(badge, running ? "running" : "idle", hl);
@@ -114,6 +118,7 @@ extension ViewerPage {
     $("run-stale").hidden = !s.stalePidFile;
     const t = s.currentTask;
     $("task").hidden = !t;
+    $("progress").hidden = !t;
     if (t) {
       setText($("task-table"), String(t.table || ""), hl);
       setText($("task-name"), String(t.current_task || ""), hl);
@@ -138,6 +143,7 @@ extension ViewerPage {
       setText($("progress-text"), total > 0 ? count(done) + " / " + count(total) + unit + " done (" + pct + "%)" : pct + "%", hl);
       $("progress-text").title = partial > 0 ? "the percentage counts the rows of the slices under way" : "";
     } else {
+      $("progress").hidden = true;
       $("progress-bar").style.width = "0%";
       $("progress").setAttribute("aria-valuenow", "0");
       setText($("progress-text"), "no run in progress" + (state.lastRunEnd ? " · the last run ended at " + state.lastRunEnd : ""), false);

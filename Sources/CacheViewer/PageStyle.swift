@@ -50,7 +50,7 @@ td.c-lastError { max-width: 360px; white-space: nowrap; overflow: hidden; text-o
 td.c-lastError.expanded { white-space: pre-wrap; word-break: break-word; overflow: visible; }
 .conn.ended { background: #e3e7ec; color: #2b3440; }
 #workers { display: grid; gap: 4px; margin-top: 8px; font-size: 13px; }
-.worker { display: grid; grid-template-columns: 5em 15em 10em 26em 7em; justify-content: start; gap: 12px; align-items: center; }
+.worker { display: grid; grid-template-columns: 5em 15em 11.5em 26em 7em; justify-content: start; gap: 12px; align-items: center; }
 .worker .w-slice { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 12px; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
 .worker .w-stage { justify-self: start; padding: 1px 8px; border-radius: 10px; font-size: 12px; font-weight: 600; background: #e6eefb; color: #0b4a8f; white-space: nowrap; }
 .worker .w-rows { display: flex; align-items: center; gap: 8px; white-space: nowrap; font-variant-numeric: tabular-nums; }

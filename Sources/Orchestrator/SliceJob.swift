@@ -97,7 +97,7 @@ extension ArchiveRun {
         let last = stages.count - 1
         // The real stage, from the tools themselves (StageWatch, docs/progress.md): the busiest
         // tool by its CPU in /proc, else the one waiting on PostgreSQL or the store.
-        let watch = StageWatch(pipeline: pipeline, tools: stages.map(\.name), comparing: comparesFirst(work), initial: "querying") {
+        let watch = StageWatch(pipeline: pipeline, tools: stages.map(\.name), direction: .archive(comparing: comparesFirst(work))) {
             [display, self] next in
             display.updateWorker(worker, stage: next)
             self.task { $0.currentPartition = stem; $0.currentStep = next }

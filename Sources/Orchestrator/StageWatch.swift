@@ -17,27 +17,45 @@ final class StageWatch: @unchecked Sendable {
     private let lock = Lock()
     private let pipeline: Pipeline
     private let tools: [String]
-    private let comparing: Bool
+    private let direction: Direction
     private let onChange: @Sendable (String) -> Void
     private var firstRow = false
     private var done: Set<Int> = []
     private var parts: Int64?
+    /// Each stage's latest `bytes` (s3put: acknowledged by the store).
+    private var bytes: [Int: Int64] = [:]
     private var demand: [Double]
     private var onPipe: [Bool]
     private var exited: [Bool]
     private var shown: String
     private var stopped = false
 
-    /// A watch of `pipeline`, whose stages run `tools` (their names), showing `initial` first.
-    init(pipeline: Pipeline, tools: [String], comparing: Bool, initial: String, onChange: @escaping @Sendable (String) -> Void) {
+    /// Which way the data flows: it names the stages (`WorkerStage.archiveVerb`, `restoreVerb`).
+    enum Direction {
+        /// PostgreSQL to the store; `comparing`: s3put `--compare`.
+        case archive(comparing: Bool)
+        /// The store to PostgreSQL.
+        case restore
+
+        /// What the worker shows before the first stage's first output.
+        var waiting: String {
+            switch self {
+            case .archive: "querying"
+            case .restore: "downloading"
+            }
+        }
+    }
+
+    /// A watch of `pipeline`, whose stages run `tools` (their names).
+    init(pipeline: Pipeline, tools: [String], direction: Direction, onChange: @escaping @Sendable (String) -> Void) {
         self.pipeline = pipeline
         self.tools = tools
-        self.comparing = comparing
+        self.direction = direction
         self.onChange = onChange
         demand = Array(repeating: 0, count: tools.count)
         onPipe = Array(repeating: false, count: tools.count)
         exited = Array(repeating: false, count: tools.count)
-        shown = initial
+        shown = direction.waiting
     }
 
     /// Starts sampling on a thread of its own (until `stop`).
@@ -82,8 +100,9 @@ final class StageWatch: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         if stopped { return }
-        if stage == 0, (fields["rows"]?.integer ?? 0) > 0 { firstRow = true }
+        if stage == 0, (fields["rows"]?.integer ?? fields["bytes"]?.integer ?? 0) > 0 { firstRow = true }
         if stage == tools.count - 1, let n = fields["parts"]?.integer { parts = n }
+        if let n = fields["bytes"]?.integer { bytes[stage] = n }
         if fields["done"] == .bool(true) { done.insert(stage) }
         decide()
     }
@@ -97,12 +116,20 @@ final class StageWatch: @unchecked Sendable {
 
     /// Applies the rule (lock held) and reports a change.
     private func decide() {
+        // The last stage holds everything the one before it wrote, acknowledged.
+        let last = tools.count - 1
+        let fed = last > 0 && done.contains(last - 1) ? bytes[last - 1] : nil
+        let allAcknowledged = fed.map { $0 > 0 && (bytes[last] ?? 0) >= $0 } ?? false
         let stages = tools.indices.map { i in
-            WorkerStage.Stage(verb: WorkerStage.archiveVerb(tool: tools[i], comparing: comparing,
-                                                            partsAcknowledged: i == tools.count - 1 ? parts : nil),
-                              demand: demand[i], ended: done.contains(i) || exited[i], onPipe: onPipe[i])
+            let verb = switch direction {
+            case .archive(let comparing):
+                WorkerStage.archiveVerb(tool: tools[i], comparing: comparing, partsAcknowledged: i == last ? parts : nil,
+                                        allAcknowledged: i == last && allAcknowledged)
+            case .restore: WorkerStage.restoreVerb(tool: tools[i])
+            }
+            return WorkerStage.Stage(verb: verb, demand: demand[i], ended: done.contains(i) || exited[i], onPipe: onPipe[i])
         }
-        let next = WorkerStage.name(stages, firstOutput: firstRow, waiting: "querying")
+        let next = WorkerStage.name(stages, firstOutput: firstRow, waiting: direction.waiting)
         guard next != shown else { return }
         shown = next
         onChange(next)

@@ -50,14 +50,31 @@ public enum WorkerStage {
 
     /// The verb of an archive pipeline's stage by its tool: pg-extract "extracting", rowfmt
     /// "formatting", zcompress "compressing", s3put "uploading part N" (N: the part after those
-    /// acknowledged, from its progress lines' `parts`; "uploading" for a single PUT) or
+    /// acknowledged, from its progress lines' `parts`; "uploading" for a single PUT),
+    /// "completing the upload" once the store acknowledged every byte it was given and the
+    /// stage before it ended (the multipart upload is being completed and checked), or
     /// "comparing" (`--compare`).
-    public static func archiveVerb(tool: String, comparing: Bool = false, partsAcknowledged: Int64? = nil) -> String {
+    public static func archiveVerb(tool: String, comparing: Bool = false, partsAcknowledged: Int64? = nil,
+                                   allAcknowledged: Bool = false) -> String {
         switch tool {
         case "pg-extract": "extracting"
         case "rowfmt": "formatting"
         case "zcompress": "compressing"
-        case "s3put": comparing ? "comparing" : partsAcknowledged.map { "uploading part \($0 + 1)" } ?? "uploading"
+        case "s3put" where comparing: "comparing"
+        case "s3put" where allAcknowledged: "completing the upload"
+        case "s3put": partsAcknowledged.map { "uploading part \($0 + 1)" } ?? "uploading"
+        default: tool
+        }
+    }
+
+    /// The verb of a restore pipeline's stage by its tool: s3get "downloading", zcompress
+    /// "decompressing", rowfmt "decoding", pg-load "loading".
+    public static func restoreVerb(tool: String) -> String {
+        switch tool {
+        case "s3get": "downloading"
+        case "zcompress": "decompressing"
+        case "rowfmt": "decoding"
+        case "pg-load": "loading"
         default: tool
         }
     }

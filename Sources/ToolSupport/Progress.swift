@@ -34,6 +34,14 @@ public final class ProgressReporter {
         emit(rows: rows, bytes: bytes, done: false, extra: extra)
     }
 
+    /// Reports cumulative counts now, however recent the last line (a moment a reader must
+    /// see, such as every part of an upload acknowledged).
+    public func updateNow(rows: UInt64? = nil, bytes: UInt64, extra: [String: String] = [:]) {
+        guard fd != nil, !broken else { return }
+        lastWrite = monotonicNanoseconds()
+        emit(rows: rows, bytes: bytes, done: false, extra: extra)
+    }
+
     /// Writes the final line; `extra` adds fields (already JSON-encoded values).
     public func finish(rows: UInt64? = nil, bytes: UInt64, extra: [String: String] = [:]) {
         guard fd != nil, !broken else { return }

@@ -46,5 +46,7 @@ struct WorkerStageTests {
         #expect(WorkerStage.archiveVerb(tool: "s3put", partsAcknowledged: 2) == "uploading part 3")
         #expect(WorkerStage.archiveVerb(tool: "s3put", comparing: true, partsAcknowledged: 2) == "comparing")
         #expect(WorkerStage.archiveVerb(tool: "pg-extract") == "extracting")
+        #expect(["s3get", "zcompress", "rowfmt", "pg-load"].map(WorkerStage.restoreVerb) == ["downloading", "decompressing", "decoding", "loading"])
+        #expect(WorkerStage.archiveVerb(tool: "s3put", partsAcknowledged: 6, allAcknowledged: true) == "completing the upload")
     }
 }
