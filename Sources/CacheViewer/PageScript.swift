@@ -262,7 +262,8 @@ extension ViewerPage {
     const retired = isSet(e.retiredTime);
     c.retiredMode.hidden = !retired;
     setText(c.retiredMode, retired ? String(e.retireMode || "retired") : "", highlight);
-    setText(c.retiredWhen, retired ? timeText(e.retiredTime) : "–", highlight);
+    // To the minute in the cell; the tooltip has the second.
+    setText(c.retiredWhen, retired ? timeText(e.retiredTime).replace(/:\d\dZ$/, "Z") : "–", highlight);
     const rowsText = count(e.retiredRows) + (Number(e.retiredRows) === 1 ? " row" : " rows");
     setText(c.retiredDetail, retired ? rowsText + " · digest " + (e.retiredDigest || "–") : "", false);
     c.retired.title = retired ? "retired " + timeText(e.retiredTime) + " (" + (e.retireMode || "") + "): " + rowsText

@@ -35,7 +35,7 @@ a { color: var(--accent); }
 .controls input { width: 280px; }
 .table-wrap { overflow-x: auto; background: var(--panel); border: 1px solid var(--line); border-radius: 8px; }
 table { border-collapse: collapse; width: 100%; }
-th, td { padding: 6px 10px; border-bottom: 1px solid var(--line); text-align: left; vertical-align: top; }
+th, td { padding: 6px 8px; border-bottom: 1px solid var(--line); text-align: left; vertical-align: top; }
 th { position: sticky; top: 0; background: #eef1f4; cursor: pointer; user-select: none; white-space: nowrap; font-weight: 600; }
 th:focus { outline: 2px solid var(--accent); outline-offset: -2px; }
 th[aria-sort="ascending"]::after { content: " ▲"; font-size: 10px; }

@@ -250,7 +250,7 @@ public final class RunDisplay: @unchecked Sendable {
             let rate = Double(w.rows) / seconds
             let progress = w.expectedRows.map { bar(Double(w.rows), Double(max($0, 1)), width: 16) + " " } ?? ""
             // What matters first, so a narrow terminal cuts only the bar.
-            lines.append("  worker \(TextFormat.right(String(index + 1), 2))  \(w.slice)  \(TextFormat.left(w.stage, 16)) "
+            lines.append("  worker \(TextFormat.right(String(index + 1), 2))  \(w.slice)  \(TextFormat.left(w.stage, 17)) "
                          + "\(TextFormat.right(String(w.rows), 10)) rows \(TextFormat.right(TextFormat.fixed(rate, 0), 8)) rows/s  "
                          + "\(TextFormat.right(formatBytes(max(w.streamedBytes, w.uploadedBytes)), 9))  \(progress)")
         }

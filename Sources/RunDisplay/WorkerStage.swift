@@ -51,7 +51,7 @@ public enum WorkerStage {
     /// The verb of an archive pipeline's stage by its tool: pg-extract "extracting", rowfmt
     /// "formatting", zcompress "compressing", s3put "uploading part N" (N: the part after those
     /// acknowledged, from its progress lines' `parts`; "uploading" for a single PUT),
-    /// "completing the upload" once the store acknowledged every byte it was given and the
+    /// "completing upload" once the store acknowledged every byte it was given and the
     /// stage before it ended (the multipart upload is being completed and checked), or
     /// "comparing" (`--compare`).
     public static func archiveVerb(tool: String, comparing: Bool = false, partsAcknowledged: Int64? = nil,
@@ -61,7 +61,7 @@ public enum WorkerStage {
         case "rowfmt": "formatting"
         case "zcompress": "compressing"
         case "s3put" where comparing: "comparing"
-        case "s3put" where allAcknowledged: "completing the upload"
+        case "s3put" where allAcknowledged: "completing upload"
         case "s3put": partsAcknowledged.map { "uploading part \($0 + 1)" } ?? "uploading"
         default: tool
         }

@@ -47,6 +47,6 @@ struct WorkerStageTests {
         #expect(WorkerStage.archiveVerb(tool: "s3put", comparing: true, partsAcknowledged: 2) == "comparing")
         #expect(WorkerStage.archiveVerb(tool: "pg-extract") == "extracting")
         #expect(["s3get", "zcompress", "rowfmt", "pg-load"].map(WorkerStage.restoreVerb) == ["downloading", "decompressing", "decoding", "loading"])
-        #expect(WorkerStage.archiveVerb(tool: "s3put", partsAcknowledged: 6, allAcknowledged: true) == "completing the upload")
+        #expect(WorkerStage.archiveVerb(tool: "s3put", partsAcknowledged: 6, allAcknowledged: true) == "completing upload")
     }
 }
