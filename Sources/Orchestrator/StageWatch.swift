@@ -149,17 +149,27 @@ struct ProcessState {
             exited = true
             return
         }
-        // After "pid (comm) ": the state letter.
-        let state = stat[stat.index(after: paren)...].split(separator: " ").first ?? ""
+        // After "pid (comm) ": the state letter (field 3), then utime and stime (fields 14, 15).
+        let fields = stat[stat.index(after: paren)...].split(separator: " ")
+        let state = fields.first ?? ""
         if state == "Z" || state == "X" {
             exited = true
             return
         }
         sleepsOnPipe = Self.read("/proc/\(pid)/wchan")?.contains("pipe_") ?? false
+        var measured = false
         for thread in Self.threads(pid) {
             guard let line = Self.read("/proc/\(pid)/task/\(thread)/schedstat") else { continue }
-            let fields = line.split(separator: " ")
-            if fields.count >= 2, let run = UInt64(fields[0]), let wait = UInt64(fields[1]) { demandNanoseconds += run + wait }
+            let parts = line.split(separator: " ")
+            if parts.count >= 2, let run = UInt64(parts[0]), let wait = UInt64(parts[1]) {
+                demandNanoseconds += run + wait
+                measured = true
+            }
+        }
+        // A kernel without schedstat: CPU time alone (a busy tool on a loaded machine then reads
+        // less busy than it is).
+        if !measured, fields.count > 12, let user = UInt64(fields[11]), let system = UInt64(fields[12]) {
+            demandNanoseconds = (user + system) * (1_000_000_000 / UInt64(max(sysconf(Int32(_SC_CLK_TCK)), 1)))
         }
     }
 
