@@ -16,7 +16,8 @@ final class CacheMirror: Sendable {
         let entry: CacheEntry
         /// The API's entry object with `file`, as compact JSON.
         let json: String
-        /// partition, s3Key, MD5, multipart ETag and error, lower-cased: what search looks in.
+        /// partition, s3Key, MD5, multipart ETag, error and, once retired, "retired", the retire
+        /// mode and digest, lower-cased: what search looks in.
         let haystack: String
 
         var id: String { scope.fileName + "\u{0}" + key }
@@ -97,7 +98,9 @@ final class CacheMirror: Sendable {
             members.append(("file", .string(scope.fileName)))
             json = .object(members)
         }
-        let haystack = [key, e.s3Key, e.fileMD5, e.multipartETag, e.lastError].joined(separator: "\u{0}").lowercased()
+        var words = [key, e.s3Key, e.fileMD5, e.multipartETag, e.lastError]
+        if !e.retiredTime.isZero { words += ["retired " + e.retireMode, e.retiredDigest] }
+        let haystack = words.joined(separator: "\u{0}").lowercased()
         return Row(scope: scope, key: key, entry: e, json: json.compact, haystack: haystack)
     }
 
@@ -200,12 +203,18 @@ final class CacheMirror: Sendable {
         case "s3": return cmp(x.s3Uploaded ? 2 : (x.fileSize > 0 ? 1 : 0), y.s3Uploaded ? 2 : (y.fileSize > 0 ? 1 : 0))
         case "lastError": return cmp(x.lastError, y.lastError)
         case "errorTime": return cmp(x.lastError.isEmpty ? 0 : x.errorTime.seconds, y.lastError.isEmpty ? 0 : y.errorTime.seconds)
+        // Retired entries first when ascending, the latest retirement first (as the age column).
+        case "retired": return cmp(retiredOrder(x), retiredOrder(y))
         default: return cmp(a.key, b.key)
         }
     }
 
     private static func ratio(_ e: CacheEntry) -> Double {
         e.fileSize > 0 && e.uncompressedSize > 0 ? Double(e.uncompressedSize) / Double(e.fileSize) : 0
+    }
+
+    private static func retiredOrder(_ e: CacheEntry) -> Int64 {
+        e.retiredTime.isZero ? Int64.max : -e.retiredTime.seconds
     }
 
     private static func entryTime(_ e: CacheEntry) -> Int64 {
@@ -226,7 +235,7 @@ struct PageQuery: Sendable, Equatable {
 
     /// Sort keys the page offers.
     static let sortKeys: Set = ["partition", "table", "rowCount", "fileSize", "uncompressedSize", "ratio", "fileMD5", "age", "s3",
-                                "lastError", "errorTime"]
+                                "lastError", "errorTime", "retired"]
 
     /// The query of a request target; nil when it asks for no page (no query at all).
     init?(target: String) {
@@ -275,14 +284,18 @@ struct PageQuery: Sendable, Equatable {
 
 /// The cards above the table, over a page's whole selection.
 struct PageStats {
-    var total = 0, processed = 0, uploaded = 0, errors = 0
-    var compressed: Int64 = 0, uncompressed: Int64 = 0, compressedWithUncompressed: Int64 = 0, rows: Int64 = 0
+    var total = 0, processed = 0, uploaded = 0, errors = 0, retired = 0
+    var compressed: Int64 = 0, uncompressed: Int64 = 0, compressedWithUncompressed: Int64 = 0, rows: Int64 = 0, retiredRows: Int64 = 0
 
     mutating func add(_ e: CacheEntry) {
         total += 1
         if e.fileSize > 0 || !e.fileTime.isZero { processed += 1 }
         if e.s3Uploaded { uploaded += 1 }
         if !e.lastError.isEmpty { errors += 1 }
+        if !e.retiredTime.isZero {
+            retired += 1
+            retiredRows += e.retiredRows
+        }
         compressed += e.fileSize
         rows += e.rowCount
         if e.uncompressedSize > 0 && e.fileSize > 0 {
@@ -294,6 +307,7 @@ struct PageStats {
     var json: JSONValue {
         .object([("total", .int(Int64(total))), ("processed", .int(Int64(processed))), ("uploaded", .int(Int64(uploaded))),
                  ("errors", .int(Int64(errors))), ("compressed", .int(compressed)), ("uncompressed", .int(uncompressed)),
-                 ("compressedWithUncompressed", .int(compressedWithUncompressed)), ("rows", .int(rows))])
+                 ("compressedWithUncompressed", .int(compressedWithUncompressed)), ("rows", .int(rows)),
+                 ("retired", .int(Int64(retired))), ("retiredRows", .int(retiredRows))])
     }
 }

@@ -17,7 +17,7 @@ public enum ViewerMetrics {
     /// The exposition text.
     public static func render(files: [(name: CacheFileName, cache: CacheFile?, error: String?)], running: Bool,
                               counters: Counters) -> String {
-        struct Totals { var entries = 0, uploaded = 0, failed = 0, compressed: Int64 = 0, uncompressed: Int64 = 0, rows: Int64 = 0, lastSuccess: Timestamp = .zero }
+        struct Totals { var entries = 0, uploaded = 0, failed = 0, retired = 0, retiredRows: Int64 = 0, compressed: Int64 = 0, uncompressed: Int64 = 0, rows: Int64 = 0, lastSuccess: Timestamp = .zero }
         var byTable: [String: Totals] = [:]
         var labelsOf: [String: String] = [:]
         for file in files {
@@ -28,6 +28,10 @@ public enum ViewerMetrics {
                 t.entries += 1
                 if e.s3Uploaded { t.uploaded += 1 }
                 if !e.lastError.isEmpty { t.failed += 1 }
+                if !e.retiredTime.isZero {
+                    t.retired += 1
+                    t.retiredRows += e.retiredRows
+                }
                 t.compressed += e.fileSize
                 t.uncompressed += e.uncompressedSize
                 t.rows += e.rowCount
@@ -45,6 +49,8 @@ public enum ViewerMetrics {
         family("pgarchive_cache_entries", "gauge", "Slices in the cache.", perTable { String($0.entries) })
         family("pgarchive_slices_uploaded", "gauge", "Slices recorded as uploaded.", perTable { String($0.uploaded) })
         family("pgarchive_slices_failed", "gauge", "Slices whose last attempt failed.", perTable { String($0.failed) })
+        family("pgarchive_slices_retired", "gauge", "Slices whose rows retire removed from PostgreSQL.", perTable { String($0.retired) })
+        family("pgarchive_rows_retired", "gauge", "Rows retire removed from PostgreSQL.", perTable { String($0.retiredRows) })
         family("pgarchive_bytes", "gauge", "Bytes of the slices, compressed and uncompressed.",
                keys.flatMap { k in [(k + ",kind=\"compressed\"", String(byTable[k]!.compressed)),
                                     (k + ",kind=\"uncompressed\"", String(byTable[k]!.uncompressed))] })

@@ -36,18 +36,19 @@ public enum ViewerPage {
   <div id="workers" aria-label="workers"></div>
 </section>
 <section id="cards" aria-label="totals">
-  <div class="card"><div class="label">Total partitions</div><div class="value" id="stat-total">0</div></div>
+  <div class="card"><div class="label">Partitions</div><div class="value" id="stat-total">0</div></div>
   <div class="card"><div class="label">Processed</div><div class="value" id="stat-processed">0</div></div>
   <div class="card"><div class="label">Uploaded</div><div class="value" id="stat-uploaded">0</div></div>
   <div class="card"><div class="label">Errors</div><div class="value" id="stat-errors">0</div></div>
+  <div class="card"><div class="label">Retired</div><div class="value" id="stat-retired">0</div></div>
   <div class="card"><div class="label">Compressed</div><div class="value" id="stat-compressed">0 B</div></div>
   <div class="card"><div class="label">Uncompressed</div><div class="value" id="stat-uncompressed">0 B</div></div>
-  <div class="card"><div class="label">Compression ratio</div><div class="value" id="stat-ratio">–</div></div>
+  <div class="card"><div class="label">Ratio</div><div class="value" id="stat-ratio">–</div></div>
   <div class="card"><div class="label">Total rows</div><div class="value" id="stat-rows">0</div></div>
 </section>
 <section class="controls">
   <label>Table <select id="table-filter"><option value="">all tables</option></select></label>
-  <label>Search <input id="search" type="search" placeholder="partition, key, MD5, error"></label>
+  <label>Search <input id="search" type="search" placeholder="partition, key, MD5, error, retired"></label>
   <span id="shown" class="muted"></span>
   <button id="page-prev" type="button" disabled>‹ previous</button>
   <button id="page-next" type="button" disabled>next ›</button>
@@ -63,6 +64,7 @@ public enum ViewerPage {
     <th data-key="fileMD5">MD5</th>
     <th data-key="age">Age</th>
     <th data-key="s3">S3</th>
+    <th data-key="retired" title="when retire removed the rows from PostgreSQL, and how">Retired</th>
     <th data-key="lastError">Last error</th>
     <th data-key="errorTime">Error time</th>
   </tr></thead>

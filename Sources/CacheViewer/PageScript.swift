@@ -103,7 +103,14 @@ extension ViewerPage {
     state.status = s;
     const running = !!s.archiverRunning;
     if (running) state.sawRun = true;
-    renderWorkers(running && s.currentTask ? s.currentTask.workers : null);
+    // A run seen here that ended: say when, rather than only "no run in progress".
+    if (!running && state.wasRunning) state.lastRunEnd = new Date().toISOString().replace("T", " ").replace(/\.\d+Z$/, "Z");
+    state.wasRunning = running;
+    const busy = running && s.currentTask && Array.isArray(s.currentTask.workers) ? s.currentTask.workers : [];
+    renderWorkers(busy);
+    // With several workers their lines say it all; one partition and step would flip between them.
+    $("task-partition").parentElement.hidden = busy.length > 1;
+    $("task-step").parentElement.hidden = busy.length > 1;
     const badge = $("run-state");
     badge.className = "badge " + (running ? "running" : "idle");
     setText(badge, running ? "running" : "idle", hl);
@@ -111,6 +118,7 @@ extension ViewerPage {
     $("run-stale").hidden = !s.stalePidFile;
     const t = s.currentTask;
     $("task").hidden = !t;
+    $("progress").hidden = !t;
     if (t) {
       setText($("task-table"), String(t.table || ""), hl);
       setText($("task-name"), String(t.current_task || ""), hl);
@@ -118,18 +126,27 @@ extension ViewerPage {
       setText(link, String(t.current_partition || "–"), hl);
       link.dataset.partition = String(t.current_partition || "");
       setText($("task-step"), String(t.current_step || "–"), hl);
-      let done = 0, total = 0;
-      if (s.isSlicing && t.total_slices > 0) { done = t.slices_processed; total = t.total_slices; }
+      let done = 0, total = 0, unit = "";
+      if (s.isSlicing && t.total_slices > 0) { done = t.slices_processed; total = t.total_slices; unit = " slices"; }
       else if (t.total_items > 0) { done = t.completed_items; total = t.total_items; }
       else if (t.total_partitions > 0) { done = t.partitions_processed; total = t.total_partitions; }
-      const pct = total > 0 ? Math.min(100, Math.round(done * 1000 / total) / 10) : (Number(t.progress) || 0);
+      // The slices under way count with their rows against the expected rows, so one long
+      // slice moves the bar too.
+      let partial = 0;
+      if (unit) for (const w of Array.isArray(t.workers) ? t.workers : []) {
+        const expected = Number(w.expected_rows) || 0;
+        if (expected > 0) partial += Math.min(1, (Number(w.rows) || 0) / expected);
+      }
+      const pct = total > 0 ? Math.min(100, Math.round((done + partial) * 1000 / total) / 10) : (Number(t.progress) || 0);
       $("progress-bar").style.width = pct + "%";
       $("progress").setAttribute("aria-valuenow", String(pct));
-      setText($("progress-text"), total > 0 ? count(done) + " / " + count(total) + " (" + pct + "%)" : pct + "%", hl);
+      setText($("progress-text"), total > 0 ? count(done) + " / " + count(total) + unit + " done (" + pct + "%)" : pct + "%", hl);
+      $("progress-text").title = partial > 0 ? "the percentage counts the rows of the slices under way" : "";
     } else {
+      $("progress").hidden = true;
       $("progress-bar").style.width = "0%";
       $("progress").setAttribute("aria-valuenow", "0");
-      setText($("progress-text"), "no run in progress", false);
+      setText($("progress-text"), "no run in progress" + (state.lastRunEnd ? " · the last run ended at " + state.lastRunEnd : ""), false);
     }
     tick();
   }
@@ -158,6 +175,7 @@ extension ViewerPage {
       const expected = Number(w.expected_rows) || 0, done = Number(w.rows) || 0;
       line.querySelector(".w-n").textContent = "worker " + (Number(w.worker) || i + 1);
       line.querySelector(".w-slice").textContent = String(w.slice || "");
+      line.querySelector(".w-slice").title = String(w.slice || "");
       line.querySelector(".w-stage").textContent = String(w.stage || "");
       line.querySelector(".w-rows .bar > div").style.width = (expected > 0 ? Math.min(100, done * 100 / expected) : 0) + "%";
       line.querySelector(".w-rows > span").textContent = count(done) + (expected > 0 ? " / " + count(expected) + " rows" : " rows");
@@ -188,7 +206,7 @@ extension ViewerPage {
   });
 
   // ---- cache table ----
-  const columns = ["partition", "rowCount", "uncompressedSize", "fileSize", "ratio", "fileMD5", "age", "s3", "lastError", "errorTime"];
+  const columns = ["partition", "rowCount", "uncompressedSize", "fileSize", "ratio", "fileMD5", "age", "s3", "retired", "lastError", "errorTime"];
   function makeRow(id) {
     const tr = document.createElement("tr");
     tr.dataset.id = id;
@@ -212,6 +230,15 @@ extension ViewerPage {
     s3.className = "s3";
     cells.s3.appendChild(s3);
     cells.s3badge = s3;
+    // Retired: the mode as a badge and the time; rows and digest on hover or click.
+    const mode = document.createElement("span");
+    mode.className = "badge retired";
+    mode.hidden = true;
+    const when = document.createElement("span");
+    const detail = document.createElement("div");
+    detail.className = "retired-detail";
+    cells.retired.append(mode, " ", when, detail);
+    cells.retiredMode = mode; cells.retiredWhen = when; cells.retiredDetail = detail;
     return { tr, cells, data: null };
   }
   function fillRow(r, e, highlight) {
@@ -229,10 +256,19 @@ extension ViewerPage {
     c.md5.title = e.multipartETag ? "multipart ETag " + e.multipartETag : (e.fileMD5 || "");
     c.multipart.hidden = !e.multipartETag;
     setText(c.age, age(entryTime(e)), false);
-    const retired = isSet(e.retiredTime) ? ", retired (" + e.retireMode + ", " + e.retiredRows + " rows, " + e.retiredTime + ")" : "";
-    const s3text = (e.s3Uploaded ? "uploaded" : (e.fileSize > 0 ? "local only" : "–")) + retired;
+    const s3text = e.s3Uploaded ? "uploaded" : (e.fileSize > 0 ? "local only" : "–");
     c.s3badge.className = "s3 " + (e.s3Uploaded ? "ok" : "none");
     setText(c.s3badge, s3text, highlight);
+    const retired = isSet(e.retiredTime);
+    c.retiredMode.hidden = !retired;
+    setText(c.retiredMode, retired ? String(e.retireMode || "retired") : "", highlight);
+    // To the minute in the cell; the tooltip has the second.
+    setText(c.retiredWhen, retired ? timeText(e.retiredTime).replace(/:\d\dZ$/, "Z") : "–", highlight);
+    const rowsText = count(e.retiredRows) + (Number(e.retiredRows) === 1 ? " row" : " rows");
+    setText(c.retiredDetail, retired ? rowsText + " · digest " + (e.retiredDigest || "–") : "", false);
+    c.retired.title = retired ? "retired " + timeText(e.retiredTime) + " (" + (e.retireMode || "") + "): " + rowsText
+      + " removed from PostgreSQL, digest " + (e.retiredDigest || "–") + " (click for details)" : "not retired";
+    r.tr.classList.toggle("is-retired", retired);
     setText(c.lastError, e.lastError || "", highlight);
     c.lastError.title = e.lastError || "";
     r.tr.classList.toggle("has-error", !!e.lastError);
@@ -310,6 +346,8 @@ extension ViewerPage {
     setText($("stat-processed"), count(processed), state.cacheSeen);
     setText($("stat-uploaded"), count(uploaded), state.cacheSeen);
     setText($("stat-errors"), count(errors), state.cacheSeen);
+    setText($("stat-retired"), count(st.retired || 0), state.cacheSeen);
+    $("stat-retired").parentElement.title = count(st.retiredRows || 0) + " rows removed from PostgreSQL";
     $("stat-errors").parentElement.classList.toggle("bad", errors > 0);
     setText($("stat-compressed"), bytes(comp), state.cacheSeen);
     setText($("stat-uncompressed"), bytes(uncomp), state.cacheSeen);
@@ -343,7 +381,7 @@ extension ViewerPage {
   $("page-next").addEventListener("click", () => { if (state.offset + state.limit < state.total) { state.offset += state.limit; requestPage(); } });
   // A long error stays one row high; a click shows (or hides) the whole text.
   document.querySelector("#entries tbody").addEventListener("click", (ev) => {
-    const td = ev.target.closest("td.c-lastError");
+    const td = ev.target.closest("td.c-lastError, td.c-retired");
     if (td && td.textContent) td.classList.toggle("expanded");
   });
 

@@ -29,8 +29,9 @@ public enum ViewerDocuments {
             ("s3UploadTime", .time(e.s3UploadTime)), ("lastError", .string(e.lastError)),
             ("errorTime", .time(e.errorTime)), ("processStartTime", .time(e.processStartTime)),
             ("lastSkipTime", .time(e.lastSkipTime)),
-            // retire (docs/retire.md): when, how many rows, how.
-            ("retiredTime", .time(e.retiredTime)), ("retiredRows", .int(e.retiredRows)), ("retireMode", .string(e.retireMode)),
+            // retire (docs/retire.md): when, how many rows, their digest, how.
+            ("retiredTime", .time(e.retiredTime)), ("retiredRows", .int(e.retiredRows)), ("retiredDigest", .string(e.retiredDigest)),
+            ("retireMode", .string(e.retireMode)),
         ])
     }
 

@@ -120,7 +120,8 @@ final class PartPipeline: @unchecked Sendable {
                         digests[job.number] = md5
                         etags[job.number] = etag ?? hex(md5)
                         acknowledged += UInt64(job.count)
-                        progress.update(bytes: acknowledged)
+                        // `parts`: the parts acknowledged so far (which part is under way, for the displays).
+                        progress.update(bytes: acknowledged, extra: ["parts": String(etags.count)])
                     }
                 } catch {
                     lock.withLock { if firstError == nil { firstError = error } }

@@ -270,6 +270,8 @@ public struct Uploader {
         do {
             parts = try pipeline.finish()
             if let readError { throw readError }
+            // Every part is stored: the displays say the upload is being completed.
+            progress.updateNow(bytes: input.total, extra: ["parts": String(parts.parts.count)])
             try awaitCommit(abort: abort)
         } catch {
             abort()

@@ -234,13 +234,20 @@ public final class RestoreRun: ArchiverRun, @unchecked Sendable {
         let pipeline = Pipeline(stages: stages)
         guard register(pipeline) else { return }
         defer { unregister(pipeline) }
-        display.setWorker(worker, WorkerState(slice: file.name, stage: "restoring", expectedRows: nil,
+        display.setWorker(worker, WorkerState(slice: file.name, stage: StageWatch.Direction.restore.waiting, expectedRows: nil,
                                               started: Double(monotonicNanosecondsNow()) / 1e9))
+        // The real stage, by the same rule as the archive's (docs/progress.md).
+        let watch = StageWatch(pipeline: pipeline, tools: stages.map(\.name), direction: .restore) { [display] next in
+            display.updateWorker(worker, stage: next)
+        }
+        watch.start()
+        defer { watch.stop() }
         let last = stages.count - 1
         pipeline.onProgress = { [display] stage, fields in
             if logRetryEvent(display, stage: stages[stage].name, fields: fields, context: [("file", file.key)]) { return }
             if stage == last { display.updateWorker(worker, rows: fields["rows"]?.integer) }
             if stage == 0 { display.updateWorker(worker, streamedBytes: fields["bytes"]?.integer) }
+            watch.progress(stage: stage, fields: fields)
         }
         pipeline.onErrorLine = { [display, invocation] stage, line in
             display.log(stderrLevel(line), invocation.mask(line),
@@ -249,10 +256,12 @@ public final class RestoreRun: ArchiverRun, @unchecked Sendable {
         let result: PipelineResult
         do {
             result = try pipeline.run()
+            watch.stop()
             lock.lock()
             summary.stageUsage.add(result)
             lock.unlock()
         } catch {
+            watch.stop()
             display.setWorker(worker, nil)
             fail(file, stage: "start", message: "\(error)")
             return

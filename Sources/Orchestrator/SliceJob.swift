@@ -85,36 +85,33 @@ extension ArchiveRun {
         let pipeline = Pipeline(stages: stages)
         guard register(pipeline) else { return }
         defer { unregister(pipeline) }
-        display.setWorker(worker, WorkerState(slice: stem, stage: "extracting", expectedRows: work.expectedRows,
+        display.setWorker(worker, WorkerState(slice: stem, stage: "querying", expectedRows: work.expectedRows,
                                               started: Double(monotonicNanosecondsNow()) / 1e9))
         task { t in
             t.currentPartition = stem
-            t.currentStep = "extracting"
+            t.currentStep = "querying"
             t.currentSliceDate = work.plan.label
         }
         publishWorkers(force: true)
         defer { publishWorkers(force: true) }
         let last = stages.count - 1
-        // The real stage, from the tools' own progress: extracting until pg-extract is done,
-        // uploading once s3put reports acknowledged bytes, finishing after its final line.
-        let current = StageTracker()
-        let comparing = comparesFirst(work)
+        // The real stage, from the tools themselves (StageWatch, docs/progress.md): the busiest
+        // tool by its CPU in /proc, else the one waiting on PostgreSQL or the store.
+        let watch = StageWatch(pipeline: pipeline, tools: stages.map(\.name), direction: .archive(comparing: comparesFirst(work))) {
+            [display, self] next in
+            display.updateWorker(worker, stage: next)
+            self.task { $0.currentPartition = stem; $0.currentStep = next }
+            self.publishWorkers(force: true)
+        }
+        watch.start()
+        defer { watch.stop() }
         pipeline.onProgress = { [display, self] stage, fields in
             if logRetryEvent(display, stage: stages[stage].name, fields: fields, context: [("slice", stem)]) { return }
             if stage == 0 { display.updateWorker(worker, rows: fields["rows"]?.integer) }
-            var next: String?
             // The formatted bytes flow steadily (a slow compressor emits its frames in bursts).
             if stage == 1 { display.updateWorker(worker, streamedBytes: fields["bytes"]?.integer) }
-            if stage == last {
-                display.updateWorker(worker, uploadedBytes: fields["bytes"]?.integer)
-                next = fields["done"] == .bool(true) ? "finishing" : comparing ? "comparing" : "uploading"
-            } else if stage == 0, fields["done"] == .bool(true) {
-                next = "compressing"
-            }
-            if let next, current.change(to: next) {
-                display.updateWorker(worker, stage: next)
-                self.task { $0.currentPartition = stem; $0.currentStep = next }
-            }
+            if stage == last { display.updateWorker(worker, uploadedBytes: fields["bytes"]?.integer) }
+            watch.progress(stage: stage, fields: fields)
             self.publishWorkers()
         }
         pipeline.onErrorLine = { [display, invocation] stage, line in
@@ -125,8 +122,10 @@ extension ArchiveRun {
         let result: PipelineResult
         do {
             result = try pipeline.run()
+            watch.stop()
             account(result)
         } catch {
+            watch.stop()
             display.setWorker(worker, nil)
             fail(stem, key: work.key, stage: "start", message: "\(error)")
             return
@@ -255,19 +254,4 @@ func monotonicNanosecondsNow() -> UInt64 {
     var ts = timespec()
     clock_gettime(CLOCK_MONOTONIC, &ts)
     return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
-}
-
-/// The last stage a worker reported, so the task file is written only on a change.
-final class StageTracker: @unchecked Sendable {
-    private let lock = Lock()
-    private var stage = "extracting"
-
-    /// Records `next`; true when it differs from the stage before.
-    func change(to next: String) -> Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        if next == stage { return false }
-        stage = next
-        return true
-    }
 }

@@ -154,6 +154,13 @@ public final class Pipeline: @unchecked Sendable {
         self.stages = stages
     }
 
+    /// The process IDs of the stages started so far, in stage order (to watch them in /proc).
+    public var processIDs: [pid_t] {
+        lock.lock()
+        defer { lock.unlock() }
+        return children.map(\.pid)
+    }
+
     /// Terminates every running stage (SIGTERM); the commit gate stays shut.
     public func cancel() {
         lock.lock()

@@ -9,7 +9,7 @@ import Glibc
 public struct WorkerState: Sendable {
     /// The slice (file stem) it works on.
     public var slice: String
-    /// The real stage, from the tools' progress ("extracting", "uploading", …).
+    /// The stage really working, by `WorkerStage`'s rule ("querying", "compressing", "uploading part 3", …).
     public var stage: String
     /// Rows extracted so far.
     public var rows: Int64 = 0
@@ -235,7 +235,13 @@ public final class RunDisplay: @unchecked Sendable {
         }
         let liveRows = workers.values.reduce(Int64(0)) { $0 + $1.rows }
         let eta = etaSeconds(elapsed: elapsed, rows: rowsDone + liveRows).map { "  ETA " + formatDuration($0) } ?? ""
-        lines.append("Overall   " + bar(Double(slicesDone), Double(max(slicesTotal, 1)), width: 30)
+        // The slices under way count with their rows against the expected rows (as in the viewer),
+        // so one long slice moves the bar too.
+        let partial = workers.values.reduce(0.0) { sum, w in
+            guard let expected = w.expectedRows, expected > 0 else { return sum }
+            return sum + min(1, Double(w.rows) / Double(expected))
+        }
+        lines.append("Overall   " + bar(Double(slicesDone) + partial, Double(max(slicesTotal, 1)), width: 30)
                      + " \(slicesDone)/\(slicesTotal) slices  \(formatBytes(bytesDone))  \(rowsDone + liveRows) rows\(eta)")
         lines.append("")
         for index in workers.keys.sorted() {
@@ -244,7 +250,7 @@ public final class RunDisplay: @unchecked Sendable {
             let rate = Double(w.rows) / seconds
             let progress = w.expectedRows.map { bar(Double(w.rows), Double(max($0, 1)), width: 16) + " " } ?? ""
             // What matters first, so a narrow terminal cuts only the bar.
-            lines.append("  worker \(TextFormat.right(String(index + 1), 2))  \(w.slice)  \(TextFormat.left(w.stage, 11)) "
+            lines.append("  worker \(TextFormat.right(String(index + 1), 2))  \(w.slice)  \(TextFormat.left(w.stage, 17)) "
                          + "\(TextFormat.right(String(w.rows), 10)) rows \(TextFormat.right(TextFormat.fixed(rate, 0), 8)) rows/s  "
                          + "\(TextFormat.right(formatBytes(max(w.streamedBytes, w.uploadedBytes)), 9))  \(progress)")
         }

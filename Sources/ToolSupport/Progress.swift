@@ -23,14 +23,23 @@ public final class ProgressReporter {
     /// Whether anything is written at all.
     public var isActive: Bool { fd != nil && !broken }
 
-    /// Reports cumulative counts if enough time has passed since the last line.
+    /// Reports cumulative counts if enough time has passed since the last line; `extra` adds
+    /// fields (already JSON-encoded values, documented in the tool's man page).
     @inline(__always)
-    public func update(rows: UInt64? = nil, bytes: UInt64) {
+    public func update(rows: UInt64? = nil, bytes: UInt64, extra: [String: String] = [:]) {
         guard fd != nil, !broken else { return }
         let now = monotonicNanoseconds()
         guard now &- lastWrite >= interval else { return }
         lastWrite = now
-        emit(rows: rows, bytes: bytes, done: false, extra: [:])
+        emit(rows: rows, bytes: bytes, done: false, extra: extra)
+    }
+
+    /// Reports cumulative counts now, however recent the last line (a moment a reader must
+    /// see, such as every part of an upload acknowledged).
+    public func updateNow(rows: UInt64? = nil, bytes: UInt64, extra: [String: String] = [:]) {
+        guard fd != nil, !broken else { return }
+        lastWrite = monotonicNanoseconds()
+        emit(rows: rows, bytes: bytes, done: false, extra: extra)
     }
 
     /// Writes the final line; `extra` adds fields (already JSON-encoded values).

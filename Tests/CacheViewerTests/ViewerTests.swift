@@ -160,6 +160,45 @@ struct ViewerTests {
         #expect(r.out.contains("ok"), "\(r.out)")
     }
 
+    @Test("retired entries: their fields in /api/cache, sorted and searched on the server, counted in the stats and /metrics")
+    func retiredEntries() throws {
+        let dir = try TemporaryDirectory()
+        let home = ArchiveHome(path: dir.path("home"))
+        let scope = CacheScope(command: "archive", table: "flights", bucket: "bkt", pathTemplate: "archives/{table}/{YYYY}")
+        let keys = (1...4).map { "archives/flights/2024/flights-2024-01-0\($0).jsonl.zst" }
+        let now = Timestamp.now()
+        try CacheStore(home: home).updateEntries(scope, keys: keys) { key, e in
+            e.s3Key = key
+            e.s3Uploaded = true
+            e.s3UploadTime = now
+            e.rowCount = 150
+            // Days 1 and 3 retired, day 3 later (by DELETE), day 1 earlier (drop).
+            if key.contains("01-01") || key.contains("01-03") {
+                let late = key.contains("01-03")
+                e.retiredTime = Timestamp(seconds: now.seconds - (late ? 10 : 3600), nanoseconds: 0)
+                e.retiredRows = late ? 140 : 150
+                e.retiredDigest = late ? "dddddddddddddddddddddddddddddddd" : "0123456789abcdef0123456789abcdef"
+                e.retireMode = late ? "delete" : "drop"
+            }
+        }
+        let viewer = try ViewerProcess(home: home.path)
+        let page = try viewer.json("/api/cache?sort=retired&order=asc")
+        let entries = try #require(page["entries"] as? [[String: Any]])
+        #expect(entries.map { $0["partition"] as? String ?? "" } == [keys[2], keys[0], keys[1], keys[3]])
+        #expect(entries[0]["retireMode"] as? String == "delete" && entries[0]["retiredRows"] as? Int == 140)
+        #expect(entries[0]["retiredDigest"] as? String == "dddddddddddddddddddddddddddddddd")
+        #expect(entries[3]["retireMode"] as? String == "" && entries[3]["retiredTime"] as? String == "0001-01-01T00:00:00Z")
+        let stats = try #require(page["stats"] as? [String: Any])
+        #expect(stats["retired"] as? Int == 2 && stats["retiredRows"] as? Int == 290, "\(stats)")
+        let found = try viewer.json("/api/cache?q=retired%20drop")
+        #expect((found["entries"] as? [[String: Any]])?.map { $0["partition"] as? String ?? "" } == [keys[0]])
+        #expect(try viewer.json("/api/cache?q=retired")["total"] as? Int == 2)
+        #expect(try viewer.json("/api/cache?q=dddddddd")["total"] as? Int == 1)
+        let metrics = String(decoding: try viewer.get("/metrics").body, as: UTF8.self)
+        #expect(metrics.contains("pgarchive_slices_retired{command=\"archive\",table=\"flights\"} 2"), "\(metrics)")
+        #expect(metrics.contains("pgarchive_rows_retired{command=\"archive\",table=\"flights\"} 290"))
+    }
+
     @Test("bounded load: 200 WebSocket clients and 1,000 REST requests on loopback without errors")
     func load() throws {
         let viewer = try ViewerProcess()
