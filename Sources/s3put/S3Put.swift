@@ -207,10 +207,11 @@ extension S3Put {
                 let failure = frame.upstreamFailure
                 let stage = failure.map { $0.end.stage ?? "an earlier stage" } ?? "s3put"
                 let message = failure.map { $0.end.error ?? "failed" } ?? FramedFilter.message(error)
-                if failure == nil { writeStandardError("s3put: error: frame \(frame.id): \(message)\n") }
+                let declined = verdict.read && !verdict.committed && failure == nil
+                if failure == nil && !declined { writeStandardError("s3put: error: frame \(frame.id): \(message)\n") }
                 frameProgress.failFrame(message)
                 line = "{\"id\":\(JSON.quote(frame.id)),\"key\":\(JSON.quote(key ?? "")),\"error\":\(JSON.quote(message)),\"stage\":\(JSON.quote(stage))"
-                if verdict.read && !verdict.committed && failure == nil { line += ",\"declined\":true" }
+                if declined { line += ",\"declined\":true" }
                 line += "}"
             }
             try out.write(line + "\n")
