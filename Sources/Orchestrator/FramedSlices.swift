@@ -48,6 +48,8 @@ final class FramedWorker: @unchecked Sendable {
     private let worker: Int
     private let schemaHash: String
     private var live: LivePipeline?
+    /// A framed s3put for the manifests, fed by this worker (one process, not one per slice).
+    private var manifests: LivePipeline?
     private var served = 0
 
     init(run: ArchiveRun, worker: Int, schemaHash: String) {
@@ -62,7 +64,7 @@ final class FramedWorker: @unchecked Sendable {
         let display = run.display
         if live == nil {
             do {
-                live = try LivePipeline(run: run, worker: worker)
+                live = try LivePipeline(run: run, worker: worker, stages: run.framedStages())
             } catch {
                 run.fail(stem, key: work.key, stage: "start", message: "\(error)")
                 return
@@ -122,16 +124,41 @@ final class FramedWorker: @unchecked Sendable {
         let rows = progress[0]["rows"]?.integer ?? 0
         let uncompressed = progress[1]["uncompressed_bytes"]?.integer ?? progress[1]["bytes"]?.integer
         run.conclude(work, worker: worker, schemaHash: schemaHash, upload: upload, rows: rows, digest: progress[0]["digest"],
-                     uncompressed: uncompressed)
+                     uncompressed: uncompressed) { [self] manifest, key in try storeManifest(manifest, key: key) }
+    }
+
+    /// Stores a manifest through the worker's framed s3put (started on first use, restarted
+    /// after it died): one frame, written whole, so a run killed half-way leaves no manifest.
+    private func storeManifest(_ manifest: SliceManifest, key: String) throws {
+        if manifests == nil {
+            let stage = Stage(name: "s3put", command: run.invocation.command("s3put", ["--framed"] + run.invocation.putArguments
+                                                                                 + ["--content-type", "application/json"]),
+                              reportsProgress: false)
+            manifests = try LivePipeline(run: run, worker: worker, stages: [stage])
+        }
+        guard let manifests else { return }
+        served += 1
+        let body = manifest.json.bytes(pretty: false) + [10]
+        if let line = manifests.sendFrame(id: "m\(served)", key: key, body: body) {
+            let fields = (try? FlatJSON.object(Array(line.utf8), what: "s3put's result line")) ?? [:]
+            if let error = fields["error"]?.string { throw OrchestratorError("could not store the manifest \(key): \(error)") }
+            return
+        }
+        let result = manifests.finish()
+        self.manifests = nil
+        throw OrchestratorError("could not store the manifest \(key): \(result?.failure ?? "the manifests' s3put ended early")")
     }
 
     /// Ends the pipeline after its last slice (end of requests: every tool exits 0).
     func close() {
-        if let result = live?.finish(), !result.succeeded, !run.isStopping {
-            run.display.log(.warn, "the framed pipeline ended with an error after its last slice",
-                            [("worker", "\(worker + 1)"), ("error", run.invocation.mask(result.failure ?? ""))])
+        for pipeline in [live, manifests].compactMap({ $0 }) {
+            if let result = pipeline.finish(), !result.succeeded, !run.isStopping {
+                run.display.log(.warn, "a framed pipeline ended with an error after its last slice",
+                                [("worker", "\(worker + 1)"), ("error", run.invocation.mask(result.failure ?? ""))])
+            }
         }
         live = nil
+        manifests = nil
     }
 }
 
@@ -150,12 +177,14 @@ private final class LivePipeline: @unchecked Sendable {
     /// Per frame, each stage's last progress line.
     private var frames: [String: [[String: Pipelines.JSONValue]]] = [:]
     private var current: (id: String, stem: String)?
+    private var magicSent = false
     private let stageCount: Int
     private unowned let run: ArchiveRun
 
-    init(run: ArchiveRun, worker: Int) throws {
+    /// Starts `stages` (the first reads requests or a framed stream from us, the last writes
+    /// one result line per frame).
+    init(run: ArchiveRun, worker: Int, stages: [Stage]) throws {
         self.run = run
-        let stages = run.framedStages()
         stageCount = stages.count
         pipeline = Pipeline(stages: stages)
         let input = try makePipe()
@@ -226,8 +255,10 @@ private final class LivePipeline: @unchecked Sendable {
             run.unregister(pipeline)
             throw OrchestratorError("could not start a thread for the framed pipeline")
         }
+        // With a commit gate, wait for it (and for a failed start); without, a failed start shows
+        // as the pipeline's end at the first request.
         condition.lock()
-        while !started { condition.wait() }
+        while !started && stages.contains(where: \.commitGate) { condition.wait() }
         let failure = startError
         condition.unlock()
         if let failure {
@@ -271,6 +302,22 @@ private final class LivePipeline: @unchecked Sendable {
             condition.lock()
         }
         condition.unlock()
+        return String(decoding: line, as: UTF8.self)
+    }
+
+    /// Sends one whole frame (the stream's magic first) and returns its result line; nil when
+    /// the pipeline died first.
+    func sendFrame(id: String, key: String, body: [UInt8]) -> String? {
+        func record(_ kind: Character, _ payload: [UInt8]) -> [UInt8] {
+            let n = UInt32(payload.count)
+            return [kind.asciiValue!, UInt8(n >> 24), UInt8(n >> 16 & 0xFF), UInt8(n >> 8 & 0xFF), UInt8(n & 0xFF)] + payload
+        }
+        var bytes = magicSent ? [] : Framing.magic
+        magicSent = true
+        bytes += record("H", Array("{\"id\":\(JSON.quote(id)),\"key\":\(JSON.quote(key))}".utf8))
+        bytes += record("D", body)
+        bytes += record("E", FrameEnd.success(stage: "data-archiver", figures: [:]).json)
+        guard writeAll(requests, &bytes), let line = try? lines.next() else { return nil }
         return String(decoding: line, as: UTF8.self)
     }
 

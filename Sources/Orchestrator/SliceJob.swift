@@ -181,8 +181,10 @@ extension ArchiveRun {
 
     /// Records a slice whose object was stored (or found identical, or compared, or dry-run):
     /// manifest, cache entry, log and display, either pipeline form.
+    /// `storeManifest` stores the manifest (default: one s3put of its own).
     func conclude(_ work: SliceWork, worker: Int, schemaHash: String, upload: UploadResult, rows: Int64,
-                  digest: Pipelines.JSONValue?, uncompressed: Int64?) {
+                  digest: Pipelines.JSONValue?, uncompressed: Int64?,
+                  storeManifest: ((SliceManifest, String) throws -> Void)? = nil) {
         let stem = work.plan.stem
         if upload.compared && !upload.skipped {
             display.log(.info, "the stored object differs: producing the slice again to replace it", [("slice", stem), ("key", work.key)])
@@ -211,7 +213,11 @@ extension ArchiveRun {
             // An unchanged object (found identical) keeps a manifest that already says the same.
             let stored = upload.skipped ? try? invocation.fetchManifest(key: manifestKey) : nil
             if stored.map({ !$0.sameContent(as: manifest) }) ?? true {
-                try invocation.storeManifest(manifest, key: manifestKey)
+                if let storeManifest {
+                    try storeManifest(manifest, manifestKey)
+                } else {
+                    try invocation.storeManifest(manifest, key: manifestKey)
+                }
             }
         } catch {
             fail(stem, key: work.key, stage: "manifest", message: "\(error)")
