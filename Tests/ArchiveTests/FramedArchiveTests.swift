@@ -84,4 +84,22 @@ struct FramedArchiveTests {
         #expect(again.status == 0, "\(again.err)")
         #expect(again.err.contains("1 uploaded, 95 skipped"), "\(again.err.split(separator: "\n").filter { $0.contains("summary") })")
     }
+
+    @Test("a value one slice cannot carry fails that slice only, naming rowfmt; the framed pipeline goes on with the others")
+    func confinedFailure() throws {
+        let f = try ArchiveFixture(days: 1, rowsPerDay: 24)
+        // NaN has no Parquet DECIMAL form: the slice holding row 5 (04:00) cannot be written.
+        try f.pg.psql("UPDATE flights SET fare = 'NaN' WHERE id = 5", database: f.database)
+        var flags = f.flags()
+        flags[flags.firstIndex(of: "--end-date")! + 1] = "2024-01-01"
+        let result = try f.archive(["--output-duration", "hourly", "--output-format", "parquet", "--debug"], flags: flags)
+        #expect(result.status == 1)
+        #expect(result.err.contains("framed pipeline"), "the run used framed pipelines")
+        #expect(result.err.contains("23 uploaded, 0 skipped, 0 empty, 1 failed"), "\(result.err.split(separator: "\n").filter { $0.contains("summary") })")
+        let failures = result.err.split(separator: "\n").filter { $0.contains("failed: flights-") }
+        #expect(failures.count == 1 && failures[0].contains("flights-2024-01-01-04") && failures[0].contains("rowfmt"), "\(failures)")
+        let data = try f.objects().keys.filter { !$0.contains("/_manifest/") && !$0.contains("/_schema/") }
+        #expect(data.count == 23)
+        #expect(!data.contains { $0.contains("flights-2024-01-01-04") })
+    }
 }
