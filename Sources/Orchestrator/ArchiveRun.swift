@@ -172,11 +172,13 @@ public final class ArchiveRun: OrchestratedRun, @unchecked Sendable {
         let maximumBytes = FramedSlices.maximumBytes(invocation.baseEnvironment)
         let framed = work.filter { isFramed($0, maximumBytes: maximumBytes) }
         if !framed.isEmpty {
-            let framedWorkers = (0..<workerCount).map { FramedWorker(run: self, worker: $0, schemaHash: schemaHash) }
+            let manifests = FramedManifests(run: self)
+            let framedWorkers = (0..<workerCount).map { FramedWorker(run: self, worker: $0, schemaHash: schemaHash, manifests: manifests) }
             WorkQueue(framed).drain(workers: min(workerCount, framed.count), stopping: { [self] in isStopping }) { item, worker in
                 framedWorkers[worker].serve(item)
             }
             framedWorkers.forEach { $0.close() }
+            manifests.close()
         }
         WorkQueue(work.filter { !isFramed($0, maximumBytes: maximumBytes) })
             .drain(workers: workerCount, stopping: { [self] in isStopping }) { [self] item, worker in

@@ -48,14 +48,15 @@ final class FramedWorker: @unchecked Sendable {
     private let worker: Int
     private let schemaHash: String
     private var live: LivePipeline?
-    /// A framed s3put for the manifests, fed by this worker (one process, not one per slice).
-    private var manifests: LivePipeline?
+    /// Where the manifests go: one framed s3put shared by the workers.
+    private let manifests: FramedManifests
     private var served = 0
 
-    init(run: ArchiveRun, worker: Int, schemaHash: String) {
+    init(run: ArchiveRun, worker: Int, schemaHash: String, manifests: FramedManifests) {
         self.run = run
         self.worker = worker
         self.schemaHash = schemaHash
+        self.manifests = manifests
     }
 
     /// Archives one slice through the pipeline (starting it if needed).
@@ -127,38 +128,62 @@ final class FramedWorker: @unchecked Sendable {
                      uncompressed: uncompressed) { [self] manifest, key in try storeManifest(manifest, key: key) }
     }
 
-    /// Stores a manifest through the worker's framed s3put (started on first use, restarted
-    /// after it died): one frame, written whole, so a run killed half-way leaves no manifest.
     private func storeManifest(_ manifest: SliceManifest, key: String) throws {
-        if manifests == nil {
-            let stage = Stage(name: "s3put", command: run.invocation.command("s3put", ["--framed"] + run.invocation.putArguments
-                                                                                 + ["--content-type", "application/json"]),
-                              reportsProgress: false)
-            manifests = try LivePipeline(run: run, worker: worker, stages: [stage])
-        }
-        guard let manifests else { return }
-        served += 1
-        let body = manifest.json.bytes(pretty: false) + [10]
-        if let line = manifests.sendFrame(id: "m\(served)", key: key, body: body) {
-            let fields = (try? FlatJSON.object(Array(line.utf8), what: "s3put's result line")) ?? [:]
-            if let error = fields["error"]?.string { throw OrchestratorError("could not store the manifest \(key): \(error)") }
-            return
-        }
-        let result = manifests.finish()
-        self.manifests = nil
-        throw OrchestratorError("could not store the manifest \(key): \(result?.failure ?? "the manifests' s3put ended early")")
+        try manifests.store(manifest, key: key, worker: worker)
     }
 
     /// Ends the pipeline after its last slice (end of requests: every tool exits 0).
     func close() {
-        for pipeline in [live, manifests].compactMap({ $0 }) {
-            if let result = pipeline.finish(), !result.succeeded, !run.isStopping {
-                run.display.log(.warn, "a framed pipeline ended with an error after its last slice",
-                                [("worker", "\(worker + 1)"), ("error", run.invocation.mask(result.failure ?? ""))])
-            }
+        if let result = live?.finish(), !result.succeeded, !run.isStopping {
+            run.display.log(.warn, "a framed pipeline ended with an error after its last slice",
+                            [("worker", "\(worker + 1)"), ("error", run.invocation.mask(result.failure ?? ""))])
         }
         live = nil
-        manifests = nil
+    }
+}
+
+/// The manifests of the framed slices, through one framed s3put shared by the workers (one
+/// process for the run, not one per slice): started on first use, restarted after it died, one
+/// whole frame per manifest, so a run killed half-way leaves no manifest half-written.
+final class FramedManifests: @unchecked Sendable {
+    private unowned let run: ArchiveRun
+    private let lock = Lock()
+    private var live: LivePipeline?
+    private var sent = 0
+
+    init(run: ArchiveRun) { self.run = run }
+
+    /// Stores `manifest` at `key` (after its data object: the caller's order).
+    func store(_ manifest: SliceManifest, key: String, worker: Int) throws {
+        lock.lock()
+        defer { lock.unlock() }
+        if live == nil {
+            let stage = Stage(name: "s3put", command: run.invocation.command("s3put", ["--framed"] + run.invocation.putArguments
+                                                                                 + ["--content-type", "application/json"]),
+                              reportsProgress: false)
+            live = try LivePipeline(run: run, worker: worker, stages: [stage])
+        }
+        guard let live else { return }
+        sent += 1
+        let body = manifest.json.bytes(pretty: false) + [10]
+        if let line = live.sendFrame(id: "m\(sent)", key: key, body: body) {
+            let fields = (try? FlatJSON.object(Array(line.utf8), what: "s3put's result line")) ?? [:]
+            if let error = fields["error"]?.string { throw OrchestratorError("could not store the manifest \(key): \(error)") }
+            return
+        }
+        let result = live.finish()
+        self.live = nil
+        throw OrchestratorError("could not store the manifest \(key): \(result?.failure ?? "the manifests' s3put ended early")")
+    }
+
+    /// Ends the s3put after the last manifest.
+    func close() {
+        lock.lock()
+        defer { lock.unlock() }
+        if let result = live?.finish(), !result.succeeded, !run.isStopping {
+            run.display.log(.warn, "the manifests' framed s3put ended with an error", [("error", run.invocation.mask(result.failure ?? ""))])
+        }
+        live = nil
     }
 }
 
