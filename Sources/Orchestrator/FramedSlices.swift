@@ -99,8 +99,14 @@ final class FramedWorker: @unchecked Sendable {
             let result = live.finish()
             self.live = nil
             if run.isStopping { return }
-            let cause = result?.cause
-            run.fail(stem, key: work.key, stage: cause?.name ?? "pipeline", message: result?.failure ?? "the framed pipeline ended early")
+            // The cause's own last error, unless that was an earlier frame's (`frame N: …`, confined
+            // to that frame and reported with it).
+            var message = "the framed pipeline ended early"
+            if let cause = result?.cause {
+                message = "\(cause.name) (\(cause.termination))"
+                if let own = cause.errorMessage, !own.hasPrefix("frame ") { message += ": " + own }
+            }
+            run.fail(stem, key: work.key, stage: result?.cause?.name ?? "pipeline", message: message)
             if result?.refusedCredentials == true { run.stopForRefusedCredentials() }
             return
         }
