@@ -177,9 +177,23 @@ public final class ArchiveRun: OrchestratedRun, @unchecked Sendable {
                         [("workers", "\(workerCount)"), ("spare_connections", "\(facts.spareConnections)")])
         }
         display.log(.info, "archiving", [("slices", "\(plans.count)"), ("to_process", "\(work.count)"), ("workers", "\(workerCount)")])
-        WorkQueue(work).drain(workers: workerCount, stopping: { [self] in isStopping }) { [self] item, worker in
-            process(item, worker: worker, schemaHash: schemaHash)
+        // Small slices first, through one framed pipeline per worker (docs/framing.md); then
+        // the others, one pipeline each. Either way a worker holds one connection at a time.
+        let maximumBytes = FramedSlices.maximumBytes(invocation.baseEnvironment)
+        let framed = work.filter { isFramed($0, maximumBytes: maximumBytes) }
+        if !framed.isEmpty {
+            let manifests = FramedManifests(run: self)
+            let framedWorkers = (0..<workerCount).map { FramedWorker(run: self, worker: $0, schemaHash: schemaHash, manifests: manifests) }
+            WorkQueue(framed).drain(workers: min(workerCount, framed.count), stopping: { [self] in isStopping }) { item, worker in
+                framedWorkers[worker].serve(item)
+            }
+            framedWorkers.forEach { $0.close() }
+            manifests.close()
         }
+        WorkQueue(work.filter { !isFramed($0, maximumBytes: maximumBytes) })
+            .drain(workers: workerCount, stopping: { [self] in isStopping }) { [self] item, worker in
+                process(item, worker: worker, schemaHash: schemaHash)
+            }
         return finalSummary()
     }
 

@@ -14,29 +14,7 @@ extension ArchiveRun {
     /// The stages that turn one slice into one object.
     func stages(for work: SliceWork, schemaHash: String) -> [Stage] {
         let extract = Stage(name: "pg-extract", command: invocation.command("pg-extract", ["--plan", work.planJSON] + invocation.connectionArguments))
-        var stages = [extract]
-        let format = config.outputFormat
-        if format == .parquet {
-            var args = ["--from", "rowstream", "--to", "parquet", "--compression", config.compression == "none" ? "none" : config.compression,
-                        "--chunk-size", String(config.chunkSize)]
-            if config.compression != "none" { args += ["--compression-level", String(config.compressionLevel)] }
-            if config.specialValuesAsText { args.append("--special-values-as-text") }
-            stages.append(Stage(name: "rowfmt", command: invocation.command("rowfmt", args)))
-        } else {
-            stages.append(Stage(name: "rowfmt", command: invocation.command("rowfmt", ["--from", "rowstream", "--to", format.rawValue,
-                                                                                      "--chunk-size", String(config.chunkSize)])))
-            if config.compression != "none" {
-                stages.append(Stage(name: "zcompress", command: invocation.command("zcompress", [
-                    config.compression, "-l", String(config.compressionLevel), "-T", String(coresPerWorker)])))
-            }
-        }
-        // Each worker's s3put holds at most two parts and never spools: a slice up to two parts is
-        // one PUT from those buffers, a larger one a multipart upload. Parts are S3's minimum, 5 MiB,
-        // so memory does not grow with partition size; the size hint (twice the slice's rows on
-        // disk: an object rarely outgrows them) makes s3put use larger parts only for a slice that
-        // might otherwise need more than 10,000 of them (above ~24 GiB on disk).
-        var put = invocation.putArguments + ["--key", work.key, "--metadata", "pgarchive-schema=\(schemaHash)",
-                                               "--part-size", "5MiB", "--multipart-threshold", "10MiB", "--concurrency", "2"]
+        var put = uploadArguments + ["--key", work.key, "--metadata", "pgarchive-schema=\(schemaHash)"]
         if let disk = work.plan.diskBytes, disk > 0 { put += ["--size-hint", String(2 * disk)] }
         if config.dryRun {
             put.append("--dry-run")
@@ -44,8 +22,38 @@ extension ArchiveRun {
             // Level 2: only compare; a slice that differs runs again as an upload (process).
             put.append("--compare")
         }
-        stages.append(Stage(name: "s3put", command: invocation.command("s3put", put), commitGate: !config.dryRun))
+        return [extract] + formatStages(framed: false)
+            + [Stage(name: "s3put", command: invocation.command("s3put", put), commitGate: !config.dryRun)]
+    }
+
+    /// rowfmt (and zcompress) for the run's format and codec; `framed` adds `--framed`.
+    func formatStages(framed: Bool) -> [Stage] {
+        let mode = framed ? ["--framed"] : []
+        let format = config.outputFormat
+        if format == .parquet {
+            var args = mode + ["--from", "rowstream", "--to", "parquet", "--compression", config.compression == "none" ? "none" : config.compression,
+                               "--chunk-size", String(config.chunkSize)]
+            if config.compression != "none" { args += ["--compression-level", String(config.compressionLevel)] }
+            if config.specialValuesAsText { args.append("--special-values-as-text") }
+            return [Stage(name: "rowfmt", command: invocation.command("rowfmt", args))]
+        }
+        var stages = [Stage(name: "rowfmt", command: invocation.command("rowfmt", mode + ["--from", "rowstream", "--to", format.rawValue,
+                                                                                       "--chunk-size", String(config.chunkSize)]))]
+        if config.compression != "none" {
+            stages.append(Stage(name: "zcompress", command: invocation.command("zcompress", mode + [
+                config.compression, "-l", String(config.compressionLevel), "-T", String(coresPerWorker)])))
+        }
         return stages
+    }
+
+    /// s3put's options for a slice's object, either form. Each worker's s3put holds at most two
+    /// parts and never spools: a slice up to two parts is one PUT from those buffers, a larger one
+    /// a multipart upload. Parts are S3's minimum, 5 MiB, so memory does not grow with partition
+    /// size; the size hint (twice the slice's rows on disk: an object rarely outgrows them) makes
+    /// s3put use larger parts only for a slice that might otherwise need more than 10,000 of them
+    /// (above ~24 GiB on disk).
+    var uploadArguments: [String] {
+        invocation.putArguments + ["--part-size", "5MiB", "--multipart-threshold", "10MiB", "--concurrency", "2"]
     }
 
     /// The manifest of a slice just stored (docs/manifest.md); nil without pg-extract's digest.
@@ -136,14 +144,7 @@ extension ArchiveRun {
         let uncompressed = result.stages[1].lastProgress["uncompressed_bytes"]?.integer ?? result.stages[1].lastProgress["bytes"]?.integer
         if isStopping && !result.succeeded { return }
         if pipeline.commitDeclined && result.stages.dropLast().allSatisfy({ $0.termination.succeeded }) {
-            _ = try? cache.updateEntry(scope, key: work.key) { entry in
-                entry.s3Key = work.key
-                entry.rowCount = 0
-                entry.countTime = .now()
-            }
-            display.log(.info, "empty slice: no object written", [("slice", stem)])
-            display.completed("empty     \(stem)", bytes: 0, rows: 0)
-            record(.empty, rows: 0, bytes: 0)
+            concludeEmpty(work)
             return
         }
         guard result.succeeded else {
@@ -160,12 +161,37 @@ extension ArchiveRun {
             fail(stem, key: work.key, stage: "s3put", message: "\(error)")
             return
         }
+        conclude(work, worker: worker, schemaHash: schemaHash, upload: upload, rows: rows,
+                 digest: result.stages[0].lastProgress["digest"], uncompressed: uncompressed)
+    }
+
+    /// Records a slice whose pipeline declined to store an object: it has no rows.
+    func concludeEmpty(_ work: SliceWork) {
+        let stem = work.plan.stem
+        _ = try? cache.updateEntry(scope, key: work.key) { entry in
+            entry.s3Key = work.key
+            entry.rowCount = 0
+            entry.countTime = .now()
+        }
+        display.log(.info, "empty slice: no object written", [("slice", stem)])
+        display.completed("empty     \(stem)", bytes: 0, rows: 0)
+        record(.empty, rows: 0, bytes: 0)
+    }
+
+    /// Records a slice whose object was stored (or found identical, or compared, or dry-run):
+    /// manifest, cache entry, log and display, either pipeline form.
+    /// `storeManifest` stores the manifest (default: one s3put of its own).
+    func conclude(_ work: SliceWork, worker: Int, schemaHash: String, upload: UploadResult, rows: Int64,
+                  digest: Pipelines.JSONValue?, uncompressed: Int64?,
+                  storeManifest: ((SliceManifest, String) throws -> Void)? = nil) {
+        let stem = work.plan.stem
+        var upload = upload
         if upload.compared && !upload.skipped, let stored = upload.incomparable,
-           case .string(let digest)? = result.stages[0].lastProgress["digest"] {
+           case .string(let digestText)? = digest {
             // Level 2 when the object's ETag is no MD5 (SSE-KMS, SSE-C) or cannot be recomputed
             // (a multipart object without its part size): its manifest decides.
             let slice = ProducedSlice(key: work.key, window: work.plan.windowText, format: config.outputFormat.rawValue, codec: config.compression,
-                                      schemaHash: schemaHash, rows: rows, digest: digest, size: upload.size)
+                                      schemaHash: schemaHash, rows: rows, digest: digestText, size: upload.size)
             let manifestKey = ArchiveLayout.manifestKey(template: config.pathTemplate!, table: work.plan.table, objectKey: work.key)
             let found = Result { try invocation.fetchManifest(key: manifestKey) }
             let why: String
@@ -205,8 +231,7 @@ extension ArchiveRun {
         // The manifest: what the object holds, known only now that the stream has ended. It is
         // stored before the cache learns of the object, so a run that fails in between finds the
         // object unknown next time, compares it and writes the manifest then.
-        guard let manifest = manifest(for: work, upload: upload, rows: rows, digest: result.stages[0].lastProgress["digest"],
-                                      schemaHash: schemaHash) else {
+        guard let manifest = manifest(for: work, upload: upload, rows: rows, digest: digest, schemaHash: schemaHash) else {
             fail(stem, key: work.key, stage: "pg-extract", message: "pg-extract reported no row digest on its final progress line")
             record(.failed, rows: 0, bytes: 0)
             return
@@ -216,8 +241,12 @@ extension ArchiveRun {
             // An unchanged object (found identical) keeps a manifest that already says the same.
             let stored = upload.skipped ? try? invocation.fetchManifest(key: manifestKey) : nil
             if stored.map({ !$0.sameContent(as: manifest) }) ?? true {
-                try invocation.storeManifest(manifest, key: manifestKey) { [display, invocation] line in
-                    display.log(stderrLevel(line), invocation.mask(line), [("slice", stem), ("stage", "s3put")])
+                if let storeManifest {
+                    try storeManifest(manifest, manifestKey)
+                } else {
+                    try invocation.storeManifest(manifest, key: manifestKey) { [display, invocation] line in
+                        display.log(stderrLevel(line), invocation.mask(line), [("slice", stem), ("stage", "s3put")])
+                    }
                 }
             }
         } catch {

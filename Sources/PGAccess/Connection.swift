@@ -85,6 +85,12 @@ public final class PGConnection {
 
     deinit { PQfinish(handle) }
 
+    /// Whether the connection still works (false once the server or the network dropped it).
+    public var isAlive: Bool { PQstatus(handle) == CONNECTION_OK }
+
+    /// Whether no transaction is open (and none failed): the session can start the next one.
+    public var isIdle: Bool { PQtransactionStatus(handle) == PQTRANS_IDLE }
+
     /// Whether a failed connection was refused for who we are: a password needed or wrong, a
     /// role or database that does not exist, no pg_hba.conf entry (the server's own words, in the
     /// English messages PostgreSQL sends before a session's lc_messages applies).

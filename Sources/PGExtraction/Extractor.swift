@@ -40,8 +40,10 @@ public enum Extractor {
 
     /// Opens a read-only REPEATABLE READ snapshot and describes the slice's base table; with
     /// `columns`, only those (in table order), each of which must exist.
-    public static func begin(_ conn: PGConnection, slice: Slice, columns names: [String]? = nil) throws -> (RowStreamSchema, [SelectedColumn]) {
+    public static func begin(_ conn: PGConnection, slice: Slice, columns names: [String]? = nil,
+                             descriptions: DescriptionCache? = nil) throws -> (RowStreamSchema, [SelectedColumn]) {
         try conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        if let descriptions { return try descriptions.describe(conn, slice: slice, columns: names) }
         return try describe(conn, slice: slice, columns: names)
     }
 
@@ -64,8 +66,14 @@ public enum Extractor {
     ///
     /// A failure anywhere throws before the trailer is written, so the stream reads as truncated.
     public static func extract(_ conn: PGConnection, slice: Slice, columns names: [String]? = nil, sink: FileSink,
-                               progress: ProgressReporter) throws -> RowDigest {
-        let (schema, columns) = try begin(conn, slice: slice, columns: names)
+                               progress: ProgressReporter, descriptions: DescriptionCache? = nil) throws -> RowDigest {
+        try extractCounting(conn, slice: slice, columns: names, sink: sink, progress: progress, descriptions: descriptions).digest
+    }
+
+    /// `extract`, also returning the row count.
+    public static func extractCounting(_ conn: PGConnection, slice: Slice, columns names: [String]? = nil, sink: FileSink,
+                                       progress: ProgressReporter, descriptions: DescriptionCache? = nil) throws -> (rows: UInt64, digest: RowDigest) {
+        let (schema, columns) = try begin(conn, slice: slice, columns: names, descriptions: descriptions)
         let digester = RowDigester(schema: schema)
         let statements = try slice.sources.map { "COPY (\(try selectSQL(columns, source: $0))) TO STDOUT (FORMAT binary)" }
         try conn.execute("SET LOCAL statement_timeout = 0")
@@ -88,7 +96,7 @@ public enum Extractor {
         try sink.flush()
         try conn.execute("COMMIT")
         progress.finish(rows: rows, bytes: sink.bytesWritten, extra: ["digest": JSON.quote(digester.digest.hex)])
-        return digester.digest
+        return (rows, digester.digest)
     }
 
     /// Runs one `COPY (…) TO STDOUT (FORMAT binary)` and hands each tuple (header and trailer

@@ -143,6 +143,10 @@ public final class Pipeline: @unchecked Sendable {
     public var commitCondition: (@Sendable ([[String: JSONValue]]) -> Bool)?
     /// Set when the commit condition declined: the commit stage's abort is then expected.
     public private(set) var commitDeclined = false
+    /// When set, the commit gate's write end goes to the caller once every stage has started,
+    /// instead of the pipeline's one verdict after the earlier stages exit: a framed s3put reads
+    /// one verdict per frame (docs/framing.md). The caller writes them and closes the descriptor.
+    public var onGateOpened: (@Sendable (Int32) -> Void)?
     private var children: [ChildProcess] = []
     private var branchChildren: [Int: ChildProcess] = [:]
     private let lock = Lock()
@@ -283,6 +287,10 @@ public final class Pipeline: @unchecked Sendable {
         // The parent keeps no pipe ends the children use: EOF must reach them.
         toClose.forEach { close($0) }
         toClose = []
+        if let onGateOpened, let open = gate {
+            gate = nil
+            onGateOpened(open)
+        }
 
         let collector = StreamCollector(readers: readers, capture: captureRead, stageCount: 2 * stages.count,
                                         onProgress: onProgress, onErrorLine: onErrorLine)

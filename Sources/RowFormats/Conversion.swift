@@ -49,31 +49,54 @@ public enum Conversion {
         }
         let atomic = try options.outputPath.map { try AtomicOutput(path: $0) }
         let sink = atomic?.sink ?? FileSink.standardOutput()
-        let writer = try makeWriter(options.to, schema: reader.schema, parquet: options.parquet) { try sink.write($0) }
-        let progress = options.progress
-        let rows: UInt64
+        let figures: (rows: UInt64, extra: [String: String])
         do {
-            let batch = options.batchRows ?? .max
-            var untilBatchEnd = batch
-            rows = try convert(reader, to: writer) { rows in
-                untilBatchEnd -= 1
-                if untilBatchEnd == 0 {
-                    untilBatchEnd = batch
-                    try writer.flushRows()
-                    try sink.flush()
-                }
-                if rows & 1023 == 0 { progress.update(rows: rows, bytes: sink.bytesWritten) }
-            }
-            try sink.flush()
+            figures = try stream(reader, options: options, to: sink)
             try atomic?.commit()
         } catch {
             try? sink.flush()
             atomic?.discard()
             throw error
         }
+        options.progress.finish(rows: figures.rows, bytes: sink.bytesWritten, extra: figures.extra)
+    }
+
+    /// `rowfmt --framed` (docs/framing.md): each frame of the input converted on its own, into
+    /// one frame of the output with the same bytes the one-slice form writes for it.
+    public static func runFramed(_ options: Options) throws {
+        let schema = try options.schemaPath.map(loadSchema)
+        let input = try FileSource.open(path: options.inputPath)
+        try FramedFilter.run(stage: "rowfmt", input: input, progress: options.progress,
+                             describe: { ($0 as? FormatError)?.message ?? FramedFilter.message($0) }) { frame, sink, progress in
+            let reader = try makeReader(options.from, source: frame.source, schema: schema, inputName: "-")
+            var frameOptions = options
+            frameOptions.progress = progress
+            let figures = try stream(reader, options: frameOptions, to: sink)
+            progress.finish(rows: figures.rows, bytes: sink.bytesWritten, extra: figures.extra)
+            return figures.extra.merging(["rows": String(figures.rows), "bytes": String(sink.bytesWritten)]) { a, _ in a }
+        }
+    }
+
+    /// Converts every row of `reader` into `sink` (flushed at the end), reporting progress on
+    /// the way; returns the row count and the final progress line's extra fields.
+    static func stream(_ reader: any RowReader, options: Options, to sink: FileSink) throws -> (rows: UInt64, extra: [String: String]) {
+        let writer = try makeWriter(options.to, schema: reader.schema, parquet: options.parquet) { try sink.write($0) }
+        let progress = options.progress
+        let batch = options.batchRows ?? .max
+        var untilBatchEnd = batch
+        let rows = try convert(reader, to: writer) { rows in
+            untilBatchEnd -= 1
+            if untilBatchEnd == 0 {
+                untilBatchEnd = batch
+                try writer.flushRows()
+                try sink.flush()
+            }
+            if rows & 1023 == 0 { progress.update(rows: rows, bytes: sink.bytesWritten) }
+        }
+        try sink.flush()
         var extra: [String: String] = writer.digest.map { ["digest": JSON.quote($0.hex)] } ?? [:]
         if let uncompressed = writer.uncompressedBytes { extra["uncompressed_bytes"] = String(uncompressed) }
-        progress.finish(rows: rows, bytes: sink.bytesWritten, extra: extra)
+        return (rows, extra)
     }
 
     /// Reads a schema JSON file.

@@ -13,6 +13,8 @@ public final class FileSink {
     private var buffer: UnsafeMutableRawBufferPointer
     private var used = 0
     private let ownsDescriptor: Bool
+    /// Where the bytes go instead of a descriptor (a frame's data records), when set.
+    private let push: ((UnsafeRawBufferPointer) throws -> Void)?
     /// Bytes handed to the kernel so far.
     public private(set) var bytesWritten: UInt64 = 0
 
@@ -21,6 +23,17 @@ public final class FileSink {
         self.fd = fd
         self.name = name
         self.ownsDescriptor = ownsDescriptor
+        push = nil
+        buffer = .allocate(byteCount: max(bufferSize, 1), alignment: 16)
+    }
+
+    /// A sink that hands each buffer's worth of bytes to `push` instead of a descriptor (a
+    /// frame's data, docs/framing.md).
+    public init(name: String, bufferSize: Int = 256 * 1024, push: @escaping (UnsafeRawBufferPointer) throws -> Void) {
+        fd = -1
+        self.name = name
+        ownsDescriptor = false
+        self.push = push
         buffer = .allocate(byteCount: max(bufferSize, 1), alignment: 16)
     }
 
@@ -82,12 +95,17 @@ public final class FileSink {
     /// Flushes and, for descriptors this sink opened, fsyncs and closes.
     public func close(sync: Bool = false) throws {
         try flush()
-        if sync, fsync(fd) != 0, errno != EINVAL {
+        if sync, fd >= 0, fsync(fd) != 0, errno != EINVAL {
             throw ToolError("could not sync \(name): \(systemErrorText(errno))")
         }
     }
 
     private func writeAll(_ bytes: UnsafeRawBufferPointer) throws {
+        if let push {
+            try push(bytes)
+            bytesWritten += UInt64(bytes.count)
+            return
+        }
         var offset = 0
         while offset < bytes.count {
             let n = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
@@ -111,6 +129,8 @@ public final class FileSource {
     /// A name for messages ("standard input", a path).
     public let name: String
     private let ownsDescriptor: Bool
+    /// Where the bytes come from instead of a descriptor (a frame's data), when set.
+    private let pull: ((UnsafeMutableRawBufferPointer) throws -> Int)?
     /// Bytes read so far.
     public private(set) var bytesRead: UInt64 = 0
 
@@ -119,6 +139,16 @@ public final class FileSource {
         self.fd = fd
         self.name = name
         self.ownsDescriptor = ownsDescriptor
+        pull = nil
+    }
+
+    /// A source whose reads call `pull` (a frame's data, docs/framing.md): it fills part of
+    /// the buffer and returns the count, 0 at the end.
+    public init(name: String, pull: @escaping (UnsafeMutableRawBufferPointer) throws -> Int) {
+        fd = -1
+        self.name = name
+        ownsDescriptor = false
+        self.pull = pull
     }
 
     /// Standard input.
@@ -140,6 +170,11 @@ public final class FileSource {
 
     /// Reads up to `buffer.count` bytes; 0 means end of input.
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        if let pull {
+            let n = try pull(buffer)
+            bytesRead += UInt64(n)
+            return n
+        }
         while true {
             let n = Glibc.read(fd, buffer.baseAddress!, buffer.count)
             if n < 0 {

@@ -9,15 +9,31 @@ import Glibc
 public final class ProgressReporter {
     private let fd: Int32?
     private let stage: String
+    /// The frame the lines are about (`--framed`, docs/framing.md), written as `"frame"`.
+    private let frame: String?
     private var lastWrite: UInt64 = 0
     private var broken = false
     /// Minimum nanoseconds between two lines.
     public var interval: UInt64 = 200_000_000
 
-    /// A reporter for `stage` ("pg-extract", …) on `fd`, or a no-op when `fd` is nil.
-    public init(fd: Int32?, stage: String) {
+    /// A reporter for `stage` ("pg-extract", …) on `fd`, or a no-op when `fd` is nil; with
+    /// `frame`, every line names that frame (a framed stream's slice, docs/framing.md).
+    public init(fd: Int32?, stage: String, frame: String? = nil) {
         self.fd = fd
         self.stage = stage
+        self.frame = frame
+    }
+
+    /// A reporter on the same descriptor for one frame of a framed stream.
+    public func forFrame(_ id: String) -> ProgressReporter {
+        let reporter = ProgressReporter(fd: broken ? nil : fd, stage: stage, frame: id)
+        reporter.interval = interval
+        return reporter
+    }
+
+    /// The final line of a frame that failed: `error` says why (docs/framing.md).
+    public func failFrame(_ message: String, rows: UInt64? = nil, bytes: UInt64 = 0) {
+        finish(rows: rows, bytes: bytes, extra: ["error": JSON.quote(message)])
     }
 
     /// Whether anything is written at all.
@@ -74,6 +90,7 @@ public final class ProgressReporter {
     private func emit(rows: UInt64?, bytes: UInt64, done: Bool, extra: [String: String]) {
         guard let fd else { return }
         var line = "{\"stage\":\(JSON.quote(stage))"
+        if let frame { line += ",\"frame\":\(JSON.quote(frame))" }
         if let rows { line += ",\"rows\":\(rows)" }
         line += ",\"bytes\":\(bytes)"
         for (key, value) in extra.sorted(by: { $0.key < $1.key }) { line += ",\(JSON.quote(key)):\(value)" }

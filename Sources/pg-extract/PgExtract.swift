@@ -45,6 +45,9 @@ struct PgExtract: Tool {
     @Flag(help: "Print the schema JSON alone and read no rows.")
     var describe = false
 
+    @Flag(help: ArgumentHelp("Serve many slices on one connection (docs/framing.md): read requests {\"id\":…,\"plan\":{plan line}} one per line on standard input, write one frame per request; the catalog is read once per table."))
+    var framed = false
+
     @Option(name: .customLong("progress-fd"), help: "Write progress JSON lines to this descriptor (docs/progress.md).")
     var progressFD: Int32?
 
@@ -64,10 +67,14 @@ struct PgExtract: Tool {
         }
         if let progressFD, progressFD < 0 { throw ValidationError("--progress-fd must not be negative") }
         if let columns, columns.split(separator: ",").isEmpty { throw ValidationError("--columns needs at least one column name") }
+        if framed && (plan != nil || relation != nil || describe) {
+            throw ValidationError("--framed reads its slices from standard input: --plan, --relation and --describe do not apply")
+        }
     }
 
     func run() throws {
-        if !describe { try refuseBinaryToTerminal(force: force, what: "a rowstream") }
+        if !describe { try refuseBinaryToTerminal(force: force, what: framed ? "a framed stream" : "a rowstream") }
+        if framed { return try serveFramed() }
         let slice = try readSlice()
         if let error = slice.error { throw ToolError("slice \(slice.stem) could not be fully planned: \(error)") }
         let parameters = connection.parameters(environment: ProcessInfo.processInfo.environment, applicationName: "pg-extract")
@@ -87,6 +94,18 @@ struct PgExtract: Tool {
             throw error.toolError
         } catch let error as ExtractError {
             throw ToolError(error.message)
+        }
+    }
+
+    /// `--framed`: one connection, one frame per request line.
+    private func serveFramed() throws {
+        let parameters = connection.parameters(environment: ProcessInfo.processInfo.environment, applicationName: "pg-extract")
+        do {
+            let conn = try PGConnection(parameters, extraction: true)
+            try FramedExtraction.serve(conn, requests: LineSource(.standardInput), output: FileSink.standardOutput(), columns: columnList,
+                                       progress: ProgressReporter(fd: progressFD, stage: "pg-extract"))
+        } catch let error as PGError {
+            throw error.toolError
         }
     }
 

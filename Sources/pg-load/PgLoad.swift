@@ -107,7 +107,7 @@ struct PgLoad: Tool {
         request.dateColumn = dateColumn
         request.onConflict = onConflict
         request.dryRun = dryRun
-        request.commitGate = commitFd.map(CommitGate.init)
+        request.commitGate = commitFd.map { CommitGate(fd: $0) }
         request.expectRows = expectRows
         request.expectDigest = expectDigest
         request.allowLossyCast = allowLossyCast

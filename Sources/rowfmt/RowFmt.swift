@@ -54,6 +54,9 @@ struct RowFmt: Tool {
     @Option(name: .customLong("progress-fd"), help: ArgumentHelp("Write progress JSON lines to this descriptor (docs/progress.md).", valueName: "n"))
     var progressFD: Int32?
 
+    @Flag(help: "Convert each frame of a framed stream on its own (docs/framing.md): one frame in, one frame out, each frame's bytes those of the one-slice form; needs --from rowstream.")
+    var framed = false
+
     @Flag(name: [.customShort("f"), .long], help: "Write a rowstream or Parquet even to a terminal.")
     var force = false
 
@@ -69,6 +72,10 @@ struct RowFmt: Tool {
             if let first = given.first { throw ValidationError("\(first) applies only to --to parquet") }
         }
         _ = try parquetOptions()
+        if framed {
+            if from != .rowstream { throw ValidationError("--framed needs --from rowstream") }
+            if output != nil { throw ValidationError("--framed writes its frames to standard output: -o does not apply") }
+        }
     }
 
     /// The Parquet writer settings from the options.
@@ -113,8 +120,8 @@ struct RowFmt: Tool {
     }
 
     func run() throws {
-        if output == nil && (to == .rowstream || to == .parquet) {
-            try refuseBinaryToTerminal(force: force, what: to == .parquet ? "Parquet" : "a rowstream")
+        if output == nil && (framed || to == .rowstream || to == .parquet) {
+            try refuseBinaryToTerminal(force: force, what: framed ? "a framed stream" : to == .parquet ? "Parquet" : "a rowstream")
         }
         var options = Conversion.Options(from: from, to: to)
         options.schemaPath = schema
@@ -125,7 +132,7 @@ struct RowFmt: Tool {
         options.progress = ProgressReporter(fd: progressFD, stage: "rowfmt")
         options.warn = { warn("rowfmt", $0) }
         do {
-            try Conversion.run(options)
+            if framed { try Conversion.runFramed(options) } else { try Conversion.run(options) }
         } catch let error as FormatError {
             throw ToolError(error.message, status: error.inputEnded ? .consequence : .failure)
         }

@@ -66,6 +66,9 @@ struct S3Put: Tool {
     @Option(help: ArgumentHelp("After EOF, complete only once 'commit' is read from this descriptor; anything else aborts.", valueName: "fd"))
     var commitFd: Int32?
 
+    @Flag(help: ArgumentHelp("Upload each frame of a framed stream as its own object (docs/framing.md): the key and optional size_hint, metadata and compare come from the frame's header; one result line per frame, with its id."))
+    var framed = false
+
     @Flag(help: "Read and digest the input, upload nothing.")
     var dryRun = false
 
@@ -79,7 +82,10 @@ struct S3Put: Tool {
     var keysFrom: String?
 
     func validate() throws {
-        if abortIncomplete == nil && key == nil { throw ValidationError("missing --key") }
+        if framed && (key != nil || abortIncomplete != nil || compare) {
+            throw ValidationError("--framed takes each key from its frame's header: --key, --compare and --abort-incomplete do not apply")
+        }
+        if abortIncomplete == nil && key == nil && !framed { throw ValidationError("missing --key") }
         if abortIncomplete != nil && key != nil { throw ValidationError("--abort-incomplete and --key exclude each other") }
         if olderThan != nil && abortIncomplete == nil { throw ValidationError("--older-than needs --abort-incomplete") }
         if keysFrom != nil && abortIncomplete == nil { throw ValidationError("--keys-from needs --abort-incomplete") }
@@ -94,9 +100,12 @@ struct S3Put: Tool {
         _ = try parsedMetadata()
     }
 
-    func parsedMetadata() throws -> [String: String] {
+    func parsedMetadata() throws -> [String: String] { try Self.parseMetadata(metadata) }
+
+    /// `NAME=VALUE` items as metadata, checked.
+    static func parseMetadata(_ items: [String]) throws -> [String: String] {
         var pairs: [String: String] = [:]
-        for item in metadata {
+        for item in items {
             guard let eq = item.firstIndex(of: "="), eq != item.startIndex else {
                 throw ValidationError("--metadata \"\(item)\": expected NAME=VALUE")
             }
@@ -135,6 +144,7 @@ struct S3Put: Tool {
             try out.flush()
             return
         }
+        if framed { return try uploadFrames(bucket, environment: environment) }
         var st = stat()
         let sizeHint = fstat(0, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG ? UInt64(st.st_size) : self.sizeHint?.bytes
         var request = UploadRequest(
@@ -142,7 +152,7 @@ struct S3Put: Tool {
             options: PutOptions(contentType: contentType, serverSideEncryption: sse, kmsKeyID: sseKmsKeyId,
                                 storageClass: storageClass, metadata: try parsedMetadata()),
             partSize: partSize.bytes, concurrency: concurrency, multipartThreshold: multipartThreshold.bytes,
-            sha256: sha256, ifDifferent: ifDifferent, commitGate: commitFd.map(CommitGate.init), dryRun: dryRun,
+            sha256: sha256, ifDifferent: ifDifferent, commitGate: commitFd.map { CommitGate(fd: $0) }, dryRun: dryRun,
             sizeHint: sizeHint, temporaryDirectory: environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp")
         request.compareOnly = compare
         let result = try Uploader(store: bucket, request: request, progress: store.progress(stage: "s3put"))
@@ -153,6 +163,62 @@ struct S3Put: Tool {
 }
 
 extension S3Put {
+    /// `--framed`: each frame of standard input as its own object, one result line per frame.
+    /// A failure confined to a frame (its upload, or a failed end record from an earlier stage)
+    /// gives that frame an error line; only the streams themselves breaking stop the tool.
+    func uploadFrames(_ bucket: any ObjectStore, environment: [String: String]) throws {
+        let reader = FrameReader(input: .standardInput)
+        let out = FileSink.standardOutput()
+        let progress = store.progress(stage: "s3put")
+        let temporary = environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+        while let frame = try reader.next() {
+            let frameProgress = progress.forFrame(frame.id)
+            let fields = frame.header.fields
+            let key = fields["key"]?.string
+            let verdict = CommitGate.Verdict()
+            var line: String
+            do {
+                guard let key, !key.isEmpty else { throw ToolError("the frame's header has no \"key\"") }
+                var extra: [String] = []
+                if case .object(let pairs)? = fields["metadata"] {
+                    for (name, value) in pairs.sorted(by: { $0.key < $1.key }) {
+                        guard let text = value.string else { throw ToolError("metadata \"\(name)\" in the frame's header is not a string") }
+                        extra.append("\(name)=\(text)")
+                    }
+                }
+                let pairs: [String: String]
+                do { pairs = try Self.parseMetadata(metadata + extra) } catch let error as ValidationError { throw ToolError(error.message) }
+                var request = UploadRequest(
+                    key: key,
+                    options: PutOptions(contentType: contentType, serverSideEncryption: sse, kmsKeyID: sseKmsKeyId,
+                                        storageClass: storageClass, metadata: pairs),
+                    partSize: partSize.bytes, concurrency: concurrency, multipartThreshold: multipartThreshold.bytes,
+                    sha256: sha256, ifDifferent: ifDifferent, commitGate: commitFd.map { CommitGate(fd: $0, record: verdict) },
+                    dryRun: dryRun, sizeHint: fields["size_hint"]?.unsigned ?? sizeHint?.bytes, temporaryDirectory: temporary)
+                request.compareOnly = fields["compare"]?.bool ?? false
+                let result = try Uploader(store: bucket, request: request, progress: frameProgress).run(source: frame.source)
+                line = "{\"id\":\(JSON.quote(frame.id)),\(result.jsonLine.dropFirst())"
+            } catch {
+                if let broken = frame.streamError { throw broken }
+                if frame.end == nil { try frame.skipRest() }
+                if let broken = frame.streamError { throw broken }
+                // Exactly one verdict per frame, whatever became of it.
+                if let commitFd, !verdict.read { _ = CommitGate(fd: commitFd, record: verdict).awaitCommit() }
+                let failure = frame.upstreamFailure
+                let stage = failure.map { $0.end.stage ?? "an earlier stage" } ?? "s3put"
+                let message = failure.map { $0.end.error ?? "failed" } ?? FramedFilter.message(error)
+                let declined = verdict.read && !verdict.committed && failure == nil
+                if failure == nil && !declined { writeStandardError("s3put: error: frame \(frame.id): \(message)\n") }
+                frameProgress.failFrame(message)
+                line = "{\"id\":\(JSON.quote(frame.id)),\"key\":\(JSON.quote(key ?? "")),\"error\":\(JSON.quote(message)),\"stage\":\(JSON.quote(stage))"
+                if declined { line += ",\"declined\":true" }
+                line += "}"
+            }
+            try out.write(line + "\n")
+            try out.flush()
+        }
+    }
+
     /// The keys listed in `path` (one per line; `-` is standard input), empty lines ignored.
     static func readKeys(_ path: String) throws -> Set<String> {
         let source = path == "-" ? FileSource.standardInput : try FileSource.open(path: path)

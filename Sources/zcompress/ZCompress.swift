@@ -39,6 +39,9 @@ struct ZCompress: Tool {
     @Flag(name: [.short, .customLong("force")], help: "Write compressed data even to a terminal.")
     var force = false
 
+    @Flag(help: "Compress each frame of a framed stream on its own (docs/framing.md): one frame in, one frame out, each frame's bytes those of the one-slice form.")
+    var framed = false
+
     @Option(name: .customLong("progress-fd"), help: "Write progress JSON lines to this file descriptor.")
     var progressFD: Int32?
 
@@ -55,6 +58,7 @@ struct ZCompress: Tool {
         if decompress {
             guard operands.count <= 1 else { throw ValidationError("-d takes at most one input file") }
             guard level == nil, threads == nil else { throw ValidationError("-l and -T apply to compression only") }
+            guard !framed else { throw ValidationError("--framed applies to compression only") }
             return
         }
         guard let name = operands.first else { throw ValidationError("missing CODEC (zstd, lz4, gzip or none), or -d to decompress") }
@@ -67,6 +71,7 @@ struct ZCompress: Tool {
         }
         if let threads, threads < 0 { throw ValidationError("-T must be 0 (all cores) or more") }
         if let progressFD, progressFD < 0 { throw ValidationError("--progress-fd must be a file descriptor number") }
+        if framed && output != nil { throw ValidationError("--framed writes its frames to standard output: -o does not apply") }
     }
 
     func run() throws {
@@ -74,10 +79,20 @@ struct ZCompress: Tool {
         let source = try FileSource.open(path: inputPath)
         let progress = ProgressReporter(fd: progressFD, stage: "zcompress")
         let atomic = try output.map { try AtomicOutput(path: $0) }
-        if atomic == nil, let codec, codec != .none {
-            try refuseBinaryToTerminal(force: force, what: "compressed data")
+        if atomic == nil, let codec, codec != .none || framed {
+            try refuseBinaryToTerminal(force: force, what: framed ? "a framed stream" : "compressed data")
         }
         let sink = atomic?.sink ?? FileSink.standardOutput()
+        if framed, let codec {
+            let workers = (threads ?? 0) == 0 ? Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))) : threads!
+            try FramedFilter.run(stage: "zcompress", input: source, output: sink, progress: progress,
+                                 describe: { ($0 as? CodecError)?.message ?? FramedFilter.message($0) }) { frame, frameSink, frameProgress in
+                let bytes = try CodecStreams.compress(codec: codec, level: level ?? codec.defaultLevel, threads: workers,
+                                                      from: frame.source, to: frameSink, progress: frameProgress)
+                return ["bytes": String(bytes)]
+            }
+            return
+        }
         do {
             if let codec {
                 let workers = (threads ?? 0) == 0 ? Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))) : threads!
