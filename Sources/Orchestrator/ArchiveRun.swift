@@ -100,10 +100,7 @@ public final class ArchiveRun: OrchestratedRun, @unchecked Sendable {
         }
         summary.slices = plans.count
         account(planned, template: template)
-        var counting: BackgroundCount?
-        if !config.skipCount { (plans, counting) = try startCounting(plans) }
         display.setTotals(slices: plans.count, rows: plans.reduce(0) { $0 + ($1.rows ?? 0) })
-        defer { counting?.finish() }
         try abortIncompleteUploads(prefix: prefix, ownKeys: plans.filter { $0.error == nil }.map { objectKey($0, template: template) })
 
         task { $0.currentTask = "checking" }
@@ -113,6 +110,7 @@ public final class ArchiveRun: OrchestratedRun, @unchecked Sendable {
         var work: [SliceWork] = []
         var skipped: [String] = []
         defer { recordSkips(skipped) }
+        var unknown: [(plan: Slice, key: String)] = []
         for plan in plans {
             let key = objectKey(plan, template: template)
             if let error = plan.error {
@@ -139,24 +137,39 @@ public final class ArchiveRun: OrchestratedRun, @unchecked Sendable {
                 skipped.append(key)
                 continue
             }
-            // The manifest is read only for an object the run would otherwise compare or replace.
-            if existing != nil, listing[manifestKey(key)] != nil, let retired = (try? invocation.fetchManifest(key: manifestKey(key)))??.retired {
+            // The manifest is read only for an object the run would otherwise compare or replace:
+            // all such manifests at once, below (level 1 from the store).
+            if existing != nil, listing[manifestKey(key)] != nil {
+                unknown.append((plan, key))
+                continue
+            }
+            try queue(plan, key: key, exists: existing != nil, work: &work, skipped: &skipped)
+        }
+        let store = levelOneFromStore(unknown, listing: listing, schemaHash: schemaHash)
+        for (plan, key) in unknown {
+            if let retired = store.manifests[key]?.retired {
                 keepRetired(plan, key: key, when: "at \(retired.time.rfc3339) (\(retired.mode))")
-                continue
+            } else if let rows = store.skips[key] {
+                skip(plan, key: key, reason: "the store's manifest describes the object and PostgreSQL holds its \(rows) rows")
+            } else {
+                try queue(plan, key: key, exists: true, compare: !store.stale.contains(key), work: &work, skipped: &skipped)
             }
-            if plan.partial && existing != nil && !config.force {
-                display.log(.warn, "skipping a partial window: the object may cover the whole window; --force overwrites it",
-                            [("slice", plan.stem), ("key", key)])
-                skip(plan, key: key, reason: "partial window")
-                skipped.append(key)
-                continue
-            }
-            // An open window still gains rows: upload it again rather than compare it first.
-            work.append(SliceWork(plan: plan, planJSON: try plan.jsonLine(), key: key, ifDifferent: existing != nil && !plan.open,
-                                  expectedRows: plan.rows))
+        }
+        if !unknown.isEmpty {
+            let order = Dictionary(plans.enumerated().map { ($1.stem, $0) }, uniquingKeysWith: { a, _ in a })
+            work.sort { order[$0.plan.stem] ?? 0 < order[$1.plan.stem] ?? 0 }
         }
         recordSkips(skipped)
         skipped = []
+        // Counted after the skips: the windows level 1 from the store counted are in the cache now.
+        var counting: BackgroundCount?
+        if !config.skipCount {
+            (plans, counting) = try startCounting(plans)
+            let rows = Dictionary(plans.map { ($0.stem, $0.rows) }, uniquingKeysWith: { a, _ in a })
+            for i in work.indices { work[i].expectedRows = rows[work[i].plan.stem] ?? work[i].expectedRows }
+            display.setTotals(slices: plans.count, rows: plans.reduce(0) { $0 + ($1.rows ?? 0) })
+        }
+        defer { counting?.finish() }
 
         task { $0.currentTask = "archiving"; $0.totalSlices = Int64(plans.count) }
         // Each worker holds one connection: leave half of what the server can spare to others.
@@ -171,6 +184,22 @@ public final class ArchiveRun: OrchestratedRun, @unchecked Sendable {
             process(item, worker: worker, schemaHash: schemaHash)
         }
         return finalSummary()
+    }
+
+    /// Queues a slice that no level skipped: a partial window over an existing object is kept
+    /// (unless --force); an existing object is compared first, except in an open window (or
+    /// when `compare` is false: it is known to differ).
+    private func queue(_ plan: Slice, key: String, exists: Bool, compare: Bool = true, work: inout [SliceWork], skipped: inout [String]) throws {
+        if plan.partial && exists && !config.force {
+            display.log(.warn, "skipping a partial window: the object may cover the whole window; --force overwrites it",
+                        [("slice", plan.stem), ("key", key)])
+            skip(plan, key: key, reason: "partial window")
+            skipped.append(key)
+            return
+        }
+        // An open window still gains rows: upload it again rather than compare it first.
+        work.append(SliceWork(plan: plan, planJSON: try plan.jsonLine(), key: key, ifDifferent: exists && compare && !plan.open,
+                              expectedRows: plan.rows))
     }
 
     /// Renders the object key of a slice.
