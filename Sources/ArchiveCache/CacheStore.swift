@@ -81,14 +81,25 @@ public struct CacheStore: Sendable {
     @discardableResult
     public func updateEntries(_ scope: CacheScope, keys: [String],
                               _ change: (String, inout CacheEntry) throws -> Void) throws -> [CacheEntry] {
+        try updateEntries(keys.map { (scope, $0) }) { i, entry in try change(keys[i], &entry) }
+    }
+
+    /// Updates entries of any scopes (each created if missing) in one transaction, in order (a
+    /// key given twice sees its first change); `change` gets each item's index. One commit for
+    /// the whole batch. Returns the stored entries in the order of `items`.
+    @discardableResult
+    public func updateEntries(_ items: [(scope: CacheScope, key: String)],
+                              _ change: (Int, inout CacheEntry) throws -> Void) throws -> [CacheEntry] {
         try withDatabase { database in
             try database.db.writeTransaction {
-                try database.ensureScope(scope)
-                return try keys.map { key in
-                    let before = try database.entry(file: scope.fileName, key: key)
+                var ensured: Set<String> = []
+                return try items.enumerated().map { i, item in
+                    let file = item.scope.fileName
+                    if ensured.insert(file).inserted { try database.ensureScope(item.scope) }
+                    let before = try database.entry(file: file, key: item.key)
                     var entry = before ?? CacheEntry()
-                    try change(key, &entry)
-                    if before != entry || before == nil { try database.store(file: scope.fileName, key: key, entry) }
+                    try change(i, &entry)
+                    if before != entry || before == nil { try database.store(file: file, key: item.key, entry) }
                     return entry
                 }
             }
