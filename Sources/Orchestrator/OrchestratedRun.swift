@@ -80,7 +80,7 @@ public class OrchestratedRun: @unchecked Sendable {
         guard !keys.isEmpty else { return }
         let now = Timestamp.now()
         do {
-            try cache.updateEntries(scope, keys: keys) { _, entry in entry.lastSkipTime = now }
+            try cache.updateEntries(scope, keys: keys, { _, entry in entry.lastSkipTime = now }, each: { _ in })
         } catch {
             display.log(.warn, "could not record \(keys.count) skips in the cache: \(error)")
         }
@@ -211,6 +211,7 @@ public class OrchestratedRun: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         summary.seconds = Date().timeIntervalSince(startClock)
+        summary.ownUsage = .ownSoFar()
         return summary
     }
 }

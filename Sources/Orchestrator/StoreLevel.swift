@@ -10,8 +10,8 @@ import ToolSupport
 /// What the store's manifests said of the slices the cache did not know (docs/cache.md,
 /// "Level 1 from the store").
 struct StoreFindings {
-    /// The manifests read, by data object key.
-    var manifests: [String: SliceManifest] = [:]
+    /// The retirements the manifests read record, by data object key.
+    var retired: [String: SliceManifest.Retirement] = [:]
     /// Data object keys skipped: the manifest describes the object and PostgreSQL holds as many
     /// rows for the window as the manifest says (recorded in the cache already).
     var skips: [String: Int64] = [:]
@@ -19,55 +19,68 @@ struct StoreFindings {
     /// number of rows: the object is certainly not the window's rows, so it is replaced without
     /// comparing it first.
     var stale: Set<String> = []
+    /// Manifests read.
+    var read = 0
 }
 
 extension ArchiveRun {
+    /// Slices whose manifests one s3get reads, which are then counted and recorded before the
+    /// next: memory stays bounded whatever the number of slices.
+    static let storeChunk = 5_000
+
     /// Level 1 from the store alone, for slices whose object and manifest are in the listing
     /// but the cache does not describe the object (a fresh ARCHIVE_HOME, another machine's run):
-    /// their manifests are read by one s3get (`--keys-from`), the windows whose manifest
-    /// describes the listed object are counted exactly (a few statements per 200 slices), and a
+    /// their manifests are read by s3get (`--keys-from`, one process per 5,000), the windows
+    /// whose manifest describes the listed object are counted exactly (a few statements), and a
     /// slice whose count equals the manifest's rows is skipped and recorded in the cache as if
     /// this run had uploaded it. Anything else is left to the run (compared, or archived).
-    func levelOneFromStore(_ pending: [(plan: Slice, key: String)], listing: [String: ListedObject], schemaHash: String) -> StoreFindings {
+    func levelOneFromStore(_ pending: [(plan: Slice, key: String)], listing: SliceListing, schemaHash: String) -> StoreFindings {
         var findings = StoreFindings()
-        guard !pending.isEmpty else { return findings }
-        let read: [String: Result<SliceManifest, OrchestratorError>]
-        do {
-            read = try invocation.fetchManifests(keys: pending.map { manifestKey($0.key) })
-        } catch {
-            display.log(.warn, "could not read the manifests; their slices are compared instead: \(error)", [("manifests", "\(pending.count)")])
-            return findings
-        }
-        var candidates: [(plan: Slice, key: String, manifest: SliceManifest)] = []
-        for (plan, key) in pending {
-            switch read[manifestKey(key)] {
-            case .success(let manifest)?:
-                findings.manifests[key] = manifest
-                if let object = listing[key], storeDescribes(plan, key: key, object: object, manifest: manifest, schemaHash: schemaHash) {
-                    candidates.append((plan, key, manifest))
+        var counted = 0
+        for start in stride(from: 0, to: pending.count, by: Self.storeChunk) {
+            let chunk = pending[start..<min(start + Self.storeChunk, pending.count)]
+            let read: [String: Result<SliceManifest, OrchestratorError>]
+            do {
+                read = try invocation.fetchManifests(keys: chunk.map { manifestKey($0.key) })
+            } catch {
+                display.log(.warn, "could not read the manifests; their slices are compared instead: \(error)", [("manifests", "\(chunk.count)")])
+                continue
+            }
+            findings.read += read.count
+            var candidates: [(plan: Slice, key: String, manifest: SliceManifest)] = []
+            for (plan, key) in chunk {
+                switch read[manifestKey(key)] {
+                case .success(let manifest)?:
+                    if let retired = manifest.retired { findings.retired[key] = retired }
+                    if let object = listing[key], storeDescribes(plan, key: key, object: object, manifest: manifest, schemaHash: schemaHash) {
+                        candidates.append((plan, key, manifest))
+                    }
+                case .failure(let error)?:
+                    display.log(.warn, "unusable manifest; the slice is compared instead: \(error)", [("slice", plan.stem), ("key", manifestKey(key))])
+                case nil:
+                    break  // removed since the listing
                 }
-            case .failure(let error)?:
-                display.log(.warn, "unusable manifest; the slice is compared instead: \(error)", [("slice", plan.stem), ("key", manifestKey(key))])
-            case nil:
-                break  // removed since the listing
             }
-        }
-        let counts = exactCounts(candidates.map(\.plan))
-        var matched: [String: SliceManifest] = [:]
-        for (plan, key, manifest) in candidates {
-            guard let rows = counts[plan.stem] else { continue }
-            if rows == manifest.rows {
-                matched[key] = manifest
-                findings.skips[key] = rows
-            } else {
-                findings.stale.insert(key)
-                display.log(.info, "PostgreSQL's row count differs from the manifest's: archiving the window again",
-                            [("slice", plan.stem), ("rows", "\(rows)"), ("manifest_rows", "\(manifest.rows)")])
+            let counts = exactCounts(candidates.map(\.plan))
+            counted += counts.count
+            var matched: [String: SliceManifest] = [:]
+            for (plan, key, manifest) in candidates {
+                guard let rows = counts[plan.stem] else { continue }
+                if rows == manifest.rows {
+                    matched[key] = manifest
+                    findings.skips[key] = rows
+                } else {
+                    findings.stale.insert(key)
+                    display.log(.info, "PostgreSQL's row count differs from the manifest's: archiving the window again",
+                                [("slice", plan.stem), ("rows", "\(rows)"), ("manifest_rows", "\(manifest.rows)")])
+                }
             }
+            record(fromStore: matched)
         }
-        display.log(.info, "level 1 from the store", [("manifests_read", "\(read.count)"), ("counted", "\(counts.count)"),
-                                                     ("skipped", "\(matched.count)")])
-        record(fromStore: matched)
+        if !pending.isEmpty {
+            display.log(.info, "level 1 from the store", [("manifests_read", "\(findings.read)"), ("counted", "\(counted)"),
+                                                         ("skipped", "\(findings.skips.count)")])
+        }
         return findings
     }
 
@@ -111,7 +124,8 @@ extension ArchiveRun {
         guard !matched.isEmpty else { return }
         let now = Timestamp.now()
         do {
-            try cache.updateEntries(scope, keys: matched.keys.sorted()) { key, entry in
+            let keys = matched.keys.sorted()
+            try cache.updateEntries(scope, keys: keys, { key, entry in
                 let m = matched[key]!
                 entry.s3Key = key
                 entry.fileSize = m.size
@@ -133,7 +147,7 @@ extension ArchiveRun {
                 entry.partSize = m.partSize
                 entry.format = m.format
                 entry.codec = m.codec
-            }
+            }, each: { _ in })
         } catch {
             display.log(.warn, "could not record \(matched.count) skips from the store in the cache: \(error)")
         }

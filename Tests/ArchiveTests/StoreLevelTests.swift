@@ -19,7 +19,7 @@ struct StoreLevelTests {
         let lines = result.err.split(separator: "\n")
         return (lines.filter { $0.contains("pipeline") && $0.contains("/pg-extract ") }.count,
                 result.err.components(separatedBy: "/pg-extract ").count - 1,
-                lines.filter { $0.contains("level 1 from the store") }.count)
+                lines.filter { $0.contains("level 1 from the store") && $0.contains("manifests_read=") }.count)
     }
 
     @Test("no ARCHIVE_HOME: every slice is skipped from the manifests (no pg-extract), the cache is filled; an extra row re-archives its window")
