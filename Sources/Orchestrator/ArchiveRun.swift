@@ -106,17 +106,19 @@ public final class ArchiveRun: OrchestratedRun, @unchecked Sendable {
             display.log(.info, "shard", [("shard", shard.description), ("slices", "\(plans.count)"), ("of", "\(all)")])
         }
         summary.slices = plans.count
+        releaseFreedMemory()
         display.log(.debug, "memory", [("after", "planning"), ("rss_mb", residentMegabytesNow()), ("peak_mb", TextFormat.fixed(Double(ResourceUsage.ownSoFar().peakResidentBytes) / 1e6, 1))])
         account(planned, template: template)
         display.setTotals(slices: plans.count, rows: plans.reduce(0) { $0 + ($1.rows ?? 0) })
         // One key per slice, rendered once (100,000 slices: 100,000 keys).
         let keys = plans.map { objectKey($0, template: template) }
         let planIndex = Dictionary(keys.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
-        try abortIncompleteUploads(prefix: prefix, ownKeys: zip(plans, keys).filter { $0.0.error == nil }.map(\.1))
+        try abortIncompleteUploads(prefix: prefix, ownKeys: plans.indices.compactMap { plans[$0].error == nil ? keys[$0] : nil })
 
         task { $0.currentTask = "checking" }
         let listing = try SliceListing(invocation: invocation, prefix: prefix, template: template, table: table, keys: keys,
                                        index: planIndex, spool: spool + "/listing.jsonl")
+        releaseFreedMemory()
         display.log(.debug, "memory", [("after", "listing"), ("rss_mb", residentMegabytesNow()), ("peak_mb", TextFormat.fixed(Double(ResourceUsage.ownSoFar().peakResidentBytes) / 1e6, 1))])
         let schemaHash = try storeSchema(table: table, template: template, listing: listing)
         // Only what the run decides with, not every entry whole (memory at 100,000 slices).
@@ -125,12 +127,14 @@ public final class ArchiveRun: OrchestratedRun, @unchecked Sendable {
             entries[key] = KnownSlice(entry)
             return nil
         }
+        releaseFreedMemory()
         display.log(.debug, "memory", [("after", "reading the cache"), ("rss_mb", residentMegabytesNow()), ("peak_mb", TextFormat.fixed(Double(ResourceUsage.ownSoFar().peakResidentBytes) / 1e6, 1))])
         var work: [SliceWork] = []
         var skipped: [String] = []
         defer { recordSkips(skipped) }
-        var unknown: [(plan: Slice, key: String)] = []
-        for (plan, key) in zip(plans, keys) {
+        // Positions in `plans`, not copies of the slices (100,000 of them without a cache).
+        var unknown: [Int] = []
+        for (i, (plan, key)) in zip(plans, keys).enumerated() {
             if let error = plan.error {
                 fail(plan.stem, key: key, stage: "planning", message: "pg-partitions: \(error)")
                 continue
@@ -158,17 +162,20 @@ public final class ArchiveRun: OrchestratedRun, @unchecked Sendable {
             // The manifest is read only for an object the run would otherwise compare or replace:
             // all such manifests at once, below (level 1 from the store).
             if existing != nil, listing.hasManifest(ofObject: key) {
-                unknown.append((plan, key))
+                unknown.append(i)
                 continue
             }
             try queue(plan, key: key, exists: existing != nil, work: &work, skipped: &skipped)
         }
+        releaseFreedMemory()
         display.log(.debug, "memory", [("after", "level 1 from the cache"), ("rss_mb", residentMegabytesNow()), ("peak_mb", TextFormat.fixed(Double(ResourceUsage.ownSoFar().peakResidentBytes) / 1e6, 1))])
-        let store = levelOneFromStore(unknown, listing: listing, schemaHash: schemaHash)
+        let store = levelOneFromStore(unknown, plans: plans, keys: keys, listing: listing, schemaHash: schemaHash)
+        releaseFreedMemory()
         display.log(.debug, "memory", [("after", "level 1 from the store"), ("rss_mb", residentMegabytesNow()), ("peak_mb", TextFormat.fixed(Double(ResourceUsage.ownSoFar().peakResidentBytes) / 1e6, 1))])
         let now = Timestamp.now()
         for (key, rows) in store.skips { entries[key] = KnownSlice(rows: rows, countTime: now) }
-        for (plan, key) in unknown {
+        for i in unknown {
+            let plan = plans[i], key = keys[i]
             if let retired = store.retired[key] {
                 keepRetired(plan, key: key, when: "at \(retired.time.rfc3339) (\(retired.mode))")
             } else if let rows = store.skips[key] {
@@ -194,6 +201,7 @@ public final class ArchiveRun: OrchestratedRun, @unchecked Sendable {
             display.setTotals(slices: plans.count, rows: plans.reduce(0) { $0 + ($1.rows ?? 0) })
         }
         defer { counting?.finish() }
+        releaseFreedMemory()
         display.log(.debug, "memory", [("after", "recording skips"), ("rss_mb", residentMegabytesNow()), ("peak_mb", TextFormat.fixed(Double(ResourceUsage.ownSoFar().peakResidentBytes) / 1e6, 1))])
 
         task { $0.currentTask = "archiving"; $0.totalSlices = Int64(plans.count) }

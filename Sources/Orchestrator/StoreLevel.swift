@@ -26,19 +26,20 @@ struct StoreFindings {
 extension ArchiveRun {
     /// Slices whose manifests one s3get reads, which are then counted and recorded before the
     /// next: memory stays bounded whatever the number of slices.
-    static let storeChunk = 5_000
+    static let storeChunk = 1_000
 
     /// Level 1 from the store alone, for slices whose object and manifest are in the listing
     /// but the cache does not describe the object (a fresh ARCHIVE_HOME, another machine's run):
-    /// their manifests are read by s3get (`--keys-from`, one process per 5,000), the windows
+    /// their manifests are read by s3get (`--keys-from`, one process per 1,000), the windows
     /// whose manifest describes the listed object are counted exactly (a few statements), and a
     /// slice whose count equals the manifest's rows is skipped and recorded in the cache as if
     /// this run had uploaded it. Anything else is left to the run (compared, or archived).
-    func levelOneFromStore(_ pending: [(plan: Slice, key: String)], listing: SliceListing, schemaHash: String) -> StoreFindings {
+    /// `pending`: positions in `plans` and `keys`.
+    func levelOneFromStore(_ pending: [Int], plans: [Slice], keys: [String], listing: SliceListing, schemaHash: String) -> StoreFindings {
         var findings = StoreFindings()
         var counted = 0
         for start in stride(from: 0, to: pending.count, by: Self.storeChunk) {
-            let chunk = pending[start..<min(start + Self.storeChunk, pending.count)]
+            let chunk = pending[start..<min(start + Self.storeChunk, pending.count)].map { (plan: plans[$0], key: keys[$0]) }
             let read: [String: Result<SliceManifest, OrchestratorError>]
             do {
                 read = try invocation.fetchManifests(keys: chunk.map { manifestKey($0.key) })
