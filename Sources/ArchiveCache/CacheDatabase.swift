@@ -96,11 +96,16 @@ final class CacheDatabase: @unchecked Sendable {
 
     /// The entries of the scope stored under `file`, by key.
     func entries(file: String) throws -> [String: CacheEntry] {
+        try entries(file: file) { _, entry in entry }
+    }
+
+    /// Each entry of `file` through `transform` (nil: left out), one entry decoded at a time.
+    func entries<T>(file: String, _ transform: (String, CacheEntry) throws -> T?) throws -> [String: T] {
         let statement = try db.prepare("SELECT key, entry FROM entries WHERE file = ?").bind(file)
-        var out: [String: CacheEntry] = [:]
+        var out: [String: T] = [:]
         while try statement.step() {
             let key = statement.text(0)
-            out[key] = try Self.decode(statement.bytes(1), file: file, key: key)
+            if let value = try transform(key, try Self.decode(statement.bytes(1), file: file, key: key)) { out[key] = value }
         }
         return out
     }

@@ -42,6 +42,12 @@ public struct CacheStore: Sendable {
         try withDatabase { try CacheFile(entries: $0.entries(file: scope.fileName)) }
     }
 
+    /// What `transform` keeps of each entry of a scope (nil: the entry is left out): a run over
+    /// 100,000 slices holds only the facts it decides with, never every entry whole.
+    public func load<T>(_ scope: CacheScope, _ transform: (String, CacheEntry) throws -> T?) throws -> [String: T] {
+        try withDatabase { try $0.entries(file: scope.fileName, transform) }
+    }
+
     /// One entry of a scope, or nil.
     public func entry(_ scope: CacheScope, key: String) throws -> CacheEntry? {
         try withDatabase { try $0.entry(file: scope.fileName, key: key) }
@@ -81,15 +87,58 @@ public struct CacheStore: Sendable {
     @discardableResult
     public func updateEntries(_ scope: CacheScope, keys: [String],
                               _ change: (String, inout CacheEntry) throws -> Void) throws -> [CacheEntry] {
+        var stored: [CacheEntry] = []
+        stored.reserveCapacity(keys.count)
+        try updateEntries(count: keys.count, scope: { _ in scope }, key: { keys[$0] }, { i, entry in try change(keys[i], &entry) }) {
+            stored.append($0)
+        }
+        return stored
+    }
+
+    /// `updateEntries` of one scope handing each stored entry to `each` instead of returning
+    /// them all (a batch of 100,000 skips need not hold 100,000 entries).
+    public func updateEntries(_ scope: CacheScope, keys: [String], _ change: (String, inout CacheEntry) throws -> Void,
+                              each: (CacheEntry) throws -> Void) throws {
+        try updateEntries(count: keys.count, scope: { _ in scope }, key: { keys[$0] }, { i, entry in try change(keys[i], &entry) }, each: each)
+    }
+
+    /// Updates entries of any scopes (each created if missing) in one transaction, in order (a
+    /// key given twice sees its first change); `change` gets each item's index. One commit for
+    /// the whole batch. Returns the stored entries in the order of `items`.
+    @discardableResult
+    public func updateEntries(_ items: [(scope: CacheScope, key: String)],
+                              _ change: (Int, inout CacheEntry) throws -> Void) throws -> [CacheEntry] {
+        var stored: [CacheEntry] = []
+        stored.reserveCapacity(items.count)
+        try updateEntries(items, change) { stored.append($0) }
+        return stored
+    }
+
+    /// `updateEntries` handing each stored entry to `each` instead of returning them all (a
+    /// batch of 100,000 skips need not hold 100,000 entries).
+    public func updateEntries(_ items: [(scope: CacheScope, key: String)], _ change: (Int, inout CacheEntry) throws -> Void,
+                              each: (CacheEntry) throws -> Void) throws {
+        try updateEntries(count: items.count, scope: { items[$0].scope }, key: { items[$0].key }, change, each: each)
+    }
+
+    /// The one transaction behind the `updateEntries` forms: item `i` is `key(i)` in `scope(i)`.
+    private func updateEntries(count: Int, scope: (Int) -> CacheScope, key: (Int) -> String,
+                               _ change: (Int, inout CacheEntry) throws -> Void, each: (CacheEntry) throws -> Void) throws {
         try withDatabase { database in
             try database.db.writeTransaction {
-                try database.ensureScope(scope)
-                return try keys.map { key in
-                    let before = try database.entry(file: scope.fileName, key: key)
+                var ensured: Set<String> = []
+                // A scope's file name hashes its destination: once per run of equal scopes.
+                var last: (scope: CacheScope, file: String)?
+                for i in 0..<count {
+                    let itemScope = scope(i), itemKey = key(i)
+                    let file = last.flatMap { $0.scope == itemScope ? $0.file : nil } ?? itemScope.fileName
+                    last = (itemScope, file)
+                    if ensured.insert(file).inserted { try database.ensureScope(itemScope) }
+                    let before = try database.entry(file: file, key: itemKey)
                     var entry = before ?? CacheEntry()
-                    try change(key, &entry)
-                    if before != entry || before == nil { try database.store(file: scope.fileName, key: key, entry) }
-                    return entry
+                    try change(i, &entry)
+                    if before != entry || before == nil { try database.store(file: file, key: itemKey, entry) }
+                    try each(entry)
                 }
             }
         }

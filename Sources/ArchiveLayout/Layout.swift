@@ -40,13 +40,40 @@ public enum ArchiveLayout {
     }
 
     /// Renders a path template: no leading or trailing slashes, no empty segments.
+    /// One pass over the template's bytes (a run renders one key per slice: 100,000 of them).
     public static func render(template: String, table: String, year: String, month: String, day: String, hour: String) -> String {
-        var text = template.replacing("{table}", with: table)
-        for (placeholder, value) in zip(datePlaceholders, [year, month, day, hour]) {
-            text = text.replacing(placeholder, with: value)
+        let values = [table, year, month, day, hour]
+        var out: [UInt8] = []
+        out.reserveCapacity(template.utf8.count + table.utf8.count)
+        // Slashes are written before the next segment's first byte: none leading, trailing or doubled.
+        var slash = false
+        func append(_ byte: UInt8) {
+            if byte == slashByte {
+                slash = !out.isEmpty
+                return
+            }
+            if slash { out.append(slashByte); slash = false }
+            out.append(byte)
         }
-        return text.split(separator: "/", omittingEmptySubsequences: true).joined(separator: "/")
+        let t = Array(template.utf8)
+        var i = 0
+        outer: while i < t.count {
+            if t[i] == openByte {
+                for (n, name) in placeholderBytes.enumerated() where t.count - i >= name.count && t[i..<(i + name.count)].elementsEqual(name) {
+                    for byte in values[n].utf8 { append(byte) }
+                    i += name.count
+                    continue outer
+                }
+            }
+            append(t[i])
+            i += 1
+        }
+        return String(decoding: out, as: UTF8.self)
     }
+
+    private static let placeholderBytes = placeholders.map { Array($0.utf8) }
+    private static let slashByte = UInt8(ascii: "/")
+    private static let openByte = UInt8(ascii: "{")
 
     /// The file-name extension for a format and codec (`.jsonl.zst`, `.csv`, `.parquet`).
     public static func fileExtension(format: String, codecExtension: String) -> String {

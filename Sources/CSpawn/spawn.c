@@ -2,6 +2,7 @@
 #include "pgarchive_spawn.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -86,3 +87,5 @@ int pgarchive_pipe_set_capacity(int fd, int bytes) {
     if (fcntl(fd, F_SETPIPE_SZ, bytes) < 0) return -1;
     return fcntl(fd, F_GETPIPE_SZ);
 }
+
+int pgarchive_release_free_memory(void) { return malloc_trim(0); }

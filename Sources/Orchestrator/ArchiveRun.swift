@@ -31,6 +31,8 @@ public struct RunSummary: Sendable {
     public var authenticationRefused = false
     /// CPU time and peak memory of each kind of stage.
     public var stageUsage = StageUsageTotals()
+    /// data-archiver's own CPU time and peak memory at the end.
+    public var ownUsage: ResourceUsage?
     /// Rows planning found in no window, one line per relation and reason (docs/plan.md).
     public var unwindowed: [String] = []
     /// `--allow-unwindowed`: such rows are reported but do not fail the run.
@@ -49,6 +51,7 @@ public struct RunSummary: Sendable {
         var out = ["summary: \(counted(slices, "slice")): \(uploaded) uploaded, \(skipped) skipped, \(empty) empty, \(failed) failed\(dry); "
                    + "\(rows) rows, \(formatBytes(bytes)) in \(formatDuration(seconds)) (\(TextFormat.fixed(rate, 1)) MB/s)"]
         out += stageUsage.line.map { [$0] } ?? []
+        out += ownUsage.map { ["cpu of its own: " + $0.ownLine] } ?? []
         out += failures.map { "failed: " + $0 }
         let note = unwindowedAllowed ? "not archived (--allow-unwindowed)" : "not archived; the run fails unless --allow-unwindowed"
         out += unwindowed.map { "unwindowed: \($0): \(note)" }
@@ -99,31 +102,48 @@ public final class ArchiveRun: OrchestratedRun, @unchecked Sendable {
         let prefix = ArchiveLayout.fixedPrefix(template: template, table: table)
 
         display.log(.info, "planning", [("table", table), ("duration", config.outputDuration.rawValue)])
-        let planned = try invocation.planSlices(count: "estimate", display: display)
+        // Plan and listing are read back from a file, a line at a time (100,000 slices).
+        let spool = try home.makeScratchFolder(prefix: "archive")
+        defer { removeTree(spool) }
+        var planned = try invocation.planSlices(count: "estimate", display: display, spool: spool + "/plan.jsonl")
         var plans = planned.slices
+        planned.slices = []  // one copy of the plan, changed in place
         if let shard = config.shard {
             let all = plans.count
             plans = plans.filter { shard.contains(stem: $0.stem) }
             display.log(.info, "shard", [("shard", shard.description), ("slices", "\(plans.count)"), ("of", "\(all)")])
         }
         summary.slices = plans.count
+        releaseFreedMemory()
+        display.log(.debug, "memory", [("after", "planning"), ("rss_mb", residentMegabytesNow()), ("peak_mb", TextFormat.fixed(Double(ResourceUsage.ownSoFar().peakResidentBytes) / 1e6, 1))])
         account(planned, template: template)
-        var counting: BackgroundCount?
-        if !config.skipCount { (plans, counting) = try startCounting(plans) }
         display.setTotals(slices: plans.count, rows: plans.reduce(0) { $0 + ($1.rows ?? 0) })
-        defer { counting?.finish() }
-        try abortIncompleteUploads(prefix: prefix, ownKeys: plans.filter { $0.error == nil }.map { objectKey($0, template: template) })
+        // One key per slice, rendered once (100,000 slices: 100,000 keys).
+        let keys = plans.map { objectKey($0, template: template) }
+        let planIndex = Dictionary(keys.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
+        try abortIncompleteUploads(prefix: prefix, ownKeys: plans.indices.compactMap { plans[$0].error == nil ? keys[$0] : nil })
 
         task { $0.currentTask = "checking" }
-        let listing = try invocation.listObjects(prefix: prefix)
+        let listing = try SliceListing(invocation: invocation, prefix: prefix, template: template, table: table, keys: keys,
+                                       index: planIndex, spool: spool + "/listing.jsonl")
+        releaseFreedMemory()
+        display.log(.debug, "memory", [("after", "listing"), ("rss_mb", residentMegabytesNow()), ("peak_mb", TextFormat.fixed(Double(ResourceUsage.ownSoFar().peakResidentBytes) / 1e6, 1))])
         let schemaHash = try storeSchema(table: table, template: template, listing: listing)
-        let entries = try cache.load(scope).entries
+        // Only what the run decides with, not every entry whole (memory at 100,000 slices).
+        var entries = KnownSlices(index: planIndex, count: keys.count)
+        _ = try cache.load(scope) { key, entry -> Void? in
+            entries[key] = KnownSlice(entry)
+            return nil
+        }
+        releaseFreedMemory()
+        display.log(.debug, "memory", [("after", "reading the cache"), ("rss_mb", residentMegabytesNow()), ("peak_mb", TextFormat.fixed(Double(ResourceUsage.ownSoFar().peakResidentBytes) / 1e6, 1))])
         var work: [SliceWork] = []
         var retiredWindows: [RetiredWindow] = []
         var skipped: [String] = []
         defer { recordSkips(skipped) }
-        for plan in plans {
-            let key = objectKey(plan, template: template)
+        // Positions in `plans`, not copies of the slices (100,000 of them without a cache).
+        var unknown: [Int] = []
+        for (i, (plan, key)) in zip(plans, keys).enumerated() {
             if let error = plan.error {
                 fail(plan.stem, key: key, stage: "planning", message: "pg-partitions: \(error)")
                 continue
@@ -148,25 +168,51 @@ public final class ArchiveRun: OrchestratedRun, @unchecked Sendable {
                 skipped.append(key)
                 continue
             }
-            // The manifest is read only for an object the run would otherwise compare or replace.
-            if existing != nil, listing[manifestKey(key)] != nil, let retired = (try? invocation.fetchManifest(key: manifestKey(key)))??.retired {
+            // The manifest is read only for an object the run would otherwise compare or replace:
+            // all such manifests at once, below (level 1 from the store).
+            if existing != nil, listing.hasManifest(ofObject: key) {
+                unknown.append(i)
+                continue
+            }
+            try queue(plan, key: key, exists: existing != nil, work: &work, skipped: &skipped)
+        }
+        releaseFreedMemory()
+        display.log(.debug, "memory", [("after", "level 1 from the cache"), ("rss_mb", residentMegabytesNow()), ("peak_mb", TextFormat.fixed(Double(ResourceUsage.ownSoFar().peakResidentBytes) / 1e6, 1))])
+        let store = levelOneFromStore(unknown, plans: plans, keys: keys, listing: listing, schemaHash: schemaHash)
+        releaseFreedMemory()
+        display.log(.debug, "memory", [("after", "level 1 from the store"), ("rss_mb", residentMegabytesNow()), ("peak_mb", TextFormat.fixed(Double(ResourceUsage.ownSoFar().peakResidentBytes) / 1e6, 1))])
+        let now = Timestamp.now()
+        for (key, rows) in store.skips { entries[key] = KnownSlice(rows: rows, countTime: now) }
+        for i in unknown {
+            let plan = plans[i], key = keys[i]
+            if let retired = store.retired[key] {
                 retiredWindows.append(RetiredWindow(plan: plan, key: key, when: "at \(retired.time.rfc3339) (\(retired.mode))"))
-                continue
+            } else if let rows = store.skips[key] {
+                skip(plan, key: key, reason: "the store's manifest describes the object and PostgreSQL holds its \(rows) rows")
+            } else {
+                try queue(plan, key: key, exists: true, compare: !store.stale.contains(key), work: &work, skipped: &skipped)
             }
-            if plan.partial && existing != nil && !config.force {
-                display.log(.warn, "skipping a partial window: the object may cover the whole window; --force overwrites it",
-                            [("slice", plan.stem), ("key", key)])
-                skip(plan, key: key, reason: "partial window")
-                skipped.append(key)
-                continue
-            }
-            // An open window still gains rows: upload it again rather than compare it first.
-            work.append(SliceWork(plan: plan, planJSON: try plan.jsonLine(), key: key, ifDifferent: existing != nil && !plan.open,
-                                  expectedRows: plan.rows))
+        }
+        if !unknown.isEmpty {
+            let order = Dictionary(plans.enumerated().map { ($1.stem, $0) }, uniquingKeysWith: { a, _ in a })
+            work.sort { order[$0.plan.stem] ?? 0 < order[$1.plan.stem] ?? 0 }
         }
         recordSkips(skipped)
         skipped = []
         work += lateWork(retiredWindows, listing: listing, entries: entries)
+        // Counted after the skips: the windows level 1 from the store counted are in the cache now.
+        var counting: BackgroundCount?
+        if !config.skipCount {
+            counting = startCounting(&plans, keys: keys, known: entries)
+            if !work.isEmpty {
+                let rows = Dictionary(plans.map { ($0.stem, $0.rows) }, uniquingKeysWith: { a, _ in a })
+                for i in work.indices { work[i].expectedRows = rows[work[i].plan.stem] ?? work[i].expectedRows }
+            }
+            display.setTotals(slices: plans.count, rows: plans.reduce(0) { $0 + ($1.rows ?? 0) })
+        }
+        defer { counting?.finish() }
+        releaseFreedMemory()
+        display.log(.debug, "memory", [("after", "recording skips"), ("rss_mb", residentMegabytesNow()), ("peak_mb", TextFormat.fixed(Double(ResourceUsage.ownSoFar().peakResidentBytes) / 1e6, 1))])
 
         task { $0.currentTask = "archiving"; $0.totalSlices = Int64(plans.count) }
         // Each worker holds one connection: leave half of what the server can spare to others.
@@ -197,6 +243,22 @@ public final class ArchiveRun: OrchestratedRun, @unchecked Sendable {
         return finalSummary()
     }
 
+    /// Queues a slice that no level skipped: a partial window over an existing object is kept
+    /// (unless --force); an existing object is compared first, except in an open window (or
+    /// when `compare` is false: it is known to differ).
+    private func queue(_ plan: Slice, key: String, exists: Bool, compare: Bool = true, work: inout [SliceWork], skipped: inout [String]) throws {
+        if plan.partial && exists && !config.force {
+            display.log(.warn, "skipping a partial window: the object may cover the whole window; --force overwrites it",
+                        [("slice", plan.stem), ("key", key)])
+            skip(plan, key: key, reason: "partial window")
+            skipped.append(key)
+            return
+        }
+        // An open window still gains rows: upload it again rather than compare it first.
+        work.append(SliceWork(plan: plan, planJSON: try plan.jsonLine(), key: key, ifDifferent: exists && compare && !plan.open,
+                              expectedRows: plan.rows))
+    }
+
     /// Renders the object key of a slice.
     func objectKey(_ plan: Slice, template: String) -> String {
         let prefix = ArchiveLayout.render(template: template, table: plan.table, year: plan.parts.YYYY, month: plan.parts.MM,
@@ -224,14 +286,14 @@ public final class ArchiveRun: OrchestratedRun, @unchecked Sendable {
 
     /// Writes the table's schema beside the data (`_schema/<table>-<hash>.json`) unless the
     /// listing has it already (the key names its content's hash); returns the hash.
-    func storeSchema(table: String, template: String, listing: [String: ListedObject]) throws -> String {
+    func storeSchema(table: String, template: String, listing: SliceListing) throws -> String {
         let out = try invocation.capture("pg-extract", ["--describe", "--relation", table, "--schema", config.dbSchema] + invocation.connectionArguments)
         guard out.termination.succeeded else { throw OrchestratorError("could not read the table's schema: \(out.failure("pg-extract"))") }
         let json = out.lines.joined(separator: "\n") + "\n"
         let hash = SchemaHash.of(Array(json.utf8))
         let key = ArchiveLayout.schemaKey(template: template, table: table, hash: hash)
         if config.dryRun { return hash }
-        if listing[key] != nil {
+        if listing.hasSidecar(key) {
             display.log(.debug, "schema already stored", [("key", key)])
             return hash
         }
@@ -316,5 +378,74 @@ final class WorkQueue<Item>: @unchecked Sendable {
 
     private func done() {
         condition.lock(); finished += 1; condition.broadcast(); condition.unlock()
+    }
+}
+
+/// What an archive run decides with about one cached slice: the level-1 facts and the row
+/// count, not the whole entry (a run over 100,000 slices holds 100,000 of these).
+struct KnownSlice {
+    var s3Uploaded = false
+    var fileSize: Int64 = 0
+    var fileMD5 = ""
+    var multipartETag = ""
+    var window = ""
+    var retiredTime: Timestamp = .zero
+    var retireMode = ""
+    var rowCount: Int64 = 0
+    var countTime: Timestamp = .zero
+
+    init(_ entry: CacheEntry) {
+        s3Uploaded = entry.s3Uploaded
+        fileSize = entry.fileSize
+        fileMD5 = entry.fileMD5
+        multipartETag = entry.multipartETag
+        window = entry.window
+        retiredTime = entry.retiredTime
+        retireMode = entry.retireMode
+        rowCount = entry.rowCount
+        countTime = entry.countTime
+    }
+
+    /// A slice known only by an exact count taken now (level 1 from the store).
+    init(rows: Int64, countTime: Timestamp) {
+        rowCount = rows
+        self.countTime = countTime
+    }
+
+    /// The row count when it may be trusted (`CacheEntry.trustedRowCount`, the one rule).
+    func trustedRowCount(windowEnd: Timestamp, now: Timestamp) -> Int64? {
+        var entry = CacheEntry()
+        entry.rowCount = rowCount
+        entry.countTime = countTime
+        return entry.trustedRowCount(windowEnd: windowEnd, now: now)
+    }
+}
+
+/// What the cache knows of the planned slices, by plan position (no key strings of its own).
+struct KnownSlices {
+    private let index: [String: Int]
+    private var known: [KnownSlice?]
+    /// Late objects' entries (no plan names them; few: docs/retire.md, "Late rows").
+    private var late: [String: KnownSlice] = [:]
+
+    /// `index`: each planned key's position among the `count` slices.
+    init(index: [String: Int], count: Int) {
+        self.index = index
+        known = Array(repeating: nil, count: count)
+    }
+
+    /// The facts of a planned key or of a late object's key; setting another key does nothing.
+    subscript(key: String) -> KnownSlice? {
+        get {
+            if let i = index[key] { return known[i] }
+            return late[key]
+        }
+        set {
+            if let i = index[key] {
+                known[i] = newValue
+            } else if key.contains(ArchiveLayout.lateMarker) {
+                late[key] = newValue
+            }
+        }
     }
 }

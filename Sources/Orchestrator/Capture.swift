@@ -2,6 +2,7 @@ import FoundationEssentials
 #if canImport(Glibc)
 import Glibc
 #endif
+import ArchiveCache
 import ArchiverConfig
 import Pipelines
 import ToolSupport
@@ -50,8 +51,57 @@ extension ChildInvocation {
     }
 }
 
+extension ChildInvocation {
+    /// Runs one tool to completion and hands each line of its output to `each` (no copy of the
+    /// whole output as text or as lines: a plan or a listing of 100,000 lines). With `spool` (a
+    /// file path in a private scratch folder) the output goes to that file and is read back a
+    /// megabyte at a time, so not even its bytes are held whole; the file is removed after.
+    /// The result's `lines` and `output` are empty.
+    func captureLines(_ tool: String, _ arguments: [String], spool: String? = nil, onErrorLine: (@Sendable (String) -> Void)? = nil,
+                      each: (Data) throws -> Void) throws -> Captured {
+        let pipeline = Pipeline(stages: [Stage(name: tool, command: command(tool, arguments), reportsProgress: false)])
+        if let onErrorLine { pipeline.onErrorLine = { _, line in onErrorLine(line) } }
+        guard let spool else {
+            let result = try pipeline.run()
+            try Self.splitLines(result.output, each)
+            return Captured(termination: result.stages[0].termination, lines: [], errors: result.stages[0].errorLines)
+        }
+        let fd = open(spool, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw OrchestratorError("could not create \(spool): \(systemErrorText(errno))") }
+        defer { unlink(spool) }
+        let result: PipelineResult
+        do {
+            defer { close(fd) }
+            result = try pipeline.run(stdout: fd)
+        }
+        let source = try FileSource.open(path: spool)
+        var pending = Data()
+        var chunk = [UInt8](repeating: 0, count: 1 << 20)
+        while true {
+            let n = try chunk.withUnsafeMutableBytes { try source.read(into: $0) }
+            if n == 0 { break }
+            pending.append(contentsOf: chunk[0..<n])
+            guard let last = pending.lastIndex(of: 10) else { continue }
+            try Self.splitLines(pending[pending.startIndex...last], each)
+            pending = Data(pending[(last + 1)...])
+        }
+        try Self.splitLines(pending, each)
+        return Captured(termination: result.stages[0].termination, lines: [], errors: result.stages[0].errorLines)
+    }
+
+    /// Calls `each` with every non-empty line of `bytes`.
+    private static func splitLines(_ bytes: Data, _ each: (Data) throws -> Void) throws {
+        var start = bytes.startIndex
+        while start < bytes.endIndex {
+            let end = bytes[start...].firstIndex(of: 10) ?? bytes.endIndex
+            if end > start { try each(bytes[start..<end]) }
+            start = end < bytes.endIndex ? end + 1 : end
+        }
+    }
+}
+
 /// One object of a listing.
-struct ListedObject: Decodable {
+struct ListedObject {
     var key: String
     var size: Int64
     var etag: String
@@ -60,18 +110,23 @@ struct ListedObject: Decodable {
 extension ChildInvocation {
     /// Lists the objects under `prefix` (one ListObjectsV2 walk, through s3get).
     func listObjects(prefix: String) throws -> [String: ListedObject] {
-        let out = try capture("s3get", storeArguments + ["--list", prefix])
+        var objects: [String: ListedObject] = [:]
+        try listObjects(prefix: prefix) { objects[$0.key] = $0 }
+        return objects
+    }
+
+    /// Every object under `prefix`, one at a time (`spool`: see `captureLines`).
+    func listObjects(prefix: String, spool: String? = nil, each: (ListedObject) throws -> Void) throws {
+        let out = try captureLines("s3get", storeArguments + ["--list", prefix], spool: spool) { line in
+            guard let json = try? JSONValue.parse(Array(line)), case .string(let key)? = json["key"], case .int(let size)? = json["size"],
+                  case .string(let etag)? = json["etag"] else {
+                throw OrchestratorError("s3get --list printed a line that does not parse: \(String(decoding: line.prefix(200), as: UTF8.self))")
+            }
+            try each(ListedObject(key: key, size: size, etag: etag))
+        }
         guard out.termination.succeeded else {
             throw OrchestratorError("listing the destination \(destination(prefix: prefix)): \(out.failure("s3get"))", status: out.status)
         }
-        var objects: [String: ListedObject] = [:]
-        for line in out.lines {
-            guard let object = try? JSONDecoder().decode(ListedObject.self, from: Data(line.utf8)) else {
-                throw OrchestratorError("s3get --list printed a line that does not parse: \(line.prefix(200))")
-            }
-            objects[object.key] = object
-        }
-        return objects
     }
 }
 

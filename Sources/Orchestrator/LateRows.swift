@@ -26,7 +26,7 @@ struct RetiredWindow {
 extension ArchiveRun {
     /// The work that archives the late rows of retired windows; a window with none is skipped, one
     /// that cannot be archived is a failed slice (both reported here).
-    func lateWork(_ windows: [RetiredWindow], listing: [String: ListedObject], entries: [String: CacheEntry]) -> [SliceWork] {
+    func lateWork(_ windows: [RetiredWindow], listing: SliceListing, entries: KnownSlices) -> [SliceWork] {
         guard !windows.isEmpty else { return [] }
         // Neither an estimate nor the cache's count (taken before the retirement) tells "no rows"
         // from "a few late rows": count now, exactly, in a few statements for all of them.
@@ -37,7 +37,7 @@ extension ArchiveRun {
         } catch {
             counts = windows.map { _ in .failure(error) }
         }
-        let lateKeys = Self.lateCandidates(listing)
+        let lateKeys = listing.lateKeys
         return zip(windows, counts).compactMap { window, rows in
             lateWork(window.plan, key: window.key, when: window.when, rows: rows, listing: listing, lateKeys: lateKeys, entries: entries)
         }
@@ -45,8 +45,8 @@ extension ArchiveRun {
 
     /// The work that archives one retired window's late rows (`rows`: their exact count), or nil.
     /// `lateKeys`: the listing's keys that may name a late object (`lateCandidates`).
-    func lateWork(_ plan: Slice, key: String, when: String, rows counted: Result<Int64, any Error>, listing: [String: ListedObject],
-                  lateKeys: [String], entries: [String: CacheEntry]) -> SliceWork? {
+    func lateWork(_ plan: Slice, key: String, when: String, rows counted: Result<Int64, any Error>, listing: SliceListing,
+                  lateKeys: [String], entries: KnownSlices) -> SliceWork? {
         let rows: Int64
         switch counted {
         case .success(let n): rows = n
@@ -89,12 +89,6 @@ extension ArchiveRun {
         return SliceWork(plan: plan, planJSON: json, key: lateKey, ifDifferent: listing[lateKey] != nil, expectedRows: rows, lateAfter: when)
     }
 
-    /// The keys of a listing that may name a late object: found once per run, so a run over many
-    /// retired windows does not scan the whole listing for each.
-    static func lateCandidates(_ listing: [String: ListedObject]) -> [String] {
-        listing.keys.filter { $0.contains(ArchiveLayout.lateMarker) }
-    }
-
     /// The late objects of the window whose object is `key`, among `keys`, oldest first.
     func lateObjects(of key: String, stem: String, among keys: [String]) -> [(generation: Int, key: String)] {
         let directory = key.lastIndex(of: "/").map { String(key[...$0]) } ?? ""
@@ -107,12 +101,11 @@ extension ArchiveRun {
     }
 
     /// Whether the object at `key` is retired: the cache's record first, else its manifest's.
-    func retirement(of key: String, entries: [String: CacheEntry], listing: [String: ListedObject]) -> Result<Bool, OrchestratorError> {
+    func retirement(of key: String, entries: KnownSlices, listing: SliceListing) -> Result<Bool, OrchestratorError> {
         if let entry = entries[key], !entry.retiredTime.isZero { return .success(true) }
-        let manifestKey = manifestKey(key)
-        guard listing[manifestKey] != nil else { return .success(false) }
+        guard listing.hasManifest(ofObject: key) else { return .success(false) }
         do {
-            return .success(try invocation.fetchManifest(key: manifestKey)?.retired != nil)
+            return .success(try invocation.fetchManifest(key: manifestKey(key))?.retired != nil)
         } catch {
             return .failure(OrchestratorError("\(error)"))
         }

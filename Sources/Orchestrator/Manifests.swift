@@ -1,5 +1,6 @@
 import ArchiveCache
 import ArchiveLayout
+import FoundationEssentials
 import Pipelines
 import ToolSupport
 
@@ -28,6 +29,38 @@ extension ChildInvocation {
         guard out.termination.succeeded else { throw OrchestratorError("could not fetch the manifest \(key): \(out.failure("s3get"))") }
         return try SliceManifest(bytes: Array(out.lines.joined(separator: "\n").utf8), source: key)
     }
+
+    /// The manifests at `keys`, read by one s3get over one connection (`--keys-from`): key →
+    /// manifest, or the reason it could not be used (a manifest that does not parse). Keys
+    /// without an object are left out. Throws when s3get fails.
+    func fetchManifests(keys: [String]) throws -> [String: Result<SliceManifest, OrchestratorError>] {
+        guard !keys.isEmpty else { return [:] }
+        let pipeline = Pipeline(stages: [
+            Stage(name: "s3get", command: command("s3get", storeArguments + ["--keys-from", "-"]), reportsProgress: false),
+        ])
+        let result = try pipeline.run(input: Array(keys.map { $0 + "\n" }.joined().utf8))
+        guard result.succeeded else { throw OrchestratorError("could not read \(keys.count) manifests: \(result.failure ?? "s3get failed")") }
+        var found: [String: Result<SliceManifest, OrchestratorError>] = [:]
+        for line in result.output.split(separator: 10) {
+            guard let read = try? JSONDecoder().decode(SmallObjectLine.self, from: Data(line)) else {
+                throw OrchestratorError("s3get --keys-from printed a line that does not parse: \(String(decoding: line.prefix(200), as: UTF8.self))")
+            }
+            guard let text = read.text else { continue }
+            do {
+                found[read.key] = .success(try SliceManifest(bytes: Array(text.utf8), source: read.key))
+            } catch {
+                found[read.key] = .failure(OrchestratorError("\(error)"))
+            }
+        }
+        return found
+    }
+}
+
+/// One line of `s3get --keys-from`.
+private struct SmallObjectLine: Decodable {
+    var key: String
+    var missing: Bool?
+    var text: String?
 }
 
 extension SliceManifest {

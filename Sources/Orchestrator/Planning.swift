@@ -30,13 +30,13 @@ extension ChildInvocation {
     /// Runs pg-partitions (with `--allow-unwindowed`: the run decides about such rows itself) and
     /// sorts its lines. Its stderr repeats the structured lines, so it goes to the debug log;
     /// a failure with no slice at all is the run's failure.
-    func planSlices(count: String, display: RunDisplay) throws -> PlanOutput {
+    /// `spool`: a file path for the output (see `captureLines`).
+    func planSlices(count: String, display: RunDisplay, spool: String? = nil) throws -> PlanOutput {
         let args = planArguments(count: count) + ["--allow-unwindowed"]
         display.log(.debug, "plan", [("command", mask(command("pg-partitions", args).shellLine()))])
-        let out = try capture("pg-partitions", args) { [display] line in display.log(.debug, line) }
         var plan = PlanOutput()
-        for line in out.lines {
-            switch try parsePlanLine(line) {
+        let out = try captureLines("pg-partitions", args, spool: spool, onErrorLine: { [display] line in display.log(.debug, line) }) { line in
+            switch try parsePlanLine(String(decoding: line, as: UTF8.self)) {
             case .slice(let slice): plan.slices.append(slice)
             case .unwindowed(let rows): plan.unwindowed.append(rows)
             case .unplanned(let relation): plan.unplanned.append(relation)

@@ -64,6 +64,55 @@ enum Batches {
     /// statement that fails is retried one count at a time, so an error (a relation we may not
     /// read) is told apart from its neighbours' results.
     static func counts(_ conn: PGConnection, _ requests: [CountRequest]) -> [Result<Int64, PGError>] {
+        // Many windows of one relation (a plain table cut into hours): one scan for all of them,
+        // not one per window, which on a table without an index on the column is a scan each.
+        var grouped = [Result<Int64, PGError>?](repeating: nil, count: requests.count)
+        var groups: [String: [Int]] = [:]
+        for (i, r) in requests.enumerated() {
+            guard let column = r.column, let w = r.window, w.start > .distantPast, w.end < .distantFuture, w.start < w.end else { continue }
+            groups["\(r.only) \(SQL.qualified(r.schema, r.relation)) \(SQL.identifier(column))", default: []].append(i)
+        }
+        for members in groups.values.sorted(by: { $0[0] < $1[0] }) where members.count >= bucketThreshold {
+            do {
+                for (i, n) in zip(members, try windowCounts(conn, members.map { requests[$0] })) { grouped[i] = .success(n) }
+            } catch let error as PGError where error.isCancelled {
+                return grouped.map { $0 ?? .failure(error) }
+            } catch {
+                continue  // counted one window at a time below, which tells an error's relation apart
+            }
+        }
+        let rest = requests.indices.filter { grouped[$0] == nil }
+        if rest.count == requests.count { return chunkedCounts(conn, requests) }
+        for (i, result) in zip(rest, chunkedCounts(conn, rest.map { requests[$0] })) { grouped[i] = result }
+        return grouped.map { $0! }
+    }
+
+    /// Windows of one relation from which one statement counts them all.
+    static let bucketThreshold = 16
+
+    /// The counts of `requests` (one relation and column, finite windows) in one scan: each row
+    /// falls in a bucket between two sorted window bounds (`width_bucket` over the bounds, a
+    /// binary search), and a window's count is the sum of the buckets it spans.
+    static func windowCounts(_ conn: PGConnection, _ requests: [CountRequest]) throws -> [Int64] {
+        let first = requests[0]
+        let bounds = Array(Set(requests.flatMap { [$0.window!.start, $0.window!.end] })).sorted()
+        let position = Dictionary(uniqueKeysWithValues: bounds.enumerated().map { ($1, $0) })
+        let column = SQL.identifier(first.column!)
+        let sql = "SELECT width_bucket(\(column)::timestamptz, $1::timestamptz[]), count(*) FROM \(first.only ? "ONLY " : "")"
+            + "\(SQL.qualified(first.schema, first.relation)) WHERE \(column) >= $2::timestamptz AND \(column) < $3::timestamptz GROUP BY 1"
+        let array = "{" + bounds.map { "\"\($0.postgresText)\"" }.joined(separator: ",") + "}"
+        // Bucket b (1-based) holds the rows in [bounds[b-1], bounds[b]).
+        var buckets = [Int64](repeating: 0, count: bounds.count + 1)
+        for row in try conn.query(sql, [array, bounds.first!.postgresText, bounds.last!.postgresText]) {
+            if let b = row[0].flatMap({ Int($0) }), b >= 0, b < buckets.count { buckets[b] = row[1].flatMap { Int64($0) } ?? 0 }
+        }
+        return requests.map { r in
+            (position[r.window!.start]! + 1...position[r.window!.end]!).reduce(0) { $0 + buckets[$1] }
+        }
+    }
+
+    /// The counts of `requests` a chunk of windows per statement.
+    static func chunkedCounts(_ conn: PGConnection, _ requests: [CountRequest]) -> [Result<Int64, PGError>] {
         var results: [Result<Int64, PGError>] = []
         results.reserveCapacity(requests.count)
         for start in stride(from: 0, to: requests.count, by: countChunk) {

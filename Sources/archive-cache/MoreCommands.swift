@@ -15,7 +15,9 @@ struct Record: ParsableCommand {
             Each line is s3put's JSON result: bucket, key, size, md5, etag, parts, part_size, skipped \
             (and sha256). The entry under the line's key gets the size, MD5, multipart ETag and upload \
             time; its last error is cleared. The cache file is chosen by --command, --table, \
-            --path-template and the line's bucket.
+            --path-template and the line's bucket. Lines are committed in batches (up to 1000, fewer \
+            when standard input has nothing more ready); a line is acknowledged when its entry is \
+            printed, after its batch's commit: an acknowledged line survives kill -9.
             """)
     @Option(name: .customLong("command"), help: "The archiver command the cache belongs to.")
     var command = "archive"
@@ -39,47 +41,82 @@ struct Record: ParsableCommand {
         if let processStart { _ = try parseTime(processStart, option: "--process-start") }
     }
 
+    @Flag(help: "At the end, print to standard error how many entries were recorded in how many commits.")
+    var summary = false
+
+    /// Lines gathered before one commit at most.
+    static let batchLimit = 1000
+
     func run() throws {
         let s = store()
         let start = try processStart.map { try parseTime($0, option: "--process-start") }
         let sink = FileSink.standardOutput()
         var lineNumber = 0
         var recorded = 0
-        try forEachLine(FileSource.standardInput) { line in
-            lineNumber += 1
-            guard line.contains(where: { $0 != 32 && $0 != 9 && $0 != 13 }) else { return }
-            let result = try UploadResult.parse(line, source: "standard input: line \(lineNumber)")
-            guard result.objectMatches else {
-                throw ToolError("standard input: line \(lineNumber): an s3put --compare result that differs from the object (nothing was uploaded)")
-            }
-            if let bucket, result.bucket != bucket {
-                throw ToolError("standard input: line \(lineNumber): bucket \"\(result.bucket)\" is not \"\(bucket)\"")
-            }
-            let scope = CacheScope(command: command, table: table, bucket: result.bucket, pathTemplate: pathTemplate)
+        var commits = 0
+        // Lines are committed in batches: when `batchLimit` are waiting, when standard input has
+        // nothing more ready (a producer writing one line at a time gets each acknowledged at
+        // once), at a malformed line (the lines before it) and at the end. A line is acknowledged
+        // when its entry is printed, after its batch's commit: kill -9 loses no printed line.
+        var batch: [(scope: CacheScope, result: UploadResult)] = []
+        func commit() throws {
+            guard !batch.isEmpty else { return }
             let now = Timestamp.now()
-            let entry = try s.updateEntry(scope, key: result.key) {
-                result.apply(to: &$0, now: now, rowCount: rowCount, uncompressedSize: uncompressedSize, processStart: start)
+            let stored = try s.updateEntries(batch.map { ($0.scope, $0.result.key) }) { i, entry in
+                batch[i].result.apply(to: &entry, now: now, rowCount: rowCount, uncompressedSize: uncompressedSize, processStart: start)
             }
-            try sink.write(entryLine(key: result.key, entry) + "\n")
+            for (item, entry) in zip(batch, stored) { try sink.write(entryLine(key: item.result.key, entry) + "\n") }
             try sink.flush()
-            recorded += 1
+            recorded += batch.count
+            commits += 1
+            batch = []
         }
+        do {
+            try forEachLine(FileSource.standardInput, afterChunk: { if !inputReady(fd: 0) { try commit() } }) { line in
+                lineNumber += 1
+                guard line.contains(where: { $0 != 32 && $0 != 9 && $0 != 13 }) else { return }
+                let result = try UploadResult.parse(line, source: "standard input: line \(lineNumber)")
+                guard result.objectMatches else {
+                    throw ToolError("standard input: line \(lineNumber): an s3put --compare result that differs from the object (nothing was uploaded)")
+                }
+                if let bucket, result.bucket != bucket {
+                    throw ToolError("standard input: line \(lineNumber): bucket \"\(result.bucket)\" is not \"\(bucket)\"")
+                }
+                batch.append((CacheScope(command: command, table: table, bucket: result.bucket, pathTemplate: pathTemplate), result))
+                if batch.count >= Self.batchLimit { try commit() }
+            }
+        } catch let error as ToolError {
+            try commit()  // the lines before the malformed one
+            throw error
+        }
+        try commit()
+        if summary { writeStandardError("archive-cache: recorded \(recorded) entries in \(commits) commits\n") }
         if recorded == 0 { throw ToolError("standard input: no result line") }
     }
 }
 
-/// Calls `body` with each line of `source` (without its newline); a last line without one counts.
-func forEachLine(_ source: FileSource, _ body: ([UInt8]) throws -> Void) throws {
+/// Whether `fd` has data (or its end) ready to read without waiting.
+func inputReady(fd: Int32) -> Bool {
+    var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+    return poll(&p, 1, 0) > 0
+}
+
+/// Calls `body` with each line of `source` (without its newline); a last line without one
+/// counts. `afterChunk` runs when the lines of one read are done, before the next read.
+func forEachLine(_ source: FileSource, afterChunk: () throws -> Void = {}, _ body: ([UInt8]) throws -> Void) throws {
     var pending: [UInt8] = []
     var chunk = [UInt8](repeating: 0, count: 65_536)
     while true {
         let n = try chunk.withUnsafeMutableBytes { try source.read(into: $0) }
         if n == 0 { break }
         pending += chunk[0..<n]
-        while let newline = pending.firstIndex(of: 10) {
-            try body(Array(pending[..<newline]))
-            pending.removeFirst(newline + 1)
+        var start = 0
+        while let newline = pending[start...].firstIndex(of: 10) {
+            try body(Array(pending[start..<newline]))
+            start = newline + 1
         }
+        pending.removeFirst(start)
+        try afterChunk()
     }
     if !pending.isEmpty { try body(pending) }
 }

@@ -14,7 +14,8 @@ struct S3Get: Tool {
             metadata; an object without it is downloaded with a warning) and resumes an interrupted transfer \
             with a Range request. A mismatch exits 1 after the last byte: a pipeline must not use the bytes \
             before s3get exited 0. --verify reads and checks the object without writing it. --head exits 3 when the object does not exist; any other failure \
-            (403, network, 5xx) exits 1. Credentials as for s3put(1).
+            (403, network, 5xx) exits 1. --keys-from prints {"key","size","etag","text"} per key read whole \
+            (up to 1 MiB, UTF-8, checked like a download) or {"key","missing":true}. Credentials as for s3put(1).
             """,
         version: PGArchive.versionLine("s3get"))
 
@@ -38,6 +39,9 @@ struct S3Get: Tool {
     @Option(help: ArgumentHelp("Print one JSON line per incomplete multipart upload under this key prefix.", valueName: "prefix"))
     var listUploads: String?
 
+    @Option(help: ArgumentHelp("Read each key listed in this file (one a line, - for standard input) and print one JSON line per key with its text (small text objects: manifests, sidecars).", valueName: "file"))
+    var keysFrom: String?
+
     @Option(name: [.short, .long], help: ArgumentHelp("Write the object to this file (atomically) instead of standard output.", valueName: "file"))
     var output: String?
 
@@ -45,8 +49,8 @@ struct S3Get: Tool {
     var force = false
 
     func validate() throws {
-        let modes = [key != nil && !head && !verify, head, verify, list != nil, listUploads != nil, bucketRegion].filter { $0 }.count
-        if modes != 1 { throw ValidationError("give exactly one of --key, --head --key, --verify --key, --list, --list-uploads or --bucket-region") }
+        let modes = [key != nil && !head && !verify, head, verify, list != nil, listUploads != nil, bucketRegion, keysFrom != nil].filter { $0 }.count
+        if modes != 1 { throw ValidationError("give exactly one of --key, --head --key, --verify --key, --list, --list-uploads, --keys-from or --bucket-region") }
         if head && key == nil { throw ValidationError("--head needs --key") }
         if verify && key == nil { throw ValidationError("--verify needs --key") }
         if key != nil && (list != nil || listUploads != nil) { throw ValidationError("--key and --list/--list-uploads exclude each other") }
@@ -65,6 +69,10 @@ struct S3Get: Tool {
         if bucketRegion {
             guard let s3 = bucket as? S3Store else { throw ToolError.usage("--bucket-region needs an S3 endpoint (a file:// store has no region)") }
             try out.write("{\"bucket\":\(JSON.quote(s3.bucket)),\"region\":\(JSON.quote(s3.settings.region == "auto" ? "us-east-1" : s3.settings.region))}\n")
+        } else if let keysFrom {
+            for key in try Self.readKeys(keysFrom) {
+                try out.write(StoreJSON.small(key: key, found: try SmallObjects.read(store: bucket, key: key)) + "\n")
+            }
         } else if let prefix = list {
             try bucket.list(prefix: prefix) { try out.write(StoreJSON.listed($0) + "\n") }
         } else if let prefix = listUploads {
@@ -104,5 +112,18 @@ struct S3Get: Tool {
             }
         }
         try out.flush()
+    }
+
+    /// The keys listed in `path` (`-`: standard input), one a line, in order, empty lines left out.
+    static func readKeys(_ path: String) throws -> [String] {
+        let source = path == "-" ? FileSource.standardInput : try FileSource.open(path: path)
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let n = try chunk.withUnsafeMutableBytes { try source.read(into: $0) }
+            if n == 0 { break }
+            bytes += chunk[0..<n]
+        }
+        return bytes.split(separator: 10).map { String(decoding: $0, as: UTF8.self) }.filter { !$0.isEmpty }
     }
 }

@@ -182,6 +182,53 @@ struct CLITests {
         }
     }
 
+    @Test("record commits a file piped in per 1000 lines (2,500 lines: 3 commits), printing every stored entry")
+    func recordInBatches() throws {
+        let cli = try CacheCLI()
+        let file = cli.dir.path("in")
+        try ((0..<2500).map { resultLine(key: "k\($0)", size: $0) }.joined(separator: "\n") + "\n").write(toFile: file, atomically: true, encoding: .utf8)
+        let r = try TestSupport.run(Package.tool("archive-cache"), ["record", "--table", "flights", "--path-template", "archives/{table}/{YYYY}", "--summary"],
+                                    stdinFile: file, environment: cli.environment)
+        #expect(r.status == 0, "\(r.err)")
+        #expect(r.err.contains("recorded 2500 entries in 3 commits"), "\(r.err)")
+        #expect(r.out.split(separator: "\n").count == 2500)
+        let entries = try cli.entries()
+        #expect(entries.count == 2500 && entries["k2499"]?["file_size"] as? Int == 2499)
+    }
+
+    @Test("record acknowledges each line of a producer that writes one at a time before it writes the next")
+    func recordAcknowledgesAtOnce() throws {
+        let cli = try CacheCLI()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Package.tool("archive-cache"))
+        process.arguments = ["record", "--table", "flights", "--path-template", "archives/{table}/{YYYY}", "--summary"]
+        process.environment = ProcessInfo.processInfo.environment.merging(cli.environment) { $1 }
+        let input = Pipe(), output = Pipe(), errors = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        // A record that waited for more input before committing would never answer: stop it then.
+        DispatchQueue.global().asyncAfter(deadline: .now() + 60) { if process.isRunning { process.terminate() } }
+        for i in 0..<5 {
+            input.fileHandleForWriting.write(Data((resultLine(key: "one\(i)") + "\n").utf8))
+            var answer = Data()
+            while !answer.contains(10) {
+                let chunk = output.fileHandleForReading.availableData
+                if chunk.isEmpty { break }
+                answer += chunk
+            }
+            #expect(String(decoding: answer, as: UTF8.self).contains("\"key\":\"one\(i)\""), "line \(i) not acknowledged")
+            // Acknowledged means committed: another reader sees it now.
+            #expect(try cli.entries()["one\(i)"] != nil)
+        }
+        try input.fileHandleForWriting.close()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        let err = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(err.contains("recorded 5 entries in 5 commits"), "\(err)")
+    }
+
     @Test("kill -9 during a write loop into a 20,000-entry cache: no acknowledged update lost, the database intact")
     func killDuringWrites() throws {
         let cli = try CacheCLI()

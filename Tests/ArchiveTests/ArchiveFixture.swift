@@ -88,6 +88,19 @@ final class ArchiveFixture: @unchecked Sendable {
         return object.mapValues { ($0[0] as! Int, $0[1] as! String) }
     }
 
+    /// Deletes every object whose key starts with `prefix`, through boto3.
+    func deleteObjects(prefix: String) throws {
+        let script = """
+            import boto3, sys
+            s3 = boto3.client("s3", endpoint_url=sys.argv[1], region_name="us-east-1")
+            for page in s3.get_paginator("list_objects_v2").paginate(Bucket=sys.argv[2], Prefix=sys.argv[3]):
+                for o in page.get("Contents", []):
+                    s3.delete_object(Bucket=sys.argv[2], Key=o["Key"])
+            """
+        let result = try run("python3", ["-c", script, s3.endpoint, bucket, prefix], environment: s3.environment)
+        guard result.status == 0 else { throw TestFailure("boto3 delete under \(prefix) failed: \(result.err)") }
+    }
+
     /// The archive cache of `table` as `archive-cache export` prints it (empty when it knows nothing).
     func cacheEntries(table: String = "flights") throws -> [String: [String: Any]] {
         let exported = try run(Package.tool("archive-cache"), ["export", "--table", table], environment: environment())

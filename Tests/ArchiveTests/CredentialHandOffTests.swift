@@ -32,7 +32,7 @@ struct CredentialHandOffTests {
                    "AWS_CONTAINER_CREDENTIALS_FULL_URI": proxy + "/container/credentials", "AWS_CONTAINER_AUTHORIZATION_TOKEN": "Bearer hand-off"]
         let first = try fixture.archive([], flags: fixture.flags(endpoint: proxy), env: env)
         #expect(first.status == 0, "\(first.err)")
-        // A rerun with an empty cache compares every slice with its object (s3put --compare) too.
+        // A rerun with an empty cache reads every slice's manifest (s3get --keys-from): signed too.
         try? FileManager.default.removeItem(atPath: fixture.home.path("cache"))
         let second = try fixture.archive(["--debug"], flags: fixture.flags(endpoint: proxy), env: env)
         #expect(second.status == 0, "\(second.err)")

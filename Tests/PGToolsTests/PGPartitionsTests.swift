@@ -42,6 +42,31 @@ struct PGPartitionsTests {
         #expect(only.slices.map(\.stem) == ["Events Log-2024-02"])
     }
 
+    @Test("many windows of one plain table are counted in one scan, each equal to its own count(*)", arguments: ["timestamptz", "timestamp", "date"])
+    func manyWindowsOneScan(type: String) throws {
+        let db = try ScratchDatabase(try Services.requirePostgres(), prefix: "x")
+        // Irregular rows: gaps, bursts, NULLs, rows on the windows' bounds and outside the range.
+        try db.sql("""
+            SET TimeZone = 'UTC';
+            CREATE TABLE w (id int, at \(type));
+            INSERT INTO w SELECT g, ('2024-01-01'::timestamptz + (g * g % 997) * interval '61 minutes')::\(type)
+              FROM generate_series(1, 3000) g;
+            INSERT INTO w SELECT g, NULL FROM generate_series(1, 10) g;
+            INSERT INTO w SELECT g, ('2024-01-01'::timestamptz + g * interval '1 day')::\(type) FROM generate_series(0, 60) g;
+            """)
+        let plan = try planSlices(db, ["--table", "w", "--date-column", "at", "--start-date", "2024-01-03", "--end-date", "2024-02-10",
+                                       "--output-duration", "daily", "--count", "exact", "--allow-unwindowed"])
+        #expect(plan.status == 0, "\(plan.err)")
+        #expect(plan.slices.count == 39)
+        let expected = try db.sql("""
+            SET TimeZone = 'UTC';
+            SELECT count(w.at) FROM generate_series('2024-01-03'::timestamptz, '2024-02-10', interval '1 day') d
+              LEFT JOIN w ON w.at >= d AND w.at < d + interval '1 day' GROUP BY d ORDER BY d
+            """).split(separator: "\n").filter { $0 != "SET" }.map { Int64($0) }
+        #expect(plan.slices.map(\.rows) == expected, "\(plan.slices.map(\.rows)) vs \(expected)")
+        #expect(plan.slices.allSatisfy { $0.rowsExact == true })
+    }
+
     @Test("monthly partitions split into daily slices filter by the partition key and keep every row in range")
     func monthlySplitDaily() throws {
         let db = try ScratchDatabase(try Services.requirePostgres(), prefix: "x")

@@ -104,3 +104,32 @@ struct ContentCheckTests {
         #expect(usage.status == 2)
     }
 }
+
+@Suite("s3get --keys-from")
+struct KeysFromTests {
+    @Test("many small objects over one connection: one JSON line per key in order, a missing one said so, a damaged one exits 1",
+          arguments: Backend.available)
+    func keysFrom(backend: Backend) throws {
+        let bucket = try Bucket(backend)
+        let a = bucket.scratch.path("a.json"), b = bucket.scratch.path("b.json")
+        try Data("{\"rows\":1}\n".utf8).write(to: URL(fileURLWithPath: a))
+        try Data("ünïcödé \"quoted\"\n".utf8).write(to: URL(fileURLWithPath: b))
+        _ = try resultLine(try bucket.put(["--key", "m/a.json"], input: a))
+        _ = try resultLine(try bucket.put(["--key", "m/b.json"], input: b))
+        let keys = bucket.scratch.path("keys")
+        try Data("m/b.json\nm/none.json\nm/a.json\n".utf8).write(to: URL(fileURLWithPath: keys))
+        let got = try bucket.get(["--keys-from", keys])
+        #expect(got.status == 0, "\(got.err)")
+        let lines = got.out.split(separator: "\n").map { try! JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        #expect(lines.map { $0["key"] as? String } == ["m/b.json", "m/none.json", "m/a.json"])
+        #expect(lines[0]["text"] as? String == "ünïcödé \"quoted\"\n")
+        #expect(lines[1]["missing"] as? Bool == true && lines[1]["text"] == nil)
+        #expect(lines[2]["text"] as? String == "{\"rows\":1}\n" && lines[2]["size"] as? Int == 11)
+        if backend == .file {
+            try ContentCheckTests().flipBit(bucket.scratch.path("store") + "/bucket/m/a.json", at: 3)
+            let damaged = try bucket.get(["--keys-from", keys])
+            #expect(damaged.status == 1)
+            #expect(damaged.err.contains("m/a.json: the content's MD5"), "\(damaged.err)")
+        }
+    }
+}

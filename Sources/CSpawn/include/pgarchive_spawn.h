@@ -20,4 +20,7 @@ int pgarchive_pipe_cloexec(int fds[2]);
 /// returns the capacity the pipe has afterwards, or -1 with errno set.
 int pgarchive_pipe_set_capacity(int fd, int bytes);
 
+/// Returns the heap's free pages to the system (glibc malloc_trim); 1 when some were released.
+int pgarchive_release_free_memory(void);
+
 #endif
