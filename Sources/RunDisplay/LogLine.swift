@@ -38,6 +38,8 @@ public let numericLogFields: Set<String> = [
     // verify and retire summaries: a count per state.
     "ok", "missing", "corrupt", "differs", "source_changed", "unverifiable", "windows", "retired", "would_retire",
     "already_retired", "kept", "refused",
+    // late rows, level 1 from the store, shards, dumps, schema versions, framed workers.
+    "late_rows", "manifests_read", "counted", "manifest_rows", "manifests", "objects", "of", "sources", "versions", "worker",
 ]
 
 /// A field's JSON value: a number for `numericLogFields` whose text is one, else a string.

@@ -53,9 +53,10 @@ struct TokenRefreshArchiveTests {
         #expect(keys.contains("STUBKEY2") && keys.filter { $0 == "STUBKEY1" }.count > 5, "\(keys)")
         let verify = try f.archive(["verify"], flags: f.flags(endpoint: stand.endpoint), env: stand.env)
         #expect(verify.status == 0, "\(verify.out)\(verify.err)")
-        // Now a slice's own upload: one changed row (and no cache) makes its slice the run's first PUT; its
+        // Now a slice's own upload: one deleted row (and no cache: its count no longer matches the
+        // manifest's) makes its slice the run's first PUT; its
         // s3put reports the retry as a progress event, logged as "retrying" with the slice.
-        try f.pg.psql("UPDATE flights SET note = 'changed' WHERE id = 1", database: f.database)
+        try f.pg.psql("DELETE FROM flights WHERE id = 1", database: f.database)
         try FileManager.default.removeItem(atPath: f.home.path("cache"))
         let again = try HelperProcess([Package.root.appendingPathComponent("Tests/S3ToolTests/helpers/faultproxy.py").path,
                                        "http://127.0.0.1:\(stand.stub.firstLine)", "1", f.home.path("faults2.log"), "expired-token@PUT", "1"])
