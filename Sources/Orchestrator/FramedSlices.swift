@@ -234,7 +234,15 @@ private final class LivePipeline: @unchecked Sendable {
         }
         let last = stages.count - 1
         pipeline.onProgress = { [self] stage, fields in
-            if logRetryEvent(display, stage: stages[stage].name, fields: fields, context: [("worker", "\(worker + 1)")]) { return }
+            if fields["event"] != nil {
+                // A retry names the slice whose frame it belongs to, as in the one-slice form.
+                condition.lock()
+                // One frame is in flight at a time (serve waits for its result line).
+                let inFlight = current.flatMap { current in fields["frame"].map { $0 == .string(current.id) } ?? true ? current.stem : nil }
+                condition.unlock()
+                let context = [("worker", "\(worker + 1)")] + (inFlight.map { [("slice", $0)] } ?? [])
+                if logRetryEvent(display, stage: stages[stage].name, fields: fields, context: context) { return }
+            }
             guard case .string(let frame)? = fields["frame"] else { return }
             condition.lock()
             frames[frame, default: Array(repeating: [:], count: stageCount)][stage] = fields

@@ -152,10 +152,20 @@ public final class RestoreRun: ArchiverRun, @unchecked Sendable {
             display.log(.debug, "ignoring an archive setting: restore detects it from each object's extension",
                         [("setting", key), ("origin", "\(config.values[key]!.origin)")])
         }
-        let files = RestoreSelection.choose(listing, table: table, prefix: prefix, startDate: config.startDate, endDate: config.endDate,
-                                            format: flagged("output_format") ? config.outputFormat.rawValue : nil,
-                                            codec: flagged("compression") ? config.compression : nil)
-            .filter { file in config.shard.map { $0.contains(stem: file.stem) } ?? true }
+        let chosen = RestoreSelection.choose(listing, table: table, prefix: prefix, startDate: config.startDate, endDate: config.endDate,
+                                             format: flagged("output_format") ? config.outputFormat.rawValue : nil,
+                                             codec: flagged("compression") ? config.compression : nil)
+        // Before --shard: two objects of one window may fall in different shards.
+        let overlapping = RestoreSelection.overlaps(chosen)
+        if let (first, second) = overlapping.first {
+            let windows = "windows \(first.windowStart) to \(first.windowEnd) and \(second.windowStart) to \(second.windowEnd)"
+            let more = overlapping.count > 1 ? "; \(overlapping.count) such pairs" : ""
+            let remedy = "Keep one object per window under the prefix (the archive was run again with another "
+                + "--output-format, --compression or --output-duration) and restore again"
+            throw OrchestratorError("\(first.key) and \(second.key) hold the same rows (\(windows)\(more)): "
+                + "restoring both would insert them twice; nothing was loaded. \(remedy)")
+        }
+        let files = chosen.filter { file in config.shard.map { $0.contains(stem: file.stem) } ?? true }
         summary.files = files.count
         display.setTotals(slices: files.count, rows: 0)
         // Each worker holds one connection: leave half of what the server can spare to others.
