@@ -19,12 +19,13 @@ first output line and runs until stdin closes.
 """
 import http.client
 import json
-import socketserver
 import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler
 from urllib.parse import urlsplit
+
+from loopback import serve
 
 UPSTREAM = urlsplit(sys.argv[1])
 RATE = float(sys.argv[2])
@@ -108,18 +109,5 @@ class Proxy(BaseHTTPRequestHandler):
     do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = handle_any
 
 
-class Server(socketserver.ThreadingMixIn, socketserver.TCPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-
-def main():
-    server = Server(("127.0.0.1", 0), Proxy)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    print(server.server_address[1], flush=True)
-    sys.stdin.read()
-    server.shutdown()
-
-
 if __name__ == "__main__":
-    main()
+    serve(Proxy)

@@ -20,12 +20,13 @@ import hashlib
 import http.client
 import json
 import re
-import socketserver
 import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
+
+from loopback import serve
 
 UPSTREAM = urlsplit(sys.argv[1])
 LOG = open(sys.argv[2], "a", buffering=1)
@@ -155,18 +156,5 @@ class Handler(BaseHTTPRequestHandler):
     do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = handle_any
 
 
-class Server(socketserver.ThreadingMixIn, socketserver.TCPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-
-def main():
-    server = Server(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    print(server.server_address[1], flush=True)
-    sys.stdin.read()
-    server.shutdown()
-
-
 if __name__ == "__main__":
-    main()
+    serve(Handler)
