@@ -70,8 +70,10 @@ public struct RunSummary: Sendable {
 /// One slice to archive and how to treat an existing object.
 struct SliceWork: Sendable {
     var plan: Slice
-    /// The plan line pg-extract reads.
-    var planJSON: String
+    /// The plan line pg-extract reads, made when the slice is dispatched: a stored copy per queued
+    /// slice cost about 70 MB at 100,000 slices (docs/performance.md). A plan that cannot be
+    /// encoded gives an empty line, which pg-extract refuses, naming it.
+    var planJSON: String { (try? plan.jsonLine()) ?? "" }
     var key: String
     /// The object exists but the cache does not know it: compare first (`s3put --compare`).
     var ifDifferent: Bool
@@ -255,7 +257,7 @@ public final class ArchiveRun: OrchestratedRun, @unchecked Sendable {
             return
         }
         // An open window still gains rows: upload it again rather than compare it first.
-        work.append(SliceWork(plan: plan, planJSON: try plan.jsonLine(), key: key, ifDifferent: exists && compare && !plan.open,
+        work.append(SliceWork(plan: plan, key: key, ifDifferent: exists && compare && !plan.open,
                               expectedRows: plan.rows))
     }
 

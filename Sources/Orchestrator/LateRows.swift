@@ -80,13 +80,9 @@ extension ArchiveRun {
                  + "format or codec than this run's \(lateKey): archive with that object's format and codec, or retire it first")
             return nil
         }
-        guard let json = try? plan.jsonLine() else {
-            fail(plan.stem, key: nil, stage: "planning", message: "could not encode the plan line")
-            return nil
-        }
         display.log(.warn, "late rows in a retired window: archived as a late object", [("slice", plan.stem), ("rows", "\(rows)"),
                                                                                        ("retired", when), ("key", lateKey)])
-        return SliceWork(plan: plan, planJSON: json, key: lateKey, ifDifferent: listing[lateKey] != nil, expectedRows: rows, lateAfter: when)
+        return SliceWork(plan: plan, key: lateKey, ifDifferent: listing[lateKey] != nil, expectedRows: rows, lateAfter: when)
     }
 
     /// The late objects of the window whose object is `key`, among `keys`, oldest first.
