@@ -207,3 +207,19 @@ public func refuseBinaryToTerminal(fd: Int32 = 1, force: Bool, what: String) thr
         throw ToolError.usage("refusing to write \(what) to a terminal (use -f to force, or redirect the output)")
     }
 }
+
+extension FileSource {
+    /// The lines of `path` (`-`: standard input), in order, empty lines left out: the key lists
+    /// of `s3get --keys-from` and `s3put --keys-from`.
+    public static func nonEmptyLines(of path: String) throws -> [String] {
+        let source = path == "-" ? FileSource.standardInput : try FileSource.open(path: path)
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let n = try chunk.withUnsafeMutableBytes { try source.read(into: $0) }
+            if n == 0 { break }
+            bytes += chunk[0..<n]
+        }
+        return bytes.split(separator: 10).map { String(decoding: $0, as: UTF8.self) }.filter { !$0.isEmpty }
+    }
+}

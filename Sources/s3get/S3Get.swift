@@ -70,7 +70,7 @@ struct S3Get: Tool {
             guard let s3 = bucket as? S3Store else { throw ToolError.usage("--bucket-region needs an S3 endpoint (a file:// store has no region)") }
             try out.write("{\"bucket\":\(JSON.quote(s3.bucket)),\"region\":\(JSON.quote(s3.settings.region == "auto" ? "us-east-1" : s3.settings.region))}\n")
         } else if let keysFrom {
-            for key in try Self.readKeys(keysFrom) {
+            for key in try FileSource.nonEmptyLines(of: keysFrom) {
                 try out.write(StoreJSON.small(key: key, found: try SmallObjects.read(store: bucket, key: key)) + "\n")
             }
         } else if let prefix = list {
@@ -112,18 +112,5 @@ struct S3Get: Tool {
             }
         }
         try out.flush()
-    }
-
-    /// The keys listed in `path` (`-`: standard input), one a line, in order, empty lines left out.
-    static func readKeys(_ path: String) throws -> [String] {
-        let source = path == "-" ? FileSource.standardInput : try FileSource.open(path: path)
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65_536)
-        while true {
-            let n = try chunk.withUnsafeMutableBytes { try source.read(into: $0) }
-            if n == 0 { break }
-            bytes += chunk[0..<n]
-        }
-        return bytes.split(separator: 10).map { String(decoding: $0, as: UTF8.self) }.filter { !$0.isEmpty }
     }
 }

@@ -130,7 +130,7 @@ struct S3Put: Tool {
         if let prefix = abortIncomplete {
             let uploads: [PendingUpload]
             if let keysFrom {
-                let own = try Self.readKeys(keysFrom)
+                let own = try Set(FileSource.nonEmptyLines(of: keysFrom))
                 let all = try bucket.listUploads(prefix: prefix)
                 let stale = olderThan.map { Set(IncompleteUploads.started(all, atLeast: $0.seconds).map(\.uploadID)) } ?? []
                 uploads = all.filter { own.contains($0.key) || stale.contains($0.uploadID) }
@@ -217,18 +217,5 @@ extension S3Put {
             try out.write(line + "\n")
             try out.flush()
         }
-    }
-
-    /// The keys listed in `path` (one per line; `-` is standard input), empty lines ignored.
-    static func readKeys(_ path: String) throws -> Set<String> {
-        let source = path == "-" ? FileSource.standardInput : try FileSource.open(path: path)
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65_536)
-        while true {
-            let n = try chunk.withUnsafeMutableBytes { try source.read(into: $0) }
-            if n == 0 { break }
-            bytes += chunk[0..<n]
-        }
-        return Set(bytes.split(separator: 10).map { String(decoding: $0, as: UTF8.self) }.filter { !$0.isEmpty })
     }
 }
