@@ -67,6 +67,15 @@ public struct RunSummary: Sendable {
     }
 }
 
+/// A slice queued for archiving, by its position in the plan (positions past the plan's end
+/// name late objects): a first run over 100,000 slices queues 100,000 of these, 8 bytes each,
+/// where a `SliceWork` is about 300.
+struct QueuedSlice: Sendable {
+    var position: Int32
+    /// The object exists but the cache does not know it: compare first (`s3put --compare`).
+    var ifDifferent: Bool
+}
+
 /// One slice to archive and how to treat an existing object.
 struct SliceWork: Sendable {
     var plan: Slice
@@ -139,7 +148,8 @@ public final class ArchiveRun: OrchestratedRun, @unchecked Sendable {
         }
         releaseFreedMemory()
         display.log(.debug, "memory", [("after", "reading the cache"), ("rss_mb", residentMegabytesNow()), ("peak_mb", TextFormat.fixed(Double(ResourceUsage.ownSoFar().peakResidentBytes) / 1e6, 1))])
-        var work: [SliceWork] = []
+        // Positions in `plans` (a first run queues every slice: a few bytes each, not a copy).
+        var work: [QueuedSlice] = []
         var retiredWindows: [RetiredWindow] = []
         var skipped: [String] = []
         defer { recordSkips(skipped) }
@@ -176,7 +186,7 @@ public final class ArchiveRun: OrchestratedRun, @unchecked Sendable {
                 unknown.append(i)
                 continue
             }
-            try queue(plan, key: key, exists: existing != nil, work: &work, skipped: &skipped)
+            try queue(i, plan, key: key, exists: existing != nil, work: &work, skipped: &skipped)
         }
         releaseFreedMemory()
         display.log(.debug, "memory", [("after", "level 1 from the cache"), ("rss_mb", residentMegabytesNow()), ("peak_mb", TextFormat.fixed(Double(ResourceUsage.ownSoFar().peakResidentBytes) / 1e6, 1))])
@@ -192,24 +202,19 @@ public final class ArchiveRun: OrchestratedRun, @unchecked Sendable {
             } else if let rows = store.skips[key] {
                 skip(plan, key: key, reason: "the store's manifest describes the object and PostgreSQL holds its \(rows) rows")
             } else {
-                try queue(plan, key: key, exists: true, compare: !store.stale.contains(key), work: &work, skipped: &skipped)
+                try queue(i, plan, key: key, exists: true, compare: !store.stale.contains(key), work: &work, skipped: &skipped)
             }
         }
-        if !unknown.isEmpty {
-            let order = Dictionary(plans.enumerated().map { ($1.stem, $0) }, uniquingKeysWith: { a, _ in a })
-            work.sort { order[$0.plan.stem] ?? 0 < order[$1.plan.stem] ?? 0 }
-        }
+        if !unknown.isEmpty { work.sort { $0.position < $1.position } }
         recordSkips(skipped)
         skipped = []
-        work += lateWork(retiredWindows, listing: listing, entries: entries)
+        // Late objects have no plan position of their own: they are numbered after the plan.
+        let late = lateWork(retiredWindows, listing: listing, entries: entries)
+        work += late.indices.map { QueuedSlice(position: Int32(plans.count + $0), ifDifferent: late[$0].ifDifferent) }
         // Counted after the skips: the windows level 1 from the store counted are in the cache now.
         var counting: BackgroundCount?
         if !config.skipCount {
             counting = startCounting(&plans, keys: keys, known: entries)
-            if !work.isEmpty {
-                let rows = Dictionary(plans.map { ($0.stem, $0.rows) }, uniquingKeysWith: { a, _ in a })
-                for i in work.indices { work[i].expectedRows = rows[work[i].plan.stem] ?? work[i].expectedRows }
-            }
             display.setTotals(slices: plans.count, rows: plans.reduce(0) { $0 + ($1.rows ?? 0) })
         }
         defer { counting?.finish() }
@@ -228,19 +233,27 @@ public final class ArchiveRun: OrchestratedRun, @unchecked Sendable {
         // Small slices first, through one framed pipeline per worker (docs/framing.md); then
         // the others, one pipeline each. Either way a worker holds one connection at a time.
         let maximumBytes = FramedSlices.maximumBytes(invocation.baseEnvironment)
-        let framed = work.filter { isFramed($0, maximumBytes: maximumBytes) }
+        // A queued slice's work is made when a worker takes it (the plan line too, at dispatch).
+        let (finalPlans, planKeys) = (plans, keys)
+        let sliceWork: @Sendable (QueuedSlice) -> SliceWork = { q in
+            let i = Int(q.position)
+            guard i < finalPlans.count else { return late[i - finalPlans.count] }
+            return SliceWork(plan: finalPlans[i], key: planKeys[i], ifDifferent: q.ifDifferent, expectedRows: finalPlans[i].rows)
+        }
+        let framing = work.map { isFramed(sliceWork($0).plan, ifDifferent: $0.ifDifferent, maximumBytes: maximumBytes) }
+        let framed = work.indices.filter { framing[$0] }.map { work[$0] }
         if !framed.isEmpty {
             let manifests = FramedManifests(run: self)
             let framedWorkers = (0..<workerCount).map { FramedWorker(run: self, worker: $0, schemaHash: schemaHash, manifests: manifests) }
             WorkQueue(framed).drain(workers: min(workerCount, framed.count), stopping: { [self] in isStopping }) { item, worker in
-                framedWorkers[worker].serve(item)
+                framedWorkers[worker].serve(sliceWork(item))
             }
             framedWorkers.forEach { $0.close() }
             manifests.close()
         }
-        WorkQueue(work.filter { !isFramed($0, maximumBytes: maximumBytes) })
+        WorkQueue(work.indices.filter { !framing[$0] }.map { work[$0] })
             .drain(workers: workerCount, stopping: { [self] in isStopping }) { [self] item, worker in
-                process(item, worker: worker, schemaHash: schemaHash)
+                process(sliceWork(item), worker: worker, schemaHash: schemaHash)
             }
         return finalSummary()
     }
@@ -248,7 +261,8 @@ public final class ArchiveRun: OrchestratedRun, @unchecked Sendable {
     /// Queues a slice that no level skipped: a partial window over an existing object is kept
     /// (unless --force); an existing object is compared first, except in an open window (or
     /// when `compare` is false: it is known to differ).
-    private func queue(_ plan: Slice, key: String, exists: Bool, compare: Bool = true, work: inout [SliceWork], skipped: inout [String]) throws {
+    private func queue(_ position: Int, _ plan: Slice, key: String, exists: Bool, compare: Bool = true, work: inout [QueuedSlice],
+                       skipped: inout [String]) throws {
         if plan.partial && exists && !config.force {
             display.log(.warn, "skipping a partial window: the object may cover the whole window; --force overwrites it",
                         [("slice", plan.stem), ("key", key)])
@@ -257,8 +271,7 @@ public final class ArchiveRun: OrchestratedRun, @unchecked Sendable {
             return
         }
         // An open window still gains rows: upload it again rather than compare it first.
-        work.append(SliceWork(plan: plan, key: key, ifDifferent: exists && compare && !plan.open,
-                              expectedRows: plan.rows))
+        work.append(QueuedSlice(position: Int32(position), ifDifferent: exists && compare && !plan.open))
     }
 
     /// Renders the object key of a slice.
@@ -352,11 +365,13 @@ public final class ArchiveRun: OrchestratedRun, @unchecked Sendable {
 
 /// A queue of work items (slices, dumps) shared by the worker threads.
 final class WorkQueue<Item>: @unchecked Sendable {
-    private var items: [Item]
+    private let items: [Item]
+    /// The next item to hand out (the items are never copied).
+    private var nextIndex = 0
     private let condition = Condition()
     private var finished = 0
 
-    init(_ items: [Item]) { self.items = items.reversed() }
+    init(_ items: [Item]) { self.items = items }
 
     /// Runs `workers` threads that take items in order until none is left or `stopping()`;
     /// `body` gets each item and its worker's index. Returns when every thread has finished.
@@ -375,7 +390,9 @@ final class WorkQueue<Item>: @unchecked Sendable {
 
     private func next() -> Item? {
         condition.lock(); defer { condition.unlock() }
-        return items.popLast()
+        guard nextIndex < items.count else { return nil }
+        nextIndex += 1
+        return items[nextIndex - 1]
     }
 
     private func done() {

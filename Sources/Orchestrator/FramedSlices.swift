@@ -28,8 +28,8 @@ enum FramedSlices {
 extension ArchiveRun {
     /// Whether `work` goes through a framed pipeline: small by its plan's estimate, and a plain
     /// upload (an object the run must compare first, and dry runs, keep the one-slice form).
-    func isFramed(_ work: SliceWork, maximumBytes: Int64) -> Bool {
-        guard maximumBytes > 0, !config.dryRun, !work.ifDifferent, let disk = work.plan.diskBytes else { return false }
+    func isFramed(_ plan: Slice, ifDifferent: Bool, maximumBytes: Int64) -> Bool {
+        guard maximumBytes > 0, !config.dryRun, !ifDifferent, let disk = plan.diskBytes else { return false }
         return disk <= maximumBytes
     }
 

@@ -111,7 +111,7 @@ final class StreamCollector: @unchecked Sendable {
             if errorLines[reader.stage].count > Self.keptLines { errorLines[reader.stage].removeFirst() }
             onErrorLine?(reader.stage, text)
         case .progress:
-            guard let fields = try? JSONDecoder().decode([String: JSONValue].self, from: Data(text.utf8)) else { return }
+            guard let fields = JSONValue.fields(ofLine: text) else { return }
             // Event lines (`"event":"retry"`) are passed on but are not the stage's progress.
             if fields["event"] == nil {
                 condition.lock()
