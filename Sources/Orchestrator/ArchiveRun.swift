@@ -443,14 +443,14 @@ struct KnownSlice {
 /// What the cache knows of the planned slices, by plan position (no key strings of its own).
 struct KnownSlices {
     private let index: [String: Int]
-    private var known: [KnownSlice?]
+    private var known: SparseSlots<KnownSlice>
     /// Late objects' entries (no plan names them; few: docs/retire.md, "Late rows").
     private var late: [String: KnownSlice] = [:]
 
     /// `index`: each planned key's position among the `count` slices.
     init(index: [String: Int], count: Int) {
         self.index = index
-        known = Array(repeating: nil, count: count)
+        known = SparseSlots(count: count)
     }
 
     /// The facts of a planned key or of a late object's key; setting another key does nothing.

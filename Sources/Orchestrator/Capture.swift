@@ -57,8 +57,10 @@ extension ChildInvocation {
     /// file path in a private scratch folder) the output goes to that file and is read back a
     /// megabyte at a time, so not even its bytes are held whole; the file is removed after.
     /// The result's `lines` and `output` are empty.
+    /// `expecting`, with a spool, learns how many lines will follow before the first (to size
+    /// what holds them: no spare capacity of up to half of 100,000 slices).
     func captureLines(_ tool: String, _ arguments: [String], spool: String? = nil, onErrorLine: (@Sendable (String) -> Void)? = nil,
-                      each: (Data) throws -> Void) throws -> Captured {
+                      expecting: ((Int) -> Void)? = nil, each: (Data) throws -> Void) throws -> Captured {
         let pipeline = Pipeline(stages: [Stage(name: tool, command: command(tool, arguments), reportsProgress: false)])
         if let onErrorLine { pipeline.onErrorLine = { _, line in onErrorLine(line) } }
         guard let spool else {
@@ -74,9 +76,17 @@ extension ChildInvocation {
             defer { close(fd) }
             result = try pipeline.run(stdout: fd)
         }
+        var chunk = [UInt8](repeating: 0, count: 1 << 20)
+        if let expecting {
+            let counting = try FileSource.open(path: spool)
+            var lines = 0
+            while case let n = try chunk.withUnsafeMutableBytes({ try counting.read(into: $0) }), n > 0 {
+                lines += chunk[0..<n].reduce(0) { $0 + ($1 == 10 ? 1 : 0) }
+            }
+            expecting(lines)
+        }
         let source = try FileSource.open(path: spool)
         var pending = Data()
-        var chunk = [UInt8](repeating: 0, count: 1 << 20)
         while true {
             let n = try chunk.withUnsafeMutableBytes { try source.read(into: $0) }
             if n == 0 { break }

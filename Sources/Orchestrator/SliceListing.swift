@@ -8,7 +8,7 @@ import FoundationEssentials
 /// two dictionary entries with their keys and ETags (about 120 MB at 100,000 slices).
 struct SliceListing {
     /// By slice (the index in `keys`): its object when listed.
-    private var objects: [ListedObject?]
+    private var objects: SparseSlots<ListedObject>
     /// By slice: whether its manifest is listed.
     private var manifests: [Bool]
     private let index: [String: Int]
@@ -31,7 +31,7 @@ struct SliceListing {
         for (i, key) in keys.enumerated() {
             byFileName[key.lastIndex(of: "/").map { key[key.index(after: $0)...] } ?? key[...]] = i
         }
-        var objects = [ListedObject?](repeating: nil, count: keys.count)
+        var objects = SparseSlots<ListedObject>(count: keys.count)
         var manifests = [Bool](repeating: false, count: keys.count)
         var sidecars: Set<String> = []
         var late: [String: ListedObject] = [:]
