@@ -125,8 +125,7 @@ public final class ArchiveRun: OrchestratedRun, @unchecked Sendable {
             display.log(.info, "shard", [("shard", shard.description), ("slices", "\(plans.count)"), ("of", "\(all)")])
         }
         summary.slices = plans.count
-        releaseFreedMemory()
-        display.log(.debug, "memory", [("after", "planning"), ("rss_mb", residentMegabytesNow()), ("peak_mb", TextFormat.fixed(Double(ResourceUsage.ownSoFar().peakResidentBytes) / 1e6, 1))])
+        releaseMemory(after: "planning")
         account(planned, template: template)
         display.setTotals(slices: plans.count, rows: plans.reduce(0) { $0 + ($1.rows ?? 0) })
         // One key per slice, rendered once (100,000 slices: 100,000 keys).
@@ -137,8 +136,7 @@ public final class ArchiveRun: OrchestratedRun, @unchecked Sendable {
         task { $0.currentTask = "checking" }
         let listing = try SliceListing(invocation: invocation, prefix: prefix, template: template, table: table, keys: keys,
                                        index: planIndex, spool: spool + "/listing.jsonl")
-        releaseFreedMemory()
-        display.log(.debug, "memory", [("after", "listing"), ("rss_mb", residentMegabytesNow()), ("peak_mb", TextFormat.fixed(Double(ResourceUsage.ownSoFar().peakResidentBytes) / 1e6, 1))])
+        releaseMemory(after: "listing")
         let schemaHash = try storeSchema(table: table, template: template, listing: listing)
         // Only what the run decides with, not every entry whole (memory at 100,000 slices).
         var entries = KnownSlices(index: planIndex, count: keys.count)
@@ -146,8 +144,7 @@ public final class ArchiveRun: OrchestratedRun, @unchecked Sendable {
             entries[key] = KnownSlice(entry)
             return nil
         }
-        releaseFreedMemory()
-        display.log(.debug, "memory", [("after", "reading the cache"), ("rss_mb", residentMegabytesNow()), ("peak_mb", TextFormat.fixed(Double(ResourceUsage.ownSoFar().peakResidentBytes) / 1e6, 1))])
+        releaseMemory(after: "reading the cache")
         // Positions in `plans` (a first run queues every slice: a few bytes each, not a copy).
         var work: [QueuedSlice] = []
         var retiredWindows: [RetiredWindow] = []
@@ -188,11 +185,9 @@ public final class ArchiveRun: OrchestratedRun, @unchecked Sendable {
             }
             try queue(i, plan, key: key, exists: existing != nil, work: &work, skipped: &skipped)
         }
-        releaseFreedMemory()
-        display.log(.debug, "memory", [("after", "level 1 from the cache"), ("rss_mb", residentMegabytesNow()), ("peak_mb", TextFormat.fixed(Double(ResourceUsage.ownSoFar().peakResidentBytes) / 1e6, 1))])
+        releaseMemory(after: "level 1 from the cache")
         let store = levelOneFromStore(unknown, plans: plans, keys: keys, listing: listing, schemaHash: schemaHash)
-        releaseFreedMemory()
-        display.log(.debug, "memory", [("after", "level 1 from the store"), ("rss_mb", residentMegabytesNow()), ("peak_mb", TextFormat.fixed(Double(ResourceUsage.ownSoFar().peakResidentBytes) / 1e6, 1))])
+        releaseMemory(after: "level 1 from the store")
         let now = Timestamp.now()
         for (key, rows) in store.skips { entries[key] = KnownSlice(rows: rows, countTime: now) }
         for i in unknown {
@@ -218,8 +213,7 @@ public final class ArchiveRun: OrchestratedRun, @unchecked Sendable {
             display.setTotals(slices: plans.count, rows: plans.reduce(0) { $0 + ($1.rows ?? 0) })
         }
         defer { counting?.finish() }
-        releaseFreedMemory()
-        display.log(.debug, "memory", [("after", "recording skips"), ("rss_mb", residentMegabytesNow()), ("peak_mb", TextFormat.fixed(Double(ResourceUsage.ownSoFar().peakResidentBytes) / 1e6, 1))])
+        releaseMemory(after: "recording skips")
 
         task { $0.currentTask = "archiving"; $0.totalSlices = Int64(plans.count) }
         // Each worker holds one connection: leave half of what the server can spare to others.
@@ -358,6 +352,14 @@ public final class ArchiveRun: OrchestratedRun, @unchecked Sendable {
         display.log(.error, "slice failed", [("slice", stem), ("stage", stage), ("error", text)])
         display.completed("FAILED    \(stem)", bytes: 0, rows: 0)
         record(.failed, rows: 0, bytes: 0)
+    }
+
+    /// Hands the memory a phase of the run freed back to the system (`releaseFreedMemory`) and
+    /// logs this process's memory now and at its peak (`--debug`).
+    private func releaseMemory(after phase: String) {
+        releaseFreedMemory()
+        display.log(.debug, "memory", [("after", phase), ("rss_mb", residentMegabytesNow()),
+                                       ("peak_mb", TextFormat.fixed(Double(ResourceUsage.ownSoFar().peakResidentBytes) / 1e6, 1))])
     }
 
     var coresPerWorker: Int { max(1, cores / max(config.workers, 1)) }

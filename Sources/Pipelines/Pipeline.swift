@@ -345,7 +345,13 @@ public final class Pipeline: @unchecked Sendable {
         collector.finished.wait()
         let results = stages.indices.map { i in
             StageResult(name: stages[i].name, termination: terminations[i]!, errorLines: collector.errorLines[i],
-                        lastProgress: collector.lastProgress[i], usage: children[i].usage)
+                        lastProgress: collector.lastProgress[i], usage: children[i].usage.map { usage in
+                            // The tool's own peak (its final line), not wait4's, which counts the
+                            // parent's pages the child shared until exec (docs/progress.md).
+                            var own = usage
+                            if let peak = collector.lastProgress[i]["peak_rss_bytes"]?.integer { own.peakResidentBytes = Int(peak) }
+                            return own
+                        })
         }
         var result = PipelineResult(stages: results, output: collector.captured)
         for (i, termination) in branchTerminations {

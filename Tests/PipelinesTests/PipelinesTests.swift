@@ -110,6 +110,25 @@ struct PipelinesTests {
         #expect(lines.all == ["0:1", "0:2", "0:3", "0:3"])
     }
 
+    @Test("a stage's peak memory is its own final line's peak_rss_bytes, not wait4's, which counts the parent's pages shared until exec")
+    func ownPeakMemory() throws {
+        // A parent holding 256 MB: wait4's ru_maxrss of any child it forks includes them.
+        var ballast = [UInt8](repeating: 1, count: 256 << 20)
+        for i in stride(from: 0, to: ballast.count, by: 4096) { ballast[i] = 2 }
+        let hwm = "$(( $(awk '/^VmHWM:/ { print $2 }' /proc/$$/status) * 1024 ))"
+        let result = try Pipeline(stages: [
+            bash("silent", "true"),
+            bash("reporting", "echo \"{\\\"bytes\\\":0,\\\"peak_rss_bytes\\\":\(hwm),\\\"done\\\":true}\" >&3", progress: true),
+        ]).run()
+        #expect(result.succeeded)
+        let silent = try #require(result.stages[0].usage), reporting = try #require(result.stages[1].usage)
+        #expect(silent.peakResidentBytes > 200 << 20, "wait4 counts the parent's pages: \(silent.peakResidentBytes)")
+        let reported = try #require(result.stages[1].lastProgress["peak_rss_bytes"]?.integer)
+        #expect(reporting.peakResidentBytes == Int(reported))
+        #expect(reported > 0 && reported < 64 << 20, "bash's own peak: \(reported)")
+        #expect(ballast[4096] == 2)
+    }
+
     @Test("children get default signal dispositions and only their own descriptors")
     func childHygiene() throws {
         let result = try Pipeline(stages: [

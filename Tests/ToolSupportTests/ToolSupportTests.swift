@@ -10,6 +10,15 @@ struct ToolSupportTests {
         #expect(JSON.quote("a\"b\\c\n\u{01}é") == "\"a\\\"b\\\\c\\n\\u0001é\"")
     }
 
+    @Test("a tool's own peak memory is its VmHWM: at least the 64 MB it just touched, in whole kB")
+    func ownPeak() throws {
+        var block = [UInt8](repeating: 1, count: 64 << 20)
+        for i in stride(from: 0, to: block.count, by: 4096) { block[i] = 2 }
+        let peak = try #require(ownPeakResidentBytes())
+        #expect(peak >= 64 << 20 && peak % 1024 == 0, "\(peak)")
+        #expect(block[4096] == 2)
+    }
+
     @Test("the exit-status table has the documented values")
     func exitStatus() {
         #expect(ExitStatus.ok.rawValue == 0)
