@@ -42,6 +42,8 @@ public let numericLogFields: Set<String> = [
     "late_rows", "manifests_read", "counted", "manifest_rows", "manifests", "objects", "of", "sources", "versions", "worker",
     // a relation every slice scans whole (docs/plan.md, "Slices without an index").
     "estimated_rows",
+    // the background count's rounds (Orchestrator/Counting.swift).
+    "rounds",
 ]
 
 /// A field's JSON value: a number for `numericLogFields` whose text is one, else a string.

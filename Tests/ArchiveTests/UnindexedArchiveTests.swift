@@ -29,4 +29,26 @@ struct UnindexedArchiveTests {
         let quiet = try f.archive([], flags: flags)
         #expect(quiet.status == 0 && !quiet.err.contains("no index on"), "\(quiet.err.suffix(3000))")
     }
+
+    @Test("the background count of 600 hourly windows of a plain table goes in one round (one scan of the table), not one per 200 windows")
+    func backgroundCountRounds() throws {
+        let f = try ArchiveFixture(days: 1, rowsPerDay: 10, table: "unused")
+        try f.pg.psql("""
+            CREATE TABLE readings (id bigint PRIMARY KEY, at timestamptz NOT NULL, v int);
+            INSERT INTO readings SELECT g, '2024-01-01 00:00+00'::timestamptz + g * interval '30 minutes', g FROM generate_series(0, 1199) g;
+            """, database: f.database)
+        var flags = f.flags(table: "readings") + ["--date-column", "at", "--output-duration", "hourly"]
+        flags[flags.firstIndex(of: "--end-date")! + 1] = "2024-01-25"
+        let result = try f.archive(["--log-format", "json", "--debug"], flags: flags)
+        #expect(result.status == 0, "\(result.err.suffix(3000))")
+        let lines = result.err.split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
+        #expect(lines.first { $0["msg"] as? String == "summary" }?["uploaded"] as? Int == 600, "\(result.err.suffix(3000))")
+        let line = try #require(lines.first { $0["msg"] as? String == "rows counted" }, "\(result.err.suffix(3000))")
+        #expect(line["counted"] as? Int == 600 && line["rounds"] as? Int == 1, "\(line)")
+        // Every window's count reached the cache: 2 rows each.
+        let entries = try f.cacheEntries(table: "readings")
+        #expect(entries.count == 600 && entries.values.allSatisfy { $0["row_count"] as? Int == 2 }, "\(entries.count)")
+    }
 }
