@@ -41,6 +41,8 @@ public struct RunSummary: Sendable {
     /// "Late rows"): one line per window, and their count.
     public var late: [String] = []
     public var lateRows: Int64 = 0
+    /// Relations each slice scans whole for want of an index on the date column (docs/plan.md).
+    public var unindexed: [String] = []
     /// Rows were left out without the user's leave: the run fails.
     public var incomplete: Bool { !unwindowed.isEmpty && !unwindowedAllowed }
 
@@ -56,6 +58,7 @@ public struct RunSummary: Sendable {
         let note = unwindowedAllowed ? "not archived (--allow-unwindowed)" : "not archived; the run fails unless --allow-unwindowed"
         out += unwindowed.map { "unwindowed: \($0): \(note)" }
         out += late.map { "late rows: " + $0 }
+        out += unindexed.map { "warning: " + $0 }
         return out
     }
 
@@ -287,6 +290,7 @@ public final class ArchiveRun: OrchestratedRun, @unchecked Sendable {
     /// --allow-unwindowed) and relations no slice carries (failures of their own).
     func account(_ plan: PlanOutput, template: String) {
         reportUnwindowed(plan.unwindowed)
+        noteUnindexed(plan.unindexed)
         for relation in plan.unplanned where relation.slices.isEmpty {
             fail("\(relation.source.schema).\(relation.source.relation)", key: nil, stage: "planning", message: relation.error)
         }

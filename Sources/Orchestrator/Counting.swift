@@ -98,11 +98,10 @@ extension ArchiveRun {
         var pending: [String: Int64] = [:]
         var lastFlush = monotonicNanosecondsNow()
         defer { recordCounts(pending) }
-        // A few hundred slices per round: their sources' counts go in a handful of statements.
         let indices = plans.indices.filter { wanted.contains(plans[$0].stem) }
-        for start in stride(from: 0, to: indices.count, by: 200) {
+        let rounds = Self.countingRounds(indices, plans: plans)
+        for chunk in rounds {
             guard !count.wasCancelled else { return }
-            let chunk = Array(indices[start..<min(start + 200, indices.count)])
             let results = PartitionPlanner.exactRows(connection, slices: chunk.map { plans[$0].sources })
             for (i, result) in zip(chunk, results) {
                 let rows: Int64
@@ -128,7 +127,35 @@ extension ArchiveRun {
         }
         display.setTotals(slices: plans.count, rows: counted.reduce(0, +))
         task { $0.partitionsCounted = Int64(done) }
+        display.log(.debug, "rows counted", [("counted", "\(done - (plans.count - missing.count))"), ("rounds", "\(rounds.count)")])
         if let failure { display.log(.warn, "counting rows failed for some slices: \(failure)") }
+    }
+
+    /// Most slices in one round of the background count, and most relations their sources name.
+    static let roundSlices = 5_000, roundRelations = 200
+
+    /// The slices `indices` in rounds, each counted by one `PartitionPlanner.exactRows` call and
+    /// followed by a progress update. Windows of one relation are counted by one scan per call
+    /// (`Batches.windowCounts`), so a plain table's round holds up to `roundSlices` of them: 100,000
+    /// hourly windows are 20 scans, not 500 (each a whole-table scan without an index on the
+    /// column). A round ends sooner once its sources name `roundRelations` relations: a
+    /// partitioned table's slices then go about one statement of `count(*)`s per round.
+    static func countingRounds(_ indices: [Int], plans: [Slice]) -> [[Int]] {
+        var rounds: [[Int]] = []
+        var round: [Int] = []
+        var relations = Set<String>()
+        for i in indices {
+            let names = Set(plans[i].sources.map { "\($0.only == true ? "only " : "")\(SQL.qualified($0.schema, $0.relation))" })
+            if !round.isEmpty && (round.count >= roundSlices || relations.union(names).count > roundRelations) {
+                rounds.append(round)
+                round = []
+                relations = []
+            }
+            round.append(i)
+            relations.formUnion(names)
+        }
+        if !round.isEmpty { rounds.append(round) }
+        return rounds
     }
 
     /// Stores exact row counts of closed windows (key → rows) in one transaction.

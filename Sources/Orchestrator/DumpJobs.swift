@@ -78,6 +78,7 @@ extension DumpRun {
         display.log(.info, "planning", [("table", table), ("duration", config.outputDuration.rawValue)])
         let planned = try invocation.planSlices(count: "none", display: display)
         reportUnwindowed(planned.unwindowed)
+        noteUnindexed(planned.unindexed)
         for relation in planned.unplanned where relation.slices.isEmpty {
             let name = "\(relation.source.schema).\(relation.source.relation)"
             jobs.append(DumpJob(stem: name, key: "", cacheKey: "\(table):unplanned:\(name)", arguments: [],

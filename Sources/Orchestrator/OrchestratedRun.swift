@@ -249,6 +249,13 @@ public class OrchestratedRun: @unchecked Sendable {
         lock.unlock()
     }
 
+    /// Keeps the relations each slice scans whole for the summary (planSlices logged them).
+    func noteUnindexed(_ found: [UnindexedScan]) {
+        lock.lock()
+        summary.unindexed = found.map(\.message)
+        lock.unlock()
+    }
+
     /// The summary at the end, with the elapsed time.
     func finalSummary() -> RunSummary {
         lock.lock()

@@ -22,17 +22,21 @@ struct PlanOutput {
     var slices: [Slice] = []
     var unwindowed: [UnwindowedRows] = []
     var unplanned: [UnplannedRelation] = []
+    /// Relations each slice will scan whole (no index on the date column): logged as warnings.
+    var unindexed: [UnindexedScan] = []
     /// pg-partitions failed although every line it printed parsed and none says why.
     var unexplainedFailure: String?
 }
 
 extension ChildInvocation {
-    /// Runs pg-partitions (with `--allow-unwindowed`: the run decides about such rows itself) and
-    /// sorts its lines. Its stderr repeats the structured lines, so it goes to the debug log;
+    /// Runs pg-partitions (with `--allow-unwindowed`: the run decides about such rows itself;
+    /// `--report-unindexed`: its warnings as lines) and
+    /// sorts its lines; an `unindexed` line is logged here as a warning (every command that plans).
+    /// Its stderr repeats the structured lines, so it goes to the debug log;
     /// a failure with no slice at all is the run's failure.
     /// `spool`: a file path for the output (see `captureLines`).
     func planSlices(count: String, display: RunDisplay, spool: String? = nil) throws -> PlanOutput {
-        let args = planArguments(count: count) + ["--allow-unwindowed"]
+        let args = planArguments(count: count) + ["--allow-unwindowed", "--report-unindexed"]
         display.log(.debug, "plan", [("command", mask(command("pg-partitions", args).shellLine()))])
         var plan = PlanOutput()
         let out = try captureLines("pg-partitions", args, spool: spool, onErrorLine: { [display] line in display.log(.debug, line) },
@@ -43,6 +47,12 @@ extension ChildInvocation {
                 plan.slices.append(slice)
             case .unwindowed(let rows): plan.unwindowed.append(rows)
             case .unplanned(let relation): plan.unplanned.append(relation)
+            case .unindexed(let scan):
+                plan.unindexed.append(scan)
+                let rows = scan.estimatedRows.map { [("estimated_rows", "\($0)")] } ?? []
+                display.log(.warn, "slices scan a whole relation", [
+                    ("relation", "\(scan.source.schema).\(scan.source.relation)"), ("column", scan.column), ("windows", "\(scan.windows)"),
+                ] + rows + [("detail", scan.message)])
             }
         }
         if !out.termination.succeeded {

@@ -113,7 +113,7 @@ struct Discovery {
                         estimatedRows: node.reltuples, tableBytes: node.tableBytes)
         let source = Slice.Source(schema: node.schema, relation: node.name, only: only ? true : nil)
         // Rows confined by partition bounds on the date column cannot lie outside the window, be NULL or infinite there.
-        let check = LeafCheck(window: window, guaranteed: bounded && !filter && !byName, readable: node.readable)
+        let check = LeafCheck(window: window, guaranteed: bounded && !filter && !byName, readable: node.readable, oid: node.oid)
         let label = "\(node.schema).\(node.name)"
         if !node.readable {
             leaf.error = "permission denied for table \(label)"
@@ -160,4 +160,6 @@ struct LeafCheck {
     var window: Window
     var guaranteed: Bool
     var readable: Bool
+    /// The relation's oid (for catalog questions about all leaves at once).
+    var oid: String
 }

@@ -52,6 +52,9 @@ public struct PlanResult: Sendable {
     public var unwindowed: [UnwindowedRows] = []
     /// Relations that could not be planned, with the slices that carry their error.
     public var unplanned: [UnplannedRelation] = []
+    /// Relations every slice reading them will scan whole (no index starts with the date
+    /// column): warnings, never problems.
+    public var unindexed: [UnindexedScan] = []
 }
 
 /// Discovery of the relations holding a table's rows, and planning of its slices.
@@ -78,8 +81,10 @@ public enum PartitionPlanner {
             planned = planned.filter { wanted.contains($0.slice.stem) }
         }
         for i in planned.indices { estimateDiskBytes(&planned[i], leaves: discovery.leaves) }
+        let unindexed = IndexCheck(conn: conn, discovery: discovery, options: options).unindexed(planned)
         count(conn, &planned, leaves: discovery.leaves, counting: options.counting)
-        return PlanResult(slices: planned.map(\.slice), problems: problems, unwindowed: unwindowed, unplanned: unplanned)
+        return PlanResult(slices: planned.map(\.slice), problems: problems, unwindowed: unwindowed, unplanned: unplanned,
+                          unindexed: unindexed)
     }
 
     /// Adds `error` to every slice `matches` selects; returns their stems.

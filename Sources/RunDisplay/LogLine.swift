@@ -40,6 +40,10 @@ public let numericLogFields: Set<String> = [
     "already_retired", "kept", "refused",
     // late rows, level 1 from the store, shards, dumps, schema versions, framed workers.
     "late_rows", "manifests_read", "counted", "manifest_rows", "manifests", "objects", "of", "sources", "versions", "worker",
+    // a relation every slice scans whole (docs/plan.md, "Slices without an index").
+    "estimated_rows",
+    // the background count's rounds (Orchestrator/Counting.swift).
+    "rounds",
 ]
 
 /// A field's JSON value: a number for `numericLogFields` whose text is one, else a string.

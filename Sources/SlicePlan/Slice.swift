@@ -107,9 +107,9 @@ public struct Slice: Codable, Equatable, Sendable {
     /// Parses one plan line.
     public static func parse(_ line: String) throws -> Slice {
         if let kind = planLineKind(line) {
-            throw PlanError(kind == "unwindowed" || kind == "unplanned"
-                ? "the plan line reports \(kind == "unwindowed" ? "rows that belong to no window" : "a relation that could not be planned"), not a slice"
-                : "plan line has an unknown kind \"\(kind)\"")
+            let reports = ["unwindowed": "rows that belong to no window", "unplanned": "a relation that could not be planned",
+                           "unindexed": "a relation its slices scan whole (a warning)"]
+            throw PlanError(reports[kind].map { "the plan line reports \($0), not a slice" } ?? "plan line has an unknown kind \"\(kind)\"")
         }
         do {
             return try JSONDecoder().decode(Slice.self, from: Data(line.utf8))

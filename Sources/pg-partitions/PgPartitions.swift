@@ -17,8 +17,10 @@ struct PgPartitions: Tool {
             on stderr and make the exit status 1; the other slices are still printed, and a slice that \
             needs the problem partition carries "error". Rows that no window can hold are counted and \
             printed as "unwindowed" lines after the slices, and a relation that could not be planned as an \
-            "unplanned" line; unwindowed rows make the exit status 1 unless --allow-unwindowed. The password comes from ARCHIVE_DB_PASSWORD or \
-            PGPASSWORD, never from the command line.
+            "unplanned" line; unwindowed rows make the exit status 1 unless --allow-unwindowed. A relation that more than \
+            \(UnindexedScan.windowThreshold) slices read through a filter on the date column while no index starts with that column (each slice then \
+            scans all of it) is a warning on stderr (and an "unindexed" line with --report-unindexed); it does not change the exit \
+            status. The password comes from ARCHIVE_DB_PASSWORD or PGPASSWORD, never from the command line.
             """,
         version: PGArchive.versionLine("pg-partitions"))
 
@@ -52,6 +54,10 @@ struct PgPartitions: Tool {
     @Flag(name: .customLong("allow-unwindowed"),
           help: "Rows that belong to no window (NULL or ±infinity in the date column, outside their relation's window) are reported as warnings, not errors.")
     var allowUnwindowed = false
+
+    @Flag(name: .customLong("report-unindexed"),
+          help: "Also print each relation the slices will scan whole (no index on the date column) as an \"unindexed\" line after the slices; the warning on stderr comes either way.")
+    var reportUnindexed = false
 
     @OptionGroup(title: "Connection")
     var connection: ConnectionOptions
@@ -94,8 +100,10 @@ struct PgPartitions: Tool {
         }
         let out = FileSink.standardOutput()
         let lines = result.slices.map(PlanLine.slice) + result.unwindowed.map(PlanLine.unwindowed) + result.unplanned.map(PlanLine.unplanned)
+            + (reportUnindexed ? result.unindexed.map(PlanLine.unindexed) : [])
         for line in lines { try out.write(try line.jsonLine() + "\n") }
         try out.flush()
+        for scan in result.unindexed { warn("pg-partitions", scan.message) }
         let missing = Set(only).subtracting(result.slices.map(\.stem))
         for stem in missing.sorted() { warn("pg-partitions", "no slice \(stem) in the plan") }
         var errors = result.problems

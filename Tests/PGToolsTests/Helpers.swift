@@ -11,19 +11,20 @@ extension ScratchDatabase {
 }
 
 /// Runs pg-partitions against a database; returns the exit status, the slices, stderr, and the
-/// unwindowed and unplanned lines (docs/plan.md).
+/// unwindowed, unplanned and unindexed lines (docs/plan.md).
 func planSlices(_ db: ScratchDatabase, _ arguments: [String], environment: [String: String]? = nil) throws
-    -> (status: Int32, slices: [Slice], err: String, unwindowed: [UnwindowedRows], unplanned: [UnplannedRelation]) {
+    -> (status: Int32, slices: [Slice], err: String, unwindowed: [UnwindowedRows], unplanned: [UnplannedRelation], unindexed: [UnindexedScan]) {
     let result = try run(Package.tool("pg-partitions"), arguments, environment: environment ?? db.environment)
-    var slices: [Slice] = [], unwindowed: [UnwindowedRows] = [], unplanned: [UnplannedRelation] = []
+    var slices: [Slice] = [], unwindowed: [UnwindowedRows] = [], unplanned: [UnplannedRelation] = [], unindexed: [UnindexedScan] = []
     for line in result.out.split(separator: "\n") {
         switch try PlanLine.parse(String(line)) {
         case .slice(let slice): slices.append(slice)
         case .unwindowed(let rows): unwindowed.append(rows)
         case .unplanned(let relation): unplanned.append(relation)
+        case .unindexed(let scan): unindexed.append(scan)
         }
     }
-    return (result.status, slices, result.err, unwindowed, unplanned)
+    return (result.status, slices, result.err, unwindowed, unplanned, unindexed)
 }
 
 /// Extracts every slice with pg-extract (plan line on stdin) and loads each stream into `table` with psql.

@@ -33,7 +33,7 @@ struct PGPartitionsScaleTests {
         let arguments = ["--table", "ev", "--output-duration", "hourly", "--start-date", "2024-01-01", "--end-date", "2024-03-31"]
         for mode in ["estimate", "exact"] {
             let before = try commits(db)
-            let (status, slices, err, _, _) = try planSlices(db, arguments + ["--count", mode])
+            let (status, slices, err, _, _, _) = try planSlices(db, arguments + ["--count", mode])
             let statements = try commits(db) - before
             #expect(status == 0, "\(err)")
             #expect(slices.count == 2000)

@@ -176,3 +176,22 @@ struct PlannerTests {
         #expect(throws: PlanError.self) { try Slice.parse("not json") }
     }
 }
+
+@Suite("unindexed plan lines")
+struct UnindexedLineTests {
+    @Test("the warning names relation, column, windows and rows, and its CREATE INDEX quotes only names that need it")
+    func message() throws {
+        let plain = UnindexedScan(schema: "public", table: "ticks", source: .init(schema: "public", relation: "ticks"), column: "at",
+                                  windows: 100_008, estimatedRows: 100_008, diskBytes: 5_000_000)
+        #expect(plain.message == "public.ticks has no index on at: each of the 100008 slices reading it scans all of it (about 100008 rows); "
+            + "CREATE INDEX ON public.ticks (at) (or USING brin) lets each read only its window")
+        let odd = UnindexedScan(schema: "Sales", table: "t", source: .init(schema: "Sales", relation: "t \"x\"", only: true), column: "order",
+                                windows: 30, estimatedRows: nil, diskBytes: 81_920)
+        #expect(odd.message.hasSuffix("(81920 bytes on disk, never analysed); CREATE INDEX ON \"Sales\".\"t \"\"x\"\"\" (\"order\") "
+            + "(or USING brin) lets each read only its window"), "\(odd.message)")
+        let line = try PlanLine.unindexed(odd).jsonLine()
+        #expect(line.contains("\"kind\":\"unindexed\"") && line.contains("\"disk_bytes\":81920") && !line.contains("estimated_rows"))
+        #expect(try PlanLine.parse(line) == .unindexed(odd))
+        #expect(throws: PlanError.self) { try Slice.parse(line) }
+    }
+}
