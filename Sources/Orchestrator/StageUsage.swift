@@ -19,15 +19,17 @@ public struct StageUsageTotals: Sendable {
             guard let usage = stage.usage else { continue }
             if cpu[stage.name] == nil { names.append(stage.name) }
             cpu[stage.name, default: 0] += usage.cpuSeconds
-            peak[stage.name] = max(peak[stage.name] ?? 0, usage.peakResidentBytes)
+            // Only a peak the tool reported itself (docs/progress.md, `peak_rss_bytes`).
+            if usage.peakIsOwn { peak[stage.name] = max(peak[stage.name] ?? 0, usage.peakResidentBytes) }
         }
     }
 
-    /// `cpu by stage: pg-extract 0.41 s (19.4 MB peak), …`, or nil before any pipeline ended.
+    /// `cpu by stage: pg-extract 0.41 s (19.4 MB peak), …` (no peak for a stage that never
+    /// reported its own), or nil before any pipeline ended.
     public var line: String? {
         guard !names.isEmpty else { return nil }
         return "cpu by stage: " + names.map { name in
-            "\(name) \(TextFormat.fixed(cpu[name]!, 2)) s (\(TextFormat.fixed(Double(peak[name]!) / 1_000_000, 1)) MB peak)"
+            "\(name) \(TextFormat.fixed(cpu[name]!, 2)) s" + (peak[name].map { " (\(TextFormat.fixed(Double($0) / 1_000_000, 1)) MB peak)" } ?? "")
         }.joined(separator: ", ")
     }
 }

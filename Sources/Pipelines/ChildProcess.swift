@@ -75,11 +75,16 @@ public struct ResourceUsage: Sendable, Equatable {
     public var cpuSeconds: Double
     /// Peak resident set size, in bytes.
     public var peakResidentBytes: Int
+    /// Whether the program reported `peakResidentBytes` itself (its final progress line).
+    /// Otherwise it is wait4's `ru_maxrss`, which for a child of a big process counts the
+    /// parent's pages the child shared between fork and exec: no figure of the program's own.
+    public var peakIsOwn: Bool
 
     /// A usage from its values.
-    public init(cpuSeconds: Double, peakResidentBytes: Int) {
+    public init(cpuSeconds: Double, peakResidentBytes: Int, peakIsOwn: Bool = false) {
         self.cpuSeconds = cpuSeconds
         self.peakResidentBytes = peakResidentBytes
+        self.peakIsOwn = peakIsOwn
     }
 }
 

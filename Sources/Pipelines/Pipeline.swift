@@ -349,7 +349,10 @@ public final class Pipeline: @unchecked Sendable {
                             // The tool's own peak (its final line), not wait4's, which counts the
                             // parent's pages the child shared until exec (docs/progress.md).
                             var own = usage
-                            if let peak = collector.lastProgress[i]["peak_rss_bytes"]?.integer { own.peakResidentBytes = Int(peak) }
+                            if let peak = collector.lastProgress[i]["peak_rss_bytes"]?.integer {
+                                own.peakResidentBytes = Int(peak)
+                                own.peakIsOwn = true
+                            }
                             return own
                         })
         }
