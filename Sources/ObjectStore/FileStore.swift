@@ -24,9 +24,11 @@ public final class FileStore: ObjectStore {
             throw ToolError.usage("bucket \"\(bucket)\" is not a valid name for the file store")
         }
         var st = stat()
-        guard stat(root, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR else {
-            throw ToolError("file store \"\(root)\": not a directory")
+        guard stat(root, &st) == 0 else {
+            // The root is the store itself (like a server): made by the user, never on demand.
+            throw ToolError("file store \"\(root)\": \(systemErrorText(errno)) (create the folder first: the buckets go inside it)")
         }
+        guard (st.st_mode & S_IFMT) == S_IFDIR else { throw ToolError("file store \"\(root)\": not a directory") }
         self.root = root
         self.bucket = bucket
     }

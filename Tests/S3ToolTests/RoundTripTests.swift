@@ -132,6 +132,20 @@ struct RoundTripTests {
         #expect(keys == Self.specialKeys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) })
     }
 
+    @Test("a file:// store whose folder is missing or a file is refused in one line naming it; nothing is created")
+    func missingFileStore() throws {
+        let dir = try TemporaryDirectory()
+        try Data("x".utf8).write(to: URL(fileURLWithPath: dir.path("plain")))
+        for (root, reason) in [(dir.path("absent"), "No such file or directory (create the folder first: the buckets go inside it)"),
+                               (dir.path("plain"), "not a directory")] {
+            let out = try run(Package.tool("s3put"), ["--endpoint", "file://" + root, "--bucket", "b", "--key", "k"], stdin: Data("data".utf8),
+                              environment: ["AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "y"])
+            #expect(out.status == 1)
+            #expect(out.err == "s3put: error: file store \"\(root)\": \(reason)\n", "\(out.err)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: dir.path("absent")))
+    }
+
     @Test("user metadata travels with the object and --head shows it", arguments: Backend.available)
     func metadata(backend: Backend) throws {
         let bucket = try Bucket(backend)
