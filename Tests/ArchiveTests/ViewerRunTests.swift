@@ -112,7 +112,7 @@ let stageScript = #"""
                 break
             screen += chunk
         if time.time() >= next_sample:
-            next_sample += 0.25
+            next_sample += 0.1
             stage = js("(() => { const s = document.querySelector('#workers .worker .w-stage'); return s ? s.textContent : ''; })()")
             if stage:
                 viewer.append(stage)
@@ -179,13 +179,15 @@ struct ViewerRunTests {
             return try JSONSerialization.jsonObject(with: Data(line.dropFirst(tag.count).utf8)) as? [String] ?? []
         }
         for (display, stages) in [("viewer", try seen("VIEWER:")), ("terminal", try seen("TERMINAL:"))] {
-            // Mostly compressing; "extracting" at most for the moment the pipes fill, and never
-            // once compression has shown (the old rule read "extracting" until pg-extract ended).
+            // Mostly compressing; "extracting" at most for the moment the pipes fill (a second),
+            // and never once compression has shown (the old rule read "extracting" until
+            // pg-extract ended). Samples come every 0.1 s: a fast machine compresses the slice in
+            // about 1.5 s (15 samples), and 0.25 s gave too few samples there.
             let compressing = stages.filter { $0 == "compressing" }.count
-            #expect(compressing >= 8 && compressing * 2 >= stages.count, "\(display): \(stages)")
+            #expect(compressing >= 5 && compressing * 2 >= stages.count, "\(display): \(stages)")
             let first = stages.firstIndex(of: "compressing") ?? stages.count
             #expect(!stages[first...].contains("extracting"), "\(display): \(stages)")
-            #expect(stages[..<first].filter { $0 == "extracting" }.count <= 4, "\(display): \(stages)")
+            #expect(stages[..<first].filter { $0 == "extracting" }.count <= 10, "\(display): \(stages)")
         }
         #expect(FileManager.default.fileExists(atPath: shot))
     }
