@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import RunDisplay
 
 @Suite("run display")
@@ -17,6 +18,18 @@ struct RunDisplayTests {
         let object = try JSONSerialization.jsonObject(with: Data(json.utf8)) as! [String: String]
         #expect(object == ["time": "2024-01-01T00:00:00.500Z", "level": "error", "msg": "a\nb",
                            "slice": "flights-2024-01-05", "error": "rowfmt (exit status 1): bad \"x\""])
+    }
+
+    @Test("docs/progress.md lists exactly the log fields that are JSON numbers (numericLogFields), each once")
+    func numericFieldsDocumented() throws {
+        let doc = try String(contentsOf: Package.root.appendingPathComponent("docs/progress.md"), encoding: .utf8)
+        let start = try #require(doc.range(of: "numbers where they appear: "))
+        let end = try #require(doc.range(of: " (the", range: start.upperBound..<doc.endIndex))
+        let listed = doc[start.upperBound..<end.lowerBound].split(separator: ",").map {
+            $0.trimmingCharacters(in: .whitespacesAndNewlines).trimmingCharacters(in: CharacterSet(charactersIn: "`"))
+        }
+        #expect(listed.count == Set(listed).count, "\(listed)")
+        #expect(Set(listed) == numericLogFields, "missing: \(numericLogFields.subtracting(listed).sorted()), extra: \(Set(listed).subtracting(numericLogFields).sorted())")
     }
 
     @Test("sizes and durations read like a person writes them")
