@@ -125,3 +125,17 @@ public struct SliceManifest: Sendable, Equatable {
         }
     }
 }
+
+extension CacheEntry {
+    /// Takes what `manifest` says of the object's content (window, digest, schema, part size,
+    /// format, codec): the one place that copies a manifest into the cache, for an upload and
+    /// for level 1 from the store alike.
+    public mutating func describe(by manifest: SliceManifest) {
+        window = manifest.window
+        digest = manifest.digest
+        schemaHash = manifest.schemaHash
+        partSize = manifest.partSize
+        format = manifest.format
+        codec = manifest.codec
+    }
+}

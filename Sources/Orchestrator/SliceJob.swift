@@ -259,12 +259,7 @@ extension ArchiveRun {
         do {
             _ = try cache.updateEntry(scope, key: work.key) { entry in
                 upload.apply(to: &entry, now: .now(), rowCount: exactRows, uncompressedSize: uncompressed, processStart: started)
-                entry.window = work.plan.windowText
-                entry.digest = manifest.digest
-                entry.schemaHash = schemaHash
-                entry.partSize = manifest.partSize
-                entry.format = manifest.format
-                entry.codec = manifest.codec
+                entry.describe(by: manifest)
             }
         } catch {
             display.log(.warn, "could not record the result in the cache: \(error)", [("slice", stem)])

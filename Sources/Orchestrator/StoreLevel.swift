@@ -142,12 +142,7 @@ extension ArchiveRun {
                 entry.lastSkipTime = now
                 entry.lastError = ""
                 entry.errorTime = .zero
-                entry.window = m.window
-                entry.digest = m.digest
-                entry.schemaHash = m.schemaHash
-                entry.partSize = m.partSize
-                entry.format = m.format
-                entry.codec = m.codec
+                entry.describe(by: m)
             }, each: { _ in })
         } catch {
             display.log(.warn, "could not record \(matched.count) skips from the store in the cache: \(error)")
