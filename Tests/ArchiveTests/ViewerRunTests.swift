@@ -2,38 +2,20 @@ import Foundation
 import Testing
 import TestSupport
 
-/// `archive-cache serve --port 0` on a fixture's state folder, stopped when the value goes away.
+/// The viewer (`archive-cache serve`) on a fixture's state folder, stopped when the value goes away.
 final class FixtureViewer: @unchecked Sendable {
-    let process = Process()
-    /// `http://127.0.0.1:PORT/`.
-    let url: String
+    let server: ViewerServer
+    var url: String { server.url }
 
     init(_ f: ArchiveFixture) throws {
-        process.executableURL = URL(fileURLWithPath: Package.tool("archive-cache"))
-        process.arguments = ["serve", "--port", "0"]
-        process.environment = ProcessInfo.processInfo.environment.merging(f.environment()) { $1 }
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        var line = Data()
-        while !line.contains(10), let chunk = try out.fileHandleForReading.read(upToCount: 1), !chunk.isEmpty { line += chunk }
-        url = String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        guard url.hasPrefix("http://") else { throw TestFailure("serve printed no URL: \(url)") }
+        server = try ViewerServer(environment: f.environment())
     }
 
-    deinit {
-        if process.isRunning {
-            process.terminate()
-            process.waitUntilExit()
-        }
-    }
-
-    /// Runs a browser script (chromiumPrelude + body) with the usual arguments and `job` as JSON.
+    /// Runs a browser script (`chromiumScript`) with the usual arguments and `job` as JSON.
     func browse(_ body: String, _ f: ArchiveFixture, shot: String, job: [String: Any]) throws -> ProcessResult {
         let jobText = String(decoding: try JSONSerialization.data(withJSONObject: job), as: UTF8.self)
-        return try run("python3", ["-c", chromiumPrelude + body, url, f.home.url.path, Package.tool("archive-cache"), shot,
-                                   String(process.processIdentifier), jobText])
+        return try run("python3", ["-c", body, url, f.home.url.path, Package.tool("archive-cache"), shot,
+                                   String(server.process.processIdentifier), jobText])
     }
 }
 
@@ -44,7 +26,7 @@ func screenshotPath(_ name: String, in dir: TemporaryDirectory) -> String {
 }
 
 /// The viewer open while retire runs: the rows show the retirement without a reload.
-let retireLiveScript = #"""
+let retireLiveScript = chromiumScript(#"""
     call("Page.enable")
     call("Page.navigate", url=url)
     rows = "Array.from(document.querySelectorAll('#entries tbody tr'))"
@@ -72,18 +54,11 @@ let retireLiveScript = #"""
     wait_for("document.getElementById('shown').textContent.startsWith('3')", "three rows found")
     cdp.close()
     print("ok")
-finally:
-    chrome.terminate()
-    try:
-        chrome.wait(10)
-    except Exception:
-        chrome.kill()
-    shutil.rmtree(profile, ignore_errors=True)
-"""#
+"""#)
 
 /// An archive on a pseudo-terminal (the live display) while Chromium watches the viewer: both
-/// sampled every 0.25 s until the run ends. Prints `VIEWER:` and `TERMINAL:` with the stages seen.
-let stageScript = #"""
+/// sampled every 0.1 s until the run ends. Prints `VIEWER:` and `TERMINAL:` with the stages seen.
+let stageScript = chromiumScript(#"""
     import pty, select, re
     call("Page.enable")
     call("Page.navigate", url=url)
@@ -134,14 +109,7 @@ let stageScript = #"""
     print("VIEWER:" + json.dumps(viewer))
     print("TERMINAL:" + json.dumps(terminal))
     cdp.close()
-finally:
-    chrome.terminate()
-    try:
-        chrome.wait(10)
-    except Exception:
-        chrome.kill()
-    shutil.rmtree(profile, ignore_errors=True)
-"""#
+"""#)
 
 @Suite("the viewer and the terminal display during real runs", .enabled(if: Services.postgresEnabled && Services.s3Enabled), .serialized)
 struct ViewerRunTests {

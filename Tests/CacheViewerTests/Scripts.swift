@@ -32,7 +32,7 @@ print("ok")
 """#
 
 /// Headless Chromium over the DevTools protocol: wait for the DOM to show the data, then check it.
-let browserScript = chromiumPrelude + #"""
+let browserScript = chromiumScript(#"""
     call("Page.enable")
     call("Page.navigate", url=url)
     wait_for("document.querySelectorAll('#entries tbody tr').length === 3 && document.getElementById('conn').textContent === 'live'", "three rows and a live connection")
@@ -94,17 +94,10 @@ let browserScript = chromiumPrelude + #"""
     open(shot.replace(".png", "-after.png"), "wb").write(base64.b64decode(data))
     cdp.close()
     print("ok")
-finally:
-    chrome.terminate()
-    try:
-        chrome.wait(10)
-    except Exception:
-        chrome.kill()
-    shutil.rmtree(profile, ignore_errors=True)
-"""#
+"""#)
 
 /// 100,000 entries: the first page renders, pages, server-side sort and search, a live change; the DOM stays at one page.
-let bigBrowserScript = chromiumPrelude + #"""
+let bigBrowserScript = chromiumScript(#"""
     call("Page.enable")
     started = time.time()
     call("Page.navigate", url=url)
@@ -136,14 +129,7 @@ let bigBrowserScript = chromiumPrelude + #"""
     wait_for("document.querySelectorAll('#entries tbody tr').length === 100 && document.getElementById('stat-total').textContent === '100,000'", "all again")
     cdp.close()
     print("ok")
-finally:
-    chrome.terminate()
-    try:
-        chrome.wait(10)
-    except Exception:
-        chrome.kill()
-    shutil.rmtree(profile, ignore_errors=True)
-"""#
+"""#)
 
 
 /// 200 WebSocket clients, 1,000 REST requests over 10 keep-alive connections, then one change all clients must see.

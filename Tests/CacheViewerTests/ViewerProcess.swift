@@ -5,9 +5,10 @@ import TestSupport
 /// `archive-cache serve --port 0` on a scratch state folder, stopped when the value goes away.
 final class ViewerProcess: @unchecked Sendable {
     let dir: TemporaryDirectory
-    let process = Process()
+    let server: ViewerServer
+    var process: Process { server.process }
     /// `http://127.0.0.1:PORT/`.
-    let url: String
+    var url: String { server.url }
     var home: String { homePath }
     private let homePath: String
     var environment: [String: String] { ["ARCHIVE_HOME": home] }
@@ -17,28 +18,7 @@ final class ViewerProcess: @unchecked Sendable {
     init(arguments: [String] = [], home existing: String? = nil) throws {
         dir = try TemporaryDirectory()
         homePath = existing ?? dir.path("home")
-        process.executableURL = URL(fileURLWithPath: Package.tool("archive-cache"))
-        process.arguments = ["serve", "--port", "0"] + arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(["ARCHIVE_HOME": homePath]) { $1 }
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        var line = Data()
-        while !line.contains(10) {
-            let chunk = out.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            line += chunk
-        }
-        url = String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        guard url.hasPrefix("http://") else { throw TestFailure("serve printed no URL: \(url)") }
-    }
-
-    deinit {
-        if process.isRunning {
-            process.terminate()
-            process.waitUntilExit()
-        }
+        server = try ViewerServer(environment: ["ARCHIVE_HOME": homePath], arguments: arguments)
     }
 
     /// Runs an archive-cache subcommand against the same state folder.

@@ -1,3 +1,5 @@
+import Foundation
+
 // Headless Chromium for the viewer tests (chromium from Debian, websocket-client from PyPI).
 
 /// Starts headless Chromium and defines call/js/wait_for over the DevTools protocol: the prefix of
@@ -45,3 +47,50 @@ try:
             time.sleep(0.05)
 
 """#
+
+/// The end of every browser script: stops Chromium and removes its profile, whatever the body did.
+public let chromiumEpilogue = #"""
+finally:
+    chrome.terminate()
+    try:
+        chrome.wait(10)
+    except Exception:
+        chrome.kill()
+    shutil.rmtree(profile, ignore_errors=True)
+"""#
+
+/// A whole browser script: `chromiumPrelude`, `body` (indented four spaces, inside the prelude's
+/// `try:`), then `chromiumEpilogue`.
+public func chromiumScript(_ body: String) -> String { chromiumPrelude + body + "\n" + chromiumEpilogue }
+
+/// `archive-cache serve --port 0` with `environment`, stopped when the value goes away.
+public final class ViewerServer: @unchecked Sendable {
+    public let process = Process()
+    /// `http://127.0.0.1:PORT/`, as serve printed it.
+    public let url: String
+
+    public init(environment: [String: String], arguments: [String] = []) throws {
+        process.executableURL = URL(fileURLWithPath: Package.tool("archive-cache"))
+        process.arguments = ["serve", "--port", "0"] + arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        var line = Data()
+        while !line.contains(10) {
+            let chunk = out.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            line += chunk
+        }
+        url = String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard url.hasPrefix("http://") else { throw TestFailure("serve printed no URL: \(url)") }
+    }
+
+    deinit {
+        if process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+        }
+    }
+}

@@ -16,7 +16,6 @@ the Authorization header (for s3); ssec is an S3 request's SSE-C key MD5 header,
 stdin closes.
 """
 import datetime
-import http.client
 import json
 import sys
 import threading
@@ -24,7 +23,7 @@ import time
 from http.server import BaseHTTPRequestHandler
 from urllib.parse import urlsplit
 
-from loopback import serve
+from loopback import relay, serve
 
 UPSTREAM = urlsplit(sys.argv[1])
 LOG = open(sys.argv[2], "a", buffering=1)
@@ -99,21 +98,7 @@ class Handler(BaseHTTPRequestHandler):
         log("s3", self.command, self.path, key, self.headers.get("x-amz-server-side-encryption-customer-key-MD5"))
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else None
-        upstream = http.client.HTTPConnection(UPSTREAM.hostname, UPSTREAM.port, timeout=60)
-        headers = {k: v for k, v in self.headers.items() if k.lower() not in ("connection",)}
-        upstream.request(self.command, self.path, body=body, headers=headers)
-        response = upstream.getresponse()
-        data = response.read()
-        self.send_response(response.status)
-        for k, v in response.getheaders():
-            if k.lower() not in ("content-length", "connection", "transfer-encoding", "server", "date"):
-                self.send_header(k, v)
-        length = response.getheader("Content-Length") if self.command == "HEAD" else None
-        self.send_header("Content-Length", length or str(len(data)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(data)
-        upstream.close()
+        relay(self, UPSTREAM, body, timeout=60)
 
     do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = handle_any
 

@@ -25,7 +25,7 @@ import time
 from http.server import BaseHTTPRequestHandler
 from urllib.parse import urlsplit
 
-from loopback import serve
+from loopback import send_relayed_head, serve
 
 UPSTREAM = urlsplit(sys.argv[1])
 RATE = float(sys.argv[2])
@@ -88,14 +88,7 @@ class Proxy(BaseHTTPRequestHandler):
             self.close_connection = True
             self.connection.close()
             return
-        self.send_response(response.status)
-        for k, v in response.getheaders():
-            if k.lower() not in ("connection", "transfer-encoding", "content-length", "server", "date"):
-                self.send_header(k, v)
-        # A HEAD answer carries the object's length, not that of its (empty) body.
-        length = response.getheader("Content-Length") if self.command == "HEAD" else None
-        self.send_header("Content-Length", length or str(len(data)))
-        self.end_headers()
+        send_relayed_head(self, response, data)
         if self.command == "HEAD":
             return
         if fault == "truncate" and self.command == "GET" and len(data) > 1:

@@ -12,14 +12,13 @@ for REGION (and unsigned ones) are forwarded. Each request is logged to LOG as a
 {"method", "path", "region"} (region: the one it was signed for). Prints the port on its first
 output line and runs until stdin closes.
 """
-import http.client
 import json
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler
 from urllib.parse import urlsplit
 
-from loopback import serve
+from loopback import relay, serve
 
 UPSTREAM = urlsplit(sys.argv[1])
 LOG = open(sys.argv[2], "a", buffering=1)
@@ -58,20 +57,7 @@ class Handler(BaseHTTPRequestHandler):
             error = ("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>AuthorizationHeaderMalformed</Code><Message>The authorization "
                      "header is malformed; the region '%s' is wrong; expecting '%s'</Message><Region>%s</Region></Error>" % (region, REGION, REGION))
             return self.answer(400, error.encode(), where)
-        upstream = http.client.HTTPConnection(UPSTREAM.hostname, UPSTREAM.port, timeout=120)
-        upstream.request(self.command, self.path, body=body, headers={k: v for k, v in self.headers.items() if k.lower() != "connection"})
-        response = upstream.getresponse()
-        data = response.read()
-        upstream.close()
-        self.send_response(response.status)
-        for k, v in response.getheaders():
-            if k.lower() not in ("content-length", "connection", "transfer-encoding", "server", "date"):
-                self.send_header(k, v)
-        length = response.getheader("Content-Length") if self.command == "HEAD" else None
-        self.send_header("Content-Length", length or str(len(data)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(data)
+        relay(self, UPSTREAM, body)
 
     do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = handle_any
 
